@@ -1,0 +1,34 @@
+//! rotation-core: the AWS Secrets Manager rotation protocol, shared by every rotor target.
+//!
+//! Data flows one way: event -> guard -> step -> (Secrets Manager | target) -> result. The core owns the event
+//! ([`RotationEvent`]), the staging-label state machine ([`Versions`]), createSecret and finishSecret, the
+//! Secrets Manager client ([`SecretsManager`]), the password policy, and the Lambda entry point ([`run`]). A
+//! system to rotate implements [`Target`].
+#![warn(missing_docs, rust_2018_idioms)]
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod password;
+pub mod retry;
+pub mod rotation;
+pub mod runtime;
+pub mod secret;
+pub mod secrets_manager;
+pub mod target;
+pub mod telemetry;
+pub mod versions;
+
+pub use config::Env;
+pub use error::{RotationError, TargetErrorKind};
+pub use event::{RotationEvent, Step};
+pub use password::{Password, PasswordPolicy, PasswordSource};
+pub use retry::Backoff;
+pub use rotation::{Outcome, Rotator};
+pub use runtime::{run, run_with_exclusions};
+pub use secret::Secret;
+pub use secrets_manager::{SecretsManager, Selector};
+pub use target::{SetContext, Target};
+pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
+
+pub use lambda_runtime;

@@ -1,0 +1,306 @@
+//! The password policy (AWS's environment variables) and the local generator.
+
+use crate::config::Env;
+use crate::error::RotationError;
+
+/// A generated password. `Debug` and `Display` redact it; [`Password::expose`] is the only way to the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a value (from `GetRandomPassword` or a generator).
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The value. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Consumes the wrapper, returning the value.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// AWS's punctuation set for `GetRandomPassword`.
+pub const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+const LOWERCASE: &str = "abcdefghijklmnopqrstuvwxyz";
+const UPPERCASE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const NUMBERS: &str = "0123456789";
+
+/// The default `EXCLUDE_CHARACTERS` of AWS's rotation functions.
+pub const DEFAULT_EXCLUDE_CHARACTERS: &str = "/@\"'\\";
+
+/// Where passwords come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// Generated in the function with the operating system's CSPRNG: no API call.
+    Local,
+    /// `GetRandomPassword` (as AWS's functions do).
+    SecretsManager,
+}
+
+/// Length and character classes of generated passwords, from the environment variables AWS's functions read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// `PASSWORD_LENGTH` (default 32, 1 to 4096).
+    pub length: usize,
+    /// `EXCLUDE_CHARACTERS`.
+    pub exclude_characters: String,
+    /// `EXCLUDE_NUMBERS`.
+    pub exclude_numbers: bool,
+    /// `EXCLUDE_PUNCTUATION`.
+    pub exclude_punctuation: bool,
+    /// `EXCLUDE_UPPERCASE`.
+    pub exclude_uppercase: bool,
+    /// `EXCLUDE_LOWERCASE`.
+    pub exclude_lowercase: bool,
+    /// `REQUIRE_EACH_INCLUDED_TYPE` (default true, as `GetRandomPassword`).
+    pub require_each_included_type: bool,
+    /// `PASSWORD_GENERATOR`: `local` (default) or `secretsmanager`.
+    pub source: PasswordSource,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            length: 32,
+            exclude_characters: DEFAULT_EXCLUDE_CHARACTERS.to_owned(),
+            exclude_numbers: false,
+            exclude_punctuation: false,
+            exclude_uppercase: false,
+            exclude_lowercase: false,
+            require_each_included_type: true,
+            source: PasswordSource::Local,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Reads the policy from the environment; `default_exclude` is the engine's default `EXCLUDE_CHARACTERS`.
+    ///
+    /// Errors name the variable and what it accepts.
+    pub fn from_env(env: &Env, default_exclude: &str) -> Result<Self, RotationError> {
+        let policy = Self {
+            length: env.number("PASSWORD_LENGTH", 32, 1..=4096)?,
+            exclude_characters: env.get("EXCLUDE_CHARACTERS").unwrap_or_else(|| default_exclude.to_owned()),
+            exclude_numbers: env.flag("EXCLUDE_NUMBERS", false)?,
+            exclude_punctuation: env.flag("EXCLUDE_PUNCTUATION", false)?,
+            exclude_uppercase: env.flag("EXCLUDE_UPPERCASE", false)?,
+            exclude_lowercase: env.flag("EXCLUDE_LOWERCASE", false)?,
+            require_each_included_type: env.flag("REQUIRE_EACH_INCLUDED_TYPE", true)?,
+            source: match env.get("PASSWORD_GENERATOR").as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("local") => PasswordSource::Local,
+                Some("secretsmanager") => PasswordSource::SecretsManager,
+                Some(_) => {
+                    return Err(RotationError::Config {
+                        variable: "PASSWORD_GENERATOR",
+                        reason: "must be `local` or `secretsmanager`".into(),
+                    });
+                }
+            },
+        };
+        policy.classes()?;
+        Ok(policy)
+    }
+
+    /// The character classes in use, each with the excluded characters removed; an error if none is left or the
+    /// length cannot hold one of each.
+    fn classes(&self) -> Result<Vec<Vec<char>>, RotationError> {
+        let keep = |set: &str| set.chars().filter(|c| !self.exclude_characters.contains(*c)).collect::<Vec<_>>();
+        let mut classes = Vec::new();
+        for (excluded, set) in [
+            (self.exclude_lowercase, LOWERCASE),
+            (self.exclude_uppercase, UPPERCASE),
+            (self.exclude_numbers, NUMBERS),
+            (self.exclude_punctuation, PUNCTUATION),
+        ] {
+            if !excluded {
+                let chars = keep(set);
+                if !chars.is_empty() {
+                    classes.push(chars);
+                }
+            }
+        }
+        if classes.is_empty() {
+            return Err(RotationError::PasswordPolicy {
+                reason: "every character is excluded; loosen EXCLUDE_* or EXCLUDE_CHARACTERS".into(),
+            });
+        }
+        if self.require_each_included_type && self.length < classes.len() {
+            return Err(RotationError::PasswordPolicy {
+                reason: format!(
+                    "PASSWORD_LENGTH {} cannot hold one character of each of the {} included types; raise it or set REQUIRE_EACH_INCLUDED_TYPE=false",
+                    self.length,
+                    classes.len()
+                ),
+            });
+        }
+        Ok(classes)
+    }
+
+    /// Generates a password with the operating system's CSPRNG.
+    pub fn generate(&self) -> Result<Password, RotationError> {
+        let classes = self.classes()?;
+        let all: Vec<char> = classes.iter().flatten().copied().collect();
+        let mut chars = Vec::with_capacity(self.length);
+        if self.require_each_included_type {
+            for class in &classes {
+                chars.push(class[uniform(class.len())?]);
+            }
+        }
+        while chars.len() < self.length {
+            chars.push(all[uniform(all.len())?]);
+        }
+        // Fisher-Yates, so the guaranteed characters sit at random places.
+        for i in (1..chars.len()).rev() {
+            chars.swap(i, uniform(i + 1)?);
+        }
+        Ok(Password(chars.into_iter().collect()))
+    }
+
+    /// Whether `value` could have come from this policy: length, allowed characters, and each required class.
+    pub fn admits(&self, value: &str) -> Result<(), String> {
+        let classes = self.classes().map_err(|e| e.to_string())?;
+        let count = value.chars().count();
+        if count != self.length {
+            return Err(format!("has {count} characters, the policy asks for {}", self.length));
+        }
+        if let Some(position) = value.chars().position(|c| !classes.iter().any(|class| class.contains(&c))) {
+            return Err(format!("has a character the policy excludes at position {position}"));
+        }
+        if self.require_each_included_type && !classes.iter().all(|class| value.chars().any(|c| class.contains(&c))) {
+            return Err("lacks a character type the policy requires".into());
+        }
+        Ok(())
+    }
+}
+
+/// A uniform index below `bound` from the OS CSPRNG (rejection sampling: no modulo bias).
+fn uniform(bound: usize) -> Result<usize, RotationError> {
+    let bound = u32::try_from(bound).expect("character sets are small");
+    let zone = u32::MAX - (u32::MAX % bound);
+    loop {
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| RotationError::PasswordPolicy { reason: format!("the OS random source failed: {e}") })?;
+        let n = u32::from_le_bytes(bytes);
+        if n < zone {
+            return Ok((n % bound) as usize);
+        }
+    }
+}
+
+/// Random bytes from the OS CSPRNG.
+pub fn random_bytes(len: usize) -> Result<Vec<u8>, RotationError> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| RotationError::PasswordPolicy { reason: format!("the OS random source failed: {e}") })?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn defaults_match_aws() {
+        let policy = PasswordPolicy::from_env(&env(&[]), DEFAULT_EXCLUDE_CHARACTERS).unwrap();
+        assert_eq!(policy, PasswordPolicy::default());
+        let password = policy.generate().unwrap();
+        assert_eq!(password.expose().len(), 32);
+        assert!(!password.expose().contains(['/', '@', '"', '\'', '\\']));
+        assert_eq!(format!("{password:?}"), "Password(<redacted>)");
+    }
+
+    #[test]
+    fn variables_are_read_and_validated() {
+        let policy = PasswordPolicy::from_env(
+            &env(&[("PASSWORD_LENGTH", "12"), ("EXCLUDE_PUNCTUATION", "TRUE"), ("EXCLUDE_CHARACTERS", "abc")]),
+            DEFAULT_EXCLUDE_CHARACTERS,
+        )
+        .unwrap();
+        assert_eq!(policy.length, 12);
+        assert!(policy.exclude_punctuation);
+        let password = policy.generate().unwrap();
+        assert!(password.expose().chars().all(|c| c.is_ascii_alphanumeric() && !"abc".contains(c)));
+
+        for (var, value, expect) in [
+            ("PASSWORD_LENGTH", "0", "PASSWORD_LENGTH must be a whole number from 1 to 4096"),
+            ("PASSWORD_LENGTH", "abc", "PASSWORD_LENGTH must be a whole number"),
+            ("EXCLUDE_NUMBERS", "maybe", "EXCLUDE_NUMBERS must be true or false"),
+            ("PASSWORD_GENERATOR", "kms", "PASSWORD_GENERATOR must be `local` or `secretsmanager`"),
+        ] {
+            let error = PasswordPolicy::from_env(&env(&[(var, value)]), "").unwrap_err().to_string();
+            assert!(error.contains(expect), "{error}");
+        }
+        let all_out = env(&[
+            ("EXCLUDE_NUMBERS", "true"),
+            ("EXCLUDE_PUNCTUATION", "true"),
+            ("EXCLUDE_UPPERCASE", "true"),
+            ("EXCLUDE_LOWERCASE", "true"),
+        ]);
+        assert!(
+            PasswordPolicy::from_env(&all_out, "").unwrap_err().to_string().contains("every character is excluded")
+        );
+        let too_short = env(&[("PASSWORD_LENGTH", "3")]);
+        assert!(
+            PasswordPolicy::from_env(&too_short, "").unwrap_err().to_string().contains("cannot hold one character")
+        );
+    }
+
+    #[test]
+    fn admits_rejects_what_the_policy_forbids() {
+        let policy = PasswordPolicy { length: 8, ..PasswordPolicy::default() };
+        assert!(policy.admits("aB3!aB3!").is_ok());
+        assert!(policy.admits("aB3!aB3").unwrap_err().contains("7 characters"));
+        assert!(policy.admits("aB3/aB3!").unwrap_err().contains("excludes"));
+        assert!(policy.admits("abcdefgh").unwrap_err().contains("lacks"));
+    }
+
+    proptest! {
+        #[test]
+        fn generated_passwords_meet_the_policy(
+            length in 4usize..160,
+            exclude in "[a-zA-Z0-9!-/]{0,12}",
+            numbers in any::<bool>(), punctuation in any::<bool>(), upper in any::<bool>(),
+            require_each in any::<bool>(),
+        ) {
+            let policy = PasswordPolicy {
+                length, exclude_characters: exclude.clone(), exclude_numbers: numbers,
+                exclude_punctuation: punctuation, exclude_uppercase: upper, exclude_lowercase: false,
+                require_each_included_type: require_each, source: PasswordSource::Local,
+            };
+            prop_assume!(policy.classes().is_ok());
+            let password = policy.generate().unwrap();
+            let value = password.expose();
+            prop_assert_eq!(value.chars().count(), length);
+            prop_assert!(!value.chars().any(|c| exclude.contains(c)));
+            prop_assert!(!numbers || !value.chars().any(|c| c.is_ascii_digit()));
+            prop_assert!(!upper || !value.chars().any(|c| c.is_ascii_uppercase()));
+            prop_assert!(!punctuation || !value.chars().any(|c| c.is_ascii_punctuation()));
+            prop_assert!(policy.admits(value).is_ok());
+        }
+    }
+
+    #[test]
+    fn passwords_differ() {
+        let policy = PasswordPolicy::default();
+        let a = policy.generate().unwrap();
+        let b = policy.generate().unwrap();
+        assert_ne!(a, b);
+    }
+}

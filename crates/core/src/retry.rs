@@ -1,0 +1,99 @@
+//! Bounded retries with exponential backoff, for targets that see propagation lag.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::RotationError;
+
+/// How many times to try and how long to wait between tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Tries in all (at least 1).
+    pub attempts: u32,
+    /// The first wait; each later wait doubles, up to `max_delay`.
+    pub initial_delay: Duration,
+    /// The longest single wait.
+    pub max_delay: Duration,
+}
+
+impl Default for Backoff {
+    /// Five tries over about 7.5 seconds: well inside a rotation function's time-out.
+    fn default() -> Self {
+        Self { attempts: 5, initial_delay: Duration::from_millis(500), max_delay: Duration::from_secs(4) }
+    }
+}
+
+impl Backoff {
+    /// Runs `attempt` until it succeeds, fails with an error that is not retryable, or the tries run out.
+    pub async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, RotationError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, RotationError>>,
+    {
+        let mut delay = self.initial_delay;
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) if error.is_retryable() && tries < self.attempts.max(1) => {
+                    tracing::warn!(attempt = tries, error_type = error.error_type(), error = %error, "retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.max_delay);
+                    tries += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TargetErrorKind;
+    use std::cell::Cell;
+
+    fn quick(attempts: u32) -> Backoff {
+        Backoff { attempts, initial_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) }
+    }
+
+    #[tokio::test]
+    async fn retries_retryable_errors_until_success() {
+        let tries = Cell::new(0);
+        let result = quick(5)
+            .retry(|| async {
+                tries.set(tries.get() + 1);
+                if tries.get() < 3 {
+                    Err(RotationError::target(TargetErrorKind::Unreachable, "db", "down"))
+                } else {
+                    Ok(7)
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(tries.get(), 3);
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_bound_and_on_permanent_errors() {
+        let tries = Cell::new(0);
+        let result: Result<(), _> = quick(4)
+            .retry(|| async {
+                tries.set(tries.get() + 1);
+                Err(RotationError::target(TargetErrorKind::Unreachable, "db", "down"))
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(tries.get(), 4);
+
+        tries.set(0);
+        let result: Result<(), _> = quick(4)
+            .retry(|| async {
+                tries.set(tries.get() + 1);
+                Err(RotationError::target(TargetErrorKind::AuthenticationFailed, "db", "wrong password"))
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(tries.get(), 1);
+    }
+}

@@ -1,0 +1,146 @@
+//! The four steps: guard, then createSecret, setSecret, testSecret or finishSecret.
+
+use crate::error::RotationError;
+use crate::event::{RotationEvent, Step};
+use crate::password::{PasswordPolicy, PasswordSource};
+use crate::secret::Secret;
+use crate::secrets_manager::{Description, SecretsManager, Selector};
+use crate::target::{SetContext, Target};
+use crate::versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, GuardRefusal, Verdict};
+
+/// What a successful step did, for the step's log record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The step did its work.
+    Done,
+    /// Nothing to do: the work was already done (a retry, or a repeated invocation).
+    AlreadyDone,
+    /// Nothing to do: the token's version is already `AWSCURRENT`.
+    AlreadyCurrent,
+}
+
+impl Outcome {
+    /// The outcome's name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::AlreadyDone => "already_done",
+            Self::AlreadyCurrent => "already_current",
+        }
+    }
+}
+
+/// Runs rotation steps for one target. Holds no state between invocations: every step re-derives it from
+/// Secrets Manager, so each is idempotent.
+pub struct Rotator<T> {
+    secrets: SecretsManager,
+    target: T,
+    policy: PasswordPolicy,
+}
+
+impl<T: Target> Rotator<T> {
+    /// A rotator over a Secrets Manager client, a target and the password policy.
+    pub fn new(secrets: SecretsManager, target: T, policy: PasswordPolicy) -> Self {
+        Self { secrets, target, policy }
+    }
+
+    /// The target.
+    pub fn target(&self) -> &T {
+        &self.target
+    }
+
+    /// The Secrets Manager client.
+    pub fn secrets(&self) -> &SecretsManager {
+        &self.secrets
+    }
+
+    /// Runs one step: the guard, then the step itself.
+    pub async fn handle(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+        let description = self.secrets.describe(&event.secret_id).await?;
+        let verdict = guard(&description, event)?;
+        let token = event.client_request_token.as_str();
+        let arn = description.arn.as_str();
+        match (event.step, verdict) {
+            // The configuration test (RotateImmediately=false) puts AWSPENDING on the current version: test it.
+            (Step::TestSecret, Verdict::AlreadyCurrent) => {
+                let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+                self.target.test(&current).await?;
+                Ok(Outcome::Done)
+            }
+            (_, Verdict::AlreadyCurrent) => Ok(Outcome::AlreadyCurrent),
+            (Step::CreateSecret, Verdict::Pending) => self.create(arn, token, event.rotation_token.as_deref()).await,
+            (Step::SetSecret, Verdict::Pending) => {
+                let pending = self.pending(arn, token).await?;
+                let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+                let previous =
+                    self.secrets.get(arn, Selector::Stage(AWSPREVIOUS)).await?.map(|v| Secret::parse(arn, &v));
+                let ctx = SetContext::new(arn, &pending, &current, previous.as_ref(), &self.secrets);
+                self.target.set(&ctx).await?;
+                Ok(Outcome::Done)
+            }
+            (Step::TestSecret, Verdict::Pending) => {
+                let pending = self.pending(arn, token).await?;
+                self.target.test(&pending).await?;
+                Ok(Outcome::Done)
+            }
+            (Step::FinishSecret, Verdict::Pending) => match description.versions.promotion(token) {
+                Some(promotion) => {
+                    self.secrets.promote(arn, &promotion).await?;
+                    Ok(Outcome::Done)
+                }
+                None => Ok(Outcome::AlreadyCurrent),
+            },
+        }
+    }
+
+    async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>) -> Result<Outcome, RotationError> {
+        let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+        if self.secrets.get(arn, Selector::VersionInStage(token, AWSPENDING)).await?.is_some() {
+            return Ok(Outcome::AlreadyDone);
+        }
+        let password = match self.policy.source {
+            PasswordSource::Local => self.policy.generate()?,
+            PasswordSource::SecretsManager => self.secrets.random_password(arn, &self.policy).await?,
+        };
+        let next = self.target.next_secret(&current, password)?;
+        self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn pending(&self, arn: &str, token: &str) -> Result<Secret, RotationError> {
+        let value = self.secrets.get(arn, Selector::VersionInStage(token, AWSPENDING)).await?;
+        value.map(|v| Secret::parse(arn, &v)).ok_or_else(|| RotationError::VersionState {
+            secret: arn.to_owned(),
+            version: token.to_owned(),
+            reason: "has no AWSPENDING value: createSecret has not stored one; the service retries from createSecret"
+                .into(),
+        })
+    }
+
+    async fn required(&self, arn: &str, selector: Selector<'_>, what: &str) -> Result<Secret, RotationError> {
+        let value = self.secrets.get(arn, selector).await?;
+        value.map(|v| Secret::parse(arn, &v)).ok_or_else(|| {
+            RotationError::invalid_secret(arn, "SecretString", format!("has no {what} value; put a value first"))
+        })
+    }
+}
+
+/// The guard of CONTRACT section 4: rotation enabled (a missing flag is fine), the token a version of the
+/// secret, and that version `AWSPENDING` or already `AWSCURRENT`.
+fn guard(description: &Description, event: &RotationEvent) -> Result<Verdict, RotationError> {
+    if description.rotation_enabled == Some(false) {
+        return Err(RotationError::RotationDisabled { secret: description.arn.clone() });
+    }
+    description.versions.guard(&event.client_request_token).map_err(|refusal| RotationError::VersionState {
+        secret: description.arn.clone(),
+        version: event.client_request_token.clone(),
+        reason: match refusal {
+            GuardRefusal::UnknownVersion => "is not a version of this secret: the rotation was abandoned \
+                (for example by a manual PutSecretValue); start a new rotation"
+                .into(),
+            GuardRefusal::NotPending { stages } => {
+                format!("is not AWSPENDING (its labels: {stages:?}): another rotation took over; start a new rotation")
+            }
+        },
+    })
+}

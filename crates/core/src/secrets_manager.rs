@@ -1,0 +1,264 @@
+//! A thin wrapper over the Secrets Manager client, in the rotation's words.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::config::Env;
+use crate::error::RotationError;
+use crate::password::{Password, PasswordPolicy};
+use crate::versions::{AWSCURRENT, Promotion, Versions};
+
+/// Connect time-out: a VPC without a Secrets Manager endpoint fails here, far inside a Lambda time-out.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time-out of one HTTP attempt.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time-out of one operation, retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+/// Attempts per operation (standard retry mode: exponential backoff with jitter, throttling-aware).
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// What `DescribeSecret` says about a secret that the rotation needs.
+#[derive(Debug, Clone)]
+pub struct Description {
+    /// The secret's full ARN.
+    pub arn: String,
+    /// `RotationEnabled`: `None` when the service does not say.
+    pub rotation_enabled: Option<bool>,
+    /// The versions and their labels.
+    pub versions: Versions,
+}
+
+/// Which version to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Selector<'a> {
+    /// The version holding a staging label.
+    Stage(&'a str),
+    /// A version by id that must also hold a staging label (`VersionId` + `VersionStage`, as AWS's functions).
+    VersionInStage(&'a str, &'a str),
+}
+
+/// The Secrets Manager calls a rotation makes.
+///
+/// Built from `aws_config` defaults, so `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, region and
+/// credentials work as in every AWS tool; `SECRETS_MANAGER_ENDPOINT` (AWS's functions' variable) wins when set.
+/// Errors never carry a secret value.
+#[derive(Debug, Clone)]
+pub struct SecretsManager {
+    client: Client,
+    calls: Arc<AtomicU64>,
+}
+
+impl SecretsManager {
+    /// A client from the standard AWS configuration with rotor's retries and time-outs.
+    pub async fn from_env(env: &Env) -> Self {
+        let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .load()
+            .await;
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
+        if let Some(endpoint) = env.get("SECRETS_MANAGER_ENDPOINT") {
+            config = config.endpoint_url(endpoint);
+        }
+        Self::from_client(Client::from_conf(config.build()))
+    }
+
+    /// Wraps a client built elsewhere (tests, fault injection).
+    pub fn from_client(client: Client) -> Self {
+        Self { client, calls: Arc::default() }
+    }
+
+    /// How many API calls this wrapper has made (for metrics).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `DescribeSecret`: ARN, rotation state and the versions' labels.
+    pub async fn describe(&self, secret_id: &str) -> Result<Description, RotationError> {
+        self.count();
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| service_error("DescribeSecret", secret_id, e))?;
+        let versions = Versions::new(out.version_ids_to_stages.unwrap_or_default());
+        Ok(Description {
+            arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
+            rotation_enabled: out.rotation_enabled,
+            versions,
+        })
+    }
+
+    /// `GetSecretValue`: the `SecretString`, or `None` when no such version has a value
+    /// (`ResourceNotFoundException`, as for the value-less `AWSPENDING` placeholder).
+    pub async fn get(&self, secret_id: &str, selector: Selector<'_>) -> Result<Option<String>, RotationError> {
+        self.count();
+        let request = self.client.get_secret_value().secret_id(secret_id);
+        let request = match selector {
+            Selector::Stage(stage) => request.version_stage(stage),
+            Selector::VersionInStage(version, stage) => request.version_id(version).version_stage(stage),
+        };
+        match request.send().await {
+            Ok(out) => match out.secret_string {
+                Some(value) => Ok(Some(value)),
+                None => Err(RotationError::invalid_secret(
+                    secret_id,
+                    "SecretString",
+                    "is absent (a SecretBinary secret); rotor rotates SecretString values only",
+                )),
+            },
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(service_error("GetSecretValue", secret_id, e)),
+        }
+    }
+
+    /// `PutSecretValue` of the pending version: `ClientRequestToken=token`, `VersionStages=["AWSPENDING"]`, and
+    /// the `RotationToken` when the event had one. Storing the same value again is a no-op in the service.
+    pub async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        value: &str,
+        rotation_token: Option<&str>,
+    ) -> Result<(), RotationError> {
+        self.count();
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(token)
+            .secret_string(value)
+            .version_stages(crate::versions::AWSPENDING)
+            .set_rotation_token(rotation_token.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| service_error("PutSecretValue", secret_id, e))?;
+        Ok(())
+    }
+
+    /// `UpdateSecretVersionStage` moving `AWSCURRENT` to the token; the service moves `AWSPREVIOUS` itself.
+    pub async fn promote(&self, secret_id: &str, promotion: &Promotion) -> Result<(), RotationError> {
+        self.count();
+        self.client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(AWSCURRENT)
+            .move_to_version_id(&promotion.move_to)
+            .set_remove_from_version_id(promotion.remove_from.clone())
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateSecretVersionStage", secret_id, e))?;
+        Ok(())
+    }
+
+    /// `GetRandomPassword` with the policy's length and classes.
+    pub async fn random_password(&self, secret_id: &str, policy: &PasswordPolicy) -> Result<Password, RotationError> {
+        self.count();
+        let out = self
+            .client
+            .get_random_password()
+            .password_length(policy.length as i64)
+            .exclude_characters(&policy.exclude_characters)
+            .exclude_numbers(policy.exclude_numbers)
+            .exclude_punctuation(policy.exclude_punctuation)
+            .exclude_uppercase(policy.exclude_uppercase)
+            .exclude_lowercase(policy.exclude_lowercase)
+            .require_each_included_type(policy.require_each_included_type)
+            .send()
+            .await
+            .map_err(|e| service_error("GetRandomPassword", secret_id, e))?;
+        out.random_password.map(Password::new).ok_or_else(|| RotationError::SecretsManager {
+            operation: "GetRandomPassword",
+            secret: secret_id.to_owned(),
+            reason: "the response had no RandomPassword".into(),
+            retryable: true,
+            source: None,
+        })
+    }
+}
+
+/// Maps an SDK error to a [`RotationError`] naming the operation, the service's code and the fix.
+fn service_error<E>(operation: &'static str, secret_id: &str, error: SdkError<E, HttpResponse>) -> RotationError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = error.code().map(str::to_owned);
+    let message = error.message().map(str::to_owned);
+    let (reason, retryable) = match &error {
+        SdkError::TimeoutError(_) => (
+            format!(
+                "timed out; inside a VPC the function reaches Secrets Manager only through an interface endpoint or a NAT gateway ({})",
+                DisplayErrorContext(&error)
+            ),
+            true,
+        ),
+        SdkError::DispatchFailure(_) => (
+            format!(
+                "could not connect: check the endpoint (AWS_ENDPOINT_URL / SECRETS_MANAGER_ENDPOINT), the VPC endpoint and security groups ({})",
+                DisplayErrorContext(&error)
+            ),
+            true,
+        ),
+        _ => {
+            let code = code.as_deref().unwrap_or("UnknownError");
+            let detail = message.as_deref().unwrap_or("no message");
+            let (fix, retryable) = match code {
+                "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                    ("the service throttled the call; the rotation is retried later", true)
+                }
+                "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
+                    ("a service-side error; retry", true)
+                }
+                "AccessDeniedException" | "AccessDenied" => (
+                    "grant the function's role this action on the secret (and kms:Decrypt/kms:GenerateDataKey on its KMS key)",
+                    false,
+                ),
+                "ResourceNotFoundException" => ("check the SecretId; the secret may have been deleted", false),
+                "ResourceExistsException" => (
+                    "a different value already exists under this ClientRequestToken; cancel the rotation and start a new one",
+                    false,
+                ),
+                "InvalidRequestException" => {
+                    ("the secret's state does not allow this call (deleted, or labels moved)", false)
+                }
+                "DecryptionFailure" | "EncryptionFailure" => {
+                    ("allow the function's role kms:Decrypt and kms:GenerateDataKey on the secret's KMS key", false)
+                }
+                _ => ("", error.raw_response().is_some_and(|r| r.status().is_server_error())),
+            };
+            let mut reason = format!("{code}: {detail}");
+            if !fix.is_empty() {
+                reason.push_str("; ");
+                reason.push_str(fix);
+            }
+            (reason, retryable)
+        }
+    };
+    RotationError::SecretsManager {
+        operation,
+        secret: secret_id.to_owned(),
+        reason,
+        retryable,
+        source: Some(Box::new(error)),
+    }
+}

@@ -1,0 +1,86 @@
+//! What a system must provide to be rotated.
+
+use std::future::Future;
+
+use crate::error::RotationError;
+use crate::password::Password;
+use crate::secret::Secret;
+use crate::secrets_manager::{SecretsManager, Selector};
+use crate::versions::AWSCURRENT;
+
+/// A system whose credential rotor rotates: a database, a webhook, or nothing at all (a generated secret).
+///
+/// The core owns the protocol (guard, labels, createSecret storage, finishSecret promotion); a target only builds
+/// the next secret, makes its system accept it, and proves it works. Implement it in your own crate and call
+/// [`crate::run`] to get a rotation Lambda:
+///
+/// ```no_run
+/// use rotation_core::{Password, RotationError, Secret, SetContext, Target};
+///
+/// struct ApiKey;
+///
+/// impl Target for ApiKey {
+///     fn name(&self) -> &'static str { "api-key" }
+///     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+///         current.with_field("api_key", password.into_inner())
+///     }
+///     async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> { Ok(()) }
+///     async fn test(&self, _pending: &Secret) -> Result<(), RotationError> { Ok(()) }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     rotation_core::run(ApiKey).await
+/// }
+/// ```
+pub trait Target: Send + Sync + 'static {
+    /// A short name for logs and metrics (`postgres`, `generated`).
+    fn name(&self) -> &'static str;
+
+    /// The pending secret made from the current one and a fresh password: every other field kept.
+    /// May switch the user (alternating users). Pure: no I/O.
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError>;
+
+    /// Makes the system accept the pending credential. Must be idempotent: it is retried with the same pending
+    /// secret after any failure, including after it already succeeded.
+    fn set(&self, ctx: &SetContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send;
+
+    /// Proves the pending credential works. Also runs when pending equals current (the configuration test of
+    /// `RotateSecret` with `RotateImmediately=false`).
+    fn test(&self, pending: &Secret) -> impl Future<Output = Result<(), RotationError>> + Send;
+}
+
+/// What setSecret knows: the pending, current and previous secrets, and a way to read other secrets (the admin
+/// secret named by `masterarn`).
+pub struct SetContext<'a> {
+    /// The secret's ARN.
+    pub secret_id: &'a str,
+    /// The `AWSPENDING` value to make the system accept.
+    pub pending: &'a Secret,
+    /// The `AWSCURRENT` value.
+    pub current: &'a Secret,
+    /// The `AWSPREVIOUS` value, when there is one.
+    pub previous: Option<&'a Secret>,
+    secrets: &'a SecretsManager,
+}
+
+impl<'a> SetContext<'a> {
+    /// A context for a target's set step.
+    pub fn new(
+        secret_id: &'a str,
+        pending: &'a Secret,
+        current: &'a Secret,
+        previous: Option<&'a Secret>,
+        secrets: &'a SecretsManager,
+    ) -> Self {
+        Self { secret_id, pending, current, previous, secrets }
+    }
+
+    /// Reads the `AWSCURRENT` value of another secret, such as the admin secret named by `masterarn`.
+    pub async fn load_secret(&self, secret_id: &str) -> Result<Secret, RotationError> {
+        let value = self.secrets.get(secret_id, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
+            RotationError::invalid_secret(secret_id, "SecretString", "has no AWSCURRENT value; check the ARN")
+        })?;
+        Ok(Secret::parse(secret_id, &value))
+    }
+}

@@ -1,0 +1,139 @@
+//! Structured logs (one JSON record per step) and CloudWatch Embedded Metric Format lines.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tracing_subscriber::EnvFilter;
+
+use crate::error::RotationError;
+use crate::event::RotationEvent;
+use crate::rotation::Outcome;
+
+/// The CloudWatch namespace of rotor's metrics.
+pub const METRIC_NAMESPACE: &str = "rotor";
+
+/// Installs the JSON log subscriber (Lambda's JSON log format) on stdout.
+///
+/// The level comes from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default `info`); the AWS SDK's own crates log at
+/// `warn` unless `RUST_LOG` names them. Nothing rotor logs carries a secret value or a `RotationToken`.
+pub fn init() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase());
+    let filter = std::env::var("RUST_LOG").ok().or(level).unwrap_or_else(|| "info".into());
+    let filter = EnvFilter::try_new(format!("aws_smithy_runtime=warn,aws_config=warn,hyper=warn,{filter}"))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init();
+}
+
+/// Everything recorded about one step.
+#[derive(Debug)]
+pub struct StepRecord<'a> {
+    /// The target's name.
+    pub target: &'static str,
+    /// The event (its `RotationToken` is never read here).
+    pub event: &'a RotationEvent,
+    /// How long the step took.
+    pub duration: Duration,
+    /// Secrets Manager calls the step made.
+    pub secrets_manager_calls: u64,
+    /// The step's result.
+    pub result: Result<Outcome, &'a RotationError>,
+}
+
+/// Logs the step's record and prints its EMF metric line.
+pub fn record_step(record: &StepRecord<'_>) {
+    let duration_ms = record.duration.as_secs_f64() * 1000.0;
+    let event = record.event;
+    match record.result {
+        Ok(outcome) => tracing::info!(
+            secret = %event.secret_id,
+            step = event.step.as_str(),
+            version = %event.client_request_token,
+            target = record.target,
+            outcome = outcome.as_str(),
+            duration_ms,
+            secrets_manager_calls = record.secrets_manager_calls,
+            "step succeeded"
+        ),
+        Err(error) => tracing::error!(
+            secret = %event.secret_id,
+            step = event.step.as_str(),
+            version = %event.client_request_token,
+            target = record.target,
+            outcome = "failed",
+            error_type = error.error_type(),
+            retryable = error.is_retryable(),
+            error = %error,
+            duration_ms,
+            secrets_manager_calls = record.secrets_manager_calls,
+            "step failed"
+        ),
+    }
+    let line = emf_line(record, SystemTime::now());
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+}
+
+/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1) and `SecretsManagerCalls`, by target
+/// and step.
+pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
+    let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [["Target", "Step"]],
+                "Metrics": [
+                    {"Name": "StepDuration", "Unit": "Milliseconds"},
+                    {"Name": "StepFailure", "Unit": "Count"},
+                    {"Name": "SecretsManagerCalls", "Unit": "Count"}
+                ]
+            }]
+        },
+        "Target": record.target,
+        "Step": record.event.step.as_str(),
+        "StepDuration": record.duration.as_secs_f64() * 1000.0,
+        "StepFailure": u8::from(record.result.is_err()),
+        "SecretsManagerCalls": record.secrets_manager_calls,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Step;
+
+    #[test]
+    fn emf_line_has_the_metrics_and_no_token() {
+        let event = RotationEvent {
+            step: Step::SetSecret,
+            secret_id: "arn:s".into(),
+            client_request_token: "c".repeat(32),
+            rotation_token: Some("rotation-token-credential-0123456789-xyz".into()),
+        };
+        let error = RotationError::RotationDisabled { secret: "arn:s".into() };
+        let record = StepRecord {
+            target: "generated",
+            event: &event,
+            duration: Duration::from_millis(12),
+            secrets_manager_calls: 3,
+            result: Err(&error),
+        };
+        let line = emf_line(&record, UNIX_EPOCH + Duration::from_secs(10));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["_aws"]["Timestamp"], 10_000);
+        assert_eq!(value["StepFailure"], 1);
+        assert_eq!(value["Step"], "setSecret");
+        assert_eq!(value["SecretsManagerCalls"], 3);
+        assert!(!line.contains("rotation-token-credential"));
+    }
+}
