@@ -1,1 +1,2 @@
-//! placeholder
+//! End-to-end tests of rotor; the library holds only the test fixture target.
+#![warn(missing_docs)]

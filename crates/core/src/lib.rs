@@ -25,7 +25,7 @@ pub use event::{RotationEvent, Step};
 pub use password::{Password, PasswordPolicy, PasswordSource};
 pub use retry::Backoff;
 pub use rotation::{Outcome, Rotator};
-pub use runtime::{run, run_with_exclusions};
+pub use runtime::{run, run_with_exclusions, run_with_policy};
 pub use secret::Secret;
 pub use secrets_manager::{SecretsManager, Selector};
 pub use target::{SetContext, Target};

@@ -65,6 +65,9 @@ pub struct PasswordPolicy {
     pub exclude_lowercase: bool,
     /// `REQUIRE_EACH_INCLUDED_TYPE` (default true, as `GetRandomPassword`).
     pub require_each_included_type: bool,
+    /// Whether a space may appear (`GetRandomPassword`'s `IncludeSpace`; no environment variable, as in AWS's
+    /// functions).
+    pub include_space: bool,
     /// `PASSWORD_GENERATOR`: `local` (default) or `secretsmanager`.
     pub source: PasswordSource,
 }
@@ -79,6 +82,7 @@ impl Default for PasswordPolicy {
             exclude_uppercase: false,
             exclude_lowercase: false,
             require_each_included_type: true,
+            include_space: false,
             source: PasswordSource::Local,
         }
     }
@@ -97,6 +101,7 @@ impl PasswordPolicy {
             exclude_uppercase: env.flag("EXCLUDE_UPPERCASE", false)?,
             exclude_lowercase: env.flag("EXCLUDE_LOWERCASE", false)?,
             require_each_included_type: env.flag("REQUIRE_EACH_INCLUDED_TYPE", true)?,
+            include_space: false,
             source: match env.get("PASSWORD_GENERATOR").as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("local") => PasswordSource::Local,
                 Some("secretsmanager") => PasswordSource::SecretsManager,
@@ -122,6 +127,7 @@ impl PasswordPolicy {
             (self.exclude_uppercase, UPPERCASE),
             (self.exclude_numbers, NUMBERS),
             (self.exclude_punctuation, PUNCTUATION),
+            (!self.include_space, " "),
         ] {
             if !excluded {
                 let chars = keep(set);
@@ -282,7 +288,7 @@ mod tests {
             let policy = PasswordPolicy {
                 length, exclude_characters: exclude.clone(), exclude_numbers: numbers,
                 exclude_punctuation: punctuation, exclude_uppercase: upper, exclude_lowercase: false,
-                require_each_included_type: require_each, source: PasswordSource::Local,
+                require_each_included_type: require_each, include_space: false, source: PasswordSource::Local,
             };
             prop_assume!(policy.classes().is_ok());
             let password = policy.generate().unwrap();

@@ -26,12 +26,14 @@ pub async fn run<T: Target>(target: T) -> Result<(), lambda_runtime::Error> {
 /// As [`run`], with the target's default `EXCLUDE_CHARACTERS` (PostgreSQL adds `:`).
 pub async fn run_with_exclusions<T: Target>(target: T, default_exclude: &str) -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let env = Env::from_process();
-    let policy = match PasswordPolicy::from_env(&env, default_exclude) {
-        Ok(policy) => policy,
-        Err(error) => return Err(init_failed(error)),
-    };
-    let secrets = SecretsManager::from_env(&env).await;
+    let policy = PasswordPolicy::from_env(&Env::from_process(), default_exclude).map_err(init_failed)?;
+    run_with_policy(target, policy).await
+}
+
+/// As [`run`], with a password policy the binary already read (when the target needs it too).
+pub async fn run_with_policy<T: Target>(target: T, policy: PasswordPolicy) -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let secrets = SecretsManager::from_env(&Env::from_process()).await;
     let rotator = Arc::new(Rotator::new(secrets, target, policy));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let rotator = Arc::clone(&rotator);

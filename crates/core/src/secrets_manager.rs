@@ -10,7 +10,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::config::Env;
 use crate::error::RotationError;
@@ -184,6 +183,7 @@ impl SecretsManager {
             .exclude_uppercase(policy.exclude_uppercase)
             .exclude_lowercase(policy.exclude_lowercase)
             .require_each_included_type(policy.require_each_included_type)
+            .include_space(policy.include_space)
             .send()
             .await
             .map_err(|e| service_error("GetRandomPassword", secret_id, e))?;
@@ -206,17 +206,11 @@ where
     let message = error.message().map(str::to_owned);
     let (reason, retryable) = match &error {
         SdkError::TimeoutError(_) => (
-            format!(
-                "timed out; inside a VPC the function reaches Secrets Manager only through an interface endpoint or a NAT gateway ({})",
-                DisplayErrorContext(&error)
-            ),
+            "timed out; inside a VPC the function reaches Secrets Manager only through an interface endpoint or a NAT gateway".to_owned(),
             true,
         ),
         SdkError::DispatchFailure(_) => (
-            format!(
-                "could not connect: check the endpoint (AWS_ENDPOINT_URL / SECRETS_MANAGER_ENDPOINT), the VPC endpoint and security groups ({})",
-                DisplayErrorContext(&error)
-            ),
+            "could not connect; check the endpoint (AWS_ENDPOINT_URL / SECRETS_MANAGER_ENDPOINT), the VPC endpoint and security groups".to_owned(),
             true,
         ),
         _ => {

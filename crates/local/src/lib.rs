@@ -1,1 +1,24 @@
-//! placeholder
+//! rotation-local: a local AWS Secrets Manager endpoint with AWS's rotation semantics.
+//!
+//! It speaks Secrets Manager's JSON 1.1 protocol so any AWS SDK or the aws CLI can use it, and gets right what
+//! emulators get wrong: `RotateSecret` creates the value-less `AWSPENDING` placeholder, runs the rotation
+//! function's four steps through the Lambda Invoke API, removes `AWSPENDING` only on success, keeps it (and
+//! refuses new rotations) on failure; schedules rotate when due; a token reused with another value is
+//! `ResourceExistsException`. The state survives a restart, and an audit log records every operation without a
+//! value or token.
+#![warn(missing_docs, rust_2018_idioms)]
+
+pub mod clock;
+pub mod endpoint;
+pub mod error;
+pub mod invoke;
+pub mod operations;
+pub mod rotation;
+pub mod schedule;
+pub mod state;
+pub mod store;
+
+pub use clock::Clock;
+pub use endpoint::{Config, Endpoint};
+pub use error::ApiError;
+pub use operations::Identity;

@@ -1,0 +1,121 @@
+//! The plain generated-secret target.
+
+use rotation_core::{Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use serde_json::Value;
+
+/// A secret whose value is simply regenerated.
+///
+/// In a JSON secret, the field named by `GENERATED_KEY` (default `password`) gets the new value and every other
+/// field is kept; a plain-string secret is replaced whole and stays plain.
+#[derive(Debug, Clone)]
+pub struct GeneratedSecret {
+    key: String,
+    policy: PasswordPolicy,
+}
+
+impl GeneratedSecret {
+    /// The environment variable naming the JSON field to replace.
+    pub const KEY_VARIABLE: &'static str = "GENERATED_KEY";
+
+    /// A target replacing `key` with values from `policy`.
+    pub fn new(key: impl Into<String>, policy: PasswordPolicy) -> Self {
+        Self { key: key.into(), policy }
+    }
+
+    /// Reads `GENERATED_KEY` and the password policy from the environment.
+    pub fn from_env(env: &Env) -> Result<Self, RotationError> {
+        let policy = PasswordPolicy::from_env(env, rotation_core::password::DEFAULT_EXCLUDE_CHARACTERS)?;
+        Ok(Self::from_env_with_policy(env, policy))
+    }
+
+    /// Reads `GENERATED_KEY` from the environment, with a policy already read.
+    pub fn from_env_with_policy(env: &Env, policy: PasswordPolicy) -> Self {
+        Self::new(env.get(Self::KEY_VARIABLE).unwrap_or_else(|| "password".into()), policy)
+    }
+
+    fn value<'a>(&self, secret: &'a Secret) -> Result<&'a str, RotationError> {
+        match secret.as_plain() {
+            Some(plain) => Ok(plain),
+            None => secret.require_str(&self.key),
+        }
+    }
+}
+
+impl Target for GeneratedSecret {
+    fn name(&self) -> &'static str {
+        "generated"
+    }
+
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        if current.is_json() {
+            // The field must exist already: a typo in GENERATED_KEY must not silently add a new field.
+            self.value(current)?;
+            current.with_field(&self.key, Value::String(password.into_inner()))
+        } else {
+            Ok(current.with_plain(password.into_inner()))
+        }
+    }
+
+    async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        Ok(())
+    }
+
+    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
+        let value = self.value(pending)?;
+        self.policy.admits(value).map_err(|reason| {
+            RotationError::target(
+                TargetErrorKind::Rejected,
+                pending.origin(),
+                format!("the pending value of `{}` {reason}; check the password policy variables", self.key),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> GeneratedSecret {
+        GeneratedSecret::new("api_key", PasswordPolicy { length: 24, ..PasswordPolicy::default() })
+    }
+
+    #[tokio::test]
+    async fn replaces_only_the_configured_key() {
+        let current = Secret::parse("s", r#"{"api_key":"old","owner":"team-a"}"#);
+        let password = target().policy.generate().unwrap();
+        let next = target().next_secret(&current, password.clone()).unwrap();
+        assert_eq!(next.get("api_key").unwrap(), password.expose());
+        assert_eq!(next.get("owner").unwrap(), "team-a");
+        target().test(&next).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn plain_secrets_stay_plain() {
+        let current = Secret::parse("s", "old-plain-value");
+        let next = target().next_secret(&current, target().policy.generate().unwrap()).unwrap();
+        assert!(!next.is_json());
+        assert_eq!(next.to_secret_string().len(), 24);
+        target().test(&next).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_or_a_weak_value_fails_with_the_field_named() {
+        let current = Secret::parse("s", r#"{"password":"x"}"#);
+        let error = target().next_secret(&current, target().policy.generate().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("field `api_key` is missing"), "{error}");
+        let weak = Secret::parse("s", r#"{"api_key":"short"}"#);
+        let error = target().test(&weak).await.unwrap_err();
+        assert_eq!(error.error_type(), "TargetRejected");
+        assert!(error.to_string().contains("has 5 characters"), "{error}");
+        assert!(!error.to_string().contains("short"));
+    }
+
+    #[test]
+    fn from_env_reads_the_key_and_policy() {
+        let env = Env::from_pairs([("GENERATED_KEY".into(), "token".into()), ("PASSWORD_LENGTH".into(), "40".into())]);
+        let target = GeneratedSecret::from_env(&env).unwrap();
+        assert_eq!(target.key, "token");
+        assert_eq!(target.policy.length, 40);
+    }
+}

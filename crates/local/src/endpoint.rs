@@ -1,0 +1,188 @@
+//! The HTTP endpoint: Secrets Manager's JSON 1.1 protocol on `POST /`, the scheduler, and rotor's own routes
+//! under `/_rotor/` (health, the manual clock, the last rotation of a secret).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::clock::{Clock, epoch_seconds};
+use crate::error::ApiError;
+use crate::invoke::Invoker;
+use crate::operations::{self, Identity};
+use crate::rotation;
+use crate::store::Store;
+
+/// How the endpoint is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the state and the audit log live.
+    pub state_dir: PathBuf,
+    /// Region and account in ARNs.
+    pub identity: Identity,
+    /// The Lambda Invoke API that runs rotation functions (`http://127.0.0.1:9000` for `cargo lambda watch`).
+    pub invoke_endpoint: String,
+    /// How long one step's invocation may take.
+    pub invoke_timeout: StdDuration,
+    /// The clock schedules run on.
+    pub clock: Clock,
+    /// How often the scheduler looks for due rotations.
+    pub scheduler_interval: StdDuration,
+}
+
+/// The running endpoint's shared parts.
+#[derive(Debug)]
+pub struct Endpoint {
+    store: Store,
+    config: Config,
+    invoker: Invoker,
+    wake: Notify,
+}
+
+impl Endpoint {
+    /// Opens the state and prepares the Invoke client.
+    pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
+        let store = Store::open(&config.state_dir)?;
+        let invoker = Invoker::new(&config.invoke_endpoint, config.invoke_timeout);
+        Ok(Arc::new(Self { store, config, invoker, wake: Notify::new() }))
+    }
+
+    /// The state.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The Invoke API client.
+    pub fn invoker(&self) -> &Invoker {
+        &self.invoker
+    }
+
+    /// The clock's time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.config.clock.now()
+    }
+
+    /// Serves on `listener` until the process ends, with the scheduler running beside it.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        tokio::spawn(scheduler(Arc::clone(&self)));
+        let app = Router::new()
+            .route("/", post(dispatch))
+            .route("/_rotor/health", get(|| async { "ok" }))
+            .route("/_rotor/clock", get(clock_now).post(clock_advance))
+            .route("/_rotor/rotations/{secret}", get(last_rotation))
+            .with_state(self);
+        axum::serve(listener, app).await
+    }
+
+    fn dispatch(self: &Arc<Self>, operation: &str, body: &Value) -> Result<Value, ApiError> {
+        let now = self.now();
+        let identity = &self.config.identity;
+        match operation {
+            "CreateSecret" => self.store.write(|s| operations::create_secret(s, identity, now, body)),
+            "DescribeSecret" => self.store.read(|s| operations::describe_secret(s, body)),
+            "GetSecretValue" => self.store.read(|s| operations::get_secret_value(s, body)),
+            "PutSecretValue" => self.store.write(|s| operations::put_secret_value(s, now, body)),
+            "UpdateSecretVersionStage" => self.store.write(|s| operations::update_secret_version_stage(s, now, body)),
+            "UpdateSecret" => self.store.write(|s| operations::update_secret(s, now, body)),
+            "ListSecrets" => self.store.read(|s| operations::list_secrets(s, body)),
+            "ListSecretVersionIds" => self.store.read(|s| operations::list_secret_version_ids(s, body)),
+            "DeleteSecret" => self.store.write(|s| operations::delete_secret(s, now, body)),
+            "RestoreSecret" => self.store.write(|s| operations::restore_secret(s, now, body)),
+            "TagResource" => self.store.write(|s| operations::tag_resource(s, body)),
+            "UntagResource" => self.store.write(|s| operations::untag_resource(s, body)),
+            "GetRandomPassword" => operations::get_random_password(body),
+            "RotateSecret" => rotation::rotate_secret(self, body),
+            "CancelRotateSecret" => rotation::cancel_rotate_secret(self, body),
+            other => Err(ApiError::unknown_operation(other)),
+        }
+    }
+}
+
+async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let operation = target.strip_prefix("secretsmanager.").unwrap_or(target).to_owned();
+    let parsed: Result<Value, ApiError> = if body.is_empty() {
+        Ok(json!({}))
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::serialization(format!("Invalid JSON: {e}")))
+    };
+    let result = parsed.and_then(|body| {
+        let secret = body.get("SecretId").or_else(|| body.get("Name")).and_then(Value::as_str).map(str::to_owned);
+        let result = endpoint.dispatch(&operation, &body);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code,
+        };
+        endpoint.store.audit(endpoint.now(), &operation, secret.as_deref(), outcome);
+        result
+    });
+    match result {
+        Ok(value) => {
+            let mut response = (StatusCode::OK, value.to_string()).into_response();
+            response.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn clock_now(State(endpoint): State<Arc<Endpoint>>) -> Response {
+    axum::Json(
+        json!({"now": epoch_seconds(endpoint.now()), "manual": matches!(endpoint.config.clock, Clock::Manual(_))}),
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    /// Seconds to move the manual clock forward.
+    seconds: i64,
+    /// Wait until the rotations this makes due have finished before answering.
+    #[serde(default)]
+    wait: bool,
+}
+
+async fn clock_advance(State(endpoint): State<Arc<Endpoint>>, axum::Json(advance): axum::Json<Advance>) -> Response {
+    let Some(now) = endpoint.config.clock.advance(Duration::seconds(advance.seconds)) else {
+        return (StatusCode::CONFLICT, "the endpoint runs on the system clock; start it with --manual-clock")
+            .into_response();
+    };
+    let started = rotation::start_due(&endpoint);
+    let count = started.len();
+    if advance.wait {
+        for handle in started {
+            let _ = handle.await;
+        }
+    }
+    axum::Json(json!({"now": epoch_seconds(now), "rotations_started": count})).into_response()
+}
+
+async fn last_rotation(State(endpoint): State<Arc<Endpoint>>, Path(secret): Path<String>) -> Response {
+    endpoint.store.read(|state| match state.find(&secret) {
+        None => ApiError::secret_not_found().into_response(),
+        Some(record) => axum::Json(json!({
+            "ARN": record.arn,
+            "StuckPending": record.stuck_pending(),
+            "LastRotation": record.last_rotation,
+        }))
+        .into_response(),
+    })
+}
+
+async fn scheduler(endpoint: Arc<Endpoint>) {
+    loop {
+        let _ = tokio::time::timeout(endpoint.config.scheduler_interval, endpoint.wake.notified()).await;
+        rotation::start_due(&endpoint);
+    }
+}

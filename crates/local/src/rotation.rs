@@ -1,0 +1,297 @@
+//! AWS's rotation orchestration: `RotateSecret`, `CancelRotateSecret`, and the scheduled rotations.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::endpoint::Endpoint;
+use crate::error::ApiError;
+use crate::operations::input;
+use crate::schedule::{RotationRules, Schedule};
+use crate::state::{RotationRecord, RotationState, SecretRecord, VersionRecord};
+
+const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+
+/// A rotation to run in the background.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    arn: String,
+    function: String,
+    token: String,
+    rotation_token: String,
+    test_only: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RotateSecretInput {
+    secret_id: String,
+    client_request_token: Option<String>,
+    #[serde(rename = "RotationLambdaARN")]
+    rotation_lambda_arn: Option<String>,
+    rotation_rules: Option<RotationRules>,
+    rotate_immediately: Option<bool>,
+}
+
+/// A fresh `RotationToken`: opaque, 64 characters.
+fn new_rotation_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// The next window after `since` under the secret's rules.
+fn next_rotation(secret: &SecretRecord, since: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let rules = secret.rotation_rules.as_ref()?;
+    Schedule::from_rules(rules).ok()?.next_after(since)
+}
+
+/// Records a new rotation on `secret` and returns its plan: the value-less `AWSPENDING` placeholder for a
+/// rotation, or `AWSPENDING` on the current version for a configuration test.
+fn begin(
+    secret: &mut SecretRecord,
+    token: Option<String>,
+    test_only: bool,
+    now: DateTime<Utc>,
+) -> Result<Plan, ApiError> {
+    if secret.rotating() || secret.stuck_pending().is_some() {
+        return Err(ApiError::invalid_request(
+            "A previous rotation isn't complete. That rotation will be reattempted.",
+        ));
+    }
+    let function = secret
+        .rotation_lambda_arn
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("No Lambda rotation function ARN is associated with this secret."))?;
+    let token = if test_only {
+        secret
+            .holding("AWSCURRENT")
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::invalid_request("The secret has no AWSCURRENT version to test."))?
+    } else {
+        let token = token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if !(32..=64).contains(&token.len()) {
+            return Err(ApiError::invalid_parameter("ClientRequestToken must be 32 to 64 characters."));
+        }
+        if secret.versions.contains_key(&token) {
+            return Err(ApiError::exists("A version with this ClientRequestToken already exists."));
+        }
+        secret.versions.insert(
+            token.clone(),
+            VersionRecord { secret_string: None, secret_binary: None, stages: vec![], created: now },
+        );
+        token
+    };
+    secret.attach("AWSPENDING", &token);
+    Ok(start_record(
+        secret,
+        Plan { arn: secret.arn.clone(), function, token, rotation_token: new_rotation_token(), test_only },
+        now,
+    ))
+}
+
+fn start_record(secret: &mut SecretRecord, plan: Plan, now: DateTime<Utc>) -> Plan {
+    secret.last_rotation = Some(RotationRecord {
+        token: plan.token.clone(),
+        test_only: plan.test_only,
+        state: RotationState::Running,
+        step: None,
+        error_type: None,
+        error_message: None,
+        started: now,
+        finished: None,
+        rotation_token_returned: false,
+        rotation_token: Some(plan.rotation_token.clone()),
+    });
+    plan
+}
+
+/// `RotateSecret`: configures rotation (function, rules) and starts a rotation in the background, or, with
+/// `RotateImmediately=false`, a test of the configuration that runs testSecret only. Refused while an earlier
+/// rotation is unfinished.
+pub fn rotate_secret(endpoint: &Arc<Endpoint>, body: &Value) -> Result<Value, ApiError> {
+    let input: RotateSecretInput = input(body)?;
+    let now = endpoint.now();
+    let schedule = input.rotation_rules.as_ref().map(Schedule::from_rules).transpose()?;
+    let test_only = input.rotate_immediately == Some(false);
+    let (plan, response) = endpoint.store().write(|state| {
+        let secret = state.find_mut(&input.secret_id).ok_or_else(ApiError::secret_not_found)?;
+        if secret.deleted_date.is_some() {
+            return Err(ApiError::marked_for_deletion());
+        }
+        if let Some(arn) = &input.rotation_lambda_arn {
+            secret.rotation_lambda_arn = Some(arn.clone());
+        }
+        if let (Some(rules), Some(schedule)) = (&input.rotation_rules, &schedule) {
+            secret.rotation_rules = Some(rules.clone());
+            secret.next_rotation = schedule.next_after(secret.last_rotated.unwrap_or(now));
+        }
+        let plan = begin(secret, input.client_request_token.clone(), test_only, now)?;
+        secret.rotation_enabled = Some(true);
+        let mut response = json!({"ARN": secret.arn, "Name": secret.name});
+        if !test_only {
+            response["VersionId"] = json!(plan.token);
+        }
+        Ok((plan, response))
+    })?;
+    tokio::spawn(run(Arc::clone(endpoint), plan));
+    Ok(response)
+}
+
+/// `CancelRotateSecret`: turns automatic rotation off and stops a running rotation after its current step. As
+/// in AWS, it leaves the labels alone: an `AWSPENDING` left by a failed rotation stays until it is removed with
+/// `UpdateSecretVersionStage`.
+pub fn cancel_rotate_secret(endpoint: &Endpoint, body: &Value) -> Result<Value, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct CancelInput {
+        secret_id: String,
+    }
+    let input: CancelInput = input(body)?;
+    let now = endpoint.now();
+    endpoint.store().write(|state| {
+        let secret = state.find_mut(&input.secret_id).ok_or_else(ApiError::secret_not_found)?;
+        if secret.deleted_date.is_some() {
+            return Err(ApiError::marked_for_deletion());
+        }
+        secret.rotation_enabled = Some(false);
+        secret.next_rotation = None;
+        if let Some(rotation) = secret.last_rotation.as_mut().filter(|r| r.state == RotationState::Running) {
+            rotation.state = RotationState::Cancelled;
+            rotation.finished = Some(now);
+        }
+        let mut out = json!({"ARN": secret.arn, "Name": secret.name});
+        if let Some(pending) = secret.stuck_pending() {
+            out["VersionId"] = json!(pending);
+        }
+        Ok(out)
+    })
+}
+
+/// Starts the rotations that are due at the clock's time: scheduled ones, and failed ones whose next window has
+/// come (retried with the same token, as AWS reattempts them). Also ends deletions whose recovery window is over.
+pub fn start_due(endpoint: &Arc<Endpoint>) -> Vec<tokio::task::JoinHandle<()>> {
+    let now = endpoint.now();
+    let plans = endpoint
+        .store()
+        .write(|state| {
+            state.secrets.retain(|_, s| s.deleted_date.is_none_or(|d| d > now));
+            let mut plans = Vec::new();
+            for secret in state.secrets.values_mut() {
+                let due = secret.rotation_enabled == Some(true)
+                    && secret.deleted_date.is_none()
+                    && !secret.rotating()
+                    && secret.next_rotation.is_some_and(|next| next <= now);
+                if !due {
+                    continue;
+                }
+                let plan = match (secret.stuck_pending().map(str::to_owned), secret.rotation_lambda_arn.clone()) {
+                    (Some(token), Some(function)) => {
+                        let plan = Plan {
+                            arn: secret.arn.clone(),
+                            function,
+                            token,
+                            rotation_token: new_rotation_token(),
+                            test_only: false,
+                        };
+                        Ok(start_record(secret, plan, now))
+                    }
+                    _ => begin(secret, None, false, now),
+                };
+                match plan {
+                    Ok(plan) => plans.push(plan),
+                    Err(e) => tracing::warn!(secret = %secret.arn, error = %e, "scheduled rotation not started"),
+                }
+            }
+            Ok(plans)
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "scheduler could not save the state");
+            Vec::new()
+        });
+    plans
+        .into_iter()
+        .map(|plan| {
+            endpoint.store().audit(now, "ScheduledRotation", Some(&plan.arn), "started");
+            tokio::spawn(run(Arc::clone(endpoint), plan))
+        })
+        .collect()
+}
+
+/// Runs the steps of a plan through the Invoke API, then records the outcome: on success `AWSPENDING` removed
+/// and the dates set; on failure `AWSPENDING` kept and the failure recorded.
+async fn run(endpoint: Arc<Endpoint>, plan: Plan) {
+    let steps: &[&str] = if plan.test_only { &["testSecret"] } else { &STEPS };
+    for step in steps {
+        let still_running = endpoint.store().write(|state| {
+            let rotation = state.secrets.get_mut(&plan.arn).and_then(|s| s.last_rotation.as_mut());
+            Ok(match rotation.filter(|r| r.token == plan.token && r.state == RotationState::Running) {
+                Some(rotation) => {
+                    rotation.step = Some((*step).to_owned());
+                    true
+                }
+                None => false,
+            })
+        });
+        if !matches!(still_running, Ok(true)) {
+            return;
+        }
+        let event = json!({
+            "Step": step, "SecretId": plan.arn, "ClientRequestToken": plan.token, "RotationToken": plan.rotation_token,
+        });
+        let result = endpoint.invoker().invoke(&plan.function, &event).await;
+        let now = endpoint.now();
+        let operation = format!("Rotation.{step}");
+        match result {
+            Ok(()) => endpoint.store().audit(now, &operation, Some(&plan.arn), "ok"),
+            Err(failure) => {
+                endpoint.store().audit(now, &operation, Some(&plan.arn), &format!("failed: {}", failure.error_type));
+                tracing::warn!(secret = %plan.arn, step, error_type = %failure.error_type, "rotation step failed");
+                finish(&endpoint, &plan, now, Some(failure));
+                return;
+            }
+        }
+    }
+    finish(&endpoint, &plan, endpoint.now(), None);
+}
+
+fn finish(endpoint: &Endpoint, plan: &Plan, now: DateTime<Utc>, failure: Option<crate::invoke::InvokeFailure>) {
+    let saved = endpoint.store().write(|state| {
+        let Some(secret) = state.secrets.get_mut(&plan.arn) else { return Ok("secret deleted".to_owned()) };
+        let Some(rotation) = secret.last_rotation.as_mut().filter(|r| r.token == plan.token) else {
+            return Ok("superseded".to_owned());
+        };
+        if rotation.state != RotationState::Running {
+            return Ok("cancelled".to_owned());
+        }
+        rotation.finished = Some(now);
+        rotation.rotation_token = None;
+        let outcome = match failure {
+            Some(failure) => {
+                let outcome = format!("failed at {}: {}", rotation.step.as_deref().unwrap_or("?"), failure.error_type);
+                rotation.state = RotationState::Failed;
+                rotation.error_type = Some(failure.error_type);
+                rotation.error_message = Some(failure.message);
+                // The configuration test removes its AWSPENDING either way; a failed rotation keeps it.
+                if plan.test_only {
+                    secret.detach("AWSPENDING", &plan.token);
+                }
+                secret.next_rotation = next_rotation(secret, now);
+                outcome
+            }
+            None => {
+                rotation.state = RotationState::Succeeded;
+                secret.detach("AWSPENDING", &plan.token);
+                if !plan.test_only {
+                    secret.last_rotated = Some(now);
+                    secret.next_rotation = next_rotation(secret, now);
+                }
+                "succeeded".to_owned()
+            }
+        };
+        Ok(outcome)
+    });
+    let outcome = saved.unwrap_or_else(|e| format!("error: {e}"));
+    let operation = if plan.test_only { "RotationTest" } else { "Rotation" };
+    endpoint.store().audit(now, operation, Some(&plan.arn), &outcome);
+}

@@ -1,0 +1,238 @@
+//! The endpoint's state: secrets, their versions and labels, and the rotations it ran.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::schedule::RotationRules;
+
+/// Everything the endpoint knows, persisted as one JSON document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    /// Secrets by ARN.
+    pub secrets: BTreeMap<String, SecretRecord>,
+}
+
+/// One secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretRecord {
+    /// The full ARN (`...:secret:name-AbCdEf`).
+    pub arn: String,
+    /// The name.
+    pub name: String,
+    /// The description.
+    pub description: Option<String>,
+    /// The KMS key id, when one was named.
+    pub kms_key_id: Option<String>,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// When its value or metadata last changed.
+    pub last_changed: DateTime<Utc>,
+    /// When a rotation last succeeded.
+    pub last_rotated: Option<DateTime<Utc>>,
+    /// When the next scheduled rotation window opens.
+    pub next_rotation: Option<DateTime<Utc>>,
+    /// `RotationEnabled`: `None` until rotation is configured.
+    pub rotation_enabled: Option<bool>,
+    /// The rotation function's ARN.
+    pub rotation_lambda_arn: Option<String>,
+    /// The rotation schedule.
+    pub rotation_rules: Option<RotationRules>,
+    /// Tags, in order.
+    pub tags: Vec<(String, String)>,
+    /// When a scheduled deletion takes effect.
+    pub deleted_date: Option<DateTime<Utc>>,
+    /// Versions by id.
+    pub versions: BTreeMap<String, VersionRecord>,
+    /// The last rotation the endpoint ran or is running.
+    pub last_rotation: Option<RotationRecord>,
+}
+
+/// One version of a secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// `SecretString`; `None` for the value-less `AWSPENDING` placeholder (or a binary secret).
+    pub secret_string: Option<String>,
+    /// `SecretBinary`, base64 as on the wire.
+    pub secret_binary: Option<String>,
+    /// Its staging labels.
+    pub stages: Vec<String>,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+}
+
+impl VersionRecord {
+    /// Whether the version holds a value (the rotation placeholder does not).
+    pub fn has_value(&self) -> bool {
+        self.secret_string.is_some() || self.secret_binary.is_some()
+    }
+
+    /// Whether it carries `stage`.
+    pub fn has_stage(&self, stage: &str) -> bool {
+        self.stages.iter().any(|s| s == stage)
+    }
+}
+
+/// Where a rotation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationState {
+    /// The steps are running.
+    Running,
+    /// All four steps succeeded and `AWSPENDING` was removed.
+    Succeeded,
+    /// A step failed; `AWSPENDING` stays and new rotations are refused until it is cleared.
+    Failed,
+    /// The endpoint stopped while the steps ran.
+    Interrupted,
+    /// `CancelRotateSecret` or a manual `PutSecretValue` abandoned it.
+    Cancelled,
+}
+
+/// One rotation the endpoint ran: what a person needs to see why it is stuck. Never a value or token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RotationRecord {
+    /// The rotation's token (the pending `VersionId`).
+    pub token: String,
+    /// Whether it only tested the configuration (`RotateImmediately=false`).
+    pub test_only: bool,
+    /// Where it stands.
+    pub state: RotationState,
+    /// The last step invoked.
+    pub step: Option<String>,
+    /// The failed step's `errorType`.
+    pub error_type: Option<String>,
+    /// The failed step's `errorMessage`.
+    pub error_message: Option<String>,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub finished: Option<DateTime<Utc>>,
+    /// Whether the function passed this rotation's `RotationToken` back on `PutSecretValue`.
+    pub rotation_token_returned: bool,
+    /// The `RotationToken` issued to the function; kept in memory only, never persisted or shown.
+    #[serde(skip)]
+    pub rotation_token: Option<String>,
+}
+
+impl State {
+    /// Finds a secret by full ARN, name, or partial ARN (the ARN without its six-character suffix).
+    pub fn find(&self, secret_id: &str) -> Option<&SecretRecord> {
+        self.secrets.get(secret_id).or_else(|| {
+            self.secrets.values().find(|s| s.name == secret_id || s.arn.get(..s.arn.len() - 7) == Some(secret_id))
+        })
+    }
+
+    /// As [`State::find`], mutably.
+    pub fn find_mut(&mut self, secret_id: &str) -> Option<&mut SecretRecord> {
+        let arn = self.find(secret_id)?.arn.clone();
+        self.secrets.get_mut(&arn)
+    }
+}
+
+impl SecretRecord {
+    /// The version carrying `stage`.
+    pub fn holding(&self, stage: &str) -> Option<&str> {
+        self.versions.iter().find(|(_, v)| v.has_stage(stage)).map(|(id, _)| id.as_str())
+    }
+
+    /// Puts `stage` on `version`, taking it from wherever it was. Moving `AWSCURRENT` puts `AWSPREVIOUS` on the
+    /// version it left, as Secrets Manager does.
+    pub fn attach(&mut self, stage: &str, version: &str) {
+        let previous_holder = self.holding(stage).map(str::to_owned);
+        if previous_holder.as_deref() == Some(version) {
+            return;
+        }
+        if let Some(holder) = &previous_holder {
+            self.detach(stage, holder);
+        }
+        if let Some(target) = self.versions.get_mut(version) {
+            target.stages.push(stage.to_owned());
+        }
+        if stage == "AWSCURRENT"
+            && let Some(holder) = previous_holder
+        {
+            self.attach("AWSPREVIOUS", &holder);
+        }
+    }
+
+    /// Removes `stage` from `version`.
+    pub fn detach(&mut self, stage: &str, version: &str) {
+        if let Some(v) = self.versions.get_mut(version) {
+            v.stages.retain(|s| s != stage);
+        }
+    }
+
+    /// `AWSPENDING` on a version that is not `AWSCURRENT`: an unfinished rotation that blocks new ones.
+    pub fn stuck_pending(&self) -> Option<&str> {
+        let pending = self.holding("AWSPENDING")?;
+        (Some(pending) != self.holding("AWSCURRENT")).then_some(pending)
+    }
+
+    /// Whether a rotation is running now.
+    pub fn rotating(&self) -> bool {
+        self.last_rotation.as_ref().is_some_and(|r| r.state == RotationState::Running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> SecretRecord {
+        let now = Utc::now();
+        let version = |stages: &[&str]| VersionRecord {
+            secret_string: Some("v".into()),
+            secret_binary: None,
+            stages: stages.iter().map(|s| s.to_string()).collect(),
+            created: now,
+        };
+        SecretRecord {
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf".into(),
+            name: "app".into(),
+            description: None,
+            kms_key_id: None,
+            created: now,
+            last_changed: now,
+            last_rotated: None,
+            next_rotation: None,
+            rotation_enabled: None,
+            rotation_lambda_arn: None,
+            rotation_rules: None,
+            tags: vec![],
+            deleted_date: None,
+            versions: [
+                ("a".to_string(), version(&["AWSPREVIOUS"])),
+                ("b".into(), version(&["AWSCURRENT"])),
+                ("c".into(), version(&[])),
+            ]
+            .into(),
+            last_rotation: None,
+        }
+    }
+
+    #[test]
+    fn moving_current_moves_previous_and_each_label_stays_unique() {
+        let mut s = secret();
+        s.attach("AWSCURRENT", "c");
+        assert_eq!(s.holding("AWSCURRENT"), Some("c"));
+        assert_eq!(s.holding("AWSPREVIOUS"), Some("b"));
+        assert!(s.versions["a"].stages.is_empty());
+        s.attach("AWSPENDING", "a");
+        assert_eq!(s.stuck_pending(), Some("a"));
+        s.attach("AWSPENDING", "c");
+        assert_eq!(s.stuck_pending(), None);
+    }
+
+    #[test]
+    fn find_by_name_arn_and_partial_arn() {
+        let mut state = State::default();
+        let s = secret();
+        state.secrets.insert(s.arn.clone(), s);
+        assert!(state.find("app").is_some());
+        assert!(state.find("arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf").is_some());
+        assert!(state.find("arn:aws:secretsmanager:us-east-1:123456789012:secret:app").is_some());
+        assert!(state.find("ap").is_none());
+    }
+}

@@ -1,0 +1,162 @@
+//! Persistence: the state as one JSON file written atomically, and the audit log.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::ApiError;
+use crate::state::{RotationState, State};
+
+const STATE_FILE: &str = "state.json";
+const AUDIT_FILE: &str = "audit.jsonl";
+
+/// The state behind a lock, saved after every change so that a restart loses nothing.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    state: Mutex<State>,
+    audit: Mutex<File>,
+}
+
+impl Store {
+    /// Opens (or creates) the state in `dir`. A rotation that was running when the endpoint stopped is marked
+    /// interrupted: its `AWSPENDING` stays, as after a failure.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join(STATE_FILE);
+        let mut state: State = match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(e),
+        };
+        for secret in state.secrets.values_mut() {
+            if let Some(rotation) = secret.last_rotation.as_mut().filter(|r| r.state == RotationState::Running) {
+                rotation.state = RotationState::Interrupted;
+                rotation.error_message = Some("the endpoint stopped while the rotation ran".into());
+            }
+        }
+        let audit = OpenOptions::new().create(true).append(true).open(dir.join(AUDIT_FILE))?;
+        let store = Self { dir: dir.to_owned(), state: Mutex::new(state), audit: Mutex::new(audit) };
+        store.save(&store.state.lock().expect("state lock"))?;
+        Ok(store)
+    }
+
+    /// The audit log's path.
+    pub fn audit_path(&self) -> PathBuf {
+        self.dir.join(AUDIT_FILE)
+    }
+
+    /// Reads the state.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.state.lock().expect("state lock"))
+    }
+
+    /// Changes the state: `f` works on a copy, which replaces the state only once saved. A refused or unsaved
+    /// change leaves nothing behind.
+    pub fn write<R>(&self, f: impl FnOnce(&mut State) -> Result<R, ApiError>) -> Result<R, ApiError> {
+        let mut state = self.state.lock().expect("state lock");
+        let mut next = state.clone();
+        let result = f(&mut next)?;
+        self.save(&next).map_err(|e| ApiError::internal(format!("could not save the endpoint's state: {e}")))?;
+        *state = next;
+        Ok(result)
+    }
+
+    fn save(&self, state: &State) -> io::Result<()> {
+        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        let mut file = File::create(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(state).map_err(io::Error::other)?)?;
+        file.sync_all()?;
+        fs::rename(&tmp, self.dir.join(STATE_FILE))?;
+        File::open(&self.dir)?.sync_all()
+    }
+
+    /// Appends one audit record: time, operation, secret, outcome. Callers never pass a value or token.
+    pub fn audit(&self, time: DateTime<Utc>, operation: &str, secret: Option<&str>, outcome: &str) {
+        let line = serde_json::json!({
+            "time": time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "operation": operation,
+            "secret": secret,
+            "outcome": outcome,
+        });
+        let mut audit = self.audit.lock().expect("audit lock");
+        if let Err(e) = writeln!(audit, "{line}") {
+            tracing::warn!(error = %e, "could not write the audit log");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{RotationRecord, SecretRecord};
+
+    fn record(arn: &str) -> SecretRecord {
+        let now = Utc::now();
+        SecretRecord {
+            arn: arn.into(),
+            name: "n".into(),
+            description: None,
+            kms_key_id: None,
+            created: now,
+            last_changed: now,
+            last_rotated: None,
+            next_rotation: None,
+            rotation_enabled: Some(true),
+            rotation_lambda_arn: None,
+            rotation_rules: None,
+            tags: vec![],
+            deleted_date: None,
+            versions: Default::default(),
+            last_rotation: Some(RotationRecord {
+                token: "t".into(),
+                test_only: false,
+                state: RotationState::Running,
+                step: Some("setSecret".into()),
+                error_type: None,
+                error_message: None,
+                started: now,
+                finished: None,
+                rotation_token_returned: false,
+                rotation_token: Some("never-persisted-rotation-token".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn state_survives_a_restart_and_running_rotations_become_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.write(|s| Ok(s.secrets.insert("arn:1".into(), record("arn:1")))).unwrap();
+            let refused: Result<(), _> = store.write(|s| {
+                s.secrets.clear();
+                Err(ApiError::invalid_request("no"))
+            });
+            assert!(refused.is_err());
+        }
+        let saved = fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
+        assert!(!saved.contains("never-persisted-rotation-token"));
+        let store = Store::open(dir.path()).unwrap();
+        store.read(|s| {
+            let rotation = s.secrets["arn:1"].last_rotation.as_ref().unwrap();
+            assert_eq!(rotation.state, RotationState::Interrupted);
+        });
+        assert!(!dir.path().join("state.json.tmp").exists());
+    }
+
+    #[test]
+    fn audit_lines_are_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.audit(Utc::now(), "GetSecretValue", Some("app"), "ok");
+        let text = fs::read_to_string(store.audit_path()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(line["operation"], "GetSecretValue");
+        assert_eq!(line["outcome"], "ok");
+    }
+}
