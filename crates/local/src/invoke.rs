@@ -37,10 +37,11 @@ impl Invoker {
         Self { http, endpoint: endpoint.trim_end_matches('/').to_owned() }
     }
 
-    /// Invokes `function` synchronously (`RequestResponse`) with `event`. A function error arrives either as
-    /// `X-Amz-Function-Error` on a 200 (AWS) or as an error status with the same body (cargo-lambda's emulator).
+    /// Invokes `function` (a name or a Lambda ARN) synchronously (`RequestResponse`) with `event`. A function
+    /// error arrives either as `X-Amz-Function-Error` on a 200 (AWS) or as an error status with the same body
+    /// (cargo-lambda's emulator).
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<(), InvokeFailure> {
-        let url = format!("{}/2015-03-31/functions/{}/invocations", self.endpoint, function);
+        let url = format!("{}/2015-03-31/functions/{}/invocations", self.endpoint, function_name(function));
         let response = self
             .http
             .post(&url)

@@ -1,1 +1,48 @@
-fn main() {}
+//! `rotatectl`: the operator CLI. `serve` runs the local Secrets Manager endpoint; `status` and `rotate` work
+//! against it or against real AWS through the standard AWS configuration.
+
+mod client;
+mod rotate;
+mod serve;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rotatectl", version, about = "Operate rotor: the local endpoint, rotations, their status")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the local Secrets Manager endpoint (rotation, schedules, persistence).
+    Serve(serve::ServeArgs),
+    /// Show a secret's versions and labels, its rotation settings, and a stuck AWSPENDING.
+    Status(client::SecretArgs),
+    /// Start a rotation (RotateSecret) and, with --wait, follow it to success or failure.
+    Rotate(rotate::RotateArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .init();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Status(args) => status::run(&args).await,
+        Command::Rotate(args) => rotate::run(&args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("rotatectl: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

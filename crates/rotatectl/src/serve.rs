@@ -1,0 +1,70 @@
+//! `rotatectl serve`: the local Secrets Manager endpoint.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rotation_local::{Clock, Config, Endpoint, Identity};
+
+/// Options of `serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 4566)]
+    port: u16,
+    /// Directory of the persisted state and the audit log.
+    #[arg(long, default_value = ".rotor/state")]
+    state_dir: PathBuf,
+    /// The Lambda Invoke API that runs rotation functions (cargo lambda watch's address).
+    #[arg(long, env = "ROTOR_INVOKE_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    invoke_endpoint: String,
+    /// Seconds one step's invocation may take.
+    #[arg(long, default_value_t = 120)]
+    invoke_timeout: u64,
+    /// Run schedules on a manual clock starting at this RFC 3339 time (or now, if given without a value),
+    /// moved with `POST /_rotor/clock`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "now")]
+    manual_clock: Option<String>,
+    /// Region in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Account id in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    account: String,
+    /// Milliseconds between the scheduler's looks for due rotations.
+    #[arg(long, default_value_t = 1000)]
+    scheduler_interval_ms: u64,
+}
+
+/// Serves until killed.
+pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
+    let clock = match args.manual_clock.as_deref() {
+        None => Clock::System,
+        Some("now") => Clock::manual(Utc::now()),
+        Some(start) => Clock::manual(
+            DateTime::parse_from_rfc3339(start)
+                .map_err(|e| format!("--manual-clock {start:?}: {e}"))?
+                .with_timezone(&Utc),
+        ),
+    };
+    let config = Config {
+        state_dir: args.state_dir.clone(),
+        identity: Identity { region: args.region, account: args.account },
+        invoke_endpoint: args.invoke_endpoint,
+        invoke_timeout: Duration::from_secs(args.invoke_timeout),
+        clock,
+        scheduler_interval: Duration::from_millis(args.scheduler_interval_ms),
+    };
+    let endpoint =
+        Endpoint::open(config).map_err(|e| format!("cannot open state in {}: {e}", args.state_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("rotor local endpoint listening on http://{address}");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    endpoint.serve(listener).await.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
