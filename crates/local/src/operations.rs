@@ -283,7 +283,10 @@ pub fn put_secret_value(state: &mut State, now: DateTime<Utc>, body: &Value) -> 
             if existing.secret_string == secret_string && existing.secret_binary == secret_binary {
                 return Ok(response(secret));
             }
-            return Err(ApiError::exists("You can't modify an existing version, you can only create a new version."));
+            return Err(ApiError::exists(format!(
+                "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.",
+                secret.arn
+            )));
         }
         Some(placeholder) => {
             placeholder.secret_string = secret_string;

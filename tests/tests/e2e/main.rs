@@ -2,6 +2,8 @@
 //! through cargo-lambda's Runtime API emulator.
 
 mod api;
+mod boto3;
+mod crosscheck;
 mod generated;
 mod harness;
 mod schedule;
