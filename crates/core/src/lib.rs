@@ -27,7 +27,7 @@ pub use retry::Backoff;
 pub use rotation::{Outcome, Rotator};
 pub use runtime::{run, run_with_exclusions, run_with_policy};
 pub use secret::Secret;
-pub use secrets_manager::{SecretsManager, Selector};
+pub use secrets_manager::{SecretsManager, Selector, Timeouts};
 pub use target::{SetContext, Target};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
 

@@ -16,12 +16,24 @@ use crate::error::RotationError;
 use crate::password::{Password, PasswordPolicy};
 use crate::versions::{AWSCURRENT, Promotion, Versions};
 
-/// Connect time-out: a VPC without a Secrets Manager endpoint fails here, far inside a Lambda time-out.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Time-out of one HTTP attempt.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time-out of one operation, retries included.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time-outs of Secrets Manager calls, far inside a Lambda time-out so a step fails with a clear error instead of
+/// being killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting: a VPC without a Secrets Manager endpoint or NAT fails here.
+    pub connect: Duration,
+    /// One HTTP attempt.
+    pub attempt: Duration,
+    /// One operation, retries included.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    /// 3 s to connect, 5 s an attempt, 15 s an operation.
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(3), attempt: Duration::from_secs(5), operation: Duration::from_secs(15) }
+    }
+}
 /// Attempts per operation (standard retry mode: exponential backoff with jitter, throttling-aware).
 pub const MAX_ATTEMPTS: u32 = 3;
 
@@ -59,13 +71,18 @@ pub struct SecretsManager {
 impl SecretsManager {
     /// A client from the standard AWS configuration with rotor's retries and time-outs.
     pub async fn from_env(env: &Env) -> Self {
+        Self::from_env_with(env, Timeouts::default()).await
+    }
+
+    /// As [`SecretsManager::from_env`], with other time-outs.
+    pub async fn from_env_with(env: &Env, timeouts: Timeouts) -> Self {
         let sdk_config = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
+                    .connect_timeout(timeouts.connect)
+                    .operation_attempt_timeout(timeouts.attempt)
+                    .operation_timeout(timeouts.operation)
                     .build(),
             )
             .load()
