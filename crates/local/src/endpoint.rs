@@ -80,7 +80,7 @@ impl Endpoint {
             .route("/", post(dispatch))
             .route("/_rotor/health", get(|| async { "ok" }))
             .route("/_rotor/clock", get(clock_now).post(clock_advance))
-            .route("/_rotor/rotations/{secret}", get(last_rotation))
+            .route("/_rotor/rotations/{*secret}", get(last_rotation))
             .with_state(self);
         axum::serve(listener, app).await
     }

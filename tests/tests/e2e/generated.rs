@@ -13,7 +13,7 @@ fn event(step: &str, arn: &str, token: &str, rotation_token: &str) -> Value {
 #[tokio::test]
 async fn rotate_secret_runs_the_four_steps_and_promotes_the_new_version() {
     let h = Harness::start(vec![Function::new("rotate-custom")]).await;
-    let arn = h.create_secret(&unique("api-key"), INITIAL).await;
+    let arn = h.create_secret(&unique("team/api-key"), INITIAL).await;
     let first = h.holding(&arn, "AWSCURRENT").await.unwrap();
 
     let token = h.rotate(&arn, "rotate-custom").await;
