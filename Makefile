@@ -25,14 +25,14 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-## test: lint, then unit, fault-injection and end-to-end tests, then doc tests
+## test: lint, doc tests, then unit, fault-injection and end-to-end tests
 test: setup build lint
+	cargo test --workspace --doc --locked
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --locked --no-fail-fast; \
 	else \
 		cargo test --workspace --locked --no-fail-fast; \
 	fi
-	cargo test --workspace --doc --locked
 
 ## demo: the local endpoint and Lambda emulator, a generated secret rotated now and on schedule
 demo: setup build

@@ -6,7 +6,7 @@ use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
 use crate::secrets_manager::{Description, SecretsManager, Selector};
 use crate::target::{SetContext, Target};
-use crate::versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, GuardRefusal, Verdict};
+use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 
 /// What a successful step did, for the step's log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +72,7 @@ impl<T: Target> Rotator<T> {
             (Step::SetSecret, Verdict::Pending) => {
                 let pending = self.pending(arn, token).await?;
                 let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-                let previous =
-                    self.secrets.get(arn, Selector::Stage(AWSPREVIOUS)).await?.map(|v| Secret::parse(arn, &v));
-                let ctx = SetContext::new(arn, &pending, &current, previous.as_ref(), &self.secrets);
+                let ctx = SetContext::new(arn, &pending, &current, &self.secrets);
                 self.target.set(&ctx).await?;
                 Ok(Outcome::Done)
             }

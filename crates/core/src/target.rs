@@ -6,7 +6,7 @@ use crate::error::RotationError;
 use crate::password::Password;
 use crate::secret::Secret;
 use crate::secrets_manager::{SecretsManager, Selector};
-use crate::versions::AWSCURRENT;
+use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 
 /// A system whose credential rotor rotates: a database, a webhook, or nothing at all (a generated secret).
 ///
@@ -50,8 +50,8 @@ pub trait Target: Send + Sync + 'static {
     fn test(&self, pending: &Secret) -> impl Future<Output = Result<(), RotationError>> + Send;
 }
 
-/// What setSecret knows: the pending, current and previous secrets, and a way to read other secrets (the admin
-/// secret named by `masterarn`).
+/// What setSecret knows: the pending and current secrets, and reads of the previous one and of other secrets
+/// (the admin secret named by `masterarn`), made only when a target asks.
 pub struct SetContext<'a> {
     /// The secret's ARN.
     pub secret_id: &'a str,
@@ -59,21 +59,20 @@ pub struct SetContext<'a> {
     pub pending: &'a Secret,
     /// The `AWSCURRENT` value.
     pub current: &'a Secret,
-    /// The `AWSPREVIOUS` value, when there is one.
-    pub previous: Option<&'a Secret>,
     secrets: &'a SecretsManager,
 }
 
 impl<'a> SetContext<'a> {
     /// A context for a target's set step.
-    pub fn new(
-        secret_id: &'a str,
-        pending: &'a Secret,
-        current: &'a Secret,
-        previous: Option<&'a Secret>,
-        secrets: &'a SecretsManager,
-    ) -> Self {
-        Self { secret_id, pending, current, previous, secrets }
+    pub fn new(secret_id: &'a str, pending: &'a Secret, current: &'a Secret, secrets: &'a SecretsManager) -> Self {
+        Self { secret_id, pending, current, secrets }
+    }
+
+    /// Reads the `AWSPREVIOUS` value, when there is one (a single-user target logs in with it when neither the
+    /// pending nor the current credential works).
+    pub async fn previous(&self) -> Result<Option<Secret>, RotationError> {
+        let value = self.secrets.get(self.secret_id, Selector::Stage(AWSPREVIOUS)).await?;
+        Ok(value.map(|v| Secret::parse(self.secret_id, &v)))
     }
 
     /// Reads the `AWSCURRENT` value of another secret, such as the admin secret named by `masterarn`.
