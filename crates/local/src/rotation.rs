@@ -172,19 +172,17 @@ pub fn cancel_rotate_secret(endpoint: &Endpoint, body: &Value) -> Result<Value, 
 /// come (retried with the same token, as AWS reattempts them). Also ends deletions whose recovery window is over.
 pub fn start_due(endpoint: &Arc<Endpoint>) -> Vec<tokio::task::JoinHandle<()>> {
     let now = endpoint.now();
+    let expired = |s: &SecretRecord| s.deleted_date.is_some_and(|d| d <= now);
+    // Most ticks find nothing to do: look before taking the write path, which saves the state.
+    if !endpoint.store().read(|state| state.secrets.values().any(|s| expired(s) || due(s, now))) {
+        return Vec::new();
+    }
     let plans = endpoint
         .store()
         .write(|state| {
-            state.secrets.retain(|_, s| s.deleted_date.is_none_or(|d| d > now));
+            state.secrets.retain(|_, s| !expired(s));
             let mut plans = Vec::new();
-            for secret in state.secrets.values_mut() {
-                let due = secret.rotation_enabled == Some(true)
-                    && secret.deleted_date.is_none()
-                    && !secret.rotating()
-                    && secret.next_rotation.is_some_and(|next| next <= now);
-                if !due {
-                    continue;
-                }
+            for secret in state.secrets.values_mut().filter(|s| due(s, now)) {
                 let plan = match (secret.stuck_pending().map(str::to_owned), secret.rotation_lambda_arn.clone()) {
                     (Some(token), Some(function)) => {
                         let plan = Plan {
@@ -216,6 +214,14 @@ pub fn start_due(endpoint: &Arc<Endpoint>) -> Vec<tokio::task::JoinHandle<()>> {
             tokio::spawn(run(Arc::clone(endpoint), plan))
         })
         .collect()
+}
+
+/// Whether a secret's scheduled rotation (or the retry of its failed one) is due at `now`.
+fn due(secret: &SecretRecord, now: DateTime<Utc>) -> bool {
+    secret.rotation_enabled == Some(true)
+        && secret.deleted_date.is_none()
+        && !secret.rotating()
+        && secret.next_rotation.is_some_and(|next| next <= now)
 }
 
 /// Runs the steps of a plan through the Invoke API, then records the outcome: on success `AWSPENDING` removed

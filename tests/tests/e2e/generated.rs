@@ -238,3 +238,25 @@ async fn a_bad_password_policy_stops_the_function_at_cold_start() {
     let log = std::fs::read_to_string(h.dir.path().join("rotate-custom.log")).unwrap();
     assert!(log.contains("environment variable PASSWORD_LENGTH must be a whole number from 1 to 4096"), "{log}");
 }
+
+#[tokio::test]
+async fn passwords_can_come_from_get_random_password() {
+    let h = Harness::start(vec![Function {
+        name: "rotate-custom",
+        env: vec![
+            ("PASSWORD_GENERATOR".into(), "secretsmanager".into()),
+            ("EXCLUDE_PUNCTUATION".into(), "true".into()),
+        ],
+    }])
+    .await;
+    let arn = h.create_secret(&unique("grp"), INITIAL).await;
+    h.rotate(&arn, "rotate-custom").await;
+    assert_eq!(h.wait_rotation(&arn).await["state"], "succeeded");
+    let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+    let password = current["password"].as_str().unwrap();
+    assert_eq!(password.len(), 32);
+    assert!(password.chars().all(|c| c.is_ascii_alphanumeric()), "EXCLUDE_PUNCTUATION reached GetRandomPassword");
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    assert!(audit.contains(r#""operation":"GetRandomPassword""#), "the password came from the API");
+    h.assert_no_leaks(&h.all_values(&arn).await);
+}

@@ -6,4 +6,5 @@ mod boto3;
 mod crosscheck;
 mod generated;
 mod harness;
+mod rotatectl;
 mod schedule;
