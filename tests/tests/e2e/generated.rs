@@ -72,6 +72,25 @@ async fn each_step_invoked_twice_in_a_row_changes_nothing_the_second_time() {
     }
     assert_eq!(h.holding(&arn, "AWSCURRENT").await.as_deref(), Some(token.as_str()));
     assert_eq!(h.holding(&arn, "AWSPREVIOUS").await.as_deref(), Some(first.as_str()));
+    // finishSecret only promotes: removing AWSPENDING is the service's job (a separate removal signals failure).
+    assert_eq!(h.holding(&arn, "AWSPENDING").await.as_deref(), Some(token.as_str()));
+
+    // One JSON record and one EMF metric line per step invocation, none with a value.
+    let log = std::fs::read_to_string(h.dir.path().join("rotate-custom.log")).unwrap();
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
+    let records: Vec<&Value> = lines.iter().filter(|l| l["message"] == "step succeeded").collect();
+    assert_eq!(records.len(), 8);
+    for record in &records {
+        assert_eq!(record["secret"], arn.as_str());
+        assert_eq!(record["version"], token.as_str());
+        assert_eq!(record["target"], "generated");
+        assert!(record["duration_ms"].is_number() && record["secrets_manager_calls"].is_number());
+    }
+    let outcomes: Vec<&str> = records.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["done", "already_done", "done", "done", "done", "done", "done", "already_current"]);
+    let metrics = lines.iter().filter(|l| l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "rotor").count();
+    assert_eq!(metrics, 8);
+
     let mut secrets = h.all_values(&arn).await;
     secrets.push(rotation_token.into());
     h.assert_no_leaks(&secrets);
@@ -155,7 +174,8 @@ async fn rotate_immediately_false_tests_the_configuration_only() {
 #[tokio::test]
 async fn malformed_events_and_wrong_states_fail_with_the_cause_named() {
     let h = Harness::start(vec![Function::new("rotate-custom")]).await;
-    let arn = h.create_secret(&unique("bad-input"), INITIAL).await;
+    let name = unique("bad-input");
+    let arn = h.create_secret(&name, INITIAL).await;
     let current = h.holding(&arn, "AWSCURRENT").await.unwrap();
     let token = uuid::Uuid::new_v4().to_string();
     let cases = [
@@ -176,7 +196,8 @@ async fn malformed_events_and_wrong_states_fail_with_the_cause_named() {
             "SecretsManagerError",
             "ResourceNotFoundException",
         ),
-        (json!({"Step": "finishSecret", "SecretId": arn, "ClientRequestToken": current}), "", ""),
+        // The secret's name works as well as its ARN.
+        (json!({"Step": "finishSecret", "SecretId": name, "ClientRequestToken": current}), "", ""),
     ];
     for (event, error_type, message) in cases {
         let result = h.invoke("rotate-custom", &event).await;
