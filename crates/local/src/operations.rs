@@ -114,23 +114,10 @@ pub fn create_secret(
     let suffix: String =
         uuid::Uuid::new_v4().simple().to_string().chars().filter(char::is_ascii_alphanumeric).take(6).collect();
     let arn = format!("arn:aws:secretsmanager:{}:{}:secret:{}-{suffix}", identity.region, identity.account, input.name);
-    let mut secret = SecretRecord {
-        arn: arn.clone(),
-        name: input.name.clone(),
-        description: input.description,
-        kms_key_id: input.kms_key_id,
-        created: now,
-        last_changed: now,
-        last_rotated: None,
-        next_rotation: None,
-        rotation_enabled: None,
-        rotation_lambda_arn: None,
-        rotation_rules: None,
-        tags: input.tags.into_iter().map(|t| (t.key, t.value)).collect(),
-        deleted_date: None,
-        versions: Default::default(),
-        last_rotation: None,
-    };
+    let mut secret = SecretRecord::new(arn.clone(), input.name.clone(), now);
+    secret.description = input.description;
+    secret.kms_key_id = input.kms_key_id;
+    secret.tags = input.tags.into_iter().map(|t| (t.key, t.value)).collect();
     let mut response = json!({"ARN": arn, "Name": input.name});
     if secret_string.is_some() || secret_binary.is_some() {
         let version = input.client_request_token.unwrap_or_else(new_version_id);

@@ -132,6 +132,27 @@ impl State {
 }
 
 impl SecretRecord {
+    /// A new secret with no versions, no rotation and no tags.
+    pub fn new(arn: String, name: String, now: DateTime<Utc>) -> Self {
+        Self {
+            arn,
+            name,
+            description: None,
+            kms_key_id: None,
+            created: now,
+            last_changed: now,
+            last_rotated: None,
+            next_rotation: None,
+            rotation_enabled: None,
+            rotation_lambda_arn: None,
+            rotation_rules: None,
+            tags: Vec::new(),
+            deleted_date: None,
+            versions: BTreeMap::new(),
+            last_rotation: None,
+        }
+    }
+
     /// The version carrying `stage`.
     pub fn holding(&self, stage: &str) -> Option<&str> {
         self.versions.iter().find(|(_, v)| v.has_stage(stage)).map(|(id, _)| id.as_str())
@@ -188,28 +209,18 @@ mod tests {
             stages: stages.iter().map(|s| s.to_string()).collect(),
             created: now,
         };
-        SecretRecord {
-            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf".into(),
-            name: "app".into(),
-            description: None,
-            kms_key_id: None,
-            created: now,
-            last_changed: now,
-            last_rotated: None,
-            next_rotation: None,
-            rotation_enabled: None,
-            rotation_lambda_arn: None,
-            rotation_rules: None,
-            tags: vec![],
-            deleted_date: None,
-            versions: [
-                ("a".to_string(), version(&["AWSPREVIOUS"])),
-                ("b".into(), version(&["AWSCURRENT"])),
-                ("c".into(), version(&[])),
-            ]
-            .into(),
-            last_rotation: None,
-        }
+        let mut secret = SecretRecord::new(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf".into(),
+            "app".into(),
+            now,
+        );
+        secret.versions = [
+            ("a".to_string(), version(&["AWSPREVIOUS"])),
+            ("b".into(), version(&["AWSCURRENT"])),
+            ("c".into(), version(&[])),
+        ]
+        .into();
+        secret
     }
 
     #[test]

@@ -97,34 +97,21 @@ mod tests {
 
     fn record(arn: &str) -> SecretRecord {
         let now = Utc::now();
-        SecretRecord {
-            arn: arn.into(),
-            name: "n".into(),
-            description: None,
-            kms_key_id: None,
-            created: now,
-            last_changed: now,
-            last_rotated: None,
-            next_rotation: None,
-            rotation_enabled: Some(true),
-            rotation_lambda_arn: None,
-            rotation_rules: None,
-            tags: vec![],
-            deleted_date: None,
-            versions: Default::default(),
-            last_rotation: Some(RotationRecord {
-                token: "t".into(),
-                test_only: false,
-                state: RotationState::Running,
-                step: Some("setSecret".into()),
-                error_type: None,
-                error_message: None,
-                started: now,
-                finished: None,
-                rotation_token_returned: false,
-                rotation_token: Some("never-persisted-rotation-token".into()),
-            }),
-        }
+        let mut secret = SecretRecord::new(arn.into(), "n".into(), now);
+        secret.rotation_enabled = Some(true);
+        secret.last_rotation = Some(RotationRecord {
+            token: "t".into(),
+            test_only: false,
+            state: RotationState::Running,
+            step: Some("setSecret".into()),
+            error_type: None,
+            error_message: None,
+            started: now,
+            finished: None,
+            rotation_token_returned: false,
+            rotation_token: Some("never-persisted-rotation-token".into()),
+        });
+        secret
     }
 
     #[test]

@@ -145,15 +145,7 @@ async fn rotate_immediately_false_tests_the_configuration_only() {
     let h = Harness::start(vec![Function::new("rotate-custom")]).await;
     let good = h.create_secret(&unique("config-ok"), INITIAL).await;
     let labels = h.labels(&good).await;
-    h.client
-        .rotate_secret()
-        .secret_id(&good)
-        .rotation_lambda_arn(lambda_arn("rotate-custom"))
-        .rotate_immediately(false)
-        .send()
-        .await
-        .unwrap();
-    let record = h.wait_rotation(&good).await;
+    let record = h.configure_rotation(&good, "rotate-custom").await;
     // testSecret ran against the current value, which does not meet the 32-character policy: a real test.
     assert_eq!(record["test_only"], true);
     assert_eq!(record["step"], "testSecret");

@@ -304,6 +304,20 @@ impl Harness {
         out.version_id().unwrap().to_owned()
     }
 
+    /// Configures rotation with `function` without rotating (`RotateImmediately=false`, which runs the
+    /// configuration test) and returns the test's record.
+    pub async fn configure_rotation(&self, secret_id: &str, function: &str) -> Value {
+        self.client
+            .rotate_secret()
+            .secret_id(secret_id)
+            .rotation_lambda_arn(lambda_arn(function))
+            .rotate_immediately(false)
+            .send()
+            .await
+            .unwrap();
+        self.wait_rotation(secret_id).await
+    }
+
     /// Moves the manual clock forward and waits for the rotations that made due; returns how many started.
     pub async fn advance_clock(&self, seconds: i64) -> u64 {
         let url = format!("{}/_rotor/clock", self.endpoint_url);

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::harness::{Function, Harness, binary, lambda_arn, unique};
+use crate::harness::{Function, Harness, binary, unique};
 
 fn rotatectl(h: &Harness, args: &[&str]) -> (bool, String) {
     let Output { status, stdout, stderr } = Command::new(binary("rotatectl"))
@@ -23,15 +23,7 @@ async fn rotate_wait_follows_success_and_status_shows_the_labels() {
     let name = unique("ctl");
     let arn = h.create_secret(&name, r#"{"password":"x"}"#).await;
     let first = h.holding(&arn, "AWSCURRENT").await.unwrap();
-    h.client
-        .rotate_secret()
-        .secret_id(&arn)
-        .rotation_lambda_arn(lambda_arn("rotate-custom"))
-        .rotate_immediately(false)
-        .send()
-        .await
-        .unwrap();
-    h.wait_rotation(&arn).await;
+    h.configure_rotation(&arn, "rotate-custom").await;
 
     let (ok, out) = rotatectl(&h, &["rotate", &name, "--wait", "--timeout", "30"]);
     assert!(ok, "{out}");
@@ -53,15 +45,7 @@ async fn rotate_wait_reports_a_failure_and_status_points_out_the_stuck_pending()
     let h = Harness::start(vec![Function::new("rotate-failing")]).await;
     let name = unique("ctl-fail");
     let arn = h.create_secret(&name, r#"{"password":"x"}"#).await;
-    h.client
-        .rotate_secret()
-        .secret_id(&arn)
-        .rotation_lambda_arn(lambda_arn("rotate-failing"))
-        .rotate_immediately(false)
-        .send()
-        .await
-        .unwrap();
-    h.wait_rotation(&arn).await;
+    h.configure_rotation(&arn, "rotate-failing").await;
 
     let (ok, out) = rotatectl(&h, &["rotate", &name, "--wait", "--timeout", "30"]);
     assert!(!ok, "a failed rotation exits non-zero: {out}");
