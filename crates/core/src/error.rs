@@ -113,6 +113,8 @@ pub enum TargetErrorKind {
     Rejected,
     /// The pending secret would redirect the rotation elsewhere (host, engine, user set changed).
     ConfusedDeputy,
+    /// The TLS handshake failed (an untrusted or mismatched certificate, or a server without TLS).
+    Tls,
 }
 
 impl std::fmt::Display for TargetErrorKind {
@@ -123,6 +125,7 @@ impl std::fmt::Display for TargetErrorKind {
             Self::PermissionDenied => "permission denied at",
             Self::Rejected => "rejected by",
             Self::ConfusedDeputy => "refusing to rotate",
+            Self::Tls => "TLS failed with",
         })
     }
 }
@@ -144,6 +147,7 @@ impl RotationError {
                 TargetErrorKind::PermissionDenied => "TargetPermissionDenied",
                 TargetErrorKind::Rejected => "TargetRejected",
                 TargetErrorKind::ConfusedDeputy => "ConfusedDeputy",
+                TargetErrorKind::Tls => "TargetTlsFailed",
             },
         }
     }

@@ -7,6 +7,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod config;
+pub mod database;
 pub mod error;
 pub mod event;
 pub mod password;

@@ -1,0 +1,324 @@
+//! What database targets share: the secret's connection fields, the rotation strategy, the TLS mode, and the
+//! confused-deputy check.
+
+use serde_json::Value;
+
+use crate::config::Env;
+use crate::error::{RotationError, TargetErrorKind};
+use crate::secret::Secret;
+
+/// The suffix of the second user in the alternating-users strategy, as in AWS's functions.
+pub const CLONE_SUFFIX: &str = "_clone";
+
+/// How a database credential is rotated (`ROTATION_STRATEGY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// `single-user`: the user changes its own password (AWS's SingleUser functions).
+    SingleUser,
+    /// `admin`: the admin secret named by `masterarn` changes the user's password, for users that may not.
+    Admin,
+    /// `alternating-users`: the admin keeps `<username>` and `<username>_clone` alike and sets the password of
+    /// the one not in use (AWS's MultiUser functions); one of the two always works.
+    AlternatingUsers,
+}
+
+impl Strategy {
+    /// Reads `ROTATION_STRATEGY` (default `single-user`).
+    pub fn from_env(env: &Env) -> Result<Self, RotationError> {
+        match env.get("ROTATION_STRATEGY").map(|s| s.to_ascii_lowercase()).as_deref() {
+            None | Some("single-user") | Some("singleuser") => Ok(Self::SingleUser),
+            Some("admin") => Ok(Self::Admin),
+            Some("alternating-users") | Some("multiuser") | Some("multi-user") => Ok(Self::AlternatingUsers),
+            Some(_) => Err(RotationError::Config {
+                variable: "ROTATION_STRATEGY",
+                reason: "must be single-user, admin or alternating-users".into(),
+            }),
+        }
+    }
+
+    /// Whether the strategy needs the admin secret (`masterarn`).
+    pub fn needs_admin(self) -> bool {
+        !matches!(self, Self::SingleUser)
+    }
+}
+
+/// How to use TLS towards the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plaintext; only when explicitly asked, and logged as a warning at every connection.
+    Disable,
+    /// Encrypted, the server's certificate not verified.
+    Require,
+    /// Encrypted, the certificate chain verified, the host name not.
+    VerifyCa,
+    /// Encrypted, chain and host name verified (the default).
+    VerifyFull,
+}
+
+impl TlsMode {
+    /// Parses `disable`, `require`, `verify-ca`, `verify-full`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "disable" => Some(Self::Disable),
+            "require" => Some(Self::Require),
+            "verify-ca" => Some(Self::VerifyCa),
+            "verify-full" => Some(Self::VerifyFull),
+            _ => None,
+        }
+    }
+
+    /// The mode's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+
+    /// Reads `TLS_MODE` (default `verify-full`).
+    pub fn from_env(env: &Env) -> Result<Self, RotationError> {
+        match env.get("TLS_MODE") {
+            None => Ok(Self::VerifyFull),
+            Some(value) => Self::parse(&value).ok_or(RotationError::Config {
+                variable: "TLS_MODE",
+                reason: "must be disable, require, verify-ca or verify-full".into(),
+            }),
+        }
+    }
+
+    /// The mode for one secret: its `ssl` field (a mode name, or `true`/`false` as AWS's functions write it)
+    /// wins over the function's `TLS_MODE`; `ssl: true` never lowers verification below `default`, and only
+    /// `ssl: false` or `"disable"` turns TLS off.
+    pub fn for_secret(secret: &Secret, default: TlsMode) -> Result<Self, RotationError> {
+        match secret.get("ssl") {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(true)) if default == Self::Disable => Ok(Self::VerifyFull),
+            Some(Value::Bool(true)) => Ok(default),
+            Some(Value::Bool(false)) => Ok(Self::Disable),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" => Self::for_secret(&secret.with_field("ssl", true)?, default),
+                "false" => Ok(Self::Disable),
+                other => Self::parse(other).ok_or_else(|| {
+                    secret.invalid("ssl", "must be true, false, disable, require, verify-ca or verify-full")
+                }),
+            },
+            Some(_) => Err(secret.invalid("ssl", "must be true, false, or a TLS mode name")),
+        }
+    }
+}
+
+/// The connection fields of a database secret (CONTRACT section 5), validated; errors name the field.
+///
+/// `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// `engine`, when present.
+    pub engine: Option<String>,
+    /// `host`.
+    pub host: String,
+    /// `port` (a number or a numeric string).
+    pub port: u16,
+    /// `dbname`, or the engine's default.
+    pub dbname: Option<String>,
+    /// `username`.
+    pub username: String,
+    /// `password`.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("engine", &self.engine)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("dbname", &self.dbname)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Reads the fields. `engines` lists the accepted `engine` values (the field may be absent);
+    /// `default_dbname` applies when `dbname` is absent.
+    pub fn parse(
+        secret: &Secret,
+        engines: &[&str],
+        default_port: u16,
+        default_dbname: Option<&str>,
+    ) -> Result<Self, RotationError> {
+        let engine = secret.optional_str("engine")?.map(str::to_owned);
+        if let Some(engine) = &engine
+            && !engines.contains(&engine.as_str())
+        {
+            return Err(
+                secret.invalid("engine", format!("is {engine:?}; this function rotates {}", engines.join(", ")))
+            );
+        }
+        Ok(Self {
+            engine,
+            host: secret.require_str("host")?.to_owned(),
+            port: secret.port("port", default_port)?,
+            dbname: secret.optional_str("dbname")?.map(str::to_owned).or(default_dbname.map(str::to_owned)),
+            username: secret.require_str("username")?.to_owned(),
+            password: secret.require_str("password")?.to_owned(),
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The same connection with another user and password.
+    pub fn as_user(&self, username: &str, password: &str) -> Self {
+        Self { username: username.to_owned(), password: password.to_owned(), ..self.clone() }
+    }
+}
+
+/// The base user of an alternating pair: `app` for both `app` and `app_clone`.
+pub fn base_username(username: &str) -> &str {
+    username.strip_suffix(CLONE_SUFFIX).unwrap_or(username)
+}
+
+/// The other user of an alternating pair.
+pub fn other_username(username: &str) -> String {
+    match username.strip_suffix(CLONE_SUFFIX) {
+        Some(base) => base.to_owned(),
+        None => format!("{username}{CLONE_SUFFIX}"),
+    }
+}
+
+/// Refuses a pending secret that points the rotation somewhere else than the current one ("confused deputy"):
+/// another host, port, database or engine, or a user outside the current user's pair.
+pub fn check_same_target(current: &Connection, pending: &Connection, strategy: Strategy) -> Result<(), RotationError> {
+    let refuse = |what: &str| {
+        Err(RotationError::target(
+            TargetErrorKind::ConfusedDeputy,
+            current.address(),
+            format!(
+                "the pending secret names another {what} than the current one; rotate only the credential, never the target"
+            ),
+        ))
+    };
+    if !current.host.eq_ignore_ascii_case(&pending.host) {
+        return refuse("host");
+    }
+    if current.port != pending.port {
+        return refuse("port");
+    }
+    if current.dbname != pending.dbname {
+        return refuse("database");
+    }
+    if current.engine.is_some() && pending.engine.is_some() && current.engine != pending.engine {
+        return refuse("engine");
+    }
+    let same_user = match strategy {
+        Strategy::AlternatingUsers => base_username(&current.username) == base_username(&pending.username),
+        _ => current.username == pending.username,
+    };
+    if !same_user {
+        return refuse("user");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(json: &str) -> Secret {
+        Secret::parse("arn:s", json)
+    }
+
+    const PG: &[&str] = &["postgres", "aurora-postgresql"];
+
+    #[test]
+    fn connection_fields_are_validated_by_name() {
+        let ok = Connection::parse(
+            &secret(r#"{"host":"db","port":"5433","username":"app","password":"p"}"#),
+            PG,
+            5432,
+            Some("postgres"),
+        )
+        .unwrap();
+        assert_eq!((ok.port, ok.dbname.as_deref()), (5433, Some("postgres")));
+        assert!(!format!("{ok:?}").contains("\"p\""));
+        for (json, field) in [
+            (r#"{"port":5432,"username":"app","password":"p"}"#, "`host` is missing"),
+            (r#"{"host":"db","password":"p"}"#, "`username` is missing"),
+            (r#"{"host":"db","username":"app"}"#, "`password` is missing"),
+            (r#"{"host":"db","port":"x","username":"app","password":"p"}"#, "`port` must be a port number"),
+            (
+                r#"{"engine":"mysql","host":"db","username":"app","password":"p"}"#,
+                "`engine` is \"mysql\"; this function rotates postgres",
+            ),
+        ] {
+            let error = Connection::parse(&secret(json), PG, 5432, None).unwrap_err().to_string();
+            assert!(error.contains(field), "{json}: {error}");
+        }
+    }
+
+    #[test]
+    fn strategies_and_tls_modes_parse_with_named_errors() {
+        let env = |k: &str, v: &str| Env::from_pairs([(k.to_string(), v.to_string())]);
+        assert_eq!(Strategy::from_env(&Env::default()).unwrap(), Strategy::SingleUser);
+        assert_eq!(
+            Strategy::from_env(&env("ROTATION_STRATEGY", "alternating-users")).unwrap(),
+            Strategy::AlternatingUsers
+        );
+        assert!(
+            Strategy::from_env(&env("ROTATION_STRATEGY", "both"))
+                .unwrap_err()
+                .to_string()
+                .contains("ROTATION_STRATEGY must be")
+        );
+        assert_eq!(TlsMode::from_env(&Env::default()).unwrap(), TlsMode::VerifyFull);
+        assert!(TlsMode::from_env(&env("TLS_MODE", "prefer")).unwrap_err().to_string().contains("TLS_MODE must be"));
+
+        let full = TlsMode::VerifyFull;
+        assert_eq!(TlsMode::for_secret(&secret("{}"), full).unwrap(), full);
+        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":true}"#), TlsMode::Disable).unwrap(), full);
+        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":true}"#), TlsMode::VerifyCa).unwrap(), TlsMode::VerifyCa);
+        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":false}"#), full).unwrap(), TlsMode::Disable);
+        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":"require"}"#), full).unwrap(), TlsMode::Require);
+        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":"true"}"#), full).unwrap(), full);
+        assert!(
+            TlsMode::for_secret(&secret(r#"{"ssl":"prefer"}"#), full)
+                .unwrap_err()
+                .to_string()
+                .contains("`ssl` must be")
+        );
+    }
+
+    #[test]
+    fn confused_deputy_checks_every_target_field() {
+        let base = r#"{"engine":"postgres","host":"db","port":5432,"dbname":"app","username":"app","password":"p"}"#;
+        let current = Connection::parse(&secret(base), PG, 5432, None).unwrap();
+        let variant = |field: &str, value: serde_json::Value| {
+            let s = secret(base).with_field(field, value).unwrap();
+            Connection::parse(&s, PG, 5432, None).unwrap()
+        };
+        assert!(check_same_target(&current, &variant("password", "new".into()), Strategy::SingleUser).is_ok());
+        assert!(check_same_target(&current, &variant("host", "DB".into()), Strategy::SingleUser).is_ok());
+        for (field, value, what) in [
+            ("host", "evil".into(), "host"),
+            ("port", 5433.into(), "port"),
+            ("dbname", "other".into(), "database"),
+            ("engine", "aurora-postgresql".into(), "engine"),
+            ("username", "app_clone".into(), "user"),
+        ] {
+            let error = check_same_target(&current, &variant(field, value), Strategy::SingleUser).unwrap_err();
+            assert_eq!(error.error_type(), "ConfusedDeputy");
+            assert!(error.to_string().contains(&format!("another {what}")), "{error}");
+        }
+        assert!(
+            check_same_target(&current, &variant("username", "app_clone".into()), Strategy::AlternatingUsers).is_ok()
+        );
+        assert!(check_same_target(&current, &variant("username", "root".into()), Strategy::AlternatingUsers).is_err());
+        assert_eq!(other_username("app"), "app_clone");
+        assert_eq!(other_username("app_clone"), "app");
+    }
+}

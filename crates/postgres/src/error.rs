@@ -1,0 +1,90 @@
+//! PostgreSQL errors, classified by SQLSTATE into what a person must fix and what a retry may fix.
+
+use std::error::Error as _;
+
+use rotation_core::database::{Connection, TlsMode};
+use rotation_core::{RotationError, TargetErrorKind};
+use tokio_postgres::error::SqlState;
+
+/// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
+pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: TlsMode) -> RotationError {
+    let target = connection.address();
+    let user = &connection.username;
+    let (kind, message) = match error.code() {
+        Some(code) if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+            (
+                TargetErrorKind::AuthenticationFailed,
+                format!(
+                    "user {user:?} was refused ({}): a wrong password, or pg_hba.conf does not let it in",
+                    code.code()
+                ),
+            )
+        }
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => (
+            TargetErrorKind::PermissionDenied,
+            format!("user {user:?} lacks a privilege: {}; grant it (for the admin: CREATEROLE)", db_message(&error)),
+        ),
+        Some(code) if *code == SqlState::INVALID_CATALOG_NAME => {
+            (TargetErrorKind::Rejected, format!("{}; check the secret's dbname", db_message(&error)))
+        }
+        Some(code)
+            if [
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::TOO_MANY_CONNECTIONS,
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::QUERY_CANCELED,
+            ]
+            .contains(code) =>
+        {
+            (
+                TargetErrorKind::Unreachable,
+                format!("{} ({}); retrying later may succeed", db_message(&error), code.code()),
+            )
+        }
+        Some(code) => (TargetErrorKind::Rejected, format!("{} ({})", db_message(&error), code.code())),
+        None if is_tls(&error) => (
+            TargetErrorKind::Tls,
+            format!(
+                "TLS in mode {} failed: {}; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
+                mode.as_str(),
+                chain(&error)
+            ),
+        ),
+        None => (
+            TargetErrorKind::Unreachable,
+            format!(
+                "{}; check the host, the port, the security group, and that the function runs in the database's VPC",
+                chain(&error)
+            ),
+        ),
+    };
+    RotationError::Target { kind, target, message, source: Some(Box::new(error)) }
+}
+
+fn db_message(error: &tokio_postgres::Error) -> String {
+    error.as_db_error().map(|db| db.message().to_owned()).unwrap_or_else(|| error.to_string())
+}
+
+fn is_tls(error: &tokio_postgres::Error) -> bool {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    error.to_string().contains("TLS")
+}
+
+/// The error and its causes on one line.
+fn chain(error: &tokio_postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,180 @@
+//! The PostgreSQL target: next secret, set, test for the three strategies.
+
+use rotation_core::database::{Connection, Strategy, TlsMode, check_same_target, other_username};
+use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use tokio_postgres::Client;
+
+use crate::alternating::sync_and_set_password;
+use crate::config::PostgresConfig;
+use crate::connect::connect;
+use crate::error::classify;
+use crate::password::password_statement;
+use crate::tls::TlsRoots;
+use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
+
+/// Rotates a PostgreSQL credential by the configured strategy.
+#[derive(Debug, Clone)]
+pub struct PostgresTarget {
+    config: PostgresConfig,
+    roots: TlsRoots,
+}
+
+impl PostgresTarget {
+    /// A target with its configuration and the trusted roots.
+    pub fn new(config: PostgresConfig, roots: TlsRoots) -> Self {
+        Self { config, roots }
+    }
+
+    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
+        Connection::parse(secret, ENGINES, DEFAULT_PORT, Some(DEFAULT_DBNAME))
+    }
+
+    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<Client, RotationError> {
+        connect(connection, mode, &self.roots, &self.config).await
+    }
+
+    /// Logs in with the admin secret named by the current secret's `masterarn`, in the user's database.
+    async fn admin(
+        &self,
+        ctx: &SetContext<'_>,
+        user: &Connection,
+    ) -> Result<(Client, Connection, TlsMode), RotationError> {
+        let arn = ctx.current.require_str("masterarn")?;
+        let secret = ctx.load_secret(arn).await?;
+        let mut admin = self.connection(&secret)?;
+        if !admin.host.eq_ignore_ascii_case(&user.host) || admin.port != user.port {
+            return Err(RotationError::target(
+                TargetErrorKind::ConfusedDeputy,
+                user.address(),
+                format!(
+                    "the admin secret {arn} names another server ({}); it must manage the user's own server",
+                    admin.address()
+                ),
+            ));
+        }
+        admin.dbname = user.dbname.clone();
+        let mode = TlsMode::for_secret(&secret, self.config.tls_mode)?;
+        let client = self.login(&admin, mode).await?;
+        Ok((client, admin, mode))
+    }
+
+    async fn single_user(
+        &self,
+        ctx: &SetContext<'_>,
+        current: &Connection,
+        pending: &Connection,
+    ) -> Result<(), RotationError> {
+        let mut candidates = vec![(current.clone(), TlsMode::for_secret(ctx.current, self.config.tls_mode)?)];
+        if let Some(previous) = ctx.previous().await? {
+            let connection = self.connection(&previous)?;
+            if connection.username == current.username {
+                candidates.push((connection, TlsMode::for_secret(&previous, self.config.tls_mode)?));
+            }
+        }
+        let mut refused = None;
+        for (candidate, mode) in candidates {
+            match self.login(&candidate, mode).await {
+                Ok(client) => {
+                    let statement = password_statement(&pending.username, &pending.password, "");
+                    return client.batch_execute(&statement).await.map_err(|e| classify(e, &candidate, mode));
+                }
+                Err(error) if is_refused(&error) => refused = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        Err(RotationError::Target {
+            kind: TargetErrorKind::AuthenticationFailed,
+            target: current.address(),
+            message: format!(
+                "neither the pending, the current nor the previous password logs in as {:?}; set the password by hand and put it in AWSCURRENT",
+                current.username
+            ),
+            source: refused.map(|e| Box::new(e) as _),
+        })
+    }
+}
+
+fn is_refused(error: &RotationError) -> bool {
+    matches!(error, RotationError::Target { kind: TargetErrorKind::AuthenticationFailed, .. })
+}
+
+impl Target for PostgresTarget {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        let connection = self.connection(current)?;
+        if self.config.strategy.needs_admin() {
+            current.require_str("masterarn")?;
+        }
+        let next = current.with_field("password", password.into_inner())?;
+        if self.config.strategy != Strategy::AlternatingUsers {
+            return Ok(next);
+        }
+        let username = other_username(&connection.username);
+        if username.len() > MAX_NAME_BYTES {
+            return Err(current.invalid(
+                "username",
+                format!(
+                    "{:?} is {} bytes with the _clone suffix, over PostgreSQL's {MAX_NAME_BYTES}-byte limit on names; use a shorter username",
+                    connection.username,
+                    username.len()
+                ),
+            ));
+        }
+        next.with_field("username", username)
+    }
+
+    async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        let current = self.connection(ctx.current)?;
+        let pending = self.connection(ctx.pending)?;
+        check_same_target(&current, &pending, self.config.strategy)?;
+        let pending_mode = TlsMode::for_secret(ctx.pending, self.config.tls_mode)?;
+        match self.login(&pending, pending_mode).await {
+            Ok(_) => return Ok(()),
+            Err(error) if is_refused(&error) => {}
+            Err(error) => return Err(error),
+        }
+        match self.config.strategy {
+            Strategy::SingleUser => self.single_user(ctx, &current, &pending).await,
+            Strategy::Admin => {
+                let (client, admin, mode) = self.admin(ctx, &current).await?;
+                let statement = password_statement(&pending.username, &pending.password, "");
+                client.batch_execute(&statement).await.map_err(|e| classify(e, &admin, mode))
+            }
+            Strategy::AlternatingUsers => {
+                let (client, admin, mode) = self.admin(ctx, &current).await?;
+                sync_and_set_password(&client, &admin, mode, &current.username, &pending.username, &pending.password)
+                    .await
+            }
+        }
+    }
+
+    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
+        let connection = self.connection(pending)?;
+        let mode = TlsMode::for_secret(pending, self.config.tls_mode)?;
+        let mut delay = self.config.test_backoff.initial_delay;
+        let mut attempt = 1;
+        loop {
+            let result = async {
+                let client = self.login(&connection, mode).await?;
+                client.simple_query(&self.config.test_query).await.map_err(|e| classify(e, &connection, mode))?;
+                Ok::<_, RotationError>(())
+            }
+            .await;
+            match result {
+                // A new password may take a moment to reach every node (replicas, proxies): retry refusals too.
+                Err(error)
+                    if (error.is_retryable() || is_refused(&error)) && attempt < self.config.test_backoff.attempts =>
+                {
+                    tracing::warn!(attempt, error_type = error.error_type(), "testSecret retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.config.test_backoff.max_delay);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}

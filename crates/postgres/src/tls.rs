@@ -1,0 +1,158 @@
+//! rustls client configurations for the four TLS modes, over the system's roots and an optional CA bundle.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rotation_core::RotationError;
+use rotation_core::database::TlsMode;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+/// The trusted roots, loaded once at cold start: the system's, plus `TLS_CA_BUNDLE` when set.
+#[derive(Debug, Clone)]
+pub struct TlsRoots {
+    roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl TlsRoots {
+    /// Loads the system's roots and the bundle's certificates.
+    pub fn load(ca_bundle: Option<&Path>) -> Result<Self, RotationError> {
+        let mut roots = RootCertStore::empty();
+        // Missing system roots are not fatal: a CA bundle alone is a valid setup (and the RDS one is common).
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if let Some(path) = ca_bundle {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .and_then(|iter| iter.collect())
+                .map_err(|e| RotationError::Config {
+                    variable: "TLS_CA_BUNDLE",
+                    reason: format!("{} is not a PEM certificate bundle: {e}", path.display()),
+                })?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(RotationError::Config {
+                    variable: "TLS_CA_BUNDLE",
+                    reason: format!("{} holds no usable CA certificate", path.display()),
+                });
+            }
+        }
+        Ok(Self { roots: Arc::new(roots), provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()) })
+    }
+
+    /// The client configuration of a mode; `None` for `disable`.
+    pub fn client_config(&self, mode: TlsMode) -> Result<Option<ClientConfig>, RotationError> {
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| RotationError::Config { variable: "TLS_MODE", reason: format!("TLS setup failed: {e}") })?;
+        let webpki = || {
+            WebPkiServerVerifier::builder_with_provider(Arc::clone(&self.roots), Arc::clone(&self.provider))
+                .build()
+                .map_err(|e| RotationError::Config {
+                    variable: "TLS_CA_BUNDLE",
+                    reason: format!("no CA certificate to verify servers with ({e}); set TLS_CA_BUNDLE"),
+                })
+        };
+        let config = match mode {
+            TlsMode::Disable => return Ok(None),
+            TlsMode::VerifyFull => builder.with_webpki_verifier(webpki()?).with_no_client_auth(),
+            TlsMode::VerifyCa => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki()?)))
+                .with_no_client_auth(),
+            TlsMode::Require => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(EncryptOnly(
+                    self.provider.signature_verification_algorithms,
+                )))
+                .with_no_client_auth(),
+        };
+        Ok(Some(config))
+    }
+}
+
+/// `verify-ca`: the chain must lead to a trusted root; the name in the certificate is not checked.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `require`: encrypted, the certificate not verified (the handshake's signatures still are).
+#[derive(Debug)]
+struct EncryptOnly(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
