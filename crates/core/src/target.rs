@@ -78,7 +78,11 @@ impl<'a> SetContext<'a> {
     /// Reads the `AWSCURRENT` value of another secret, such as the admin secret named by `masterarn`.
     pub async fn load_secret(&self, secret_id: &str) -> Result<Secret, RotationError> {
         let value = self.secrets.get(secret_id, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
-            RotationError::invalid_secret(secret_id, "SecretString", "has no AWSCURRENT value; check the ARN")
+            RotationError::invalid_secret(
+                secret_id,
+                "SecretString",
+                "does not exist or has no AWSCURRENT value; check the masterarn",
+            )
         })?;
         Ok(Secret::parse(secret_id, &value))
     }

@@ -3,8 +3,11 @@
 
 mod api;
 mod boto3;
+mod certificates;
 mod crosscheck;
 mod generated;
 mod harness;
+mod postgres;
+mod postgres_server;
 mod rotatectl;
 mod schedule;

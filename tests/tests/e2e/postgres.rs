@@ -1,0 +1,396 @@
+//! PostgreSQL rotation end to end: `rotate-postgres` through the Lambda runtime API and the local endpoint,
+//! against a real PostgreSQL server with SCRAM authentication and TLS.
+
+use rotation_postgres::password_statement;
+use serde_json::{Value, json};
+
+use crate::harness::{Function, Harness, unique};
+use crate::postgres_server::PgServer;
+
+/// One test's database, users and secrets.
+struct Case {
+    h: Harness,
+    pg: PgServer,
+    db: String,
+    user: String,
+    admin: String,
+    admin_password: String,
+    arn: String,
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// A database owned by a fresh admin (CREATEROLE), a user with a table it may read, the admin secret, and the
+/// user's secret; `rotate-postgres` runs with `strategy`.
+async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> Case {
+    let pg = PgServer::get();
+    let mut env = vec![
+        ("ROTATION_STRATEGY".to_string(), strategy.to_string()),
+        ("TLS_CA_BUNDLE".to_string(), pg.ca().display().to_string()),
+        ("TEST_ATTEMPTS".to_string(), "2".to_string()),
+        ("CONNECT_TIMEOUT_SECONDS".to_string(), "2".to_string()),
+    ];
+    env.extend(extra_env);
+    let h = Harness::start(vec![Function { name: "rotate-postgres", env }]).await;
+    let db = unique("db \"q\"; ü");
+    let admin = unique("admin");
+    let admin_password = uuid::Uuid::new_v4().to_string();
+    let password = uuid::Uuid::new_v4().to_string();
+    let superuser = pg.superuser("postgres").await;
+    // The test sets its passwords as verifiers too: the server logs every statement.
+    for statement in [
+        format!("CREATE ROLE {}", quote(&admin)),
+        password_statement(&admin, &admin_password, "LOGIN CREATEROLE"),
+        format!("CREATE DATABASE {} OWNER {}", quote(&db), quote(&admin)),
+        format!("CREATE ROLE {}", quote(user)),
+        password_statement(user, &password, "LOGIN"),
+    ] {
+        superuser.batch_execute(&statement).await.unwrap();
+    }
+    let as_admin = pg.login(&admin, &admin_password, &db).await.unwrap();
+    as_admin
+        .batch_execute(&format!("CREATE TABLE accounts (id int); GRANT SELECT ON accounts TO {};", quote(user)))
+        .await
+        .unwrap();
+    let admin_arn = h
+        .create_secret(
+            &unique("pg-admin"),
+            &json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"}).to_string(),
+        )
+        .await;
+    let secret = json!({
+        "engine": "postgres", "host": "127.0.0.1", "port": pg.port.to_string(), "username": user, "password": password,
+        "dbname": db, "masterarn": admin_arn, "dbInstanceIdentifier": "kept-unchanged",
+    });
+    let arn = h.create_secret(&unique("pg-app"), &secret.to_string()).await;
+    Case { h, pg, db, user: user.to_owned(), admin, admin_password, arn }
+}
+
+impl Case {
+    async fn secret(&self, stage: &str) -> Value {
+        serde_json::from_str(&self.h.value(&self.arn, stage).await).unwrap()
+    }
+
+    async fn logs_in(&self, secret: &Value) -> bool {
+        let user = secret["username"].as_str().unwrap();
+        self.pg.login(user, secret["password"].as_str().unwrap(), &self.db).await.is_ok()
+    }
+
+    async fn can_read_accounts(&self, user: &str) -> bool {
+        let client = self.pg.superuser(&self.db).await;
+        let row = client.query_one("SELECT has_table_privilege($1, 'accounts', 'SELECT')", &[&user]).await.unwrap();
+        row.get(0)
+    }
+
+    async fn rotate(&self) -> Value {
+        self.h.client.rotate_secret().secret_id(&self.arn).send().await.unwrap();
+        self.h.wait_rotation(&self.arn).await
+    }
+
+    /// No log line of the test, and nothing in the server's log, shows a password of any version or the admin's.
+    async fn assert_no_password_leaks(&self) {
+        let mut values: Vec<String> = Vec::new();
+        let versions =
+            self.h.client.list_secret_version_ids().secret_id(&self.arn).include_deprecated(true).send().await.unwrap();
+        for version in versions.versions() {
+            let value = self
+                .h
+                .client
+                .get_secret_value()
+                .secret_id(&self.arn)
+                .version_id(version.version_id().unwrap())
+                .send()
+                .await;
+            if let Ok(value) = value {
+                let secret: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
+                values.push(secret["password"].as_str().unwrap().to_owned());
+            }
+        }
+        values.push(self.admin_password.clone());
+        self.h.assert_no_leaks(&values);
+        let log = self.pg.log();
+        for value in &values {
+            assert!(!log.contains(value.as_str()), "the server's log holds a password");
+        }
+    }
+}
+
+async fn configure(case: &Case) {
+    let record = case.h.configure_rotation(&case.arn, "rotate-postgres").await;
+    assert_eq!(record["state"], "succeeded", "the configuration test logs in with the current secret: {record}");
+}
+
+#[tokio::test]
+async fn single_user_rotates_five_times_and_the_old_password_stops_working() {
+    let case = setup("single-user", &unique("app"), vec![]).await;
+    configure(&case).await;
+    for round in 1..=5 {
+        let before = case.h.holding(&case.arn, "AWSCURRENT").await.unwrap();
+        let old = case.secret("AWSCURRENT").await;
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "succeeded", "round {round}: {record}");
+        let current = case.secret("AWSCURRENT").await;
+        assert!(case.logs_in(&current).await, "round {round}: AWSCURRENT logs in");
+        assert!(!case.logs_in(&old).await, "round {round}: the old password no longer logs in");
+        assert_eq!(case.h.holding(&case.arn, "AWSPREVIOUS").await, Some(before));
+        assert_eq!(current["dbInstanceIdentifier"], "kept-unchanged");
+        assert_eq!(current["port"], case.pg.port.to_string(), "the port keeps its string form");
+    }
+    // The rotating session's statements were logged (log_statement = 'all'), as verifiers only.
+    let log = case.pg.log();
+    assert!(log.contains("ALTER ROLE") && log.contains("PASSWORD 'SCRAM-SHA-256$4096:"), "statements are logged");
+    case.assert_no_password_leaks().await;
+}
+
+#[tokio::test]
+async fn the_admin_changes_the_password_of_a_user_that_may_not() {
+    let case = setup("admin", &unique("app"), vec![]).await;
+    configure(&case).await;
+    for round in 1..=5 {
+        let old = case.secret("AWSCURRENT").await;
+        assert_eq!(case.rotate().await["state"], "succeeded", "round {round}");
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+        assert!(!case.logs_in(&old).await);
+    }
+    case.assert_no_password_leaks().await;
+}
+
+#[tokio::test]
+async fn alternating_users_both_keep_working_and_stay_alike() {
+    let case = setup("alternating-users", &unique("app"), vec![]).await;
+    let superuser = case.pg.superuser(&case.db).await;
+    let base = case.user.clone();
+    let clone = format!("{base}_clone");
+    superuser
+        .batch_execute(&format!(
+            "CREATE ROLE {r}; GRANT {r} TO {u}; ALTER ROLE {u} SET search_path = app, public; ALTER ROLE {u} CREATEDB CONNECTION LIMIT 7;",
+            r = quote(&unique("readers")),
+            u = quote(&base)
+        ))
+        .await
+        .unwrap();
+    configure(&case).await;
+    for round in 1..=5 {
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "succeeded", "round {round}: {record}");
+        let current = case.secret("AWSCURRENT").await;
+        let previous = case.secret("AWSPREVIOUS").await;
+        let expected = if round % 2 == 1 { &clone } else { &base };
+        assert_eq!(current["username"], expected.as_str(), "round {round}: the users alternate");
+        assert!(case.logs_in(&current).await, "round {round}: AWSCURRENT logs in");
+        assert!(case.logs_in(&previous).await, "round {round}: AWSPREVIOUS still logs in");
+        assert!(case.can_read_accounts(&base).await && case.can_read_accounts(&clone).await);
+
+        let alike = "SELECT r.rolcreatedb, r.rolconnlimit, r.rolcanlogin, \
+                     (SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid \
+                       WHERE m.member = r.oid AND g.rolname <> $2), \
+                     (SELECT setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) \
+                     FROM pg_roles r WHERE r.rolname = $1";
+        let describe = |row: tokio_postgres::Row| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                row.get::<_, bool>(0),
+                row.get::<_, i32>(1),
+                row.get::<_, bool>(2),
+                row.get::<_, Option<Vec<String>>>(3),
+                row.get::<_, Option<Vec<String>>>(4)
+            )
+        };
+        let of_base = describe(superuser.query_one(alike, &[&base, &base]).await.unwrap());
+        let of_clone = describe(superuser.query_one(alike, &[&clone, &base]).await.unwrap());
+        assert_eq!(of_base, of_clone, "round {round}: attributes, memberships and settings alike");
+
+        if round == 1 {
+            // A grant made to the active user (now the clone) reaches the other user by the next rotation.
+            let as_admin = case.pg.login(&case.admin, &case.admin_password, &case.db).await.unwrap();
+            as_admin
+                .batch_execute(&format!("CREATE TABLE audit (id int); GRANT INSERT ON audit TO {};", quote(&clone)))
+                .await
+                .unwrap();
+        }
+        if round >= 2 {
+            let row = superuser.query_one("SELECT has_table_privilege($1, 'audit', 'INSERT')", &[&base]).await.unwrap();
+            assert!(row.get::<_, bool>(0), "round {round}: the grant made to the clone reached the original user");
+        }
+    }
+    case.assert_no_password_leaks().await;
+}
+
+#[tokio::test]
+async fn hostile_user_and_database_names_rotate() {
+    let user = format!("{} \"q\"; DROP ROLE x; -- ü", unique("we'ird"));
+    for strategy in ["single-user", "alternating-users"] {
+        let case = setup(strategy, &format!("{user}{}", &strategy[..1]), vec![]).await;
+        configure(&case).await;
+        for _ in 0..2 {
+            assert_eq!(case.rotate().await["state"], "succeeded", "{strategy}");
+            assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crash_after_set_secret_is_completed_by_the_service_retry_and_repeats_change_nothing() {
+    let case = setup("single-user", &unique("app"), vec![]).await;
+    configure(&case).await;
+    let first = case.h.holding(&case.arn, "AWSCURRENT").await.unwrap();
+    // A rotation whose function cannot be invoked leaves the placeholder; the test then plays the service.
+    case.h
+        .client
+        .rotate_secret()
+        .secret_id(&case.arn)
+        .rotation_lambda_arn(crate::harness::lambda_arn("rotate-not-deployed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(case.h.wait_rotation(&case.arn).await["state"], "failed");
+    let token = case.h.holding(&case.arn, "AWSPENDING").await.unwrap();
+    let event = |step: &str| json!({"Step": step, "SecretId": case.arn, "ClientRequestToken": token, "RotationToken": "rt-pg-crash-0000-1111-2222-333344445555"});
+    for step in ["createSecret", "setSecret"] {
+        case.h.invoke("rotate-postgres", &event(step)).await.unwrap();
+    }
+    // The function stopped before testSecret. The service retries the rotation: every step, in order, twice.
+    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        for _ in 0..2 {
+            case.h.invoke("rotate-postgres", &event(step)).await.unwrap_or_else(|e| panic!("{step}: {e:?}"));
+        }
+    }
+    assert_eq!(case.h.holding(&case.arn, "AWSCURRENT").await, Some(token));
+    assert_eq!(case.h.holding(&case.arn, "AWSPREVIOUS").await, Some(first));
+    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+    case.assert_no_password_leaks().await;
+}
+
+#[tokio::test]
+async fn bad_input_fails_the_step_clearly_and_the_current_credential_still_logs_in() {
+    let case = setup("single-user", &unique("app"), vec![]).await;
+    configure(&case).await;
+    let good = case.secret("AWSCURRENT").await;
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        ("host", Value::Null, "InvalidSecret", "field `host` is missing"),
+        ("port", json!("five"), "InvalidSecret", "field `port` must be a port number"),
+        ("engine", json!("mysql"), "InvalidSecret", "field `engine` is \"mysql\""),
+        ("port", json!(crate::harness::free_port()), "TargetUnreachable", "cannot reach 127.0.0.1"),
+        (
+            "password",
+            json!("not-the-password"),
+            "TargetAuthenticationFailed",
+            "neither the pending, the current nor the previous password",
+        ),
+    ];
+    for (field, value, error_type, message) in cases {
+        let mut broken = good.clone();
+        if value.is_null() {
+            broken.as_object_mut().unwrap().remove(field);
+        } else {
+            broken[field] = value;
+        }
+        // Twice, so that AWSPREVIOUS is broken too (setSecret falls back to the previous password).
+        for _ in 0..2 {
+            case.h
+                .client
+                .put_secret_value()
+                .secret_id(&case.arn)
+                .secret_string(broken.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{field}: {record}");
+        assert_eq!(record["error_type"], error_type, "{field}: {record}");
+        assert!(record["error_message"].as_str().unwrap().contains(message), "{field}: {record}");
+        // Put the working secret back, as an operator would, and check it still logs in.
+        case.h.client.put_secret_value().secret_id(&case.arn).secret_string(good.to_string()).send().await.unwrap();
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{field}: AWSCURRENT still logs in");
+    }
+    case.assert_no_password_leaks().await;
+}
+
+#[tokio::test]
+async fn admin_problems_fail_the_step_and_leave_the_user_working() {
+    let case = setup("admin", &unique("app"), vec![]).await;
+    configure(&case).await;
+    let good = case.secret("AWSCURRENT").await;
+    // The admin secret is missing.
+    let mut broken = good.clone();
+    broken["masterarn"] = json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-admin-AbCdEf");
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(broken.to_string()).send().await.unwrap();
+    let record = case.rotate().await;
+    assert_eq!((record["state"].as_str(), record["step"].as_str()), (Some("failed"), Some("setSecret")), "{record}");
+    assert!(
+        record["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist or has no AWSCURRENT value; check the masterarn"),
+        "{record}"
+    );
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(good.to_string()).send().await.unwrap();
+    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+
+    // The admin may not change the user's password.
+    case.pg
+        .superuser("postgres")
+        .await
+        .batch_execute(&format!("ALTER ROLE {} NOCREATEROLE", quote(&case.admin)))
+        .await
+        .unwrap();
+    let record = case.rotate().await;
+    assert_eq!(record["state"], "failed");
+    assert_eq!(record["error_type"], "TargetPermissionDenied", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("grant it"), "{record}");
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(good.to_string()).send().await.unwrap();
+    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+}
+
+#[tokio::test]
+async fn tls_is_verified_and_plaintext_only_when_asked() {
+    let pg = PgServer::get();
+    // verify-full against the server's own certificate: rotations succeed (the default mode).
+    let case = setup("single-user", &unique("app"), vec![]).await;
+    configure(&case).await;
+    assert_eq!(case.rotate().await["state"], "succeeded");
+
+    // A CA that did not sign the server's certificate: the handshake fails, naming host, mode and cause.
+    let wrong = setup(
+        "single-user",
+        &unique("app"),
+        vec![("TLS_CA_BUNDLE".into(), pg.dir.join("other-ca.pem").display().to_string())],
+    )
+    .await;
+    let record = wrong.h.configure_rotation(&wrong.arn, "rotate-postgres").await;
+    assert_eq!(record["error_type"], "TargetTlsFailed", "{record}");
+    let message = record["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("127.0.0.1") && message.contains("mode verify-full") && message.contains("never falls back"),
+        "{message}"
+    );
+
+    // verify-full checks the name; verify-ca does not (127.0.0.2 is not in the certificate).
+    let full = setup("single-user", &unique("app"), vec![]).await;
+    let mut secret = full.secret("AWSCURRENT").await;
+    secret["host"] = json!("127.0.0.2");
+    full.h.client.put_secret_value().secret_id(&full.arn).secret_string(secret.to_string()).send().await.unwrap();
+    let record = full.h.configure_rotation(&full.arn, "rotate-postgres").await;
+    assert_eq!(record["error_type"], "TargetTlsFailed", "{record}");
+    secret["ssl"] = json!("verify-ca");
+    full.h.client.put_secret_value().secret_id(&full.arn).secret_string(secret.to_string()).send().await.unwrap();
+    assert_eq!(full.rotate().await["state"], "succeeded");
+
+    // Plaintext only when the secret asks for it, and loudly.
+    let plain = setup(
+        "single-user",
+        &unique("app"),
+        vec![("TLS_CA_BUNDLE".into(), pg.dir.join("other-ca.pem").display().to_string())],
+    )
+    .await;
+    let mut secret = plain.secret("AWSCURRENT").await;
+    secret["ssl"] = json!(false);
+    plain.h.client.put_secret_value().secret_id(&plain.arn).secret_string(secret.to_string()).send().await.unwrap();
+    assert_eq!(plain.h.configure_rotation(&plain.arn, "rotate-postgres").await["state"], "succeeded");
+    assert_eq!(plain.rotate().await["state"], "succeeded");
+    let log = std::fs::read_to_string(plain.h.dir.path().join("rotate-postgres.log")).unwrap();
+    assert!(log.contains("TLS is disabled for this database"), "{log}");
+}
