@@ -9,9 +9,8 @@ export CARGO_TERM_COLOR ?= never
 ## setup: the Python venv with cargo-lambda (its wheel ships the binary), moto and boto3
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt
-	@if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then \
-		echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv python3-pip; fi
+$(VENV)/.installed: requirements-dev.txt infra/local/packages.sh
+	bash infra/local/packages.sh
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
@@ -25,14 +24,19 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-## test: lint, doc tests, then unit, fault-injection and end-to-end tests
+## test: lint, doc tests, then unit, fault-injection and end-to-end tests (the test database servers they
+## start are stopped afterwards)
 test: setup build lint
+	bash infra/local/packages.sh
 	cargo test --workspace --doc --locked
-	@if cargo nextest --version >/dev/null 2>&1; then \
-		cargo nextest run --workspace --locked --no-fail-fast; \
+	@status=0; \
+	if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --locked --no-fail-fast || status=$$?; \
 	else \
-		cargo test --workspace --locked --no-fail-fast; \
-	fi
+		cargo test --workspace --locked --no-fail-fast || status=$$?; \
+	fi; \
+	bash infra/local/test-servers.sh stop; \
+	exit $$status
 
 ## demo: the local endpoint and Lambda emulator, a generated secret rotated now and on schedule
 demo: setup build

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `stop`: stops the database servers the tests started under target/ (they start them on first use and share
+# them between tests).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+case "${1:-}" in
+  stop)
+    if [ -f target/rotor-pg/data/postmaster.pid ]; then
+      pg_ctl=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl
+      if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pg_ctl" -D target/rotor-pg/data -m fast stop >/dev/null || true
+      else "$pg_ctl" -D target/rotor-pg/data -m fast stop >/dev/null || true; fi
+      rm -f target/rotor-pg/port
+    fi
+    ;;
+  *) echo "usage: $0 stop" >&2; exit 2 ;;
+esac
