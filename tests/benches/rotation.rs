@@ -1,11 +1,18 @@
-//! `make bench`: a generated-secret rotation through the local endpoint and cargo-lambda's Runtime API, on the
-//! release build. Prints the median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone), the
-//! median of each step inside the function, the cold start of `rotate-custom` (process spawn to its first
-//! handled event), its peak RSS, and Secrets Manager calls per rotation (from the endpoint's audit log).
+//! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build,
+//! for a generated secret (`rotate-custom`) and a PostgreSQL single user (`rotate-postgres`). For each: the
+//! median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone), each step's median inside the
+//! function, the cold start (process spawn to its first handled event), peak RSS, and the function's Secrets
+//! Manager calls per rotation (from the endpoint's audit log).
 
+#[allow(dead_code)]
+#[path = "../tests/e2e/certificates.rs"]
+mod certificates;
 #[allow(dead_code)]
 #[path = "../tests/e2e/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../tests/e2e/postgres_server.rs"]
+mod postgres_server;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -16,10 +23,10 @@ use serde_json::{Value, json};
 const ROTATIONS: usize = 50;
 const COLD_STARTS: usize = 15;
 
-fn percentile(samples: &mut [f64], p: f64) -> f64 {
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[index]
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn ms(d: Duration) -> f64 {
@@ -43,15 +50,13 @@ async fn wait_done(h: &Harness, arn: &str, token: &str) {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo test --benches` asks for a list; this is a benchmark, not a test.
-    }
+/// Runs the measurements for one function; `secret` makes a fresh, rotatable secret value.
+async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>, secret: impl Fn() -> String) {
     let mut h = Harness::start(vec![]).await;
-    let pid = h.start_function(Function::new("rotate-custom"));
-    let arn = h.create_secret(&unique("bench"), r#"{"password":"initial","service":"bench"}"#).await;
-    h.configure_rotation(&arn, "rotate-custom").await;
+    let pid = h.start_function(Function { name: function, env: env.clone() });
+    let arn = h.create_secret(&unique("bench"), &secret()).await;
+    let record = h.configure_rotation(&arn, function).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
     let audit_before = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap().lines().count();
 
     let mut totals = Vec::new();
@@ -64,18 +69,15 @@ async fn main() {
     let rss = peak_rss_kib(pid);
 
     let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    // The function's own calls: the benchmark's RotateSecret and the endpoint's step records are not counted.
     let api_calls = audit
         .lines()
         .skip(audit_before)
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        // The function's own calls: the benchmark's RotateSecret and the endpoint's step records are not counted.
-        .filter(|l| {
-            let operation = l["operation"].as_str().unwrap();
-            l["secret"] == arn.as_str() && !operation.starts_with("Rotat")
-        })
+        .filter(|l| l["secret"] == arn.as_str() && !l["operation"].as_str().unwrap().starts_with("Rotat"))
         .count();
 
-    let log = std::fs::read_to_string(h.dir.path().join("rotate-custom.log")).unwrap();
+    let log = std::fs::read_to_string(h.dir.path().join(format!("{function}.log"))).unwrap();
     let mut steps: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for line in log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
         if line["message"] == "step succeeded" {
@@ -86,42 +88,78 @@ async fn main() {
         }
     }
 
-    // Cold start: a fresh process, its first event answered (a testSecret of the current version).
+    // Cold start: a fresh process and its first event (testSecret of the current version, which logs in).
     let mut cold = Vec::new();
     let mut warm = Vec::new();
     for _ in 0..COLD_STARTS {
         let mut fresh = Harness::start(vec![]).await;
-        let arn = fresh.create_secret(&unique("cold"), r#"{"password":"abcdefghijklmnopqrstuvwxyzABCD1!"}"#).await;
+        let arn = fresh.create_secret(&unique("cold"), &secret()).await;
         let current = fresh.holding(&arn, "AWSCURRENT").await.unwrap();
         let event = json!({"Step": "testSecret", "SecretId": arn, "ClientRequestToken": current});
         let started = Instant::now();
-        fresh.start_function(Function::new("rotate-custom"));
-        fresh.invoke("rotate-custom", &event).await.expect("the first event is handled");
+        fresh.start_function(Function { name: function, env: env.clone() });
+        fresh.invoke(function, &event).await.expect("the first event is handled");
         cold.push(ms(started.elapsed()));
         let started = Instant::now();
-        fresh.invoke("rotate-custom", &event).await.expect("the second event is handled");
+        fresh.invoke(function, &event).await.expect("the second event is handled");
         warm.push(ms(started.elapsed()));
     }
 
-    println!("rotor benchmark: generated-secret rotation (release build, local endpoint, cargo-lambda runtime API)");
+    println!("{title}");
     println!(
         "  full rotation ({ROTATIONS} runs): median {:.2} ms, p95 {:.2} ms",
-        percentile(&mut totals.clone(), 0.5),
-        percentile(&mut totals, 0.95)
+        percentile(&totals, 0.5),
+        percentile(&totals, 0.95)
     );
-    for (step, mut samples) in steps {
+    for (step, samples) in steps {
         println!(
-            "  step {step:<13} median {:.2} ms (inside the function, {} samples)",
-            percentile(&mut samples, 0.5),
-            samples.len()
+            "  step {step:<13} median {:.2} ms, p95 {:.2} ms (inside the function)",
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.95)
         );
     }
     println!(
-        "  cold start of rotate-custom to its first handled event ({COLD_STARTS} runs): median {:.2} ms, p95 {:.2} ms (a warm invocation: median {:.2} ms)",
-        percentile(&mut cold.clone(), 0.5),
-        percentile(&mut cold, 0.95),
-        percentile(&mut warm, 0.5)
+        "  cold start to the first handled event ({COLD_STARTS} runs): median {:.2} ms, p95 {:.2} ms; a warm testSecret: median {:.2} ms",
+        percentile(&cold, 0.5),
+        percentile(&cold, 0.95),
+        percentile(&warm, 0.5)
     );
-    println!("  peak RSS of rotate-custom after {ROTATIONS} rotations: {:.1} MiB", rss as f64 / 1024.0);
+    println!("  peak RSS after {ROTATIONS} rotations: {:.1} MiB", rss as f64 / 1024.0);
     println!("  Secrets Manager calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` asks for a list; this is a benchmark, not a test.
+    }
+    println!("rotor benchmark (release build; local endpoint; cargo-lambda's runtime API; this machine)");
+    measure("generated secret (rotate-custom)", "rotate-custom", vec![], || {
+        r#"{"password":"abcdefghijklmnopqrstuvwxyzABCD1!","service":"bench"}"#.to_owned()
+    })
+    .await;
+
+    let pg = postgres_server::PgServer::get();
+    let superuser = pg.superuser("postgres").await;
+    let env = vec![("TLS_CA_BUNDLE".to_string(), pg.ca().display().to_string())];
+    let secret = || {
+        let user = unique("bench").replace('-', "_");
+        let password = uuid::Uuid::new_v4().to_string();
+        (user, password)
+    };
+    let mut users = Vec::new();
+    for _ in 0..=COLD_STARTS {
+        let (user, password) = secret();
+        superuser.batch_execute(&format!("CREATE ROLE {user}")).await.unwrap();
+        superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
+        users.push(
+            json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password})
+                .to_string(),
+        );
+    }
+    let next = std::sync::Mutex::new(users.into_iter());
+    measure("PostgreSQL single user over verified TLS (rotate-postgres)", "rotate-postgres", env, || {
+        next.lock().unwrap().next().unwrap()
+    })
+    .await;
 }

@@ -11,6 +11,8 @@ pub mod database;
 pub mod error;
 pub mod event;
 pub mod password;
+#[cfg(feature = "rds")]
+pub mod rds;
 pub mod retry;
 pub mod rotation;
 pub mod runtime;

@@ -37,6 +37,22 @@ impl Default for Timeouts {
 /// Attempts per operation (standard retry mode: exponential backoff with jitter, throttling-aware).
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL*`) with rotor's retries and time-outs,
+/// shared by every AWS client a rotation function makes.
+pub async fn load_sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        )
+        .load()
+        .await
+}
+
 /// What `DescribeSecret` says about a secret that the rotation needs.
 #[derive(Debug, Clone)]
 pub struct Description {
@@ -46,6 +62,8 @@ pub struct Description {
     pub rotation_enabled: Option<bool>,
     /// The versions and their labels.
     pub versions: Versions,
+    /// The secret's tags (RDS-managed secrets name their database in them).
+    pub tags: Vec<(String, String)>,
 }
 
 /// Which version to read.
@@ -76,17 +94,7 @@ impl SecretsManager {
 
     /// As [`SecretsManager::from_env`], with other time-outs.
     pub async fn from_env_with(env: &Env, timeouts: Timeouts) -> Self {
-        let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(timeouts.connect)
-                    .operation_attempt_timeout(timeouts.attempt)
-                    .operation_timeout(timeouts.operation)
-                    .build(),
-            )
-            .load()
-            .await;
+        let sdk_config = load_sdk_config(timeouts).await;
         let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
         if let Some(endpoint) = env.get("SECRETS_MANAGER_ENDPOINT") {
             config = config.endpoint_url(endpoint);
@@ -119,10 +127,17 @@ impl SecretsManager {
             .await
             .map_err(|e| service_error("DescribeSecret", secret_id, e))?;
         let versions = Versions::new(out.version_ids_to_stages.unwrap_or_default());
+        let tags = out
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+            .collect();
         Ok(Description {
             arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
             rotation_enabled: out.rotation_enabled,
             versions,
+            tags,
         })
     }
 

@@ -75,6 +75,11 @@ impl<'a> SetContext<'a> {
         Ok(value.map(|v| Secret::parse(self.secret_id, &v)))
     }
 
+    /// Describes another secret (its tags name the database of an RDS-managed admin secret).
+    pub async fn describe_secret(&self, secret_id: &str) -> Result<crate::secrets_manager::Description, RotationError> {
+        self.secrets.describe(secret_id).await
+    }
+
     /// Reads the `AWSCURRENT` value of another secret, such as the admin secret named by `masterarn`.
     pub async fn load_secret(&self, secret_id: &str) -> Result<Secret, RotationError> {
         let value = self.secrets.get(secret_id, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {

@@ -1,6 +1,7 @@
 //! The PostgreSQL target: next secret, set, test for the three strategies.
 
 use rotation_core::database::{Connection, Strategy, TlsMode, check_same_target, other_username};
+use rotation_core::rds::Rds;
 use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
 use tokio_postgres::Client;
 
@@ -17,12 +18,38 @@ use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 pub struct PostgresTarget {
     config: PostgresConfig,
     roots: TlsRoots,
+    rds: Rds,
 }
 
 impl PostgresTarget {
-    /// A target with its configuration and the trusted roots.
-    pub fn new(config: PostgresConfig, roots: TlsRoots) -> Self {
-        Self { config, roots }
+    /// A target with its configuration, the trusted roots, and an RDS client for RDS-managed admin secrets.
+    pub fn new(config: PostgresConfig, roots: TlsRoots, rds: Rds) -> Self {
+        Self { config, roots, rds }
+    }
+
+    /// The admin secret's connection: its own fields, or, for a secret RDS manages (a username and a password
+    /// only), the endpoint RDS describes for the database named in its tags.
+    async fn admin_connection(
+        &self,
+        ctx: &SetContext<'_>,
+        arn: &str,
+        secret: &Secret,
+    ) -> Result<Connection, RotationError> {
+        if secret.get("host").is_some() {
+            return self.connection(secret);
+        }
+        let description = ctx.describe_secret(arn).await?;
+        let endpoint = self.rds.endpoint_of(&description).await?.ok_or_else(|| {
+            secret.invalid("host", "is missing, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it by")
+        })?;
+        Ok(Connection {
+            engine: endpoint.engine,
+            host: endpoint.host,
+            port: endpoint.port,
+            dbname: None,
+            username: secret.require_str("username")?.to_owned(),
+            password: secret.require_str("password")?.to_owned(),
+        })
     }
 
     fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
@@ -41,7 +68,7 @@ impl PostgresTarget {
     ) -> Result<(Client, Connection, TlsMode), RotationError> {
         let arn = ctx.current.require_str("masterarn")?;
         let secret = ctx.load_secret(arn).await?;
-        let mut admin = self.connection(&secret)?;
+        let mut admin = self.admin_connection(ctx, arn, &secret).await?;
         if !admin.host.eq_ignore_ascii_case(&user.host) || admin.port != user.port {
             return Err(RotationError::target(
                 TargetErrorKind::ConfusedDeputy,

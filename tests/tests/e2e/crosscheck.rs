@@ -1,47 +1,12 @@
 //! The same Secrets Manager call sequences against rotor's local endpoint and moto's server must agree, except
 //! where moto is known to be wrong: those cases assert AWS's documented behaviour against the local endpoint.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 
-use crate::harness::{Harness, client_for, free_port, repo_root};
-
-/// moto's server (from the repo's venv), killed on drop.
-struct Moto {
-    child: Child,
-    client: Client,
-}
-
-impl Moto {
-    fn start() -> Self {
-        let port = free_port();
-        let venv = repo_root().join(".venv/bin/moto_server");
-        let program = if venv.exists() { venv } else { "moto_server".into() };
-        let child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server runs (make test installs moto[server] into .venv)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, client: client_for(&format!("http://127.0.0.1:{port}")) }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
+use crate::harness::Harness;
+use crate::moto::Moto;
 
 /// One observation per call: what a caller would rely on, free of server-specific ids and times.
 fn seen<T, E: ProvideErrorMetadata>(call: &str, result: Result<T, E>, what: impl FnOnce(T) -> String) -> String {

@@ -7,6 +7,7 @@ mod certificates;
 mod crosscheck;
 mod generated;
 mod harness;
+mod moto;
 mod postgres;
 mod postgres_server;
 mod rotatectl;

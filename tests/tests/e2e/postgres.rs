@@ -394,3 +394,78 @@ async fn tls_is_verified_and_plaintext_only_when_asked() {
     let log = std::fs::read_to_string(plain.h.dir.path().join("rotate-postgres.log")).unwrap();
     assert!(log.contains("TLS is disabled for this database"), "{log}");
 }
+
+#[tokio::test]
+async fn an_rds_managed_admin_secret_is_found_through_its_rds_tag() {
+    let moto = crate::moto::Moto::start();
+    let rds_config = aws_sdk_rds::Config::builder()
+        .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+        .region(aws_sdk_rds::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_rds::config::Credentials::new(
+            "AKIDROTORTEST",
+            "rotor-test-not-a-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(&moto.url)
+        .build();
+    let rds = aws_sdk_rds::Client::from_conf(rds_config);
+    let id = unique("orders").replace('-', "");
+    let created = rds
+        .create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("postgres")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("not-used-by-the-test")
+        .send()
+        .await
+        .unwrap();
+    let address = created.db_instance().unwrap().endpoint().unwrap().address().unwrap().to_owned();
+
+    let case = setup("admin", &unique("app"), vec![("AWS_ENDPOINT_URL_RDS".into(), moto.url.clone())]).await;
+    configure(&case).await;
+    // An admin secret as RDS manages it: a username and a password, the database named by a tag.
+    let managed = case
+        .h
+        .client
+        .create_secret()
+        .name(unique("rds!db"))
+        .secret_string(json!({"username": case.admin, "password": case.admin_password}).to_string())
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("aws:rds:primaryDBInstanceArn")
+                .value(format!("arn:aws:rds:us-east-1:123456789012:db:{id}"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut secret = case.secret("AWSCURRENT").await;
+    secret["masterarn"] = json!(managed.arn().unwrap());
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
+    let record = case.rotate().await;
+    // RDS says the admin's database is the instance's endpoint, not the user's 127.0.0.1: refused.
+    assert_eq!(record["error_type"], "ConfusedDeputy", "{record}");
+    assert!(
+        record["error_message"].as_str().unwrap().contains(&format!("names another server ({address}:5432)")),
+        "{record}"
+    );
+
+    // Without a host or an RDS tag the admin secret is refused with the field named.
+    let bare =
+        case.h.create_secret(&unique("bare-admin"), &json!({"username": "a", "password": "b"}).to_string()).await;
+    secret["masterarn"] = json!(bare);
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
+    let record = case.rotate().await;
+    assert_eq!(record["error_type"], "InvalidSecret", "{record}");
+    assert!(
+        record["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("`host` is missing, and the secret has no aws:rds:primaryDBInstanceArn"),
+        "{record}"
+    );
+}

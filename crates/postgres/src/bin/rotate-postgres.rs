@@ -9,5 +9,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::telemetry::init();
     let config = PostgresConfig::from_env(&Env::from_process()).map_err(init_failed)?;
     let roots = TlsRoots::load(config.ca_bundle.as_deref()).map_err(init_failed)?;
-    rotation_core::run_with_exclusions(PostgresTarget::new(config, roots), DEFAULT_EXCLUDE_CHARACTERS).await
+    let rds = rotation_core::rds::Rds::from_env().await;
+    rotation_core::run_with_exclusions(PostgresTarget::new(config, roots, rds), DEFAULT_EXCLUDE_CHARACTERS).await
 }

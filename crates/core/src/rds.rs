@@ -1,0 +1,128 @@
+//! RDS endpoints for admin secrets that RDS manages (they hold only a username and a password).
+
+use aws_sdk_rds::error::ProvideErrorMetadata;
+
+use crate::error::{RotationError, TargetErrorKind};
+use crate::secrets_manager::{Description, Timeouts, load_sdk_config};
+
+/// The tag RDS puts on a secret it manages for a DB instance.
+pub const INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
+/// The tag RDS puts on a secret it manages for a DB cluster.
+pub const CLUSTER_TAG: &str = "aws:rds:primaryDBClusterArn";
+
+/// Where an RDS database listens, as RDS describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsEndpoint {
+    /// The writer endpoint's address.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// The engine RDS reports.
+    pub engine: Option<String>,
+}
+
+/// A thin client of the two RDS calls rotation needs.
+#[derive(Debug, Clone)]
+pub struct Rds {
+    client: aws_sdk_rds::Client,
+}
+
+impl Rds {
+    /// A client from the standard AWS configuration (`AWS_ENDPOINT_URL_RDS` included), with the same retries and
+    /// time-outs as the Secrets Manager client.
+    pub async fn from_env() -> Self {
+        let config = load_sdk_config(Timeouts::default()).await;
+        Self { client: aws_sdk_rds::Client::new(&config) }
+    }
+
+    /// The endpoint of the database a secret managed by RDS belongs to, from its RDS tags (as AWS's functions
+    /// do), or `None` when the secret has no such tag.
+    pub async fn endpoint_of(&self, secret: &Description) -> Result<Option<RdsEndpoint>, RotationError> {
+        let tag = |key: &str| secret.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        if let Some(cluster) = tag(CLUSTER_TAG) {
+            return self.cluster(resource_id(cluster)).await.map(Some);
+        }
+        if let Some(instance) = tag(INSTANCE_TAG) {
+            return self.instance(resource_id(instance)).await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// `DescribeDBInstances` for one instance.
+    pub async fn instance(&self, id: &str) -> Result<RdsEndpoint, RotationError> {
+        let out = self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| rds_error("DescribeDBInstances", id, &e))?;
+        let instance = out.db_instances().first().ok_or_else(|| not_found(id))?;
+        let endpoint = instance.endpoint().ok_or_else(|| not_found(id))?;
+        Ok(RdsEndpoint {
+            host: endpoint.address().ok_or_else(|| not_found(id))?.to_owned(),
+            port: endpoint.port().and_then(|p| u16::try_from(p).ok()).ok_or_else(|| not_found(id))?,
+            engine: instance.engine().map(str::to_owned),
+        })
+    }
+
+    /// `DescribeDBClusters` for one cluster: its writer endpoint.
+    pub async fn cluster(&self, id: &str) -> Result<RdsEndpoint, RotationError> {
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| rds_error("DescribeDBClusters", id, &e))?;
+        let cluster = out.db_clusters().first().ok_or_else(|| not_found(id))?;
+        Ok(RdsEndpoint {
+            host: cluster.endpoint().ok_or_else(|| not_found(id))?.to_owned(),
+            port: cluster.port().and_then(|p| u16::try_from(p).ok()).ok_or_else(|| not_found(id))?,
+            engine: cluster.engine().map(str::to_owned),
+        })
+    }
+}
+
+/// The identifier at the end of an RDS ARN (`arn:aws:rds:region:account:db:name`), or the input itself.
+pub fn resource_id(arn_or_id: &str) -> &str {
+    if arn_or_id.starts_with("arn:") { arn_or_id.rsplit(':').next().unwrap_or(arn_or_id) } else { arn_or_id }
+}
+
+fn not_found(id: &str) -> RotationError {
+    RotationError::target(
+        TargetErrorKind::Rejected,
+        id,
+        "RDS does not describe an available endpoint for it; check the secret's RDS tags",
+    )
+}
+
+fn rds_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    operation: &str,
+    id: &str,
+    error: &E,
+) -> RotationError {
+    let (kind, fix) = match error.code() {
+        Some("AccessDenied") | Some("AccessDeniedException") => (
+            TargetErrorKind::PermissionDenied,
+            "allow the function's role rds:DescribeDBInstances and rds:DescribeDBClusters",
+        ),
+        Some("DBInstanceNotFound") | Some("DBInstanceNotFoundFault") | Some("DBClusterNotFoundFault") => {
+            (TargetErrorKind::Rejected, "the database named by the admin secret's RDS tag does not exist")
+        }
+        _ => (TargetErrorKind::Unreachable, "check the RDS endpoint (AWS_ENDPOINT_URL_RDS) and the network"),
+    };
+    RotationError::target(kind, id, format!("RDS {operation} failed ({}): {fix}", error.code().unwrap_or("no code")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_arns() {
+        assert_eq!(resource_id("arn:aws:rds:us-east-1:123456789012:db:orders"), "orders");
+        assert_eq!(resource_id("arn:aws:rds:us-east-1:123456789012:cluster:orders-cluster"), "orders-cluster");
+        assert_eq!(resource_id("orders"), "orders");
+    }
+}
