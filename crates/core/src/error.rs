@@ -164,6 +164,11 @@ impl RotationError {
         }
     }
 
+    /// Whether the target refused a credential (a wrong password): the caller may try another one.
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(self, Self::Target { kind: TargetErrorKind::AuthenticationFailed, .. })
+    }
+
     /// Shorthand for a target error without a source.
     pub fn target(kind: TargetErrorKind, target: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Target { kind, target: target.into(), message: message.into(), source: None }

@@ -5,9 +5,9 @@ use rotation_core::database::{Connection, TlsMode};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 
-use crate::config::PostgresConfig;
 use crate::error::classify;
 use crate::tls::TlsRoots;
+use rotation_core::database::DatabaseConfig;
 
 /// Logs in as `connection.username` and returns the client; the connection task runs in the background.
 ///
@@ -17,7 +17,7 @@ pub async fn connect(
     connection: &Connection,
     mode: TlsMode,
     roots: &TlsRoots,
-    config: &PostgresConfig,
+    config: &DatabaseConfig,
 ) -> Result<Client, RotationError> {
     let mut pg = tokio_postgres::Config::new();
     pg.host(&connection.host)

@@ -8,14 +8,12 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 mod alternating;
-mod config;
 mod connect;
 mod error;
 mod password;
 mod target;
 mod tls;
 
-pub use config::PostgresConfig;
 pub use connect::connect;
 pub use password::password_statement;
 pub use target::PostgresTarget;

@@ -1,12 +1,14 @@
 //! The PostgreSQL target: next secret, set, test for the three strategies.
 
-use rotation_core::database::{Connection, Strategy, TlsMode, check_same_target, other_username};
+use rotation_core::database::{
+    Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, other_username, set_own_password,
+    test_with_retries,
+};
 use rotation_core::rds::Rds;
 use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
 use tokio_postgres::Client;
 
 use crate::alternating::sync_and_set_password;
-use crate::config::PostgresConfig;
 use crate::connect::connect;
 use crate::error::classify;
 use crate::password::password_statement;
@@ -16,14 +18,14 @@ use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 /// Rotates a PostgreSQL credential by the configured strategy.
 #[derive(Debug, Clone)]
 pub struct PostgresTarget {
-    config: PostgresConfig,
+    config: DatabaseConfig,
     roots: TlsRoots,
     rds: Rds,
 }
 
 impl PostgresTarget {
     /// A target with its configuration, the trusted roots, and an RDS client for RDS-managed admin secrets.
-    pub fn new(config: PostgresConfig, roots: TlsRoots, rds: Rds) -> Self {
+    pub fn new(config: DatabaseConfig, roots: TlsRoots, rds: Rds) -> Self {
         Self { config, roots, rds }
     }
 
@@ -85,44 +87,17 @@ impl PostgresTarget {
         Ok((client, admin, mode))
     }
 
-    async fn single_user(
+    /// Logs in as `login` and sets the pending password of the same user.
+    async fn set_password_as(
         &self,
-        ctx: &SetContext<'_>,
-        current: &Connection,
+        login: Connection,
+        mode: TlsMode,
         pending: &Connection,
     ) -> Result<(), RotationError> {
-        let mut candidates = vec![(current.clone(), TlsMode::for_secret(ctx.current, self.config.tls_mode)?)];
-        if let Some(previous) = ctx.previous().await? {
-            let connection = self.connection(&previous)?;
-            if connection.username == current.username {
-                candidates.push((connection, TlsMode::for_secret(&previous, self.config.tls_mode)?));
-            }
-        }
-        let mut refused = None;
-        for (candidate, mode) in candidates {
-            match self.login(&candidate, mode).await {
-                Ok(client) => {
-                    let statement = password_statement(&pending.username, &pending.password, "");
-                    return client.batch_execute(&statement).await.map_err(|e| classify(e, &candidate, mode));
-                }
-                Err(error) if is_refused(&error) => refused = Some(error),
-                Err(error) => return Err(error),
-            }
-        }
-        Err(RotationError::Target {
-            kind: TargetErrorKind::AuthenticationFailed,
-            target: current.address(),
-            message: format!(
-                "neither the pending, the current nor the previous password logs in as {:?}; set the password by hand and put it in AWSCURRENT",
-                current.username
-            ),
-            source: refused.map(|e| Box::new(e) as _),
-        })
+        let client = self.login(&login, mode).await?;
+        let statement = password_statement(&pending.username, &pending.password, "");
+        client.batch_execute(&statement).await.map_err(|e| classify(e, &login, mode))
     }
-}
-
-fn is_refused(error: &RotationError) -> bool {
-    matches!(error, RotationError::Target { kind: TargetErrorKind::AuthenticationFailed, .. })
 }
 
 impl Target for PostgresTarget {
@@ -160,11 +135,17 @@ impl Target for PostgresTarget {
         let pending_mode = TlsMode::for_secret(ctx.pending, self.config.tls_mode)?;
         match self.login(&pending, pending_mode).await {
             Ok(_) => return Ok(()),
-            Err(error) if is_refused(&error) => {}
+            Err(error) if error.is_authentication_failure() => {}
             Err(error) => return Err(error),
         }
         match self.config.strategy {
-            Strategy::SingleUser => self.single_user(ctx, &current, &pending).await,
+            Strategy::SingleUser => {
+                let connection_of = |secret: &Secret| self.connection(secret);
+                set_own_password(ctx, self.config.tls_mode, connection_of, |login, mode| {
+                    self.set_password_as(login, mode, &pending)
+                })
+                .await
+            }
             Strategy::Admin => {
                 let (client, admin, mode) = self.admin(ctx, &current).await?;
                 let statement = password_statement(&pending.username, &pending.password, "");
@@ -181,27 +162,11 @@ impl Target for PostgresTarget {
     async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
         let connection = self.connection(pending)?;
         let mode = TlsMode::for_secret(pending, self.config.tls_mode)?;
-        let mut delay = self.config.test_backoff.initial_delay;
-        let mut attempt = 1;
-        loop {
-            let result = async {
-                let client = self.login(&connection, mode).await?;
-                client.simple_query(&self.config.test_query).await.map_err(|e| classify(e, &connection, mode))?;
-                Ok::<_, RotationError>(())
-            }
-            .await;
-            match result {
-                // A new password may take a moment to reach every node (replicas, proxies): retry refusals too.
-                Err(error)
-                    if (error.is_retryable() || is_refused(&error)) && attempt < self.config.test_backoff.attempts =>
-                {
-                    tracing::warn!(attempt, error_type = error.error_type(), "testSecret retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.config.test_backoff.max_delay);
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        test_with_retries(&self.config.test_backoff, || async {
+            let client = self.login(&connection, mode).await?;
+            client.simple_query(&self.config.test_query).await.map_err(|e| classify(e, &connection, mode))?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -1,13 +1,14 @@
 //! `rotate-postgres`: the rotation Lambda for PostgreSQL.
 
+use rotation_core::database::DatabaseConfig;
 use rotation_core::runtime::init_failed;
 use rotation_core::{Env, lambda_runtime};
-use rotation_postgres::{DEFAULT_EXCLUDE_CHARACTERS, PostgresConfig, PostgresTarget, TlsRoots};
+use rotation_postgres::{DEFAULT_EXCLUDE_CHARACTERS, PostgresTarget, TlsRoots};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::telemetry::init();
-    let config = PostgresConfig::from_env(&Env::from_process()).map_err(init_failed)?;
+    let config = DatabaseConfig::from_env(&Env::from_process()).map_err(init_failed)?;
     let roots = TlsRoots::load(config.ca_bundle.as_deref()).map_err(init_failed)?;
     let rds = rotation_core::rds::Rds::from_env().await;
     rotation_core::run_with_exclusions(PostgresTarget::new(config, roots, rds), DEFAULT_EXCLUDE_CHARACTERS).await

@@ -1,5 +1,11 @@
-//! What database targets share: the secret's connection fields, the rotation strategy, the TLS mode, and the
-//! confused-deputy check.
+//! What database targets share: the secret's connection fields, the rotation strategy, the TLS mode, the
+//! confused-deputy check, the function's configuration, and the single-user and testSecret flows.
+
+mod config;
+mod flows;
+
+pub use config::DatabaseConfig;
+pub use flows::{set_own_password, test_with_retries};
 
 use serde_json::Value;
 

@@ -1,14 +1,14 @@
-//! The function's configuration, read once at cold start.
+//! The configuration every database function reads once at cold start.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rotation_core::database::{Strategy, TlsMode};
-use rotation_core::{Backoff, Env, RotationError};
+use crate::database::{Strategy, TlsMode};
+use crate::{Backoff, Env, RotationError};
 
-/// How `rotate-postgres` is set up (its environment).
+/// How a database rotation function is set up (its environment).
 #[derive(Debug, Clone)]
-pub struct PostgresConfig {
+pub struct DatabaseConfig {
     /// `ROTATION_STRATEGY`: `single-user` (default), `admin`, `alternating-users`.
     pub strategy: Strategy,
     /// `TLS_MODE`: the mode for secrets whose `ssl` field does not say (default `verify-full`).
@@ -25,7 +25,7 @@ pub struct PostgresConfig {
     pub test_backoff: Backoff,
 }
 
-impl PostgresConfig {
+impl DatabaseConfig {
     /// Reads and validates the environment; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
         let ca_bundle = env.get("TLS_CA_BUNDLE").map(PathBuf::from);
@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn defaults_and_named_errors() {
-        let config = PostgresConfig::from_env(&Env::default()).unwrap();
+        let config = DatabaseConfig::from_env(&Env::default()).unwrap();
         assert_eq!(config.strategy, Strategy::SingleUser);
         assert_eq!(config.tls_mode, TlsMode::VerifyFull);
         assert_eq!(config.test_query, "SELECT 1");
@@ -65,7 +65,7 @@ mod tests {
             ("CONNECT_TIMEOUT_SECONDS", "0", "CONNECT_TIMEOUT_SECONDS must be"),
             ("ROTATION_STRATEGY", "x", "ROTATION_STRATEGY must be"),
         ] {
-            assert!(PostgresConfig::from_env(&env(k, v)).unwrap_err().to_string().contains(expect));
+            assert!(DatabaseConfig::from_env(&env(k, v)).unwrap_err().to_string().contains(expect));
         }
     }
 }

@@ -1,0 +1,70 @@
+//! The parts of setSecret and testSecret that are the same for every database.
+
+use std::future::Future;
+
+use crate::database::{Connection, TlsMode};
+use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
+
+/// Single user: logs in with the current password and sets the pending one; when the current password is
+/// refused (an earlier attempt was interrupted after the change), with the previous one of the same user.
+///
+/// `connection_of` reads a secret's connection; `set` logs in with a connection in a TLS mode and sets the
+/// pending password. The error when every password is refused says what to do.
+pub async fn set_own_password<C, S, Fut>(
+    ctx: &SetContext<'_>,
+    default_mode: TlsMode,
+    connection_of: C,
+    mut set: S,
+) -> Result<(), RotationError>
+where
+    C: Fn(&Secret) -> Result<Connection, RotationError>,
+    S: FnMut(Connection, TlsMode) -> Fut,
+    Fut: Future<Output = Result<(), RotationError>>,
+{
+    let current = connection_of(ctx.current)?;
+    let refused = match set(current.clone(), TlsMode::for_secret(ctx.current, default_mode)?).await {
+        Err(error) if error.is_authentication_failure() => error,
+        done => return done,
+    };
+    if let Some(previous) = ctx.previous().await? {
+        let connection = connection_of(&previous)?;
+        if connection.username == current.username {
+            match set(connection, TlsMode::for_secret(&previous, default_mode)?).await {
+                Err(error) if error.is_authentication_failure() => {}
+                done => return done,
+            }
+        }
+    }
+    Err(RotationError::Target {
+        kind: TargetErrorKind::AuthenticationFailed,
+        target: current.address(),
+        message: format!(
+            "neither the pending, the current nor the previous password logs in as {:?}; set the password by hand and put it in AWSCURRENT",
+            current.username
+        ),
+        source: Some(Box::new(refused)),
+    })
+}
+
+/// testSecret: runs `probe` (log in with the pending credential and run the test query) until it succeeds, with
+/// backoff. A refused password is retried too: a new password may take a moment to reach every node (replicas,
+/// proxies).
+pub async fn test_with_retries<P, Fut>(backoff: &Backoff, mut probe: P) -> Result<(), RotationError>
+where
+    P: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), RotationError>>,
+{
+    let mut delay = backoff.initial_delay;
+    let mut attempt = 1;
+    loop {
+        match probe().await {
+            Err(error) if (error.is_retryable() || error.is_authentication_failure()) && attempt < backoff.attempts => {
+                tracing::warn!(attempt, error_type = error.error_type(), "testSecret retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(backoff.max_delay);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
