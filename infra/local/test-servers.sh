@@ -11,6 +11,11 @@ case "${1:-}" in
       else "$pg_ctl" -D target/rotor-pg/data -m fast stop >/dev/null || true; fi
       rm -f target/rotor-pg/port
     fi
+    if [ -f target/rotor-mariadb/mysqld.pid ]; then
+      kill "$(cat target/rotor-mariadb/mysqld.pid)" 2>/dev/null || true
+      for _ in $(seq 50); do [ -f target/rotor-mariadb/mysqld.pid ] || break; sleep 0.1; done
+      rm -f target/rotor-mariadb/port
+    fi
     ;;
   *) echo "usage: $0 stop" >&2; exit 2 ;;
 esac

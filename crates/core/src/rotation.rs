@@ -5,7 +5,7 @@ use crate::event::{RotationEvent, Step};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
 use crate::secrets_manager::{Description, SecretsManager, Selector};
-use crate::target::{SetContext, Target};
+use crate::target::{FinishContext, SetContext, Target};
 use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 
 /// What a successful step did, for the step's log record.
@@ -83,6 +83,9 @@ impl<T: Target> Rotator<T> {
             }
             (Step::FinishSecret, Verdict::Pending) => match description.versions.promotion(token) {
                 Some(promotion) => {
+                    if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
+                        tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed; promoting anyway");
+                    }
                     self.secrets.promote(arn, &promotion).await?;
                     Ok(Outcome::Done)
                 }

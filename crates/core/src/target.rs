@@ -48,6 +48,39 @@ pub trait Target: Send + Sync + 'static {
     /// Proves the pending credential works. Also runs when pending equals current (the configuration test of
     /// `RotateSecret` with `RotateImmediately=false`).
     fn test(&self, pending: &Secret) -> impl Future<Output = Result<(), RotationError>> + Send;
+
+    /// Runs in finishSecret just before the promotion, for systems that keep the old credential alive during
+    /// the rotation (MySQL 8's dual passwords). Best effort: an error here is logged, never fails the step, and
+    /// the promotion happens either way. The default does nothing and reads nothing.
+    fn finish(&self, ctx: &FinishContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send {
+        let _ = ctx;
+        std::future::ready(Ok(()))
+    }
+}
+
+/// What finishSecret offers a target: the pending secret, read only when asked.
+pub struct FinishContext<'a> {
+    /// The secret's ARN.
+    pub secret_id: &'a str,
+    /// The rotation's token (the pending version).
+    pub token: &'a str,
+    secrets: &'a SecretsManager,
+}
+
+impl<'a> FinishContext<'a> {
+    /// A context for a target's finish hook.
+    pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
+        Self { secret_id, token, secrets }
+    }
+
+    /// Reads the pending secret (the token's `AWSPENDING` value).
+    pub async fn pending(&self) -> Result<Secret, RotationError> {
+        let value =
+            self.secrets.get(self.secret_id, Selector::VersionInStage(self.token, crate::versions::AWSPENDING)).await?;
+        value.map(|v| Secret::parse(self.secret_id, &v)).ok_or_else(|| {
+            RotationError::invalid_secret(self.secret_id, "SecretString", "has no AWSPENDING value for this rotation")
+        })
+    }
 }
 
 /// What setSecret knows: the pending and current secrets, and reads of the previous one and of other secrets

@@ -43,20 +43,17 @@ pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: Tls
             )
         }
         Some(code) => (TargetErrorKind::Rejected, format!("{} ({})", db_message(&error), code.code())),
+        // The cause itself travels as the error's source, which the Lambda error message chains after this.
         None if is_tls(&error) => (
             TargetErrorKind::Tls,
             format!(
-                "TLS in mode {} failed: {}; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
-                mode.as_str(),
-                chain(&error)
+                "TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
+                mode.as_str()
             ),
         ),
         None => (
             TargetErrorKind::Unreachable,
-            format!(
-                "{}; check the host, the port, the security group, and that the function runs in the database's VPC",
-                chain(&error)
-            ),
+            "the connection failed; check the host, the port, the security group, and that the function runs in the database's VPC".to_owned(),
         ),
     };
     RotationError::Target { kind, target, message, source: Some(Box::new(error)) }
@@ -75,16 +72,4 @@ fn is_tls(error: &tokio_postgres::Error) -> bool {
         source = cause.source();
     }
     error.to_string().contains("TLS")
-}
-
-/// The error and its causes on one line.
-fn chain(error: &tokio_postgres::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

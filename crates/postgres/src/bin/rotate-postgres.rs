@@ -1,4 +1,6 @@
 //! `rotate-postgres`: the rotation Lambda for PostgreSQL.
+// The rotation futures nest deeply (runtime, rotator, target, driver); the default limit is too low.
+#![recursion_limit = "256"]
 
 use rotation_core::database::DatabaseConfig;
 use rotation_core::runtime::init_failed;

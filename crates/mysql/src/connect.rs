@@ -1,0 +1,140 @@
+//! Connecting to MySQL/MariaDB in a TLS mode within time-outs, and classifying the driver's errors.
+
+use std::future::Future;
+use std::time::Duration;
+
+use mysql_async::{Conn, OptsBuilder, SslOpts};
+use rotation_core::database::{Connection, DatabaseConfig, TlsMode};
+use rotation_core::{RotationError, TargetErrorKind};
+
+/// Server error codes rotor tells apart.
+pub mod codes {
+    /// `ER_ACCESS_DENIED_ERROR`: wrong user or password.
+    pub const ACCESS_DENIED: u16 = 1045;
+    /// `ER_DBACCESS_DENIED_ERROR`: no access to the database.
+    pub const DB_ACCESS_DENIED: u16 = 1044;
+    /// `ER_SPECIFIC_ACCESS_DENIED_ERROR`: a missing privilege (CREATE USER, ...).
+    pub const SPECIFIC_ACCESS_DENIED: u16 = 1227;
+    /// `ER_TABLEACCESS_DENIED_ERROR`.
+    pub const TABLE_ACCESS_DENIED: u16 = 1142;
+    /// `ER_PARSE_ERROR`: the server does not know a statement (MySQL 8 syntax on MariaDB).
+    pub const PARSE_ERROR: u16 = 1064;
+    /// `ER_BAD_DB_ERROR`: unknown database.
+    pub const BAD_DB: u16 = 1049;
+    /// `ER_CON_COUNT_ERROR`: too many connections.
+    pub const TOO_MANY_CONNECTIONS: u16 = 1040;
+    /// `ER_SERVER_SHUTDOWN`.
+    pub const SHUTDOWN: u16 = 1053;
+    /// `ER_PASSWORD_ANONYMOUS_USER`, `ER_PASSWORD_NOT_ALLOWED`: own password changes refused.
+    pub const PASSWORD_NOT_ALLOWED: u16 = 1132;
+}
+
+/// Logs in as `connection.username`. TLS is never dropped: in every mode but `disable` the server must accept
+/// TLS, and a failed handshake is an error naming the host, the mode and the cause.
+pub async fn connect(connection: &Connection, mode: TlsMode, config: &DatabaseConfig) -> Result<Conn, RotationError> {
+    let roots = || config.ca_bundle.iter().map(|p| p.clone().into()).collect::<Vec<_>>();
+    let ssl = match mode {
+        TlsMode::Disable => {
+            tracing::warn!(host = %connection.address(), "TLS is disabled for this database: credentials cross the network in the clear");
+            None
+        }
+        TlsMode::Require => Some(SslOpts::default().with_root_certs(roots()).with_danger_accept_invalid_certs(true)),
+        TlsMode::VerifyCa => Some(SslOpts::default().with_root_certs(roots()).with_danger_skip_domain_validation(true)),
+        TlsMode::VerifyFull => Some(SslOpts::default().with_root_certs(roots())),
+    };
+    let opts = OptsBuilder::default()
+        .ip_or_hostname(connection.host.clone())
+        .tcp_port(connection.port)
+        .user(Some(connection.username.clone()))
+        .pass(Some(connection.password.clone()))
+        .db_name(connection.dbname.clone())
+        .prefer_socket(false)
+        .stmt_cache_size(0)
+        .ssl_opts(ssl);
+    bounded(config.connect_timeout * 2, connection, mode, Conn::new(opts)).await
+}
+
+/// Runs a driver call within `limit`, classifying its error.
+pub async fn bounded<T>(
+    limit: Duration,
+    connection: &Connection,
+    mode: TlsMode,
+    call: impl Future<Output = Result<T, mysql_async::Error>>,
+) -> Result<T, RotationError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result.map_err(|e| classify(e, connection, mode)),
+        Err(_) => Err(RotationError::target(
+            TargetErrorKind::Unreachable,
+            connection.address(),
+            format!(
+                "no answer within {limit:?}; check the host, the port, the security group, and that the function runs in the database's VPC"
+            ),
+        )),
+    }
+}
+
+/// The server's error code, when the error is the server's.
+pub fn server_code(error: &RotationError) -> Option<u16> {
+    let RotationError::Target { source: Some(source), .. } = error else { return None };
+    match source.downcast_ref::<mysql_async::Error>() {
+        Some(mysql_async::Error::Server(server)) => Some(server.code),
+        _ => None,
+    }
+}
+
+/// Whether the error comes from the TLS layer (rustls), wherever the driver wrapped it.
+fn is_tls(error: &mysql_async::Error) -> bool {
+    if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_))) {
+        return true;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
+pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMode) -> RotationError {
+    let user = &connection.username;
+    let (kind, message) = match &error {
+        mysql_async::Error::Server(server) => match server.code {
+            codes::ACCESS_DENIED => (
+                TargetErrorKind::AuthenticationFailed,
+                format!("user {user:?} was refused ({}): a wrong password, or no account for this client's host", server.code),
+            ),
+            codes::DB_ACCESS_DENIED | codes::SPECIFIC_ACCESS_DENIED | codes::TABLE_ACCESS_DENIED | codes::PASSWORD_NOT_ALLOWED => (
+                TargetErrorKind::PermissionDenied,
+                format!("user {user:?} lacks a privilege ({}): {}; grant it (for the admin: CREATE USER and GRANT OPTION)", server.code, server.message),
+            ),
+            codes::BAD_DB => (TargetErrorKind::Rejected, format!("{} ({}); check the secret's dbname", server.message, server.code)),
+            codes::TOO_MANY_CONNECTIONS | codes::SHUTDOWN => {
+                (TargetErrorKind::Unreachable, format!("{} ({}); retrying later may succeed", server.message, server.code))
+            }
+            code => (TargetErrorKind::Rejected, format!("{} ({code})", server.message)),
+        },
+        error if is_tls(error) => (
+            TargetErrorKind::Tls,
+            format!("TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)", mode.as_str()),
+        ),
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => (
+            TargetErrorKind::Tls,
+            format!("the server does not offer TLS and the mode is {}; enable TLS on the server, or set ssl=false in the secret to send credentials in the clear (rotor never falls back to plaintext)", mode.as_str()),
+        ),
+        mysql_async::Error::Io(_) => (
+            TargetErrorKind::Unreachable,
+            "the connection failed; check the host, the port, the security group, and that the function runs in the database's VPC".to_owned(),
+        ),
+        // Driver errors can hold row values in their Debug form: only their Display reaches the message.
+        other => (TargetErrorKind::Rejected, other.to_string()),
+    };
+    RotationError::Target { kind, target: connection.address(), message, source: Some(Box::new(error)) }
+}

@@ -1,0 +1,24 @@
+//! rotation-mysql: the MySQL and MariaDB target of rotor.
+//!
+//! A drop-in for AWS's SecretsManagerRDSMySQLRotationSingleUser and ...MultiUser functions (engines `mysql`,
+//! `mariadb`, `aurora-mysql`). Differences that matter: the password is changed on the user's real account
+//! (`user@host` from `CURRENT_USER()`, not an assumed `'%'`); MySQL 8's dual passwords are used when the server
+//! accepts them (found by asking the server, not by reading a version string); the clone of the alternating
+//! strategy gets the active user's grants and TLS requirements again on every rotation; TLS is verified by
+//! default and never silently dropped.
+#![warn(missing_docs, rust_2018_idioms)]
+
+mod account;
+mod clone;
+mod connect;
+mod statements;
+mod target;
+
+pub use account::Account;
+pub use statements::PasswordChange;
+pub use target::MysqlTarget;
+
+/// The engines this target accepts in the secret's `engine` field.
+pub const ENGINES: &[&str] = &["mysql", "mariadb", "aurora-mysql"];
+/// MySQL's default port.
+pub const DEFAULT_PORT: u16 = 3306;

@@ -1,0 +1,131 @@
+//! A MariaDB server for the tests, from the machine's own MariaDB binaries: its own data directory under
+//! `target/`, a free port on 127.0.0.1, TLS with a certificate from a test CA (the machine's service has TLS
+//! off). Started once by the first test that needs it (a file lock serialises the start) and shared; `make test`
+//! stops it afterwards.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder};
+
+use crate::harness::{bin_dir, free_port};
+
+/// The running test server.
+pub struct MariaDbServer {
+    /// Its directory: `data/`, `error.log`, the certificates.
+    pub dir: PathBuf,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// The password of `rotor_root`@`127.0.0.1`, which holds every privilege.
+    pub root_password: String,
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl MariaDbServer {
+    /// The shared server, started if it is not running.
+    pub async fn get() -> Self {
+        let dir = bin_dir().parent().unwrap().join("rotor-mariadb");
+        let lock = File::create(bin_dir().parent().unwrap().join("rotor-mariadb.lock")).unwrap();
+        lock.lock().unwrap();
+        if let Some(server) = Self::running(&dir) {
+            return server;
+        }
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        crate::certificates::write(&dir);
+        run(Command::new("chown").args(["-R", "mysql:mysql"]).arg(&dir), "chown");
+        run(
+            Command::new("mariadb-install-db")
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", dir.join("data").display()))
+                .args(["--user=mysql", "--auth-root-authentication-method=normal", "--skip-test-db"]),
+            "mariadb-install-db",
+        );
+        let port = free_port();
+        let socket = dir.join("mysqld.sock");
+        // The server outlives this test on purpose: the other tests share it, and `make test` stops it.
+        #[allow(clippy::zombie_processes)]
+        Command::new("/usr/sbin/mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg(format!("--ssl-ca={}", dir.join("ca.pem").display()))
+            .arg(format!("--ssl-cert={}", dir.join("server.pem").display()))
+            .arg(format!("--ssl-key={}", dir.join("server.key").display()))
+            .args(["--user=mysql", "--skip-name-resolve", "--max-connections=300"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd starts (make test installs mariadb-server)");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "mariadbd did not start: {}",
+                fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let root_password = uuid::Uuid::new_v4().simple().to_string();
+        let mut root = Conn::new(OptsBuilder::default().socket(Some(socket.display().to_string())).user(Some("root")))
+            .await
+            .unwrap();
+        root.query_drop(format!(
+            "CREATE USER 'rotor_root'@'127.0.0.1' IDENTIFIED BY '{root_password}'; \
+             GRANT ALL PRIVILEGES ON *.* TO 'rotor_root'@'127.0.0.1' WITH GRANT OPTION"
+        ))
+        .await
+        .unwrap();
+        root.disconnect().await.unwrap();
+        fs::write(dir.join("root-password"), &root_password).unwrap();
+        fs::write(dir.join("port"), port.to_string()).unwrap();
+        Self::running(&dir).expect("the test MariaDB server answers after start")
+    }
+
+    fn running(dir: &Path) -> Option<Self> {
+        let port: u16 = fs::read_to_string(dir.join("port")).ok()?.trim().parse().ok()?;
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let root_password = fs::read_to_string(dir.join("root-password")).ok()?;
+        Some(Self { dir: dir.to_owned(), port, root_password })
+    }
+
+    /// Logs in over TCP without TLS (the server accepts both).
+    pub async fn login(&self, user: &str, password: &str) -> Result<Conn, mysql_async::Error> {
+        Conn::new(
+            OptsBuilder::default()
+                .ip_or_hostname("127.0.0.1")
+                .tcp_port(self.port)
+                .user(Some(user))
+                .pass(Some(password))
+                .prefer_socket(false),
+        )
+        .await
+    }
+
+    /// The all-privileged test user.
+    pub async fn root(&self) -> Conn {
+        self.login("rotor_root", &self.root_password).await.unwrap()
+    }
+
+    /// The CA that signed the server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+}
