@@ -1,5 +1,6 @@
 //! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build,
-//! for a generated secret (`rotate-custom`) and a PostgreSQL single user (`rotate-postgres`). For each: the
+//! for a generated secret (`rotate-custom`), a PostgreSQL single user (`rotate-postgres`) and a MariaDB single
+//! user (`rotate-mysql`). For each: the
 //! median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone), each step's median inside the
 //! function, the cold start (process spawn to its first handled event), peak RSS, and the function's Secrets
 //! Manager calls per rotation (from the endpoint's audit log).
@@ -10,6 +11,9 @@ mod certificates;
 #[allow(dead_code)]
 #[path = "../tests/e2e/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../tests/e2e/mariadb_server.rs"]
+mod mariadb_server;
 #[allow(dead_code)]
 #[path = "../tests/e2e/postgres_server.rs"]
 mod postgres_server;
@@ -162,4 +166,17 @@ async fn main() {
         next.lock().unwrap().next().unwrap()
     })
     .await;
+
+    let maria = mariadb_server::MariaDbServer::get().await;
+    let mut root = maria.root().await;
+    let env = vec![("TLS_CA_BUNDLE".to_string(), maria.ca().display().to_string())];
+    let mut users = Vec::new();
+    for _ in 0..=COLD_STARTS {
+        let (user, password) = secret();
+        mysql_async::prelude::Queryable::query_drop(&mut root, format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")).await.unwrap();
+        users.push(json!({"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": user, "password": password}).to_string());
+    }
+    let next = std::sync::Mutex::new(users.into_iter());
+    measure("MariaDB single user over verified TLS (rotate-mysql)", "rotate-mysql", env, || next.lock().unwrap().next().unwrap())
+        .await;
 }
