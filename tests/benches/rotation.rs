@@ -173,10 +173,17 @@ async fn main() {
     let mut users = Vec::new();
     for _ in 0..=COLD_STARTS {
         let (user, password) = secret();
-        mysql_async::prelude::Queryable::query_drop(&mut root, format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")).await.unwrap();
+        mysql_async::prelude::Queryable::query_drop(
+            &mut root,
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"),
+        )
+        .await
+        .unwrap();
         users.push(json!({"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": user, "password": password}).to_string());
     }
     let next = std::sync::Mutex::new(users.into_iter());
-    measure("MariaDB single user over verified TLS (rotate-mysql)", "rotate-mysql", env, || next.lock().unwrap().next().unwrap())
-        .await;
+    measure("MariaDB single user over verified TLS (rotate-mysql)", "rotate-mysql", env, || {
+        next.lock().unwrap().next().unwrap()
+    })
+    .await;
 }

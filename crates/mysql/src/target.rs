@@ -3,7 +3,7 @@
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use rotation_core::database::{
-    Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, other_username, set_own_password,
+    Admin, Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, load_admin, next_secret, set_own_password,
     test_with_retries,
 };
 use rotation_core::rds::Rds;
@@ -74,43 +74,13 @@ impl MysqlTarget {
         }
     }
 
-    async fn admin(
-        &self,
-        ctx: &SetContext<'_>,
-        user: &Connection,
-    ) -> Result<(Conn, Connection, TlsMode), RotationError> {
-        let arn = ctx.current.require_str("masterarn")?;
-        let secret = ctx.load_secret(arn).await?;
-        let mut admin = if secret.get("host").is_some() {
-            self.connection(&secret)?
-        } else {
-            let description = ctx.describe_secret(arn).await?;
-            let endpoint = self.rds.endpoint_of(&description).await?.ok_or_else(|| {
-                secret.invalid("host", "is missing, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it by")
-            })?;
-            Connection {
-                engine: endpoint.engine,
-                host: endpoint.host,
-                port: endpoint.port,
-                dbname: None,
-                username: secret.require_str("username")?.to_owned(),
-                password: secret.require_str("password")?.to_owned(),
-            }
-        };
-        if !admin.host.eq_ignore_ascii_case(&user.host) || admin.port != user.port {
-            return Err(RotationError::target(
-                TargetErrorKind::ConfusedDeputy,
-                user.address(),
-                format!(
-                    "the admin secret {arn} names another server ({}); it must manage the user's own server",
-                    admin.address()
-                ),
-            ));
-        }
-        admin.dbname = None;
-        let mode = TlsMode::for_secret(&secret, self.config.tls_mode)?;
-        let conn = self.login(&admin, mode).await?;
-        Ok((conn, admin, mode))
+    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<(Conn, Admin), RotationError> {
+        let mut admin =
+            load_admin(ctx, &self.rds, user, self.config.tls_mode, |secret| self.connection(secret)).await?;
+        // MySQL accounts are server-wide: the admin needs no database.
+        admin.connection.dbname = None;
+        let conn = self.login(&admin.connection, admin.mode).await?;
+        Ok((conn, admin))
     }
 
     /// The user's real account: as the server names it when the current credential logs in, else from the
@@ -119,9 +89,8 @@ impl MysqlTarget {
         &self,
         ctx: &SetContext<'_>,
         user: &Connection,
-        admin: &mut Conn,
-        admin_connection: &Connection,
-        mode: TlsMode,
+        conn: &mut Conn,
+        admin: &Admin,
     ) -> Result<Account, RotationError> {
         let user_mode = TlsMode::for_secret(ctx.current, self.config.tls_mode)?;
         match self.login(user, user_mode).await {
@@ -131,9 +100,9 @@ impl MysqlTarget {
         }
         let hosts: Vec<String> = bounded(
             self.config.statement_timeout,
-            admin_connection,
-            mode,
-            admin.exec("SELECT Host FROM mysql.user WHERE User = ?", (user.username.clone(),)),
+            &admin.connection,
+            admin.mode,
+            conn.exec("SELECT Host FROM mysql.user WHERE User = ?", (user.username.clone(),)),
         )
         .await?;
         match hosts.as_slice() {
@@ -157,15 +126,7 @@ impl Target for MysqlTarget {
     }
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
-        let connection = self.connection(current)?;
-        if self.config.strategy.needs_admin() {
-            current.require_str("masterarn")?;
-        }
-        let next = current.with_field("password", password.into_inner())?;
-        if self.config.strategy != Strategy::AlternatingUsers {
-            return Ok(next);
-        }
-        next.with_field("username", other_username(&connection.username))
+        next_secret(current, &self.connection(current)?, self.config.strategy, password.into_inner())
     }
 
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
@@ -190,24 +151,17 @@ impl Target for MysqlTarget {
                 .await
             }
             Strategy::Admin => {
-                let (mut admin, admin_connection, mode) = self.admin(ctx, &current).await?;
-                let account = self.user_account(ctx, &current, &mut admin, &admin_connection, mode).await?;
-                self.change_password(&mut admin, &admin_connection, mode, &account, &pending.password).await
+                let (mut conn, admin) = self.admin(ctx, &current).await?;
+                let account = self.user_account(ctx, &current, &mut conn, &admin).await?;
+                self.change_password(&mut conn, &admin.connection, admin.mode, &account, &pending.password).await
             }
             Strategy::AlternatingUsers => {
-                let (mut admin, admin_connection, mode) = self.admin(ctx, &current).await?;
-                let active = self.user_account(ctx, &current, &mut admin, &admin_connection, mode).await?;
+                let (mut conn, admin) = self.admin(ctx, &current).await?;
+                let active = self.user_account(ctx, &current, &mut conn, &admin).await?;
                 let inactive = active.with_user(&pending.username);
-                sync_and_set_password(
-                    &mut admin,
-                    &admin_connection,
-                    mode,
-                    &self.config,
-                    &active,
-                    &inactive,
-                    &pending.password,
-                )
-                .await
+                let (connection, mode) = (&admin.connection, admin.mode);
+                sync_and_set_password(&mut conn, connection, mode, &self.config, &active, &inactive, &pending.password)
+                    .await
             }
         }
     }

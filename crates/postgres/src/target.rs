@@ -1,11 +1,11 @@
 //! The PostgreSQL target: next secret, set, test for the three strategies.
 
 use rotation_core::database::{
-    Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, other_username, set_own_password,
+    Admin, Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, load_admin, next_secret, set_own_password,
     test_with_retries,
 };
 use rotation_core::rds::Rds;
-use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use rotation_core::{Password, RotationError, Secret, SetContext, Target};
 use tokio_postgres::Client;
 
 use crate::alternating::sync_and_set_password;
@@ -29,31 +29,6 @@ impl PostgresTarget {
         Self { config, roots, rds }
     }
 
-    /// The admin secret's connection: its own fields, or, for a secret RDS manages (a username and a password
-    /// only), the endpoint RDS describes for the database named in its tags.
-    async fn admin_connection(
-        &self,
-        ctx: &SetContext<'_>,
-        arn: &str,
-        secret: &Secret,
-    ) -> Result<Connection, RotationError> {
-        if secret.get("host").is_some() {
-            return self.connection(secret);
-        }
-        let description = ctx.describe_secret(arn).await?;
-        let endpoint = self.rds.endpoint_of(&description).await?.ok_or_else(|| {
-            secret.invalid("host", "is missing, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it by")
-        })?;
-        Ok(Connection {
-            engine: endpoint.engine,
-            host: endpoint.host,
-            port: endpoint.port,
-            dbname: None,
-            username: secret.require_str("username")?.to_owned(),
-            password: secret.require_str("password")?.to_owned(),
-        })
-    }
-
     fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
         Connection::parse(secret, ENGINES, DEFAULT_PORT, Some(DEFAULT_DBNAME))
     }
@@ -63,28 +38,10 @@ impl PostgresTarget {
     }
 
     /// Logs in with the admin secret named by the current secret's `masterarn`, in the user's database.
-    async fn admin(
-        &self,
-        ctx: &SetContext<'_>,
-        user: &Connection,
-    ) -> Result<(Client, Connection, TlsMode), RotationError> {
-        let arn = ctx.current.require_str("masterarn")?;
-        let secret = ctx.load_secret(arn).await?;
-        let mut admin = self.admin_connection(ctx, arn, &secret).await?;
-        if !admin.host.eq_ignore_ascii_case(&user.host) || admin.port != user.port {
-            return Err(RotationError::target(
-                TargetErrorKind::ConfusedDeputy,
-                user.address(),
-                format!(
-                    "the admin secret {arn} names another server ({}); it must manage the user's own server",
-                    admin.address()
-                ),
-            ));
-        }
-        admin.dbname = user.dbname.clone();
-        let mode = TlsMode::for_secret(&secret, self.config.tls_mode)?;
-        let client = self.login(&admin, mode).await?;
-        Ok((client, admin, mode))
+    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<(Client, Admin), RotationError> {
+        let admin = load_admin(ctx, &self.rds, user, self.config.tls_mode, |secret| self.connection(secret)).await?;
+        let client = self.login(&admin.connection, admin.mode).await?;
+        Ok((client, admin))
     }
 
     /// Logs in as `login` and sets the pending password of the same user.
@@ -107,25 +64,18 @@ impl Target for PostgresTarget {
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
         let connection = self.connection(current)?;
-        if self.config.strategy.needs_admin() {
-            current.require_str("masterarn")?;
-        }
-        let next = current.with_field("password", password.into_inner())?;
-        if self.config.strategy != Strategy::AlternatingUsers {
-            return Ok(next);
-        }
-        let username = other_username(&connection.username);
+        let next = next_secret(current, &connection, self.config.strategy, password.into_inner())?;
+        let username = next.require_str("username")?;
         if username.len() > MAX_NAME_BYTES {
             return Err(current.invalid(
                 "username",
                 format!(
-                    "{:?} is {} bytes with the _clone suffix, over PostgreSQL's {MAX_NAME_BYTES}-byte limit on names; use a shorter username",
-                    connection.username,
+                    "{username:?} is {} bytes, over PostgreSQL's {MAX_NAME_BYTES}-byte limit on names; use a shorter username",
                     username.len()
                 ),
             ));
         }
-        next.with_field("username", username)
+        Ok(next)
     }
 
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
@@ -147,14 +97,14 @@ impl Target for PostgresTarget {
                 .await
             }
             Strategy::Admin => {
-                let (client, admin, mode) = self.admin(ctx, &current).await?;
+                let (client, admin) = self.admin(ctx, &current).await?;
                 let statement = password_statement(&pending.username, &pending.password, "");
-                client.batch_execute(&statement).await.map_err(|e| classify(e, &admin, mode))
+                client.batch_execute(&statement).await.map_err(|e| classify(e, &admin.connection, admin.mode))
             }
             Strategy::AlternatingUsers => {
-                let (client, admin, mode) = self.admin(ctx, &current).await?;
-                sync_and_set_password(&client, &admin, mode, &current.username, &pending.username, &pending.password)
-                    .await
+                let (client, admin) = self.admin(ctx, &current).await?;
+                let (active, inactive) = (&current.username, &pending.username);
+                sync_and_set_password(&client, &admin.connection, admin.mode, active, inactive, &pending.password).await
             }
         }
     }

@@ -1,9 +1,13 @@
 //! What database targets share: the secret's connection fields, the rotation strategy, the TLS mode, the
 //! confused-deputy check, the function's configuration, and the single-user and testSecret flows.
 
+#[cfg(feature = "rds")]
+mod admin;
 mod config;
 mod flows;
 
+#[cfg(feature = "rds")]
+pub use admin::{Admin, load_admin};
 pub use config::DatabaseConfig;
 pub use flows::{set_own_password, test_with_retries};
 
@@ -194,6 +198,24 @@ pub fn other_username(username: &str) -> String {
     match username.strip_suffix(CLONE_SUFFIX) {
         Some(base) => base.to_owned(),
         None => format!("{username}{CLONE_SUFFIX}"),
+    }
+}
+
+/// The pending secret of a database: every field kept, the password replaced, and for alternating users the
+/// other user of the pair. `masterarn` must be there for the strategies that use the admin.
+pub fn next_secret(
+    current: &Secret,
+    connection: &Connection,
+    strategy: Strategy,
+    password: String,
+) -> Result<Secret, RotationError> {
+    if strategy.needs_admin() {
+        current.require_str("masterarn")?;
+    }
+    let next = current.with_field("password", password)?;
+    match strategy {
+        Strategy::AlternatingUsers => next.with_field("username", other_username(&connection.username)),
+        _ => Ok(next),
     }
 }
 
