@@ -3,34 +3,44 @@
 use rotation_core::{Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind};
 use serde_json::Value;
 
+use crate::format::Format;
+
 /// A secret whose value is simply regenerated.
 ///
 /// In a JSON secret, the field named by `GENERATED_KEY` (default `password`) gets the new value and every other
-/// field is kept; a plain-string secret is replaced whole and stays plain.
+/// field is kept; a plain-string secret is replaced whole and stays plain. The value is a password by the policy,
+/// or random bytes in hex or base64, or a UUID ([`Format`]).
 #[derive(Debug, Clone)]
 pub struct GeneratedSecret {
     key: String,
     policy: PasswordPolicy,
+    format: Format,
 }
 
 impl GeneratedSecret {
     /// The environment variable naming the JSON field to replace.
     pub const KEY_VARIABLE: &'static str = "GENERATED_KEY";
 
-    /// A target replacing `key` with values from `policy`.
+    /// A target replacing `key` with passwords from `policy`.
     pub fn new(key: impl Into<String>, policy: PasswordPolicy) -> Self {
-        Self { key: key.into(), policy }
+        Self { key: key.into(), policy, format: Format::Password }
     }
 
-    /// Reads `GENERATED_KEY` and the password policy from the environment.
+    /// The same target generating values in `format`.
+    pub fn with_format(self, format: Format) -> Self {
+        Self { format, ..self }
+    }
+
+    /// Reads `GENERATED_KEY`, `GENERATED_FORMAT`/`GENERATED_BYTES` and the password policy from the environment.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
         let policy = PasswordPolicy::from_env(env, rotation_core::password::DEFAULT_EXCLUDE_CHARACTERS)?;
-        Ok(Self::from_env_with_policy(env, policy))
+        Self::from_env_with_policy(env, policy)
     }
 
-    /// Reads `GENERATED_KEY` from the environment, with a policy already read.
-    pub fn from_env_with_policy(env: &Env, policy: PasswordPolicy) -> Self {
-        Self::new(env.get(Self::KEY_VARIABLE).unwrap_or_else(|| "password".into()), policy)
+    /// As [`GeneratedSecret::from_env`], with a policy already read.
+    pub fn from_env_with_policy(env: &Env, policy: PasswordPolicy) -> Result<Self, RotationError> {
+        let key = env.get(Self::KEY_VARIABLE).unwrap_or_else(|| "password".into());
+        Ok(Self::new(key, policy).with_format(Format::from_env(env)?))
     }
 
     fn value<'a>(&self, secret: &'a Secret) -> Result<&'a str, RotationError> {
@@ -47,12 +57,13 @@ impl Target for GeneratedSecret {
     }
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        let value = self.format.generate(password)?;
         if current.is_json() {
             // The field must exist already: a typo in GENERATED_KEY must not silently add a new field.
             self.value(current)?;
-            current.with_field(&self.key, Value::String(password.into_inner()))
+            current.with_field(&self.key, Value::String(value))
         } else {
-            Ok(current.with_plain(password.into_inner()))
+            Ok(current.with_plain(value))
         }
     }
 
@@ -62,7 +73,7 @@ impl Target for GeneratedSecret {
 
     async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
         let value = self.value(pending)?;
-        self.policy.admits(value).map_err(|reason| {
+        self.format.admits(value, &self.policy).map_err(|reason| {
             RotationError::target(
                 TargetErrorKind::Rejected,
                 pending.origin(),
@@ -115,6 +126,7 @@ mod tests {
     fn from_env_reads_the_key_and_policy() {
         let env = Env::from_pairs([("GENERATED_KEY".into(), "token".into()), ("PASSWORD_LENGTH".into(), "40".into())]);
         let target = GeneratedSecret::from_env(&env).unwrap();
+        assert_eq!(target.format, Format::Password);
         assert_eq!(target.key, "token");
         assert_eq!(target.policy.length, 40);
     }

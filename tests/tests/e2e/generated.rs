@@ -273,3 +273,28 @@ async fn passwords_can_come_from_get_random_password() {
     assert!(audit.contains(r#""operation":"GetRandomPassword""#), "the password came from the API");
     h.assert_no_leaks(&h.all_values(&arn).await);
 }
+
+#[tokio::test]
+async fn byte_formats_and_plain_secrets_rotate() {
+    let h = Harness::start(vec![Function {
+        name: "rotate-custom",
+        env: vec![
+            ("GENERATED_FORMAT".into(), "base64url".into()),
+            ("GENERATED_BYTES".into(), "48".into()),
+            ("GENERATED_KEY".into(), "signing_key".into()),
+        ],
+    }])
+    .await;
+    let arn = h.create_secret(&unique("signing"), r#"{"signing_key":"old","kid":"k1"}"#).await;
+    h.rotate(&arn, "rotate-custom").await;
+    assert_eq!(h.wait_rotation(&arn).await["state"], "succeeded");
+    let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+    let key = current["signing_key"].as_str().unwrap();
+    assert_eq!(key.len(), 64, "48 bytes in unpadded base64url");
+    assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert_eq!(current["kid"], "k1");
+    // The configuration test now checks the format: the rotated value passes.
+    h.client.rotate_secret().secret_id(&arn).rotate_immediately(false).send().await.unwrap();
+    assert_eq!(h.wait_rotation(&arn).await["state"], "succeeded");
+    h.assert_no_leaks(&h.all_values(&arn).await);
+}

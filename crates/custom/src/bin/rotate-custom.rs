@@ -10,6 +10,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::telemetry::init();
     let env = Env::from_process();
     let policy = PasswordPolicy::from_env(&env, DEFAULT_EXCLUDE_CHARACTERS).map_err(init_failed)?;
-    let target = GeneratedSecret::from_env_with_policy(&env, policy.clone());
+    let target = GeneratedSecret::from_env_with_policy(&env, policy.clone()).map_err(init_failed)?;
     rotation_core::run_with_policy(target, policy).await
 }
