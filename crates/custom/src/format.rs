@@ -74,7 +74,7 @@ impl Format {
         match self {
             Self::Password => policy.admits(value),
             Self::Hex { bytes } => {
-                let hex = value.len() % 2 == 0 && value.bytes().all(|b| b.is_ascii_hexdigit());
+                let hex = value.len().is_multiple_of(2) && value.bytes().all(|b| b.is_ascii_hexdigit());
                 let raw: Result<Vec<u8>, ()> = if hex {
                     Ok((0..value.len())
                         .step_by(2)
