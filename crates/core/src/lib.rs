@@ -31,7 +31,7 @@ pub use rotation::{Outcome, Rotator};
 pub use runtime::{run, run_with_exclusions, run_with_policy};
 pub use secret::Secret;
 pub use secrets_manager::{SecretsManager, Selector, Timeouts};
-pub use target::{FinishContext, SetContext, Target};
+pub use target::{CreateContext, FinishContext, SetContext, Target};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
 
 pub use lambda_runtime;

@@ -5,7 +5,7 @@ use crate::event::{RotationEvent, Step};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
 use crate::secrets_manager::{Description, SecretsManager, Selector};
-use crate::target::{FinishContext, SetContext, Target};
+use crate::target::{CreateContext, FinishContext, SetContext, Target};
 use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 
 /// What a successful step did, for the step's log record.
@@ -63,7 +63,7 @@ impl<T: Target> Rotator<T> {
         match (event.step, verdict) {
             // The configuration test (RotateImmediately=false) puts AWSPENDING on the current version: test it.
             (Step::TestSecret, Verdict::AlreadyCurrent) => {
-                let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+                let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?.with_version(token);
                 self.target.test(&current).await?;
                 Ok(Outcome::Done)
             }
@@ -103,14 +103,14 @@ impl<T: Target> Rotator<T> {
             PasswordSource::Local => self.policy.generate()?,
             PasswordSource::SecretsManager => self.secrets.random_password(arn, &self.policy).await?,
         };
-        let next = self.target.next_secret(&current, password)?;
+        let next = self.target.create(&CreateContext { secret_id: arn, token }, &current, password).await?;
         self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await?;
         Ok(Outcome::Done)
     }
 
     async fn pending(&self, arn: &str, token: &str) -> Result<Secret, RotationError> {
         let value = self.secrets.get(arn, Selector::VersionInStage(token, AWSPENDING)).await?;
-        value.map(|v| Secret::parse(arn, &v)).ok_or_else(|| RotationError::VersionState {
+        value.map(|v| Secret::parse(arn, &v).with_version(token)).ok_or_else(|| RotationError::VersionState {
             secret: arn.to_owned(),
             version: token.to_owned(),
             reason: "has no AWSPENDING value: createSecret has not stored one; the service retries from createSecret"

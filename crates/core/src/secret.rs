@@ -12,6 +12,7 @@ use crate::error::RotationError;
 #[derive(Clone, PartialEq)]
 pub struct Secret {
     origin: String,
+    version: Option<String>,
     shape: Shape,
 }
 
@@ -43,12 +44,23 @@ impl Secret {
             Ok(Value::Object(map)) => Shape::Json(map),
             _ => Shape::Plain(secret_string.to_owned()),
         };
-        Self { origin: origin.into(), shape }
+        Self { origin: origin.into(), version: None, shape }
+    }
+
+    /// The same secret, known to be the version `version` (the rotation's token for a pending secret).
+    pub fn with_version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// The version this value was read from, when known.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// A JSON secret built from an object (tests, examples).
     pub fn from_json(origin: impl Into<String>, map: Map<String, Value>) -> Self {
-        Self { origin: origin.into(), shape: Shape::Json(map) }
+        Self { origin: origin.into(), version: None, shape: Shape::Json(map) }
     }
 
     /// The secret's ARN or name, as named in errors.
@@ -123,12 +135,12 @@ impl Secret {
     pub fn with_field(&self, field: &str, value: impl Into<Value>) -> Result<Secret, RotationError> {
         let mut map = self.require_json()?.clone();
         map.insert(field.to_owned(), value.into());
-        Ok(Self { origin: self.origin.clone(), shape: Shape::Json(map) })
+        Ok(Self { origin: self.origin.clone(), version: None, shape: Shape::Json(map) })
     }
 
     /// A plain secret with a new value.
     pub fn with_plain(&self, value: impl Into<String>) -> Secret {
-        Self { origin: self.origin.clone(), shape: Shape::Plain(value.into()) }
+        Self { origin: self.origin.clone(), version: None, shape: Shape::Plain(value.into()) }
     }
 
     /// The `SecretString` to store.

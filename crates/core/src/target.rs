@@ -41,6 +41,19 @@ pub trait Target: Send + Sync + 'static {
     /// May switch the user (alternating users). Pure: no I/O.
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError>;
 
+    /// createSecret's new secret. The default is [`Target::next_secret`]; a target whose system mints the
+    /// credential itself (a webhook that issues API keys) asks it here. Called once per rotation token, but again
+    /// if storing the result failed: a minting system should answer the same token with the same credential.
+    fn create(
+        &self,
+        ctx: &CreateContext<'_>,
+        current: &Secret,
+        password: Password,
+    ) -> impl Future<Output = Result<Secret, RotationError>> + Send {
+        let _ = ctx;
+        std::future::ready(self.next_secret(current, password))
+    }
+
     /// Makes the system accept the pending credential. Must be idempotent: it is retried with the same pending
     /// secret after any failure, including after it already succeeded.
     fn set(&self, ctx: &SetContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send;
@@ -56,6 +69,15 @@ pub trait Target: Send + Sync + 'static {
         let _ = ctx;
         std::future::ready(Ok(()))
     }
+}
+
+/// What createSecret tells a target.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateContext<'a> {
+    /// The secret's ARN.
+    pub secret_id: &'a str,
+    /// The rotation's token (the pending version).
+    pub token: &'a str,
 }
 
 /// What finishSecret offers a target: the pending secret, read only when asked.

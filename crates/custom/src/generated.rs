@@ -43,10 +43,24 @@ impl GeneratedSecret {
         Ok(Self::new(key, policy).with_format(Format::from_env(env)?))
     }
 
-    fn value<'a>(&self, secret: &'a Secret) -> Result<&'a str, RotationError> {
+    /// The secret's current value of the generated key (the whole value of a plain secret).
+    pub fn value_of<'a>(&self, secret: &'a Secret) -> Result<&'a str, RotationError> {
         match secret.as_plain() {
             Some(plain) => Ok(plain),
             None => secret.require_str(&self.key),
+        }
+    }
+}
+
+impl GeneratedSecret {
+    /// `current` with `value` in the generated key (or as the whole value of a plain secret), all else kept.
+    pub fn with_value(&self, current: &Secret, value: String) -> Result<Secret, RotationError> {
+        if current.is_json() {
+            // The field must exist already: a typo in GENERATED_KEY must not silently add a new field.
+            self.value_of(current)?;
+            current.with_field(&self.key, Value::String(value))
+        } else {
+            Ok(current.with_plain(value))
         }
     }
 }
@@ -57,14 +71,7 @@ impl Target for GeneratedSecret {
     }
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
-        let value = self.format.generate(password)?;
-        if current.is_json() {
-            // The field must exist already: a typo in GENERATED_KEY must not silently add a new field.
-            self.value(current)?;
-            current.with_field(&self.key, Value::String(value))
-        } else {
-            Ok(current.with_plain(value))
-        }
+        self.with_value(current, self.format.generate(password)?)
     }
 
     async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
@@ -72,7 +79,7 @@ impl Target for GeneratedSecret {
     }
 
     async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
-        let value = self.value(pending)?;
+        let value = self.value_of(pending)?;
         self.format.admits(value, &self.policy).map_err(|reason| {
             RotationError::target(
                 TargetErrorKind::Rejected,

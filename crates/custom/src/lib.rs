@@ -7,6 +7,8 @@
 
 mod format;
 mod generated;
+mod webhook;
 
 pub use format::Format;
 pub use generated::GeneratedSecret;
+pub use webhook::{UrlSource, WebhookConfig, WebhookTarget, fingerprint};

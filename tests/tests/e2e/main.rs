@@ -14,3 +14,4 @@ mod postgres;
 mod postgres_server;
 mod rotatectl;
 mod schedule;
+mod webhook;

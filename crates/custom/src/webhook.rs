@@ -1,0 +1,353 @@
+//! The webhook target: the user's HTTPS endpoints set and test the credential (and may mint it).
+//!
+//! Each request is `POST` JSON `{"secret_arn", "step", "token"}` (plus `"pending"`, the new value, on the set
+//! request only), signed: `X-Rotor-Timestamp: <unix seconds>` and
+//! `X-Rotor-Signature: v1=<hex HMAC-SHA256(key, "<timestamp>.<body>")>`, the key read from a separate secret.
+//! A 2xx answer is success; anything else fails the step with the status and a short excerpt of the answer (the
+//! pending value cut out). A mint endpoint answers `{"value": "<new credential>"}`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use rotation_core::{
+    AWSCURRENT, Backoff, CreateContext, Env, Password, RotationError, Secret, SecretsManager, Selector, SetContext,
+    Target, TargetErrorKind,
+};
+use serde_json::{Value, json};
+
+use crate::generated::GeneratedSecret;
+
+/// Where the endpoint URLs come from (`WEBHOOK_URLS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlSource {
+    /// `WEBHOOK_SET_URL`, `WEBHOOK_TEST_URL` and optionally `WEBHOOK_MINT_URL` (the default).
+    Environment {
+        /// The set endpoint.
+        set: String,
+        /// The test endpoint.
+        test: String,
+        /// The mint endpoint, when the service issues credentials itself.
+        mint: Option<String>,
+    },
+    /// Each secret's own `webhook_set_url`, `webhook_test_url` and optional `webhook_mint_url` fields.
+    Secret,
+}
+
+/// The webhook target's configuration, from the environment.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Where the URLs come from.
+    pub urls: UrlSource,
+    /// `WEBHOOK_SIGNING_SECRET_ARN`: the secret whose value (or `signing_key` field) signs requests.
+    pub signing_secret: String,
+    /// `WEBHOOK_TIMEOUT_SECONDS` (default 5): one request's time-out.
+    pub timeout: Duration,
+    /// `WEBHOOK_ATTEMPTS` (default 3): tries per request, with backoff, on network errors and 5xx.
+    pub backoff: Backoff,
+}
+
+fn https(variable: &'static str, url: String) -> Result<String, RotationError> {
+    if url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(RotationError::Config { variable, reason: "must be an https:// URL (rotor verifies TLS)".into() })
+    }
+}
+
+impl WebhookConfig {
+    /// Reads and validates the environment; errors name the variable.
+    pub fn from_env(env: &Env) -> Result<Self, RotationError> {
+        let required = |variable: &'static str| {
+            env.get(variable).ok_or(RotationError::Config { variable, reason: "is required".into() })
+        };
+        let urls = match env.get("WEBHOOK_URLS").as_deref() {
+            None | Some("env") => UrlSource::Environment {
+                set: https("WEBHOOK_SET_URL", required("WEBHOOK_SET_URL")?)?,
+                test: https("WEBHOOK_TEST_URL", required("WEBHOOK_TEST_URL")?)?,
+                mint: env.get("WEBHOOK_MINT_URL").map(|u| https("WEBHOOK_MINT_URL", u)).transpose()?,
+            },
+            Some("secret") => UrlSource::Secret,
+            Some(_) => {
+                return Err(RotationError::Config { variable: "WEBHOOK_URLS", reason: "must be env or secret".into() });
+            }
+        };
+        Ok(Self {
+            urls,
+            signing_secret: required("WEBHOOK_SIGNING_SECRET_ARN")?,
+            timeout: Duration::from_secs(env.number("WEBHOOK_TIMEOUT_SECONDS", 5, 1..=60)? as u64),
+            backoff: Backoff {
+                attempts: env.number("WEBHOOK_ATTEMPTS", 3, 1..=10)? as u32,
+                initial_delay: Duration::from_millis(300),
+                max_delay: Duration::from_secs(2),
+            },
+        })
+    }
+}
+
+/// The endpoint of one step for one secret.
+enum Endpoint {
+    Set,
+    Test,
+    Mint,
+}
+
+/// Rotates a credential that the user's service sets and tests through signed HTTPS requests.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    config: WebhookConfig,
+    values: GeneratedSecret,
+    http: reqwest::Client,
+    secrets: SecretsManager,
+}
+
+impl WebhookTarget {
+    /// A target with its configuration, the value generator (key, format, policy), the Secrets Manager client
+    /// that reads the signing key, and `TLS_CA_BUNDLE` trusted on top of the system's roots.
+    pub fn new(
+        config: WebhookConfig,
+        values: GeneratedSecret,
+        secrets: SecretsManager,
+        ca_bundle: Option<&std::path::Path>,
+    ) -> Result<Self, RotationError> {
+        let mut builder = reqwest::Client::builder().timeout(config.timeout).https_only(true);
+        if let Some(path) = ca_bundle {
+            let invalid = |reason: String| RotationError::Config { variable: "TLS_CA_BUNDLE", reason };
+            let pem = std::fs::read(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http =
+            builder.build().map_err(|e| RotationError::Config { variable: "TLS_CA_BUNDLE", reason: e.to_string() })?;
+        Ok(Self { config, values, http, secrets })
+    }
+
+    fn url(&self, secret: &Secret, endpoint: Endpoint) -> Result<Option<String>, RotationError> {
+        match &self.config.urls {
+            UrlSource::Environment { set, test, mint } => Ok(match endpoint {
+                Endpoint::Set => Some(set.clone()),
+                Endpoint::Test => Some(test.clone()),
+                Endpoint::Mint => mint.clone(),
+            }),
+            UrlSource::Secret => {
+                let field = match endpoint {
+                    Endpoint::Set => "webhook_set_url",
+                    Endpoint::Test => "webhook_test_url",
+                    Endpoint::Mint => "webhook_mint_url",
+                };
+                let url = match endpoint {
+                    Endpoint::Mint => secret.optional_str(field)?.map(str::to_owned),
+                    _ => Some(secret.require_str(field)?.to_owned()),
+                };
+                url.map(|u| {
+                    if u.starts_with("https://") {
+                        Ok(u)
+                    } else {
+                        Err(secret.invalid(field, "must be an https:// URL"))
+                    }
+                })
+                .transpose()
+            }
+        }
+    }
+
+    async fn signing_key(&self) -> Result<hmac::Key, RotationError> {
+        let arn = &self.config.signing_secret;
+        let value = self.secrets.get(arn, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
+            RotationError::invalid_secret(
+                arn.as_str(),
+                "SecretString",
+                "has no AWSCURRENT value; check WEBHOOK_SIGNING_SECRET_ARN",
+            )
+        })?;
+        let secret = Secret::parse(arn.as_str(), &value);
+        let key = match secret.as_plain() {
+            Some(plain) => plain.to_owned(),
+            None => secret.require_str("signing_key")?.to_owned(),
+        };
+        Ok(hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()))
+    }
+
+    /// POSTs a signed request, retrying network errors and 5xx with backoff; returns the 2xx answer's body.
+    async fn call(&self, url: &str, body: &Value, pending: Option<&str>) -> Result<String, RotationError> {
+        let key = self.signing_key().await?;
+        let body = body.to_string();
+        self.config
+            .backoff
+            .retry(|| async {
+                let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string();
+                let signature = hmac::sign(&key, format!("{timestamp}.{body}").as_bytes());
+                let hex: String = signature.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+                let response = self
+                    .http
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("x-rotor-timestamp", &timestamp)
+                    .header("x-rotor-signature", format!("v1={hex}"))
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let what = if e.is_timeout() {
+                            format!("no answer within {:?}", self.config.timeout)
+                        } else {
+                            "the request failed".to_owned()
+                        };
+                        RotationError::Target {
+                            kind: if e.is_connect() && is_tls(&e) {
+                                TargetErrorKind::Tls
+                            } else {
+                                TargetErrorKind::Unreachable
+                            },
+                            target: host_of(url),
+                            message: format!(
+                                "{what}; check the URL, the receiver, and TLS_CA_BUNDLE for its certificate"
+                            ),
+                            source: Some(Box::new(e)),
+                        }
+                    })?;
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                if status.is_success() {
+                    return Ok(text);
+                }
+                let excerpt = excerpt(&text, pending);
+                Err(RotationError::target(
+                    if status.is_server_error() { TargetErrorKind::Unreachable } else { TargetErrorKind::Rejected },
+                    host_of(url),
+                    format!("the webhook answered {status}: {excerpt}"),
+                ))
+            })
+            .await
+    }
+
+    fn body(step: &str, secret_id: &str, token: &str) -> Value {
+        json!({"secret_arn": secret_id, "step": step, "token": token})
+    }
+}
+
+/// At most 200 characters of an answer, with the pending value cut out wherever it appears.
+fn excerpt(text: &str, pending: Option<&str>) -> String {
+    let mut text = text.to_owned();
+    if let Some(pending) = pending.filter(|p| !p.is_empty()) {
+        text = text.replace(pending, "<redacted>");
+    }
+    let short: String = text.chars().take(200).collect();
+    if short.is_empty() { "(empty body)".into() } else { short }
+}
+
+fn host_of(url: &str) -> String {
+    url.split('/').nth(2).unwrap_or(url).to_owned()
+}
+
+fn is_tls(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("certificate") || text.contains("tls") || text.contains("TLS") {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+impl Target for WebhookTarget {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        self.values.next_secret(current, password)
+    }
+
+    async fn create(
+        &self,
+        ctx: &CreateContext<'_>,
+        current: &Secret,
+        password: Password,
+    ) -> Result<Secret, RotationError> {
+        let Some(url) = self.url(current, Endpoint::Mint)? else { return self.next_secret(current, password) };
+        let answer = self.call(&url, &Self::body("createSecret", ctx.secret_id, ctx.token), None).await?;
+        let minted = serde_json::from_str::<Value>(&answer)
+            .ok()
+            .and_then(|v| v.get("value").and_then(Value::as_str).map(str::to_owned))
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                RotationError::target(
+                    TargetErrorKind::Rejected,
+                    host_of(&url),
+                    "the mint endpoint's answer has no \"value\" string; answer {\"value\": \"<credential>\"}",
+                )
+            })?;
+        self.values.with_value(current, minted)
+    }
+
+    async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        let url = self.url(ctx.pending, Endpoint::Set)?.expect("a set URL");
+        let value = self.values.value_of(ctx.pending)?;
+        let mut body = Self::body("setSecret", ctx.secret_id, ctx.pending.version().unwrap_or_default());
+        body["pending"] = Value::String(value.to_owned());
+        self.call(&url, &body, Some(value)).await.map(|_| ())
+    }
+
+    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
+        let url = self.url(pending, Endpoint::Test)?.expect("a test URL");
+        let value = self.values.value_of(pending)?;
+        // The receiver proves the pending credential without being sent it again: it knows it from the set
+        // request, and the fingerprint says which one is meant.
+        let mut body = Self::body("testSecret", pending.origin(), pending.version().unwrap_or_default());
+        body["fingerprint"] = Value::String(fingerprint(value));
+        self.call(&url, &body, Some(value)).await.map(|_| ())
+    }
+}
+
+/// The first 16 hex digits of SHA-256 of the value: lets the receiver check which credential is meant without
+/// the value being sent again.
+pub fn fingerprint(value: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_is_validated_by_variable() {
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let ok = WebhookConfig::from_env(&env(&[
+            ("WEBHOOK_SET_URL", "https://h/set"),
+            ("WEBHOOK_TEST_URL", "https://h/test"),
+            ("WEBHOOK_SIGNING_SECRET_ARN", "arn:key"),
+        ]))
+        .unwrap();
+        assert!(matches!(ok.urls, UrlSource::Environment { mint: None, .. }));
+        for (pairs, expect) in [
+            (
+                vec![("WEBHOOK_TEST_URL", "https://h/t"), ("WEBHOOK_SIGNING_SECRET_ARN", "a")],
+                "WEBHOOK_SET_URL is required",
+            ),
+            (
+                vec![
+                    ("WEBHOOK_SET_URL", "http://h/s"),
+                    ("WEBHOOK_TEST_URL", "https://h/t"),
+                    ("WEBHOOK_SIGNING_SECRET_ARN", "a"),
+                ],
+                "WEBHOOK_SET_URL must be an https:// URL",
+            ),
+            (vec![("WEBHOOK_URLS", "secret")], "WEBHOOK_SIGNING_SECRET_ARN is required"),
+            (vec![("WEBHOOK_URLS", "dns")], "WEBHOOK_URLS must be env or secret"),
+        ] {
+            assert!(WebhookConfig::from_env(&env(&pairs)).unwrap_err().to_string().contains(expect), "{expect}");
+        }
+    }
+
+    #[test]
+    fn excerpts_never_carry_the_pending_value() {
+        assert_eq!(excerpt("bad key abc123 rejected", Some("abc123")), "bad key <redacted> rejected");
+        assert_eq!(excerpt("", None), "(empty body)");
+        assert_eq!(excerpt(&"x".repeat(500), None).len(), 200);
+        assert_eq!(fingerprint("a").len(), 16);
+    }
+}

@@ -1,0 +1,192 @@
+//! The webhook target end to end: `rotate-custom` with `CUSTOM_TARGET=webhook` against a real HTTPS receiver
+//! (`tests/python/webhook_receiver.py`, certificate from a test CA) that verifies every signature.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Function, Harness, free_port, repo_root, unique};
+
+const INITIAL: &str = r#"{"api_key":"initial-key-1234567890abcdef","vendor":"acme"}"#;
+
+struct Receiver {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Receiver {
+    fn start(dir: &Path, mode: &str, signing_key: &str) -> Self {
+        fs::write(dir.join("signing-key"), signing_key).unwrap();
+        let venv = repo_root().join(".venv/bin/python");
+        let python = if venv.exists() { venv } else { "python3".into() };
+        let log = dir.join(format!("receiver-{mode}.jsonl"));
+        let mut child = Command::new(python)
+            .arg(repo_root().join("tests/python/webhook_receiver.py"))
+            .arg("--cert")
+            .arg(dir.join("server.pem"))
+            .arg("--key")
+            .arg(dir.join("server.key"))
+            .arg("--signing-key-file")
+            .arg(dir.join("signing-key"))
+            .args(["--mode", mode])
+            .arg("--log")
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let port =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("receiver: {line}")).parse().unwrap();
+        Self { child, port, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}/{path}", self.port)
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        fs::read_to_string(&self.log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A harness with the signing secret, a webhook function whose URLs point at `base` (a receiver, or a closed
+/// port), and an API-key secret; returns the harness and the secret's ARN.
+async fn setup(base: &str, signing_key: &str, ca: &Path, extra: Vec<(&str, String)>) -> (Harness, String) {
+    let mut h = Harness::start(vec![]).await;
+    let signing = unique("webhook-signing");
+    h.create_secret(&signing, signing_key).await;
+    let mut env: Vec<(String, String)> = vec![
+        ("CUSTOM_TARGET".into(), "webhook".into()),
+        ("GENERATED_KEY".into(), "api_key".into()),
+        ("WEBHOOK_SET_URL".into(), format!("{base}/set")),
+        ("WEBHOOK_TEST_URL".into(), format!("{base}/test")),
+        ("WEBHOOK_SIGNING_SECRET_ARN".into(), signing),
+        ("WEBHOOK_TIMEOUT_SECONDS".into(), "1".into()),
+        ("WEBHOOK_ATTEMPTS".into(), "2".into()),
+        ("TLS_CA_BUNDLE".into(), ca.display().to_string()),
+    ];
+    env.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+    h.start_function(Function { name: "rotate-custom", env });
+    let arn = h.create_secret(&unique("vendor-key"), INITIAL).await;
+    (h, arn)
+}
+
+async fn stored(receiver: &Receiver, arn: &str) -> Value {
+    let url = format!("{}?secret={arn}", receiver.url("credential"));
+    let ca = reqwest::Certificate::from_pem(&fs::read(receiver.log.parent().unwrap().join("ca.pem")).unwrap()).unwrap();
+    let client = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+    client.get(url).send().await.unwrap().json::<Value>().await.unwrap()["credential"].clone()
+}
+
+#[tokio::test]
+async fn signed_set_and_test_requests_rotate_the_key_and_repeats_change_nothing() {
+    let signing_key = "webhook-signing-key-5b2c9e1f7a3d";
+    let dir = tempfile::tempdir().unwrap();
+    crate::certificates::write(dir.path());
+    let receiver = Receiver::start(dir.path(), "normal", signing_key);
+    let (h, arn) =
+        setup(&format!("https://localhost:{}", receiver.port), signing_key, &dir.path().join("ca.pem"), vec![]).await;
+    let token = h.rotate(&arn, "rotate-custom").await;
+    let record = h.wait_rotation(&arn).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+    assert_eq!(stored(&receiver, &arn).await, current["api_key"], "the receiver holds the new key");
+    assert_eq!(current["vendor"], "acme");
+
+    let labels = h.labels(&arn).await;
+    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        let event = json!({"Step": step, "SecretId": arn, "ClientRequestToken": token, "RotationToken": "rt-webhook-0000-1111-2222-333344445555"});
+        h.invoke("rotate-custom", &event).await.unwrap();
+    }
+    assert_eq!(h.labels(&arn).await, labels);
+    assert_eq!(stored(&receiver, &arn).await, current["api_key"]);
+
+    // Only the set request carries the value; every request is signed.
+    let key = current["api_key"].as_str().unwrap();
+    for request in receiver.requests() {
+        assert!(request["headers"]["x-rotor-signature"].as_str().unwrap().starts_with("v1="));
+        let carries = request["body"].as_str().unwrap().contains(key);
+        assert_eq!(carries, request["path"] == "/set", "{}", request["path"]);
+    }
+    let mut values = h.all_values(&arn).await;
+    values.push(signing_key.into());
+    h.assert_no_leaks(&values);
+}
+
+#[tokio::test]
+async fn a_mint_endpoint_supplies_the_new_credential() {
+    let signing_key = "webhook-signing-key-minting-0001";
+    let dir = tempfile::tempdir().unwrap();
+    crate::certificates::write(dir.path());
+    let receiver = Receiver::start(dir.path(), "normal", signing_key);
+    let base = format!("https://localhost:{}", receiver.port);
+    let (h, arn) =
+        setup(&base, signing_key, &dir.path().join("ca.pem"), vec![("WEBHOOK_MINT_URL", format!("{base}/mint"))]).await;
+    h.rotate(&arn, "rotate-custom").await;
+    assert_eq!(h.wait_rotation(&arn).await["state"], "succeeded");
+    let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+    assert_eq!(
+        current["api_key"].as_str().unwrap().len(),
+        43,
+        "the receiver's token_urlsafe(32), not a generated password"
+    );
+    assert_eq!(stored(&receiver, &arn).await, current["api_key"]);
+}
+
+#[tokio::test]
+async fn receiver_failures_fail_the_step_and_leave_the_current_key() {
+    let signing_key = "webhook-signing-key-failures-002";
+    let dir = tempfile::tempdir().unwrap();
+    crate::certificates::write(dir.path());
+    let down = format!("https://localhost:{}", free_port());
+    let failing = Receiver::start(dir.path(), "fail", signing_key);
+    let slow = Receiver::start(dir.path(), "slow", signing_key);
+    let badbody = Receiver::start(dir.path(), "badbody", signing_key);
+    let wrong_key = Receiver::start(dir.path(), "normal", "a-different-signing-key-000000");
+    // (base URL, extra environment, expected error type, expected message)
+    type Case<'a> = (String, Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (down, vec![], "TargetUnreachable", "the request failed"),
+        (format!("https://localhost:{}", slow.port), vec![], "TargetUnreachable", "no answer within 1s"),
+        (
+            format!("https://localhost:{}", failing.port),
+            vec![],
+            "TargetUnreachable",
+            "answered 500 Internal Server Error: {\"error\": \"the receiver is failing on purpose\"}",
+        ),
+        (format!("https://localhost:{}", wrong_key.port), vec![], "TargetRejected", "answered 401 Unauthorized"),
+        (
+            format!("https://localhost:{}", badbody.port),
+            vec![("WEBHOOK_MINT_URL", format!("https://localhost:{}/mint", badbody.port))],
+            "TargetRejected",
+            "has no \"value\" string",
+        ),
+    ];
+    for (base, extra, error_type, message) in cases {
+        let (h, arn) = setup(&base, signing_key, &dir.path().join("ca.pem"), extra).await;
+        h.rotate(&arn, "rotate-custom").await;
+        let record = h.wait_rotation(&arn).await;
+        assert_eq!(
+            (record["state"].as_str(), record["error_type"].as_str()),
+            (Some("failed"), Some(error_type)),
+            "{base}: {record}"
+        );
+        assert!(record["error_message"].as_str().unwrap().contains(message), "{base}: {record}");
+        assert_eq!(h.value(&arn, "AWSCURRENT").await, INITIAL, "AWSCURRENT unchanged");
+        let mut values = h.all_values(&arn).await;
+        values.push(signing_key.into());
+        h.assert_no_leaks(&values);
+    }
+}
