@@ -343,6 +343,37 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn urls_can_come_from_the_secret_itself() {
+        let config = WebhookConfig {
+            urls: UrlSource::Secret,
+            signing_secret: "key".into(),
+            timeout: Duration::from_secs(1),
+            backoff: Backoff::default(),
+        };
+        let client = aws_sdk_secretsmanager_client();
+        let target =
+            WebhookTarget::new(config, GeneratedSecret::new("api_key", Default::default()), client, None).unwrap();
+        let secret = Secret::parse(
+            "s",
+            r#"{"api_key":"k","webhook_set_url":"https://h/set","webhook_test_url":"http://h/test"}"#,
+        );
+        assert_eq!(target.url(&secret, Endpoint::Set).unwrap().as_deref(), Some("https://h/set"));
+        assert_eq!(target.url(&secret, Endpoint::Mint).unwrap(), None);
+        let error = target.url(&secret, Endpoint::Test).unwrap_err().to_string();
+        assert!(error.contains("field `webhook_test_url` must be an https:// URL"), "{error}");
+        let missing = Secret::parse("s", r#"{"api_key":"k"}"#);
+        assert!(target.url(&missing, Endpoint::Set).unwrap_err().to_string().contains("`webhook_set_url` is missing"));
+    }
+
+    fn aws_sdk_secretsmanager_client() -> SecretsManager {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .build();
+        SecretsManager::from_client(aws_sdk_secretsmanager::Client::from_conf(config))
+    }
+
     #[test]
     fn excerpts_never_carry_the_pending_value() {
         assert_eq!(excerpt("bad key abc123 rejected", Some("abc123")), "bad key <redacted> rejected");

@@ -1,0 +1,6 @@
+//! `rotate-toy-api-key`: the whole Lambda function of a custom target.
+
+#[tokio::main]
+async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
+    rotation_core::run(toy_api_key_rotation::ToyApiKey::default()).await
+}
