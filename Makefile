@@ -19,10 +19,12 @@ $(VENV)/.installed: requirements-dev.txt infra/local/packages.sh
 build:
 	cargo build --workspace --bins --locked
 
-## lint: formatting and clippy, warnings are errors
-lint:
+## lint: formatting, clippy (warnings are errors), and the SAM template (cfn-lint, sam validate --lint)
+lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
 ## test: lint, doc tests, then unit, fault-injection and end-to-end tests (the test database servers they
 ## start are stopped afterwards)

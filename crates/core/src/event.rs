@@ -199,12 +199,20 @@ mod tests {
     }
 
     #[test]
-    fn fixture_round_trips() {
-        let fixture = include_str!("../../../events/custom/createSecret.json");
-        let value: Value = serde_json::from_str(fixture).unwrap();
-        let parsed = RotationEvent::from_value(&value).unwrap();
-        assert_eq!(parsed.step, Step::CreateSecret);
-        assert_eq!(parsed.to_value(), value);
+    fn every_event_fixture_parses_and_round_trips() {
+        let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
+        let mut count = 0;
+        for function in std::fs::read_dir(&events).unwrap() {
+            for file in std::fs::read_dir(function.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let parsed = RotationEvent::from_value(&value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(parsed.step.as_str(), path.file_stem().unwrap(), "{}", path.display());
+                assert_eq!(parsed.to_value(), value);
+                count += 1;
+            }
+        }
+        assert_eq!(count, 12, "four steps for each of the three functions");
     }
 
     #[test]
