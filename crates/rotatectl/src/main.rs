@@ -1,10 +1,11 @@
-//! `rotatectl`: the operator CLI. `serve` runs the local Secrets Manager endpoint; `status` and `rotate` work
-//! against it or against real AWS through the standard AWS configuration.
+//! `rotatectl`: the operator CLI. `serve` runs the local Secrets Manager endpoint; `status`, `rotate` and
+//! `unstick` work against it or against real AWS through the standard AWS configuration.
 
 mod client;
 mod rotate;
 mod serve;
 mod status;
+mod unstick;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,8 @@ enum Command {
     Status(client::SecretArgs),
     /// Start a rotation (RotateSecret) and, with --wait, follow it to success or failure.
     Rotate(rotate::RotateArgs),
+    /// Clear a stuck AWSPENDING after confirmation: cancel the rotation, remove the label, keep AWSCURRENT.
+    Unstick(unstick::UnstickArgs),
 }
 
 #[tokio::main]
@@ -37,6 +40,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Status(args) => status::run(&args).await,
         Command::Rotate(args) => rotate::run(&args).await,
+        Command::Unstick(args) => unstick::run(&args).await,
     };
     match result {
         Ok(code) => code,

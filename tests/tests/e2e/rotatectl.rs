@@ -62,6 +62,22 @@ async fn rotate_wait_reports_a_failure_and_status_points_out_the_stuck_pending()
     let (ok, out) = rotatectl(&h, &["rotate", &name]);
     assert!(!ok);
     assert!(out.contains("InvalidRequestException: A previous rotation isn't complete"), "{out}");
+    // unstick: refused without confirmation, then clears AWSPENDING and keeps AWSCURRENT.
+    let current = h.holding(&arn, "AWSCURRENT").await.unwrap();
+    let (ok, out) = rotatectl(&h, &["unstick", &name]);
+    assert!(!ok && out.contains("Type yes to go on") && out.contains("left as it was"), "{out}");
+    assert_eq!(h.holding(&arn, "AWSPENDING").await.as_deref(), Some(pending.as_str()));
+    let (ok, out) = rotatectl(&h, &["unstick", &name, "--yes"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("AWSPENDING is stuck on version {pending}")) && out.contains("AWSCURRENT is still on"),
+        "{out}"
+    );
+    assert_eq!(h.holding(&arn, "AWSPENDING").await, None);
+    assert_eq!(h.holding(&arn, "AWSCURRENT").await, Some(current));
+    let (ok, out) = rotatectl(&h, &["unstick", &name]);
+    assert!(ok && out.contains("nothing to do"), "{out}");
+
     let (ok, out) = rotatectl(&h, &["status", "no-such-secret"]);
     assert!(!ok);
     assert!(out.contains("ResourceNotFoundException"), "{out}");
