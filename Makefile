@@ -23,7 +23,7 @@ build:
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml infra/stacks/*.yaml
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
 ## test: lint, doc tests, then unit, fault-injection and end-to-end tests (the test database servers they
