@@ -15,6 +15,7 @@ mod statements;
 mod target;
 
 pub use account::Account;
+pub use connect::connect;
 pub use statements::PasswordChange;
 pub use target::MysqlTarget;
 

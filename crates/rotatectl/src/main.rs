@@ -1,7 +1,8 @@
-//! `rotatectl`: the operator CLI. `serve` runs the local Secrets Manager endpoint; `status`, `rotate` and
-//! `unstick` work against it or against real AWS through the standard AWS configuration.
+//! `rotatectl`: the operator CLI. `serve` runs the local Secrets Manager endpoint; `status`, `rotate`,
+//! `doctor` and `unstick` work against it or against real AWS through the standard AWS configuration.
 
 mod client;
+mod doctor;
 mod rotate;
 mod serve;
 mod status;
@@ -26,6 +27,8 @@ enum Command {
     Status(client::SecretArgs),
     /// Start a rotation (RotateSecret) and, with --wait, follow it to success or failure.
     Rotate(rotate::RotateArgs),
+    /// Check a secret and a function's settings before turning rotation on: each check, pass or fail, and the fix.
+    Doctor(doctor::DoctorArgs),
     /// Clear a stuck AWSPENDING after confirmation: cancel the rotation, remove the label, keep AWSCURRENT.
     Unstick(unstick::UnstickArgs),
 }
@@ -41,6 +44,7 @@ async fn main() -> ExitCode {
         Command::Status(args) => status::run(&args).await,
         Command::Rotate(args) => rotate::run(&args).await,
         Command::Unstick(args) => unstick::run(&args).await,
+        Command::Doctor(args) => doctor::run(&args).await,
     };
     match result {
         Ok(code) => code,

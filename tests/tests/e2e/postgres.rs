@@ -469,3 +469,52 @@ async fn an_rds_managed_admin_secret_is_found_through_its_rds_tag() {
         "{record}"
     );
 }
+
+#[tokio::test]
+async fn doctor_checks_settings_secret_database_and_admin_with_fixes() {
+    let case = setup("alternating-users", &unique("app"), vec![]).await;
+    let ca = format!("TLS_CA_BUNDLE={}", case.pg.ca().display());
+    let doctor = |extra: &[&str]| {
+        let mut args = vec![
+            "doctor",
+            &case.arn,
+            "--function",
+            "postgres",
+            "--env",
+            "ROTATION_STRATEGY=alternating-users",
+            "--env",
+            &ca,
+        ];
+        args.extend_from_slice(extra);
+        crate::rotatectl::rotatectl(&case.h, &args)
+    };
+    let (ok, out) = doctor(&[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("PASS  127.0.0.1:") && out.contains("the current credential logs in"), "{out}");
+    assert!(
+        out.contains("PASS  the admin may change other users' passwords") && out.contains("all checks passed"),
+        "{out}"
+    );
+
+    let (ok, out) = doctor(&["--env", "TLS_MODE=prefer"]);
+    assert!(!ok && out.contains("FAIL  the function's settings") && out.contains("TLS_MODE must be"), "{out}");
+
+    case.pg
+        .superuser("postgres")
+        .await
+        .batch_execute(&format!("ALTER ROLE {} NOCREATEROLE", quote(&case.admin)))
+        .await
+        .unwrap();
+    let (ok, out) = doctor(&[]);
+    assert!(
+        !ok && out.contains("FAIL  the admin may change other users' passwords") && out.contains("grant it"),
+        "{out}"
+    );
+
+    let mut wrong = case.secret("AWSCURRENT").await;
+    wrong["password"] = json!("not-the-password");
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(wrong.to_string()).send().await.unwrap();
+    let (ok, out) = doctor(&[]);
+    assert!(!ok && out.contains("FAIL  127.0.0.1:") && out.contains("was refused"), "{out}");
+    assert!(!out.contains("not-the-password"), "doctor never prints a password");
+}

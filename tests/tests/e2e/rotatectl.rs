@@ -4,7 +4,8 @@ use std::process::{Command, Output};
 
 use crate::harness::{Function, Harness, binary, unique};
 
-fn rotatectl(h: &Harness, args: &[&str]) -> (bool, String) {
+/// Runs rotatectl against the harness's endpoint; returns success and stdout+stderr.
+pub fn rotatectl(h: &Harness, args: &[&str]) -> (bool, String) {
     let Output { status, stdout, stderr } = Command::new(binary("rotatectl"))
         .args(args)
         .args(["--endpoint-url", &h.endpoint_url])

@@ -1,0 +1,274 @@
+//! `rotatectl doctor`: checks a secret and a function's settings before rotation is turned on, each check with
+//! pass or fail and the fix.
+
+use std::process::ExitCode;
+
+use mysql_async::prelude::Queryable;
+use rotation_core::database::{Connection, DatabaseConfig, Strategy, TlsMode, other_username};
+use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
+
+use crate::client::{SecretArgs, describe_error};
+
+/// The kinds of rotation function `doctor` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Function {
+    /// `rotate-postgres`.
+    Postgres,
+    /// `rotate-mysql`.
+    Mysql,
+    /// `rotate-custom`.
+    Custom,
+}
+
+/// Options of `doctor`.
+#[derive(clap::Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// The function that will rotate the secret.
+    #[arg(long, value_enum)]
+    function: Function,
+    /// The function's environment, KEY=VALUE (repeat); the process environment is read too.
+    #[arg(long = "env", value_parser = parse_pair)]
+    env: Vec<(String, String)>,
+}
+
+fn parse_pair(pair: &str) -> Result<(String, String), String> {
+    pair.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("{pair:?} is not KEY=VALUE"))
+}
+
+/// The checks' report.
+struct Report {
+    failed: usize,
+}
+
+impl Report {
+    fn check<T>(&mut self, name: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                println!("PASS  {name}");
+                Some(value)
+            }
+            Err(problem) => {
+                println!("FAIL  {name}\n      {problem}");
+                self.failed += 1;
+                None
+            }
+        }
+    }
+}
+
+fn text(error: RotationError) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// Runs every check that applies; fails when one does.
+pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
+    let env = Env::from_pairs(std::env::vars().chain(args.env.iter().cloned()));
+    let mut report = Report { failed: 0 };
+    let client = args.secret.client().await;
+
+    let described = client.describe_secret().secret_id(&args.secret.secret_id).send().await;
+    let Some(described) =
+        report.check("the secret exists and can be described", described.map_err(|e| describe_error(&e)))
+    else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let arn = described.arn().unwrap_or(&args.secret.secret_id).to_owned();
+    let stages = described.version_ids_to_stages().cloned().unwrap_or_default();
+    let holding = |label: &str| stages.iter().find(|(_, s)| s.iter().any(|x| x == label)).map(|(v, _)| v.clone());
+    let stuck = holding("AWSPENDING").filter(|p| Some(p) != holding(AWSCURRENT).as_ref());
+    report.check(
+        "no rotation is stuck",
+        match stuck {
+            Some(version) => {
+                Err(format!("AWSPENDING is on {version}, not AWSCURRENT; clear it with `rotatectl unstick {arn}`"))
+            }
+            None => Ok(()),
+        },
+    );
+    let value = client.get_secret_value().secret_id(&arn).version_stage(AWSCURRENT).send().await;
+    let Some(value) = report.check("the AWSCURRENT value can be read", value.map_err(|e| describe_error(&e))) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let current = Secret::parse(arn.clone(), value.secret_string().unwrap_or_default());
+
+    match args.function {
+        Function::Custom => {
+            let policy = report.check(
+                "the password policy settings",
+                PasswordPolicy::from_env(&env, rotation_core::password::DEFAULT_EXCLUDE_CHARACTERS).map_err(text),
+            );
+            if let Some(policy) = policy {
+                let target = report.check(
+                    "the generated-value settings",
+                    rotation_custom::GeneratedSecret::from_env_with_policy(&env, policy).map_err(text),
+                );
+                if let Some(target) = target {
+                    report.check(
+                        "the secret has the key to replace",
+                        target.value_of(&current).map(|_| ()).map_err(text),
+                    );
+                }
+            }
+            if env.get("CUSTOM_TARGET").as_deref() == Some("webhook") {
+                report.check(
+                    "the webhook settings",
+                    rotation_custom::WebhookConfig::from_env(&env).map(|_| ()).map_err(text),
+                );
+            }
+        }
+        Function::Postgres | Function::Mysql => {
+            let Some(config) = report.check("the function's settings", DatabaseConfig::from_env(&env).map_err(text))
+            else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let (engines, port, dbname) = match args.function {
+                Function::Postgres => (
+                    rotation_postgres::ENGINES,
+                    rotation_postgres::DEFAULT_PORT,
+                    Some(rotation_postgres::DEFAULT_DBNAME),
+                ),
+                _ => (rotation_mysql::ENGINES, rotation_mysql::DEFAULT_PORT, None),
+            };
+            let connection = report.check(
+                "the secret's fields fit the function",
+                Connection::parse(&current, engines, port, dbname).map_err(text),
+            );
+            let mode =
+                report.check("the secret's ssl field", TlsMode::for_secret(&current, config.tls_mode).map_err(text));
+            let (Some(connection), Some(mode)) = (connection, mode) else { return Ok(ExitCode::FAILURE) };
+            if config.strategy == Strategy::AlternatingUsers && args.function == Function::Postgres {
+                let clone = other_username(&connection.username);
+                report.check(
+                    "the other user's name fits PostgreSQL's 63-byte limit",
+                    if clone.len() > rotation_postgres::MAX_NAME_BYTES {
+                        Err(format!("{clone:?} is {} bytes; use a shorter username", clone.len()))
+                    } else {
+                        Ok(())
+                    },
+                );
+            }
+            report.check(
+                &format!(
+                    "{} is reachable over TLS ({}) and the current credential logs in",
+                    connection.address(),
+                    mode.as_str()
+                ),
+                login(args.function, &connection, mode, &config).await.map(|_| ()).map_err(text),
+            );
+            if config.strategy.needs_admin() {
+                check_admin(&mut report, &client, &current, &connection, &config, args.function).await;
+            }
+        }
+    }
+    println!(
+        "{}",
+        if report.failed == 0 { "all checks passed".to_owned() } else { format!("{} check(s) failed", report.failed) }
+    );
+    Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A logged-in session of either database.
+enum Session {
+    Postgres(tokio_postgres::Client),
+    Mysql(mysql_async::Conn),
+}
+
+async fn login(
+    function: Function,
+    connection: &Connection,
+    mode: TlsMode,
+    config: &DatabaseConfig,
+) -> Result<Session, RotationError> {
+    match function {
+        Function::Postgres => {
+            let roots = rotation_postgres::TlsRoots::load(config.ca_bundle.as_deref())?;
+            rotation_postgres::connect(connection, mode, &roots, config).await.map(Session::Postgres)
+        }
+        _ => rotation_mysql::connect(connection, mode, config).await.map(Session::Mysql),
+    }
+}
+
+async fn check_admin(
+    report: &mut Report,
+    client: &aws_sdk_secretsmanager::Client,
+    current: &Secret,
+    user: &Connection,
+    config: &DatabaseConfig,
+    function: Function,
+) {
+    let Some(arn) =
+        report.check("the secret names its admin secret (masterarn)", current.require_str("masterarn").map_err(text))
+    else {
+        return;
+    };
+    let value = client.get_secret_value().secret_id(arn).version_stage(AWSCURRENT).send().await;
+    let Some(value) = report.check("the admin secret can be read", value.map_err(|e| describe_error(&e))) else {
+        return;
+    };
+    let secret = Secret::parse(arn, value.secret_string().unwrap_or_default());
+    if secret.get("host").is_none() {
+        println!(
+            "INFO  the admin secret has no host: RDS manages it; its database is found through its RDS tag at rotation"
+        );
+        return;
+    }
+    let (engines, port) = match function {
+        Function::Postgres => (rotation_postgres::ENGINES, rotation_postgres::DEFAULT_PORT),
+        _ => (rotation_mysql::ENGINES, rotation_mysql::DEFAULT_PORT),
+    };
+    let Some(mut admin) =
+        report.check("the admin secret's fields", Connection::parse(&secret, engines, port, None).map_err(text))
+    else {
+        return;
+    };
+    if report
+        .check(
+            "the admin secret manages the user's own server",
+            if admin.host.eq_ignore_ascii_case(&user.host) && admin.port == user.port {
+                Ok(())
+            } else {
+                Err(format!("it names {}, the user is on {}", admin.address(), user.address()))
+            },
+        )
+        .is_none()
+    {
+        return;
+    }
+    admin.dbname = user.dbname.clone();
+    let Ok(mode) = TlsMode::for_secret(&secret, config.tls_mode) else { return };
+    let Some(session) = report.check("the admin logs in", login(function, &admin, mode, config).await.map_err(text))
+    else {
+        return;
+    };
+    let may_manage = match session {
+        Session::Postgres(client) => client
+            .query_one("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user", &[])
+            .await
+            .map(|row| row.get::<_, bool>(0))
+            .map_err(|e| e.to_string()),
+        Session::Mysql(mut conn) => conn
+            .query::<String, _>("SHOW GRANTS")
+            .await
+            .map(|grants| grants.iter().any(|g| g.contains("ALL PRIVILEGES ON *.*") || g.contains("CREATE USER")))
+            .map_err(|e| e.to_string()),
+    };
+    report.check(
+        "the admin may change other users' passwords",
+        match may_manage {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                Err(format!("{:?} lacks CREATEROLE (PostgreSQL) or CREATE USER (MySQL); grant it", admin.username))
+            }
+            Err(e) => Err(e),
+        },
+    );
+}
