@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test bench lint build setup doc
+.PHONY: demo test bench lint build setup package
 
 ## setup: the Python venv with cargo-lambda (its wheel ships the binary), moto and boto3
 setup: $(VENV)/.installed
@@ -48,3 +48,7 @@ demo: setup build
 bench: setup
 	cargo build --workspace --bins --release --locked
 	cargo bench -p rotor-tests --bench rotation --locked
+
+## package: sam build of the three functions (release, cross-compiled by cargo-lambda) and their zip sizes
+package: setup
+	bash infra/local/package.sh

@@ -1,52 +1,144 @@
 #!/usr/bin/env python3
 """`make demo`: rotor end to end on this machine, on embedded defaults.
 
-Starts cargo-lambda's Lambda emulator and rotor's local Secrets Manager endpoint (on a manual clock), runs the
-`rotate-custom` function against them, creates a demo API-key secret, rotates it now through RotateSecret, then
-moves the clock a day forward so the schedule rotates it again, printing `rotatectl status` along the way.
-Secret values are never printed: a short fingerprint shows that they change. Stops everything it started.
+Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL
+and MariaDB servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
+have TLS off). Runs four rotation functions against them and creates four secrets, each with a daily schedule:
+a PostgreSQL single user, PostgreSQL alternating users, a MariaDB single user, and a generated API key. Then it
+moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
+and proves the current credentials log in. Values are never printed. Stops everything it started.
 """
 
-import hashlib
+import json
 import os
+import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import json
 import urllib.request
 from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).parent))
+from databases import MariaDB, Postgres, free_port, wait_for  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "debug"
 STATE = ROOT / ".rotor" / "demo"
-SECRET = "rotor-demo/api-key"
-FUNCTION = "rotate-custom"
 CLOCK_START = "2026-01-01T00:00:00Z"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port, what, log):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    sys.exit(f"{what} did not start; see {log}")
+DAYS = 3
 
 
 def step(text):
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
     print(f"\n{bold}==> {text}{plain}", flush=True)
+
+
+def password():
+    return secrets.token_urlsafe(24)
+
+
+def main():
+    started = time.time()
+    shutil.rmtree(STATE, ignore_errors=True)
+    STATE.mkdir(parents=True)
+    invoke_port, endpoint_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{endpoint_port}"
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="AKIDROTORDEMO", AWS_SECRET_ACCESS_KEY="rotor-demo-not-a-secret")
+    processes, servers = [], []
+
+    def start(args, log, extra_env=None):
+        with open(STATE / log, "w") as out:
+            processes.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=dict(env, **(extra_env or {})), cwd=ROOT))
+
+    try:
+        step("starting PostgreSQL and MariaDB (the demo's own, TLS on, password authentication)")
+        pg = Postgres(STATE / "postgres")
+        servers.append(pg)
+        maria = MariaDB(STATE / "mariadb")
+        servers.append(maria)
+        print(f"PostgreSQL on 127.0.0.1:{pg.port}, MariaDB on 127.0.0.1:{maria.port}")
+
+        step(f"starting cargo-lambda's Lambda emulator (127.0.0.1:{invoke_port}) and rotor's endpoint ({endpoint}, clock at {CLOCK_START})")
+        start([str(ROOT / ".venv/bin/cargo-lambda"), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(invoke_port)],
+              "cargo-lambda.log")
+        wait_for(invoke_port, "cargo lambda watch", STATE / "cargo-lambda.log")
+        start([str(BIN / "rotatectl"), "serve", "--port", str(endpoint_port), "--state-dir", str(STATE / "state"),
+               "--invoke-endpoint", f"http://127.0.0.1:{invoke_port}", "--manual-clock", CLOCK_START], "endpoint.log")
+        wait_for(endpoint_port, "rotatectl serve", STATE / "endpoint.log")
+
+        runtime = lambda name: {"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{invoke_port}/.rt/{name}", "AWS_LAMBDA_FUNCTION_NAME": name,
+                                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST"}
+        functions = {
+            "rotate-postgres": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem")},
+            "rotate-postgres-alternating": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem")},
+            "rotate-mysql": {"TLS_CA_BUNDLE": str(maria.dir / "ca.pem")},
+            "rotate-custom": {"GENERATED_KEY": "api_key", "GENERATED_FORMAT": "base64url", "GENERATED_BYTES": "32"},
+        }
+        step("starting the rotation functions: " + ", ".join(functions))
+        for name, extra in functions.items():
+            start([str(BIN / name)], f"{name}.log", dict(runtime(name), **extra))
+
+        step("creating database users and their secrets")
+        admin_password, single_password, team_password, shop_password = password(), password(), password(), password()
+        pg.sql(f"CREATE ROLE rotor_admin LOGIN CREATEROLE PASSWORD '{admin_password}'")
+        pg.sql(f"CREATE ROLE app LOGIN PASSWORD '{single_password}'")
+        pg.sql(f"CREATE ROLE team LOGIN PASSWORD '{team_password}'")
+        # The admin owns what the users are granted, so it can grant the same to the alternating user's clone.
+        pg.sql("CREATE TABLE orders (id int); ALTER TABLE orders OWNER TO rotor_admin; GRANT SELECT ON orders TO team")
+        maria.sql(f"CREATE USER 'shop'@'%' IDENTIFIED BY '{shop_password}'")
+        sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
+        pg_secret = {"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "dbname": "postgres"}
+        admin_arn = sm.create_secret(Name="demo/postgres-admin", SecretString=json.dumps(dict(pg_secret, username="rotor_admin", password=admin_password)))["ARN"]
+        demo = {
+            "demo/postgres-app": ("rotate-postgres", dict(pg_secret, username="app", password=single_password)),
+            "demo/postgres-team": ("rotate-postgres-alternating", dict(pg_secret, username="team", password=team_password, masterarn=admin_arn)),
+            "demo/mariadb-shop": ("rotate-mysql", {"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": "shop", "password": shop_password}),
+            "demo/api-key": ("rotate-custom", {"api_key": secrets.token_urlsafe(32), "vendor": "acme"}),
+        }
+        for name, (function, value) in demo.items():
+            sm.create_secret(Name=name, SecretString=json.dumps(value))
+            sm.rotate_secret(SecretId=name, RotationLambdaARN=f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
+                             RotationRules={"ScheduleExpression": "rate(1 day)", "Duration": "2h"}, RotateImmediately=False)
+        for name in demo:
+            record = last_rotation(endpoint, name)
+            print(f"{name:<20} configuration test (testSecret with the current credential): {record['state']}")
+
+        def logs_in(name, value):
+            if "engine" not in value:
+                return "n/a (no system to log in to)"
+            check = pg.logs_in if value["engine"] == "postgres" else maria.logs_in
+            return "logs in" if check(value["username"], value["password"]) else "DOES NOT LOG IN"
+
+        for day in range(1, DAYS + 1):
+            step(f"day {day}: the clock moves 24 hours; the schedules rotate every secret")
+            request = urllib.request.Request(f"{endpoint}/_rotor/clock", data=json.dumps({"seconds": 86400, "wait": True}).encode(),
+                                             headers={"content-type": "application/json"})
+            answer = json.load(urllib.request.urlopen(request))
+            print(f"rotations run: {answer['rotations_started']}")
+            print(f"{'secret':<20} {'AWSCURRENT':<10} {'AWSPREVIOUS':<11} {'user':<12} current credential")
+            for name in demo:
+                stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
+                holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
+                value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+                print(f"{name:<20} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
+        step("rotatectl status demo/postgres-team (alternating users: team and team_clone take turns)")
+        subprocess.run([str(BIN / "rotatectl"), "status", "demo/postgres-team"], env=env, check=True)
+        step(f"done in {time.time() - started:.0f} s; logs and the audit log are in {STATE.relative_to(ROOT)}/")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for server in servers:
+            server.stop()
 
 
 def last_rotation(endpoint, secret):
@@ -59,90 +151,6 @@ def last_rotation(endpoint, secret):
             return record
         time.sleep(0.05)
     sys.exit("the rotation did not finish")
-
-
-def fingerprint(value):
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
-
-
-def main():
-    shutil.rmtree(STATE, ignore_errors=True)
-    STATE.mkdir(parents=True)
-    invoke_port, endpoint_port = free_port(), free_port()
-    endpoint = f"http://127.0.0.1:{endpoint_port}"
-    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="AKIDROTORDEMO", AWS_SECRET_ACCESS_KEY="rotor-demo-not-a-secret")
-    processes = []
-
-    def start(args, log, extra_env=None):
-        with open(STATE / log, "w") as out:
-            processes.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=dict(env, **(extra_env or {})),
-                                              cwd=ROOT))
-
-    try:
-        step(f"starting cargo-lambda's Lambda emulator on 127.0.0.1:{invoke_port}")
-        start([str(ROOT / ".venv/bin/cargo-lambda"), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1",
-               "-P", str(invoke_port)], "cargo-lambda.log")
-        wait_for(invoke_port, "cargo lambda watch", STATE / "cargo-lambda.log")
-
-        step(f"starting rotor's local Secrets Manager endpoint on {endpoint} (manual clock at {CLOCK_START})")
-        start([str(BIN / "rotatectl"), "serve", "--port", str(endpoint_port), "--state-dir", str(STATE / "state"),
-               "--invoke-endpoint", f"http://127.0.0.1:{invoke_port}", "--manual-clock", CLOCK_START],
-              "endpoint.log")
-        wait_for(endpoint_port, "rotatectl serve", STATE / "endpoint.log")
-
-        step(f"starting the {FUNCTION} function (polls the emulator's Runtime API)")
-        start([str(BIN / FUNCTION)], f"{FUNCTION}.log", {
-            "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{invoke_port}/.rt/{FUNCTION}",
-            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "GENERATED_KEY": "api_key", "PASSWORD_LENGTH": "40",
-            "EXCLUDE_PUNCTUATION": "true",
-        })
-
-        sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
-        step(f"creating the secret {SECRET}")
-        sm.create_secret(Name=SECRET, SecretString=json.dumps({"api_key": "initial-key-from-the-vendor",
-                                                               "service": "payments-api"}))
-        ctl = [str(BIN / "rotatectl")]
-        subprocess.run(ctl + ["status", SECRET], env=env, check=True)
-
-        def current():
-            return json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
-
-        before = current()["api_key"]
-        step("configuring rotation (daily, 2h window) with RotateImmediately=false: testSecret checks the setup")
-        sm.rotate_secret(SecretId=SECRET, RotationLambdaARN=f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}",
-                         RotationRules={"ScheduleExpression": "rate(1 day)", "Duration": "2h"},
-                         RotateImmediately=False)
-        record = last_rotation(endpoint, SECRET)
-        print(f"configuration test {record['state']}: {record.get('error_type') or ''} {record.get('error_message') or ''}")
-        print("(the vendor's initial key does not meet the 40-character policy; a rotation replaces it)")
-
-        step("rotating now: rotatectl rotate --wait")
-        subprocess.run(ctl + ["rotate", SECRET, "--wait", "--timeout", "60"], env=env, check=True)
-        after = current()
-        print(f"api_key fingerprint {fingerprint(before)} -> {fingerprint(after['api_key'])}, "
-              f"{len(after['api_key'])} characters; other fields kept: service={after['service']}")
-        subprocess.run(ctl + ["status", SECRET], env=env, check=True)
-
-        step("moving the endpoint's clock forward one day: the schedule rotates the secret")
-        request = urllib.request.Request(f"{endpoint}/_rotor/clock", data=json.dumps({"seconds": 86400, "wait": True}).encode(),
-                                         headers={"content-type": "application/json"})
-        answer = json.load(urllib.request.urlopen(request))
-        print(f"scheduled rotations run: {answer['rotations_started']}")
-        scheduled = current()["api_key"]
-        print(f"api_key fingerprint {fingerprint(after['api_key'])} -> {fingerprint(scheduled)}")
-        subprocess.run(ctl + ["status", SECRET], env=env, check=True)
-        step(f"done; logs and the audit log are in {STATE.relative_to(ROOT)}/")
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,14 @@ impl Env {
         Self { vars: pairs.into_iter().collect() }
     }
 
+    /// The same environment with `name` set to `value` where it is unset (a binary's own default).
+    pub fn with_default(mut self, name: &str, value: &str) -> Self {
+        if self.get(name).is_none() {
+            self.vars.insert(name.to_owned(), value.to_owned());
+        }
+        self
+    }
+
     /// A variable's value; unset and empty are the same.
     pub fn get(&self, name: &str) -> Option<String> {
         self.vars.get(name).filter(|v| !v.is_empty()).cloned()

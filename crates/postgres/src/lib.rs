@@ -10,11 +10,13 @@
 mod alternating;
 mod connect;
 mod error;
+mod function;
 mod password;
 mod target;
 mod tls;
 
 pub use connect::connect;
+pub use function::run_function;
 pub use password::password_statement;
 pub use target::PostgresTarget;
 pub use tls::TlsRoots;

@@ -82,11 +82,16 @@ impl Target for PostgresTarget {
         let current = self.connection(ctx.current)?;
         let pending = self.connection(ctx.pending)?;
         check_same_target(&current, &pending, self.config.strategy)?;
-        let pending_mode = TlsMode::for_secret(ctx.pending, self.config.tls_mode)?;
-        match self.login(&pending, pending_mode).await {
-            Ok(_) => return Ok(()),
-            Err(error) if error.is_authentication_failure() => {}
-            Err(error) => return Err(error),
+        // A pending password that already logs in means the work is done, except for alternating users: an
+        // interrupted earlier attempt may have set the password before it finished bringing the user in line,
+        // so that (idempotent) work always runs.
+        if self.config.strategy != Strategy::AlternatingUsers {
+            let pending_mode = TlsMode::for_secret(ctx.pending, self.config.tls_mode)?;
+            match self.login(&pending, pending_mode).await {
+                Ok(_) => return Ok(()),
+                Err(error) if error.is_authentication_failure() => {}
+                Err(error) => return Err(error),
+            }
         }
         match self.config.strategy {
             Strategy::SingleUser => {

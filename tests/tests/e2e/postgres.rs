@@ -518,3 +518,46 @@ async fn doctor_checks_settings_secret_database_and_admin_with_fixes() {
     assert!(!ok && out.contains("FAIL  127.0.0.1:") && out.contains("was refused"), "{out}");
     assert!(!out.contains("not-the-password"), "doctor never prints a password");
 }
+
+#[tokio::test]
+async fn an_alternating_rotation_interrupted_during_the_sync_finishes_it_on_the_retry() {
+    let case = setup("alternating-users", &unique("app"), vec![]).await;
+    let superuser = case.pg.superuser(&case.db).await;
+    // A table the admin may not grant on: the first attempt stops halfway, after the clone got its password.
+    superuser
+        .batch_execute(&format!("CREATE TABLE ledger (id int); GRANT SELECT ON ledger TO {}", quote(&case.user)))
+        .await
+        .unwrap();
+    configure(&case).await;
+    let record = case.rotate().await;
+    assert_eq!(record["error_type"], "TargetPermissionDenied", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("permission denied for table ledger"), "{record}");
+    let token = case.h.holding(&case.arn, "AWSPENDING").await.unwrap();
+    let pending: Value = serde_json::from_str(
+        case.h
+            .client
+            .get_secret_value()
+            .secret_id(&case.arn)
+            .version_id(&token)
+            .send()
+            .await
+            .unwrap()
+            .secret_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(case.logs_in(&pending).await, "the interrupted attempt had already set the clone's password");
+
+    // The operator fixes the admin's rights; the service retries the rotation with the same token.
+    superuser
+        .batch_execute(&format!("GRANT SELECT ON ledger TO {} WITH GRANT OPTION", quote(&case.admin)))
+        .await
+        .unwrap();
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        let event = json!({"Step": step, "SecretId": case.arn, "ClientRequestToken": token});
+        case.h.invoke("rotate-postgres", &event).await.unwrap_or_else(|e| panic!("{step}: {e:?}"));
+    }
+    let clone = pending["username"].as_str().unwrap();
+    let row = superuser.query_one("SELECT has_table_privilege($1, 'ledger', 'SELECT')", &[&clone]).await.unwrap();
+    assert!(row.get::<_, bool>(0), "the retry finished bringing the clone in line");
+}

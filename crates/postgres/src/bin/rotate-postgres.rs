@@ -1,17 +1,8 @@
-//! `rotate-postgres`: the rotation Lambda for PostgreSQL.
+//! `rotate-postgres`: the rotation Lambda for PostgreSQL (`ROTATION_STRATEGY` defaults to `single-user`).
 // The rotation futures nest deeply (runtime, rotator, target, driver); the default limit is too low.
 #![recursion_limit = "256"]
 
-use rotation_core::database::DatabaseConfig;
-use rotation_core::runtime::init_failed;
-use rotation_core::{Env, lambda_runtime};
-use rotation_postgres::{DEFAULT_EXCLUDE_CHARACTERS, PostgresTarget, TlsRoots};
-
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::telemetry::init();
-    let config = DatabaseConfig::from_env(&Env::from_process()).map_err(init_failed)?;
-    let roots = TlsRoots::load(config.ca_bundle.as_deref()).map_err(init_failed)?;
-    let rds = rotation_core::rds::Rds::from_env().await;
-    rotation_core::run_with_exclusions(PostgresTarget::new(config, roots, rds), DEFAULT_EXCLUDE_CHARACTERS).await
+async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
+    rotation_postgres::run_function(rotation_core::Env::from_process()).await
 }

@@ -1,0 +1,16 @@
+//! The Lambda function: configuration from the environment, then rotor's runtime.
+
+use rotation_core::database::DatabaseConfig;
+use rotation_core::runtime::init_failed;
+use rotation_core::{Env, lambda_runtime};
+
+use crate::{DEFAULT_EXCLUDE_CHARACTERS, PostgresTarget, TlsRoots};
+
+/// Reads the configuration from `env` once (cold start) and serves rotation events until the runtime stops.
+pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
+    rotation_core::telemetry::init();
+    let config = DatabaseConfig::from_env(&env).map_err(init_failed)?;
+    let roots = TlsRoots::load(config.ca_bundle.as_deref()).map_err(init_failed)?;
+    let rds = rotation_core::rds::Rds::from_env().await;
+    rotation_core::run_with_exclusions(PostgresTarget::new(config, roots, rds), DEFAULT_EXCLUDE_CHARACTERS).await
+}

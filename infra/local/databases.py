@@ -1,0 +1,129 @@
+"""PostgreSQL and MariaDB servers of the demo's own, from the machine's binaries, in a directory of the demo.
+
+The machine's services trust every local login (PostgreSQL) or have TLS off (MariaDB), so the demo runs its own:
+SCRAM or native password authentication, TLS from a CA made here, free ports on 127.0.0.1. `stop()` ends them.
+"""
+
+import datetime
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+import ipaddress
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port, what, log):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not start; see {log}")
+
+
+def write_certificates(directory):
+    """ca.pem, server.pem and server.key for localhost and 127.0.0.1."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rotor demo CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2)).add_extension(san, critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                             serialization.NoEncryption()))
+    os.chmod(directory / "server.key", 0o600)
+
+
+def as_user(user, command):
+    return ["runuser", "-u", user, "--", *command] if os.geteuid() == 0 else command
+
+
+class Postgres:
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True)
+        write_certificates(self.dir)
+        bin_dir = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.psql = f"{bin_dir}/psql"
+        self.pg_ctl = f"{bin_dir}/pg_ctl"
+        self.port = free_port()
+        shutil.chown(self.dir, "postgres", "postgres") if os.geteuid() == 0 else None
+        for name in ("ca.pem", "server.pem", "server.key"):
+            shutil.chown(self.dir / name, "postgres", "postgres") if os.geteuid() == 0 else None
+        subprocess.run(as_user("postgres", [f"{bin_dir}/initdb", "-D", str(self.dir / "data"), "-U", "postgres",
+                                            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"]),
+                       check=True, capture_output=True)
+        with open(self.dir / "data/postgresql.conf", "a") as conf:
+            conf.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.dir}'\n"
+                       f"ssl = on\nssl_cert_file = '{self.dir}/server.pem'\nssl_key_file = '{self.dir}/server.key'\nfsync = off\n")
+        subprocess.run(as_user("postgres", [self.pg_ctl, "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-w", "start"]),
+                       check=True, capture_output=True)
+
+    def sql(self, statement, database="postgres"):
+        subprocess.run(as_user("postgres", [self.psql, "-h", str(self.dir), "-p", str(self.port), "-U", "postgres", "-d", database,
+                                            "-v", "ON_ERROR_STOP=1", "-q", "-c", statement]), check=True, capture_output=True)
+
+    def logs_in(self, user, password, database="postgres"):
+        dsn = (f"host=127.0.0.1 port={self.port} user={user} dbname={database} sslmode=verify-full "
+               f"sslrootcert={self.dir / 'ca.pem'}")
+        result = subprocess.run([self.psql, dsn, "-tAc", "SELECT 1"], env=dict(os.environ, PGPASSWORD=password), capture_output=True)
+        return result.returncode == 0
+
+    def stop(self):
+        subprocess.run(as_user("postgres", [self.pg_ctl, "-D", str(self.dir / "data"), "-m", "fast", "stop"]), capture_output=True)
+
+
+class MariaDB:
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True)
+        write_certificates(self.dir)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "mysql:mysql", str(self.dir)], check=True)
+        self.port = free_port()
+        self.socket = self.dir / "mysqld.sock"
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.dir / 'data'}", "--user=mysql",
+                        "--auth-root-authentication-method=normal", "--skip-test-db"], check=True, capture_output=True)
+        self.process = subprocess.Popen(
+            ["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={self.dir / 'data'}", f"--port={self.port}",
+             "--bind-address=127.0.0.1", f"--socket={self.socket}", f"--pid-file={self.dir / 'mysqld.pid'}",
+             f"--log-error={self.dir / 'error.log'}", f"--ssl-ca={self.dir / 'ca.pem'}",
+             f"--ssl-cert={self.dir / 'server.pem'}", f"--ssl-key={self.dir / 'server.key'}", "--user=mysql", "--skip-name-resolve"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.port, "mariadbd", self.dir / "error.log")
+
+    def sql(self, statement):
+        subprocess.run(["mariadb", f"--socket={self.socket}", "-u", "root", "-e", statement], check=True, capture_output=True)
+
+    def logs_in(self, user, password):
+        result = subprocess.run(["mariadb", "-h", "127.0.0.1", "-P", str(self.port), "-u", user, f"--ssl-ca={self.dir / 'ca.pem'}",
+                                 "--ssl-verify-server-cert", "-e", "SELECT 1"], env=dict(os.environ, MYSQL_PWD=password),
+                                capture_output=True)
+        return result.returncode == 0
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
