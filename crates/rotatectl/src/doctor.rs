@@ -118,11 +118,25 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                     );
                 }
             }
-            if env.get("CUSTOM_TARGET").as_deref() == Some("webhook") {
-                report.check(
-                    "the webhook settings",
-                    rotation_custom::WebhookConfig::from_env(&env).map(|_| ()).map_err(text),
-                );
+            if env.get("CUSTOM_TARGET").as_deref() == Some("webhook")
+                && let Some(config) =
+                    report.check("the webhook settings", rotation_custom::WebhookConfig::from_env(&env).map_err(text))
+            {
+                let urls: Vec<String> = match &config.urls {
+                    rotation_custom::UrlSource::Environment { set, test, mint } => {
+                        [Some(set.clone()), Some(test.clone()), mint.clone()].into_iter().flatten().collect()
+                    }
+                    rotation_custom::UrlSource::Secret => ["webhook_set_url", "webhook_test_url", "webhook_mint_url"]
+                        .iter()
+                        .filter_map(|field| current.optional_str(field).ok().flatten().map(str::to_owned))
+                        .collect(),
+                };
+                for url in urls {
+                    report.check(
+                        &format!("{url} answers over verified TLS"),
+                        reach(&url, env.get("TLS_CA_BUNDLE")).await,
+                    );
+                }
             }
         }
         Function::Postgres | Function::Mysql => {
@@ -174,6 +188,30 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         if report.failed == 0 { "all checks passed".to_owned() } else { format!("{} check(s) failed", report.failed) }
     );
     Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Any HTTP answer from the URL's server (an unsigned request is refused, which still proves the network and the
+/// certificate); an error names what failed.
+async fn reach(url: &str, ca_bundle: Option<String>) -> Result<(), String> {
+    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).https_only(true);
+    if let Some(path) = ca_bundle {
+        let pem = std::fs::read(&path).map_err(|e| format!("TLS_CA_BUNDLE {path}: {e}"))?;
+        builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())?);
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
+    match client.get(url).send().await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            Err(format!("{message}; check the URL, the network path, and TLS_CA_BUNDLE for the receiver's CA"))
+        }
+    }
 }
 
 /// A logged-in session of either database.

@@ -123,6 +123,31 @@ async fn signed_set_and_test_requests_rotate_the_key_and_repeats_change_nothing(
     let mut values = h.all_values(&arn).await;
     values.push(signing_key.into());
     h.assert_no_leaks(&values);
+
+    // rotatectl doctor reaches the receiver over verified TLS, and says so when it cannot.
+    let ca = format!("TLS_CA_BUNDLE={}", dir.path().join("ca.pem").display());
+    let set = format!("WEBHOOK_SET_URL=https://localhost:{}/set", receiver.port);
+    let test = format!("WEBHOOK_TEST_URL=https://localhost:{}/test", receiver.port);
+    let mut args = vec![
+        "doctor",
+        &arn,
+        "--function",
+        "custom",
+        "--env",
+        "CUSTOM_TARGET=webhook",
+        "--env",
+        "GENERATED_KEY=api_key",
+    ];
+    args.extend(["--env", &ca, "--env", &set, "--env", &test, "--env", "WEBHOOK_SIGNING_SECRET_ARN=x"]);
+    let (ok, out) = crate::rotatectl::rotatectl(&h, &args);
+    assert!(
+        ok && out.contains(&format!("PASS  https://localhost:{}/set answers over verified TLS", receiver.port)),
+        "{out}"
+    );
+    let wrong_ca = format!("TLS_CA_BUNDLE={}", dir.path().join("other-ca.pem").display());
+    args[9] = &wrong_ca;
+    let (ok, out) = crate::rotatectl::rotatectl(&h, &args);
+    assert!(!ok && out.contains("FAIL  https://localhost:") && out.contains("TLS_CA_BUNDLE"), "{out}");
 }
 
 #[tokio::test]
