@@ -180,16 +180,21 @@ impl RotationError {
     }
 }
 
+/// An error and all its causes on one line, `error: cause: cause`, as operators read them.
+pub fn with_causes(error: &dyn StdError) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
 impl From<RotationError> for lambda_runtime::Diagnostic {
     fn from(error: RotationError) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        lambda_runtime::Diagnostic { error_type: error.error_type().to_owned(), error_message: message }
+        lambda_runtime::Diagnostic { error_type: error.error_type().to_owned(), error_message: with_causes(&error) }
     }
 }
 

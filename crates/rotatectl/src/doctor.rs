@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use mysql_async::prelude::Queryable;
 use rotation_core::database::{Connection, DatabaseConfig, Strategy, TlsMode, other_username};
+use rotation_core::error::with_causes;
 use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
 
 use crate::client::{SecretArgs, describe_error};
@@ -59,14 +60,7 @@ impl Report {
 }
 
 fn text(error: RotationError) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
+    with_causes(&error)
 }
 
 /// Runs every check that applies; fails when one does.
@@ -201,16 +195,10 @@ async fn reach(url: &str, ca_bundle: Option<String>) -> Result<(), String> {
     let client = builder.build().map_err(|e| e.to_string())?;
     match client.get(url).send().await {
         Ok(_) => Ok(()),
-        Err(error) => {
-            let mut message = error.to_string();
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            Err(format!("{message}; check the URL, the network path, and TLS_CA_BUNDLE for the receiver's CA"))
-        }
+        Err(error) => Err(format!(
+            "{}; check the URL, the network path, and TLS_CA_BUNDLE for the receiver's CA",
+            with_causes(&error)
+        )),
     }
 }
 
