@@ -3,7 +3,7 @@
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use rotation_core::database::{
-    Admin, Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, load_admin, next_secret, set_own_password,
+    Admin, Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, set_own_password, start_set,
     test_with_retries,
 };
 use rotation_core::rds::Rds;
@@ -130,23 +130,15 @@ impl Target for MysqlTarget {
     }
 
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
-        let current = self.connection(ctx.current)?;
-        let pending = self.connection(ctx.pending)?;
-        check_same_target(&current, &pending, self.config.strategy)?;
-        // A pending password that already logs in means the work is done, except for alternating users: an
-        // interrupted earlier attempt may have set the password before it finished bringing the user in line,
-        // so that (idempotent) work always runs.
-        if self.config.strategy != Strategy::AlternatingUsers {
-            let pending_mode = TlsMode::for_secret(ctx.pending, self.config.tls_mode)?;
-            match self.login(&pending, pending_mode).await {
-                Ok(_) => return Ok(()),
-                Err(error) if error.is_authentication_failure() => {}
-                Err(error) => return Err(error),
-            }
-        }
+        let connection_of = |secret: &Secret| self.connection(secret);
+        let already = |pending: Connection, mode| async move { self.login(&pending, mode).await };
+        let Some((current, pending)) =
+            start_set(ctx, self.config.strategy, self.config.tls_mode, connection_of, already).await?
+        else {
+            return Ok(());
+        };
         match self.config.strategy {
             Strategy::SingleUser => {
-                let connection_of = |secret: &Secret| self.connection(secret);
                 let password = pending.password.as_str();
                 set_own_password(ctx, self.config.tls_mode, connection_of, |login, mode| async move {
                     let mut conn = self.login(&login, mode).await?;

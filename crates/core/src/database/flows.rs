@@ -2,8 +2,37 @@
 
 use std::future::Future;
 
-use crate::database::{Connection, TlsMode};
+use crate::database::{Connection, Strategy, TlsMode, check_same_target};
 use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
+
+/// setSecret's common start: the current and pending connections, the confused-deputy check, and whether the
+/// pending password already logs in, in which case `None`: the work is done. Not for alternating users: an
+/// interrupted earlier attempt may have set the password before it finished bringing the user in line, so that
+/// (idempotent) work always runs.
+pub async fn start_set<C, L, Fut, T>(
+    ctx: &SetContext<'_>,
+    strategy: Strategy,
+    default_mode: TlsMode,
+    connection_of: C,
+    login: L,
+) -> Result<Option<(Connection, Connection)>, RotationError>
+where
+    C: Fn(&Secret) -> Result<Connection, RotationError>,
+    L: FnOnce(Connection, TlsMode) -> Fut,
+    Fut: Future<Output = Result<T, RotationError>>,
+{
+    let current = connection_of(ctx.current)?;
+    let pending = connection_of(ctx.pending)?;
+    check_same_target(&current, &pending, strategy)?;
+    if strategy != Strategy::AlternatingUsers {
+        match login(pending.clone(), TlsMode::for_secret(ctx.pending, default_mode)?).await {
+            Ok(_) => return Ok(None),
+            Err(error) if error.is_authentication_failure() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(Some((current, pending)))
+}
 
 /// Single user: logs in with the current password and sets the pending one; when the current password is
 /// refused (an earlier attempt was interrupted after the change), with the previous one of the same user.
