@@ -56,6 +56,17 @@ fn wait_for_port(port: u16, what: &str, log: &Path) {
     }
 }
 
+/// Runs a setup command to its end; panics with its output when it fails.
+pub fn run(command: &mut Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The start of the manual clock every harness uses, so schedules are deterministic.
 pub const CLOCK_START: &str = "2026-01-01T00:00:00Z";
 

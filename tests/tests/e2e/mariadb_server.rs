@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 
-use crate::harness::{bin_dir, free_port};
+use crate::harness::{bin_dir, free_port, run};
 
 /// The running test server.
 pub struct MariaDbServer {
@@ -21,16 +21,6 @@ pub struct MariaDbServer {
     pub port: u16,
     /// The password of `rotor_root`@`127.0.0.1`, which holds every privilege.
     pub root_password: String,
-}
-
-fn run(command: &mut Command, what: &str) {
-    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        output.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 impl MariaDbServer {

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use tokio_postgres::{Client, NoTls};
 
-use crate::harness::{bin_dir, free_port};
+use crate::harness::{bin_dir, free_port, run};
 
 /// The running test server.
 pub struct PgServer {
@@ -43,16 +43,6 @@ fn as_postgres(program: &Path) -> Command {
     } else {
         Command::new(program)
     }
-}
-
-fn run(command: &mut Command, what: &str) {
-    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        output.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 impl PgServer {
