@@ -74,7 +74,8 @@ def main():
                                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST"}
         functions = {
             "rotate-postgres": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem")},
-            "rotate-postgres-alternating": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem")},
+            "rotate-postgres-alternating": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem"),
+                                            "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/postgres-admin-*"},
             "rotate-mysql": {"TLS_CA_BUNDLE": str(maria.dir / "ca.pem")},
             "rotate-custom": {"GENERATED_KEY": "api_key", "GENERATED_FORMAT": "base64url", "GENERATED_BYTES": "32"},
         }

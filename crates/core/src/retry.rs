@@ -24,6 +24,17 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// The sum of the waits between all tries.
+    pub fn total_delay(&self) -> Duration {
+        let mut delay = self.initial_delay;
+        let mut total = Duration::ZERO;
+        for _ in 1..self.attempts.max(1) {
+            total += delay;
+            delay = (delay * 2).min(self.max_delay);
+        }
+        total
+    }
+
     /// Runs `attempt` until it succeeds, fails with an error that is not retryable, or the tries run out.
     pub async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, RotationError>
     where

@@ -83,10 +83,10 @@ impl<T: Target> Rotator<T> {
             }
             (Step::FinishSecret, Verdict::Pending) => match description.versions.promotion(token) {
                 Some(promotion) => {
-                    if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
-                        tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed; promoting anyway");
-                    }
                     self.secrets.promote(arn, &promotion).await?;
+                    if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
+                        tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
+                    }
                     Ok(Outcome::Done)
                 }
                 None => Ok(Outcome::AlreadyCurrent),
@@ -103,7 +103,7 @@ impl<T: Target> Rotator<T> {
             PasswordSource::Local => self.policy.generate()?,
             PasswordSource::SecretsManager => self.secrets.random_password(arn, &self.policy).await?,
         };
-        let next = self.target.create(&CreateContext { secret_id: arn, token }, &current, password).await?;
+        let next = self.target.create(&CreateContext::new(arn, token, &self.secrets), &current, password).await?;
         self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await?;
         Ok(Outcome::Done)
     }

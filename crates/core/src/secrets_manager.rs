@@ -126,19 +126,17 @@ impl SecretsManager {
             .send()
             .await
             .map_err(|e| service_error("DescribeSecret", secret_id, e))?;
-        let versions = Versions::new(out.version_ids_to_stages.unwrap_or_default());
-        let tags = out
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
-            .collect();
-        Ok(Description {
-            arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
-            rotation_enabled: out.rotation_enabled,
-            versions,
-            tags,
-        })
+        Ok(description(secret_id, out))
+    }
+
+    /// `DescribeSecret` of a secret that may not exist (`ResourceNotFoundException` is `None`).
+    pub async fn describe_optional(&self, secret_id: &str) -> Result<Option<Description>, RotationError> {
+        self.count();
+        match self.client.describe_secret().secret_id(secret_id).send().await {
+            Ok(out) => Ok(Some(description(secret_id, out))),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(service_error("DescribeSecret", secret_id, e)),
+        }
     }
 
     /// `GetSecretValue`: the `SecretString`, or `None` when no such version has a value
@@ -226,6 +224,22 @@ impl SecretsManager {
             retryable: true,
             source: None,
         })
+    }
+}
+
+/// The parts of a `DescribeSecret` answer the rotation reads.
+fn description(
+    secret_id: &str,
+    out: aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+) -> Description {
+    let versions = Versions::new(out.version_ids_to_stages.unwrap_or_default());
+    let tags =
+        out.tags.unwrap_or_default().into_iter().filter_map(|t| Some((t.key?, t.value.unwrap_or_default()))).collect();
+    Description {
+        arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
+        rotation_enabled: out.rotation_enabled,
+        versions,
+        tags,
     }
 }
 

@@ -62,22 +62,38 @@ pub trait Target: Send + Sync + 'static {
     /// `RotateSecret` with `RotateImmediately=false`).
     fn test(&self, pending: &Secret) -> impl Future<Output = Result<(), RotationError>> + Send;
 
-    /// Runs in finishSecret just before the promotion, for systems that keep the old credential alive during
-    /// the rotation (MySQL 8's dual passwords). Best effort: an error here is logged, never fails the step, and
-    /// the promotion happens either way. The default does nothing and reads nothing.
+    /// Runs in finishSecret only once the pending version is `AWSCURRENT` (never before the promotion, which may
+    /// fail and leave AWSCURRENT naming the old credential). Best effort: an error here is logged and never fails
+    /// the step. Clients cache AWSCURRENT (up to an hour), so a hook must not revoke what they still hold. The
+    /// default does nothing and reads nothing.
     fn finish(&self, ctx: &FinishContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send {
         let _ = ctx;
         std::future::ready(Ok(()))
     }
 }
 
-/// What createSecret tells a target.
-#[derive(Debug, Clone, Copy)]
+/// What createSecret tells a target, and the reads a target may make to refuse, before anything is stored, a
+/// secret that cannot work (a clone name over the server's limit).
+#[derive(Clone, Copy)]
 pub struct CreateContext<'a> {
     /// The secret's ARN.
     pub secret_id: &'a str,
     /// The rotation's token (the pending version).
     pub token: &'a str,
+    secrets: &'a SecretsManager,
+}
+
+impl<'a> CreateContext<'a> {
+    /// A context for a target's create step.
+    pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
+        Self { secret_id, token, secrets }
+    }
+
+    /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system
+    /// before it is stored; nothing of it is stored yet.
+    pub fn lookup(&self, next: &'a Secret, current: &'a Secret) -> SetContext<'a> {
+        SetContext::new(self.secret_id, next, current, self.secrets)
+    }
 }
 
 /// What finishSecret offers a target: the pending secret, read only when asked.
@@ -130,9 +146,13 @@ impl<'a> SetContext<'a> {
         Ok(value.map(|v| Secret::parse(self.secret_id, &v)))
     }
 
-    /// Describes another secret (its tags name the database of an RDS-managed admin secret).
-    pub async fn describe_secret(&self, secret_id: &str) -> Result<crate::secrets_manager::Description, RotationError> {
-        self.secrets.describe(secret_id).await
+    /// Describes another secret (its full ARN, and the tags that name the database of an RDS-managed admin
+    /// secret); `None` when no such secret exists.
+    pub async fn describe_secret(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<crate::secrets_manager::Description>, RotationError> {
+        self.secrets.describe_optional(secret_id).await
     }
 
     /// Reads the `AWSCURRENT` value of another secret, such as the admin secret named by `masterarn`.

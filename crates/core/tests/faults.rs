@@ -169,3 +169,44 @@ async fn a_secrets_manager_that_never_answers_times_out_with_the_vpc_hint() {
     assert!(error.to_string().contains("timed out; inside a VPC"), "{error}");
     drop(listener);
 }
+
+/// A target whose finish hook records that it ran (MySQL 8 once discarded the old password there).
+struct Finishing(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Target for Finishing {
+    fn name(&self) -> &'static str {
+        "finishing"
+    }
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        Plain.next_secret(current, password)
+    }
+    async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        Ok(())
+    }
+    async fn test(&self, _pending: &Secret) -> Result<(), RotationError> {
+        Ok(())
+    }
+    async fn finish(&self, _ctx: &rotation_core::FinishContext<'_>) -> Result<(), RotationError> {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_finish_hook_never_runs_unless_the_promotion_succeeded() {
+    for (status, ran) in [(400, false), (200, true)] {
+        let describe = mock!(Client::describe_secret).then_output(described);
+        let promote = mock!(Client::update_secret_version_stage).then_http_response(move || match status {
+            200 => http(200, SdkBody::from(json!({"ARN": ARN, "Name": "app"}).to_string())),
+            _ => http(400, error_body("InternalServiceError", "the promotion failed")),
+        });
+        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &promote], |c| c
+            .retry_config(RetryConfig::disabled()));
+        let hook = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let rotator =
+            Rotator::new(SecretsManager::from_client(client), Finishing(hook.clone()), PasswordPolicy::default());
+        let result = rotator.handle(&event(Step::FinishSecret)).await;
+        assert_eq!(result.is_ok(), ran, "{result:?}");
+        assert_eq!(hook.load(std::sync::atomic::Ordering::SeqCst), ran, "promotion status {status}");
+    }
+}

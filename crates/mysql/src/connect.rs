@@ -3,8 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use mysql_async::{Conn, OptsBuilder, SslOpts};
-use rotation_core::database::{Connection, DatabaseConfig, TlsMode};
+use mysql_async::prelude::{FromRow, Queryable};
+use mysql_async::{Conn, OptsBuilder, Params, SslOpts};
+use rotation_core::database::{Connection, DatabaseConfig, TlsMode, no_answer};
 use rotation_core::{RotationError, TargetErrorKind};
 
 /// Server error codes rotor tells apart.
@@ -29,9 +30,81 @@ pub mod codes {
     pub const PASSWORD_NOT_ALLOWED: u16 = 1132;
 }
 
+/// The `sql_mode` of every rotor session, set at connect: without `NO_BACKSLASH_ESCAPES` or `ANSI_QUOTES`, the
+/// driver's escaping of literals and rotor's quoting of names mean what rotor meant, whatever the server's global
+/// mode.
+pub const SESSION_SQL_MODE: &str = "SET SESSION sql_mode = ''";
+
+/// A logged-in connection whose every call is bounded on the client side; errors name the host and the cause.
+pub struct Session {
+    conn: Conn,
+    connection: Connection,
+    mode: TlsMode,
+    bound: Duration,
+}
+
+impl Session {
+    /// The connection this session logged in with.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Its TLS mode.
+    pub fn mode(&self) -> TlsMode {
+        self.mode
+    }
+
+    /// Runs a statement that returns no rows.
+    pub async fn execute(&mut self, sql: impl AsRef<str>) -> Result<(), RotationError> {
+        let bound = self.bound;
+        bounded(bound, &self.connection, self.mode, self.conn.query_drop(sql.as_ref())).await
+    }
+
+    /// Runs a statement that carries a credential (a password or its hash). A server message that echoes the
+    /// statement (`1064 ... near '...'`) has `secrets` cut out before it becomes an error, and the driver's own
+    /// error is not kept as a source.
+    pub async fn execute_credential(&mut self, sql: String, secrets: &[String]) -> Result<(), RotationError> {
+        let result = match tokio::time::timeout(self.bound, self.conn.query_drop(sql)).await {
+            Ok(result) => result,
+            Err(_) => return Err(no_answer(&self.connection, "a password statement", self.bound)),
+        };
+        result.map_err(|error| classify(redact(error, secrets), &self.connection, self.mode))
+    }
+
+    /// Runs a query and returns its rows.
+    pub async fn query<T: FromRow + Send + 'static>(&mut self, sql: impl AsRef<str>) -> Result<Vec<T>, RotationError> {
+        let bound = self.bound;
+        bounded(bound, &self.connection, self.mode, self.conn.query(sql.as_ref())).await
+    }
+
+    /// Runs a query and returns its first row.
+    pub async fn first<T: FromRow + Send + 'static>(
+        &mut self,
+        sql: impl AsRef<str>,
+    ) -> Result<Option<T>, RotationError> {
+        let bound = self.bound;
+        bounded(bound, &self.connection, self.mode, self.conn.query_first(sql.as_ref())).await
+    }
+
+    /// Runs a prepared statement with parameters and returns its rows.
+    pub async fn exec<T: FromRow + Send + 'static>(
+        &mut self,
+        sql: &str,
+        params: impl Into<Params> + Send,
+    ) -> Result<Vec<T>, RotationError> {
+        let bound = self.bound;
+        bounded(bound, &self.connection, self.mode, self.conn.exec(sql, params)).await
+    }
+}
+
 /// Logs in as `connection.username`. TLS is never dropped: in every mode but `disable` the server must accept
-/// TLS, and a failed handshake is an error naming the host, the mode and the cause.
-pub async fn connect(connection: &Connection, mode: TlsMode, config: &DatabaseConfig) -> Result<Conn, RotationError> {
+/// TLS, and a failed handshake is an error naming the host, the mode and the cause. The login is bounded by
+/// `CONNECT_TIMEOUT_SECONDS`, TCP keepalives are on, and the session's `sql_mode` is [`SESSION_SQL_MODE`].
+pub async fn connect(
+    connection: &Connection,
+    mode: TlsMode,
+    config: &DatabaseConfig,
+) -> Result<Session, RotationError> {
     let roots = || config.ca_bundle.iter().map(|p| p.clone().into()).collect::<Vec<_>>();
     let ssl = match mode {
         TlsMode::Disable => {
@@ -50,12 +123,21 @@ pub async fn connect(connection: &Connection, mode: TlsMode, config: &DatabaseCo
         .db_name(connection.dbname.clone())
         .prefer_socket(false)
         .stmt_cache_size(0)
+        .tcp_keepalive(Some(Duration::from_secs(5)))
+        .init(vec![SESSION_SQL_MODE])
         .ssl_opts(ssl);
-    bounded(config.connect_timeout * 2, connection, mode, Conn::new(opts)).await
+    let conn = match tokio::time::timeout(config.connect_timeout, Conn::new(opts)).await {
+        Ok(result) => result.map_err(|e| classify(e, connection, mode))?,
+        Err(_) => {
+            let what = format!("the login as {:?}", connection.username);
+            return Err(no_answer(connection, &what, config.connect_timeout));
+        }
+    };
+    Ok(Session { conn, connection: connection.clone(), mode, bound: config.statement_bound() })
 }
 
 /// Runs a driver call within `limit`, classifying its error.
-pub async fn bounded<T>(
+async fn bounded<T>(
     limit: Duration,
     connection: &Connection,
     mode: TlsMode,
@@ -63,13 +145,27 @@ pub async fn bounded<T>(
 ) -> Result<T, RotationError> {
     match tokio::time::timeout(limit, call).await {
         Ok(result) => result.map_err(|e| classify(e, connection, mode)),
-        Err(_) => Err(RotationError::target(
-            TargetErrorKind::Unreachable,
-            connection.address(),
-            format!(
-                "no answer within {limit:?}; check the host, the port, the security group, and that the function runs in the database's VPC"
-            ),
-        )),
+        Err(_) => Err(no_answer(connection, &format!("a statement as {:?}", connection.username), limit)),
+    }
+}
+
+/// The error with every one of `secrets` cut out of a server message.
+fn redact(error: mysql_async::Error, secrets: &[String]) -> mysql_async::Error {
+    match error {
+        mysql_async::Error::Server(mut server) => {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                server.message = server.message.replace(secret.as_str(), "<redacted>");
+            }
+            // A parse error quotes the statement from where it failed: nothing after "near" is rotor's to show.
+            if server.code == codes::PARSE_ERROR
+                && let Some(at) = server.message.find(" near ")
+            {
+                server.message.truncate(at);
+                server.message.push_str(" near <statement redacted>");
+            }
+            mysql_async::Error::Server(server)
+        }
+        other => other,
     }
 }
 

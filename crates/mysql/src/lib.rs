@@ -15,8 +15,8 @@ mod statements;
 mod target;
 
 pub use account::Account;
-pub use connect::connect;
-pub use statements::PasswordChange;
+pub use connect::{SESSION_SQL_MODE, Session, connect};
+pub use statements::{Flavor, PasswordChange, native_hash};
 pub use target::MysqlTarget;
 
 /// The engines this target accepts in the secret's `engine` field.

@@ -1,18 +1,16 @@
-//! The MySQL/MariaDB target: next secret, set, test and finish for the three strategies.
+//! The MySQL/MariaDB target: next secret, set and test for the three strategies.
 
-use mysql_async::Conn;
-use mysql_async::prelude::Queryable;
 use rotation_core::database::{
-    Admin, Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, set_own_password, start_set,
-    test_with_retries,
+    Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, refuse_privileged, set_own_password,
+    start_set, test_with_retries,
 };
 use rotation_core::rds::Rds;
-use rotation_core::{FinishContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
 
-use crate::account::Account;
-use crate::clone::sync_and_set_password;
-use crate::connect::{bounded, codes, connect, server_code};
-use crate::statements::{PasswordChange, alter_password, discard_old_password, set_password};
+use crate::account::{Account, unsafe_name};
+use crate::clone::{name_limit, privileged_rights, sync_and_set_password};
+use crate::connect::{Session, codes, connect, server_code};
+use crate::statements::{Flavor, PasswordChange, alter_password, credential_texts, set_password_hash};
 use crate::{DEFAULT_PORT, ENGINES};
 
 /// Rotates a MySQL or MariaDB credential by the configured strategy.
@@ -32,55 +30,60 @@ impl MysqlTarget {
         Connection::parse(secret, ENGINES, DEFAULT_PORT, None)
     }
 
-    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<Conn, RotationError> {
+    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<Session, RotationError> {
         connect(connection, mode, &self.config).await
     }
 
-    /// The account the server logged `connection` in as: `CURRENT_USER()`, the real `user@host`.
-    async fn account(&self, conn: &mut Conn, connection: &Connection, mode: TlsMode) -> Result<Account, RotationError> {
-        let current: Option<String> =
-            bounded(self.config.statement_timeout, connection, mode, conn.query_first("SELECT CURRENT_USER()")).await?;
-        current.as_deref().and_then(Account::parse).ok_or_else(|| {
-            RotationError::target(TargetErrorKind::Rejected, connection.address(), "CURRENT_USER() gave no user@host")
-        })
+    /// The account the server logged the session in as (`CURRENT_USER()`, the real `user@host`), and the
+    /// server's flavor.
+    async fn account(&self, session: &mut Session) -> Result<(Account, Flavor), RotationError> {
+        let row: Option<(String, String)> = session.first("SELECT CURRENT_USER(), @@version").await?;
+        let (current, version) = row.unwrap_or_default();
+        let account = Account::parse(&current).map_err(|reason| {
+            RotationError::target(TargetErrorKind::Rejected, session.connection().address(), reason)
+        })?;
+        Ok((account, Flavor::of_version(&version)))
     }
 
-    /// Changes `account`'s password on `conn`: dual passwords where the server accepts them (MySQL 8.0.14+ with
-    /// the privilege), else a plain `ALTER USER`, else MariaDB's `SET PASSWORD` for a user changing its own.
-    /// What the server accepts is learned from the server's answers, not from a version string.
+    /// Changes `account`'s password on `session`, sending the password's hash to MariaDB. MySQL: dual passwords
+    /// where the server accepts them (8.0.14+ with the privilege), else a plain `ALTER USER`. MariaDB: `ALTER
+    /// USER`, else `SET PASSWORD` for a user changing its own. What the server accepts is learned from its answers.
     async fn change_password(
         &self,
-        conn: &mut Conn,
-        connection: &Connection,
-        mode: TlsMode,
+        session: &mut Session,
+        flavor: Flavor,
         account: &Account,
         password: &str,
     ) -> Result<(), RotationError> {
-        let limit = self.config.statement_timeout;
-        let retain = alter_password(account, password, PasswordChange::RetainCurrent);
-        let error = match bounded(limit, connection, mode, conn.query_drop(retain)).await {
+        let secrets = credential_texts(password);
+        let first = match flavor {
+            Flavor::Mysql => PasswordChange::RetainCurrent,
+            Flavor::MariaDb => PasswordChange::Replace,
+        };
+        let error = match session.execute_credential(alter_password(flavor, account, password, first), &secrets).await {
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
-        if !matches!(server_code(&error), Some(codes::PARSE_ERROR | codes::SPECIFIC_ACCESS_DENIED)) {
-            return Err(error);
-        }
-        let replace = alter_password(account, password, PasswordChange::Replace);
-        match bounded(limit, connection, mode, conn.query_drop(replace)).await {
-            Err(error) if server_code(&error) == Some(codes::SPECIFIC_ACCESS_DENIED) => {
-                bounded(limit, connection, mode, conn.query_drop(set_password(account, password))).await
+        match (flavor, server_code(&error)) {
+            (Flavor::Mysql, Some(codes::PARSE_ERROR | codes::SPECIFIC_ACCESS_DENIED)) => {
+                let replace = alter_password(flavor, account, password, PasswordChange::Replace);
+                session.execute_credential(replace, &secrets).await
             }
-            other => other,
+            (Flavor::MariaDb, Some(codes::SPECIFIC_ACCESS_DENIED)) => {
+                session.execute_credential(set_password_hash(account, password), &secrets).await
+            }
+            _ => Err(error),
         }
     }
 
-    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<(Conn, Admin), RotationError> {
-        let mut admin =
-            load_admin(ctx, &self.rds, user, self.config.tls_mode, |secret| self.connection(secret)).await?;
+    /// Logs in with the (pinned) admin secret; its flavor and own account come with it.
+    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<(Session, Flavor), RotationError> {
+        let mut admin = load_admin(ctx, &self.rds, user, &self.config, |secret| self.connection(secret)).await?;
         // MySQL accounts are server-wide: the admin needs no database.
         admin.connection.dbname = None;
-        let conn = self.login(&admin.connection, admin.mode).await?;
-        Ok((conn, admin))
+        let mut session = self.login(&admin.connection, admin.mode).await?;
+        let (_, flavor) = self.account(&mut session).await?;
+        Ok((session, flavor))
     }
 
     /// The user's real account: as the server names it when the current credential logs in, else from the
@@ -89,24 +92,19 @@ impl MysqlTarget {
         &self,
         ctx: &SetContext<'_>,
         user: &Connection,
-        conn: &mut Conn,
-        admin: &Admin,
+        admin: &mut Session,
     ) -> Result<Account, RotationError> {
-        let user_mode = TlsMode::for_secret(ctx.current, self.config.tls_mode)?;
+        let user_mode = self.config.tls.for_secret(ctx.current)?;
         match self.login(user, user_mode).await {
-            Ok(mut conn) => return self.account(&mut conn, user, user_mode).await,
+            Ok(mut session) => return self.account(&mut session).await.map(|(account, _)| account),
             Err(error) if error.is_authentication_failure() => {}
             Err(error) => return Err(error),
         }
-        let hosts: Vec<String> = bounded(
-            self.config.statement_timeout,
-            &admin.connection,
-            admin.mode,
-            conn.exec("SELECT Host FROM mysql.user WHERE User = ?", (user.username.clone(),)),
-        )
-        .await?;
+        let hosts: Vec<String> =
+            admin.exec("SELECT Host FROM mysql.user WHERE User = ?", (user.username.clone(),)).await?;
         match hosts.as_slice() {
-            [host] => Ok(Account { user: user.username.clone(), host: host.clone() }),
+            [host] => Account::new(&user.username, host)
+                .map_err(|reason| RotationError::target(TargetErrorKind::Rejected, user.address(), reason)),
             _ => Err(RotationError::target(
                 TargetErrorKind::Rejected,
                 user.address(),
@@ -118,6 +116,15 @@ impl MysqlTarget {
             )),
         }
     }
+
+    /// Refuses accounts the admin must not act on: itself, and those with administrative rights (unless allowed).
+    async fn refuse_privileged(&self, admin: &mut Session, accounts: &[&Account]) -> Result<(), RotationError> {
+        for account in accounts {
+            let rights = privileged_rights(admin, account).await?;
+            refuse_privileged(&self.config, admin.connection(), &account.user, &rights)?;
+        }
+        Ok(())
+    }
 }
 
 impl Target for MysqlTarget {
@@ -126,71 +133,85 @@ impl Target for MysqlTarget {
     }
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
-        next_secret(current, &self.connection(current)?, self.config.strategy, password.into_inner())
+        let next = next_secret(current, &self.connection(current)?, self.config.strategy, password.into_inner())?;
+        let username = next.require_str("username")?;
+        if let Some(reason) = unsafe_name(username) {
+            return Err(
+                current.invalid("username", format!("{username:?} {reason}; rotor refuses such MySQL user names"))
+            );
+        }
+        Ok(next)
+    }
+
+    /// The next secret; for alternating users, the clone's name is checked against the longest user name the
+    /// server takes (its `mysql.user` column, read by the admin) before anything is stored.
+    async fn create(
+        &self,
+        ctx: &CreateContext<'_>,
+        current: &Secret,
+        password: Password,
+    ) -> Result<Secret, RotationError> {
+        let next = self.next_secret(current, password)?;
+        if self.config.strategy == Strategy::AlternatingUsers {
+            let user = self.connection(current)?;
+            let (mut admin, _) = self.admin(&ctx.lookup(&next, current), &user).await?;
+            let clone = next.require_str("username")?;
+            if let Some(max) = name_limit(&mut admin).await?
+                && clone.chars().count() as u64 > max
+            {
+                return Err(current.invalid(
+                    "username",
+                    format!(
+                        "gives the other user the name {clone:?}, over the {max} characters this server's mysql.user takes; use a shorter username"
+                    ),
+                ));
+            }
+        }
+        Ok(next)
     }
 
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
         let connection_of = |secret: &Secret| self.connection(secret);
         let already = |pending: Connection, mode| async move { self.login(&pending, mode).await };
         let Some((current, pending)) =
-            start_set(ctx, self.config.strategy, self.config.tls_mode, connection_of, already).await?
+            start_set(ctx, self.config.strategy, self.config.tls, connection_of, already).await?
         else {
             return Ok(());
         };
         match self.config.strategy {
             Strategy::SingleUser => {
                 let password = pending.password.as_str();
-                set_own_password(ctx, self.config.tls_mode, connection_of, |login, mode| async move {
-                    let mut conn = self.login(&login, mode).await?;
-                    let account = self.account(&mut conn, &login, mode).await?;
-                    self.change_password(&mut conn, &login, mode, &account, password).await
+                set_own_password(ctx, self.config.tls, connection_of, |login, mode| async move {
+                    let mut session = self.login(&login, mode).await?;
+                    let (account, flavor) = self.account(&mut session).await?;
+                    self.change_password(&mut session, flavor, &account, password).await
                 })
                 .await
             }
             Strategy::Admin => {
-                let (mut conn, admin) = self.admin(ctx, &current).await?;
-                let account = self.user_account(ctx, &current, &mut conn, &admin).await?;
-                self.change_password(&mut conn, &admin.connection, admin.mode, &account, &pending.password).await
+                let (mut admin, flavor) = self.admin(ctx, &current).await?;
+                let account = self.user_account(ctx, &current, &mut admin).await?;
+                self.refuse_privileged(&mut admin, &[&account]).await?;
+                self.change_password(&mut admin, flavor, &account, &pending.password).await
             }
             Strategy::AlternatingUsers => {
-                let (mut conn, admin) = self.admin(ctx, &current).await?;
-                let active = self.user_account(ctx, &current, &mut conn, &admin).await?;
-                let inactive = active.with_user(&pending.username);
-                let (connection, mode) = (&admin.connection, admin.mode);
-                sync_and_set_password(&mut conn, connection, mode, &self.config, &active, &inactive, &pending.password)
-                    .await
+                let (mut admin, flavor) = self.admin(ctx, &current).await?;
+                let active = self.user_account(ctx, &current, &mut admin).await?;
+                let inactive =
+                    active.with_user(&pending.username).map_err(|reason| ctx.pending.invalid("username", reason))?;
+                self.refuse_privileged(&mut admin, &[&active, &inactive]).await?;
+                sync_and_set_password(&mut admin, flavor, &active, &inactive, &pending.password).await
             }
         }
     }
 
     async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
         let connection = self.connection(pending)?;
-        let mode = TlsMode::for_secret(pending, self.config.tls_mode)?;
+        let mode = self.config.tls.for_secret(pending)?;
         test_with_retries(&self.config.test_backoff, || async {
-            let mut conn = self.login(&connection, mode).await?;
-            bounded(self.config.statement_timeout, &connection, mode, conn.query_drop(self.config.test_query.clone()))
-                .await
+            let mut session = self.login(&connection, mode).await?;
+            session.execute(&self.config.test_query).await
         })
         .await
-    }
-
-    async fn finish(&self, ctx: &FinishContext<'_>) -> Result<(), RotationError> {
-        // Only a dual-password change left an old password to discard; the clone strategy never makes one.
-        if self.config.strategy == Strategy::AlternatingUsers {
-            return Ok(());
-        }
-        let pending = ctx.pending().await?;
-        let connection = self.connection(&pending)?;
-        let mode = TlsMode::for_secret(&pending, self.config.tls_mode)?;
-        let mut conn = self.login(&connection, mode).await?;
-        let account = self.account(&mut conn, &connection, mode).await?;
-        match bounded(self.config.statement_timeout, &connection, mode, conn.query_drop(discard_old_password(&account)))
-            .await
-        {
-            Err(error) if matches!(server_code(&error), Some(codes::PARSE_ERROR | codes::SPECIFIC_ACCESS_DENIED)) => {
-                Ok(())
-            }
-            other => other,
-        }
     }
 }

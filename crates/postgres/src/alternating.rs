@@ -1,17 +1,23 @@
-//! Alternating users: the admin keeps `<user>` and `<user>_clone` alike, on every rotation.
+//! Alternating users: the admin keeps `<user>` and `<user>_clone` alike, both ways, on every rotation.
 //!
 //! The inactive user is brought in line with the active one: LOGIN and role attributes, role memberships,
 //! per-role settings, membership of the clone in the original role, and the privileges granted directly to the
-//! active user on tables, sequences, schemas, routines and the database. Everything it sends is built from
-//! catalog keywords and names quoted with postgres-protocol's escaping or by the server's own `quote_ident`,
-//! `regclass` and `regprocedure` output; setting values travel as bind parameters.
+//! active user on tables and their columns, sequences, schemas, routines and the database. What the inactive user
+//! holds and the active one does not is revoked, after what it lacks was granted.
+//!
+//! The admin runs none of the user's code: the session's `search_path` is pinned at startup
+//! ([`crate::connect::PINNED_SEARCH_PATH`]) and every function, operator and type in this file's SQL is
+//! schema-qualified, so a function or operator the user planted (`public.quote_ident(name)`) never wins overload
+//! resolution. Statements are built from catalog keywords and names quoted with postgres-protocol's escaping or by
+//! the server's own `quote_ident`, `regclass` and `regprocedure` output; setting values travel as bind parameters.
+
+use std::collections::BTreeMap;
 
 use postgres_protocol::escape::{escape_identifier, escape_literal};
-use rotation_core::RotationError;
-use rotation_core::database::{CLONE_SUFFIX, Connection, TlsMode};
-use tokio_postgres::Client;
+use rotation_core::database::CLONE_SUFFIX;
+use rotation_core::{RotationError, TargetErrorKind};
 
-use crate::error::classify;
+use crate::connect::Session;
 use crate::password::password_statement;
 
 /// Privileges that may appear in `aclexplode` and be granted again as keywords.
@@ -31,69 +37,103 @@ const PRIVILEGES: &[&str] = &[
     "MAINTAIN",
 ];
 
-/// Role attributes copied from the active user, as (catalog column, keyword if true, keyword if false).
-const ATTRIBUTES: &[(&str, &str, &str)] = &[
-    ("rolcreatedb", "CREATEDB", "NOCREATEDB"),
-    ("rolcreaterole", "CREATEROLE", "NOCREATEROLE"),
-    ("rolinherit", "INHERIT", "NOINHERIT"),
-    ("rolreplication", "REPLICATION", "NOREPLICATION"),
-    ("rolbypassrls", "BYPASSRLS", "NOBYPASSRLS"),
+/// Role attributes copied from the active user, as (keyword if true, keyword if false), in the order of
+/// [`ATTRIBUTES_SQL`]'s columns.
+const ATTRIBUTES: &[(&str, &str)] = &[
+    ("CREATEDB", "NOCREATEDB"),
+    ("CREATEROLE", "NOCREATEROLE"),
+    ("INHERIT", "NOINHERIT"),
+    ("REPLICATION", "NOREPLICATION"),
+    ("BYPASSRLS", "NOBYPASSRLS"),
 ];
 
-/// Runs statements as the admin, classifying failures.
-struct Admin<'a> {
-    client: &'a Client,
-    connection: &'a Connection,
-    mode: TlsMode,
+const ATTRIBUTES_SQL: &str = "SELECT rolcreatedb, rolcreaterole, rolinherit, rolreplication, rolbypassrls, rolconnlimit, \
+     rolvaliduntil::pg_catalog.text FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
+
+const MEMBERSHIPS_SQL: &str = "SELECT r.rolname::pg_catalog.text, m.admin_option FROM pg_catalog.pg_auth_members m \
+     JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid \
+     JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) m.member WHERE u.rolname OPERATOR(pg_catalog.=) $1";
+
+const SETTINGS_SQL: &str = "SELECT d.datname::pg_catalog.text, s.setconfig FROM pg_catalog.pg_db_role_setting s \
+     JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.setrole \
+     LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.setdatabase \
+     WHERE r.rolname OPERATOR(pg_catalog.=) $1";
+
+/// The privileges granted directly to a role: (object kind, object, column or empty, privilege, grantable).
+const PRIVILEGES_SQL: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1) \
+     SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, \
+            c.oid::pg_catalog.regclass::pg_catalog.text, '', a.privilege_type, a.is_grantable \
+       FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a, me \
+      WHERE a.grantee OPERATOR(pg_catalog.=) me.oid \
+        AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r','v','m','f','p','S']::pg_catalog.\"char\"[]) \
+     UNION ALL SELECT 'TABLE', c.oid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(t.attname::pg_catalog.text), \
+            a.privilege_type, a.is_grantable \
+       FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.attrelid, \
+            pg_catalog.aclexplode(t.attacl) a, me \
+      WHERE a.grantee OPERATOR(pg_catalog.=) me.oid AND NOT t.attisdropped \
+     UNION ALL SELECT 'SCHEMA', pg_catalog.quote_ident(n.nspname::pg_catalog.text), '', a.privilege_type, a.is_grantable \
+       FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a, me WHERE a.grantee OPERATOR(pg_catalog.=) me.oid \
+     UNION ALL SELECT 'ROUTINE', p.oid::pg_catalog.regprocedure::pg_catalog.text, '', a.privilege_type, a.is_grantable \
+       FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a, me WHERE a.grantee OPERATOR(pg_catalog.=) me.oid \
+     UNION ALL SELECT 'DATABASE', pg_catalog.quote_ident(d.datname::pg_catalog.text), '', a.privilege_type, a.is_grantable \
+       FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a, me \
+      WHERE a.grantee OPERATOR(pg_catalog.=) me.oid AND d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()";
+
+/// Roles whose members hold what amounts to administrative rights (besides the admin itself and any role with
+/// SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS).
+const PRIVILEGED_ROLES: &str = "ARRAY['rds_superuser','pg_execute_server_program','pg_write_server_files',\
+     'pg_read_server_files']::pg_catalog.name[]";
+
+/// The administrative rights `user` holds, directly or as a member of another role: SUPERUSER, CREATEROLE,
+/// REPLICATION, BYPASSRLS, or membership in `rds_superuser`, the server-file roles or the admin's own role.
+/// Empty when none, or when the user does not exist.
+pub async fn privileged_rights(admin: &Session, user: &str) -> Result<Vec<String>, RotationError> {
+    let admin_user = admin.connection().username.as_str();
+    let sql = format!(
+        "SELECT r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls, \
+           ARRAY(SELECT g.rolname::pg_catalog.text FROM pg_catalog.pg_roles g \
+             WHERE g.oid OPERATOR(pg_catalog.<>) r.oid AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER') \
+               AND (g.rolsuper OR g.rolcreaterole OR g.rolreplication OR g.rolbypassrls \
+                    OR g.rolname OPERATOR(pg_catalog.=) ANY ({PRIVILEGED_ROLES}) OR g.rolname OPERATOR(pg_catalog.=) $2)) \
+         FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1"
+    );
+    let rows = admin.query(&sql, &[&user, &admin_user]).await?;
+    let Some(row) = rows.first() else { return Ok(Vec::new()) };
+    let mut rights = Vec::new();
+    for (i, name) in ["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"].iter().enumerate() {
+        if row.get::<_, bool>(i) {
+            rights.push((*name).to_owned());
+        }
+    }
+    rights.extend(row.get::<_, Vec<String>>(4).into_iter().map(|role| format!("member of {role:?}")));
+    Ok(rights)
 }
 
-impl Admin<'_> {
-    async fn execute(&self, statement: &str) -> Result<(), RotationError> {
-        self.client.batch_execute(statement).await.map_err(|e| classify(e, self.connection, self.mode))
-    }
-
-    async fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<tokio_postgres::Row>, RotationError> {
-        self.client.query(sql, params).await.map_err(|e| classify(e, self.connection, self.mode))
-    }
-}
-
-/// Creates `inactive` when missing, brings it in line with `active`, and sets its password (as a verifier).
-/// Idempotent: every statement only adds what is missing or sets what is already set.
+/// Creates `inactive` when missing, brings it in line with `active` both ways, and sets its password (as a
+/// verifier). Idempotent: every statement adds only what is missing, removes only what is extra, or sets what is
+/// already set.
 pub async fn sync_and_set_password(
-    client: &Client,
-    admin: &Connection,
-    mode: TlsMode,
+    admin: &Session,
     active: &str,
     inactive: &str,
     password: &str,
 ) -> Result<(), RotationError> {
-    let admin = Admin { client, connection: admin, mode };
-    let exists = !admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&inactive]).await?.is_empty();
-    if !exists {
+    let exists_sql = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
+    if admin.query(exists_sql, &[&inactive]).await?.is_empty() {
         admin.execute(&format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive))).await?;
     }
 
     // Attributes, LOGIN and the password in one statement.
-    let rows = admin
-        .query(
-            "SELECT rolcreatedb, rolcreaterole, rolinherit, rolreplication, rolbypassrls, rolconnlimit, \
-             rolvaliduntil::text FROM pg_roles WHERE rolname = $1",
-            &[&active],
-        )
-        .await?;
+    let rows = admin.query(ATTRIBUTES_SQL, &[&active]).await?;
     let row = rows.first().ok_or_else(|| {
         RotationError::target(
-            rotation_core::TargetErrorKind::Rejected,
-            admin.connection.address(),
+            TargetErrorKind::Rejected,
+            admin.connection().address(),
             format!("the active user {active:?} does not exist; check the secret's username"),
         )
     })?;
     let mut options = vec!["LOGIN".to_owned()];
-    for (i, (_, yes, no)) in ATTRIBUTES.iter().enumerate() {
+    for (i, (yes, no)) in ATTRIBUTES.iter().enumerate() {
         options.push((if row.get::<_, bool>(i) { yes } else { no }).to_string());
     }
     options.push(format!("CONNECTION LIMIT {}", row.get::<_, i32>(5)));
@@ -101,11 +141,10 @@ pub async fn sync_and_set_password(
         Some(until) => format!("VALID UNTIL {}", escape_literal(&until)),
         None => "VALID UNTIL 'infinity'".to_owned(),
     });
-    let current_attributes =
-        admin.query("SELECT rolreplication, rolbypassrls FROM pg_roles WHERE rolname = $1", &[&inactive]).await?;
+    let current = admin.query(ATTRIBUTES_SQL, &[&inactive]).await?;
     // REPLICATION and BYPASSRLS need a superuser to change: only name them when they must change.
-    if let Some(current) = current_attributes.first() {
-        let (replication, bypassrls) = (current.get::<_, bool>(0), current.get::<_, bool>(1));
+    if let Some(current) = current.first() {
+        let (replication, bypassrls) = (current.get::<_, bool>(3), current.get::<_, bool>(4));
         options.retain(|o| {
             !((o == "REPLICATION" && replication)
                 || (o == "NOREPLICATION" && !replication)
@@ -115,109 +154,160 @@ pub async fn sync_and_set_password(
     }
     admin.execute(&password_statement(inactive, password, &options.join(" "))).await?;
 
-    // Memberships: every role the active user is in, and the clone in the original role.
-    let memberships = admin
-        .query(
-            "SELECT r.rolname, m.admin_option FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
-             JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1",
-            &[&active],
-        )
-        .await?;
-    let mut roles: Vec<(String, bool)> = memberships
-        .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1)))
-        .filter(|(r, _)| r != inactive)
-        .collect();
+    sync_memberships(admin, active, inactive).await?;
+    sync_settings(admin, active, inactive).await?;
+    sync_privileges(admin, active, inactive).await
+}
+
+/// Role memberships: the inactive user is in every role the active user is in (with the same admin option), in
+/// no other, and the clone is in the original role.
+async fn sync_memberships(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
+    let memberships = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<String, bool> {
+        rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1))).collect()
+    };
+    let mut wanted = memberships(admin.query(MEMBERSHIPS_SQL, &[&active]).await?);
+    wanted.remove(inactive);
     if let Some(base) = inactive.strip_suffix(CLONE_SUFFIX) {
-        roles.push((base.to_owned(), false));
+        wanted.entry(base.to_owned()).or_insert(false);
     }
-    for (role, admin_option) in roles {
-        let held = admin
-            .query(
-                "SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member \
-                 WHERE r.rolname = $1 AND u.rolname = $2",
-                &[&role, &inactive],
-            )
-            .await?;
-        if held.is_empty() {
-            let with = if admin_option { " WITH ADMIN OPTION" } else { "" };
-            admin
-                .execute(&format!("GRANT {} TO {}{with}", escape_identifier(&role), escape_identifier(inactive)))
-                .await?;
-        }
-    }
-
-    sync_settings(&admin, active, inactive).await?;
-    sync_privileges(&admin, active, inactive).await
-}
-
-/// Per-role settings (`ALTER ROLE ... [IN DATABASE ...] SET`): each value is applied to the admin's session with
-/// `set_config` (a bind parameter, parsed as the server parses the stored text) and copied with `FROM CURRENT`.
-async fn sync_settings(admin: &Admin<'_>, active: &str, inactive: &str) -> Result<(), RotationError> {
-    let settings_of = |role: &'static str| {
-        format!(
-            "SELECT d.datname, split_part(c, '=', 1), substr(c, strpos(c, '=') + 1) \
-             FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole \
-             LEFT JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) c WHERE r.rolname = {role}"
-        )
-    };
-    let wanted = admin.query(&settings_of("$1"), &[&active]).await?;
-    let present = admin.query(&settings_of("$1"), &[&inactive]).await?;
-    let key = |row: &tokio_postgres::Row| (row.get::<_, Option<String>>(0), row.get::<_, String>(1));
-    let scope = |database: &Option<String>| match database {
-        Some(db) => format!(" IN DATABASE {}", escape_identifier(db)),
-        None => String::new(),
-    };
-    for row in &present {
-        let (database, name) = key(row);
-        if !wanted.iter().any(|w| key(w) == (database.clone(), name.clone())) {
-            let role = escape_identifier(inactive);
-            admin.execute(&format!("ALTER ROLE {role}{} RESET {}", scope(&database), escape_identifier(&name))).await?;
-        }
-    }
-    for row in &wanted {
-        let (database, name) = key(row);
-        let value: String = row.get(2);
-        if present.iter().any(|p| key(p) == (database.clone(), name.clone()) && p.get::<_, String>(2) == value) {
-            continue;
-        }
-        admin.query("SELECT set_config($1, $2, false)", &[&name, &value]).await?;
-        let role = escape_identifier(inactive);
-        admin
-            .execute(&format!("ALTER ROLE {role}{} SET {} FROM CURRENT", scope(&database), escape_identifier(&name)))
-            .await?;
-        admin.execute(&format!("RESET {}", escape_identifier(&name))).await?;
-    }
-    Ok(())
-}
-
-/// Privileges granted directly to the active user, granted to the inactive one too.
-async fn sync_privileges(admin: &Admin<'_>, active: &str, inactive: &str) -> Result<(), RotationError> {
-    let rows = admin
-        .query(
-            "WITH me AS (SELECT oid FROM pg_roles WHERE rolname = $1) \
-             SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.oid::regclass::text, a.privilege_type, a.is_grantable \
-               FROM pg_class c, aclexplode(c.relacl) a, me WHERE a.grantee = me.oid AND c.relkind IN ('r','v','m','f','p','S') \
-             UNION ALL SELECT 'SCHEMA', quote_ident(n.nspname), a.privilege_type, a.is_grantable \
-               FROM pg_namespace n, aclexplode(n.nspacl) a, me WHERE a.grantee = me.oid \
-             UNION ALL SELECT 'ROUTINE', p.oid::regprocedure::text, a.privilege_type, a.is_grantable \
-               FROM pg_proc p, aclexplode(p.proacl) a, me WHERE a.grantee = me.oid \
-             UNION ALL SELECT 'DATABASE', quote_ident(d.datname), a.privilege_type, a.is_grantable \
-               FROM pg_database d, aclexplode(d.datacl) a, me WHERE a.grantee = me.oid AND d.datname = current_database()",
-            &[&active],
-        )
-        .await?;
+    let present = memberships(admin.query(MEMBERSHIPS_SQL, &[&inactive]).await?);
+    let user = escape_identifier(inactive);
     let mut statements = Vec::new();
-    for row in rows {
-        let (kind, object, privilege, grantable): (String, String, String, bool) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        // The privilege goes into SQL as a keyword: only catalog keywords pass.
-        let Some(privilege) = PRIVILEGES.iter().find(|p| **p == privilege) else { continue };
-        let with = if grantable { " WITH GRANT OPTION" } else { "" };
-        statements.push(format!("GRANT {privilege} ON {kind} {object} TO {}{with};", escape_identifier(inactive)));
+    for (role, admin_option) in &wanted {
+        let role_sql = escape_identifier(role);
+        match present.get(role) {
+            Some(held) if held == admin_option => {}
+            Some(true) => statements.push(format!("REVOKE ADMIN OPTION FOR {role_sql} FROM {user};")),
+            _ => {
+                let with = if *admin_option { " WITH ADMIN OPTION" } else { "" };
+                statements.push(format!("GRANT {role_sql} TO {user}{with};"));
+            }
+        }
+    }
+    for role in present.keys().filter(|role| !wanted.contains_key(*role)) {
+        statements.push(format!("REVOKE {} FROM {user};", escape_identifier(role)));
     }
     if !statements.is_empty() {
         admin.execute(&statements.join("\n")).await?;
     }
     Ok(())
+}
+
+/// Per-role settings (`ALTER ROLE ... [IN DATABASE ...] SET`), both ways. A value is applied to the admin's
+/// session only inside a transaction (`set_config(.., true)`, a bind parameter parsed as the server parses the
+/// stored text) and copied with `FROM CURRENT`; the commit ends it, so no setting of the user's outlives the one
+/// statement that copies it.
+async fn sync_settings(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
+    let settings_of = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<(Option<String>, String), String> {
+        let mut settings = BTreeMap::new();
+        for row in rows {
+            let database: Option<String> = row.get(0);
+            for entry in row.get::<_, Vec<String>>(1) {
+                if let Some((name, value)) = entry.split_once('=') {
+                    settings.insert((database.clone(), name.to_owned()), value.to_owned());
+                }
+            }
+        }
+        settings
+    };
+    let wanted = settings_of(admin.query(SETTINGS_SQL, &[&active]).await?);
+    let present = settings_of(admin.query(SETTINGS_SQL, &[&inactive]).await?);
+    let role = escape_identifier(inactive);
+    let scope = |database: &Option<String>| match database {
+        Some(db) => format!(" IN DATABASE {}", escape_identifier(db)),
+        None => String::new(),
+    };
+    for (database, name) in present.keys().filter(|key| !wanted.contains_key(*key)) {
+        admin.execute(&format!("ALTER ROLE {role}{} RESET {}", scope(database), escape_identifier(name))).await?;
+    }
+    for ((database, name), value) in &wanted {
+        if present.get(&(database.clone(), name.clone())) == Some(value) {
+            continue;
+        }
+        admin.execute("BEGIN").await?;
+        let copied = async {
+            admin.query("SELECT pg_catalog.set_config($1, $2, true)", &[name, value]).await?;
+            admin
+                .execute(&format!(
+                    "ALTER ROLE {role}{} SET {} FROM CURRENT; COMMIT",
+                    scope(database),
+                    escape_identifier(name)
+                ))
+                .await
+        };
+        if let Err(error) = copied.await {
+            admin.execute("ROLLBACK").await.ok();
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// One privilege held directly: (kind, object, column or empty, privilege).
+type Privilege = (String, String, String, String);
+
+async fn privileges_of(admin: &Session, role: &str) -> Result<BTreeMap<Privilege, bool>, RotationError> {
+    let rows = admin.query(PRIVILEGES_SQL, &[&role]).await?;
+    Ok(rows
+        .iter()
+        .filter(|row| PRIVILEGES.contains(&row.get::<_, String>(3).as_str()))
+        .map(|row| ((row.get(0), row.get(1), row.get(2), row.get(3)), row.get(4)))
+        .collect())
+}
+
+/// `SELECT ON TABLE public.t` or `SELECT (c) ON TABLE public.t`.
+fn on(privilege: &Privilege) -> String {
+    let (kind, object, column, name) = privilege;
+    let column = if column.is_empty() { String::new() } else { format!(" ({column})") };
+    format!("{name}{column} ON {kind} {object}")
+}
+
+/// Privileges granted directly to the active user are granted to the inactive one; those the inactive one holds
+/// beyond them are revoked afterwards. A privilege the admin cannot revoke (another role granted it) fails the
+/// step, naming it.
+async fn sync_privileges(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
+    let wanted = privileges_of(admin, active).await?;
+    let present = privileges_of(admin, inactive).await?;
+    let user = escape_identifier(inactive);
+    let mut grants = Vec::new();
+    for (privilege, grantable) in &wanted {
+        if present.get(privilege).is_none_or(|held| !held && *grantable) {
+            let with = if *grantable { " WITH GRANT OPTION" } else { "" };
+            grants.push(format!("GRANT {} TO {user}{with};", on(privilege)));
+        }
+    }
+    let mut revokes = Vec::new();
+    for (privilege, grantable) in &present {
+        match wanted.get(privilege) {
+            None => revokes.push(format!("REVOKE {} FROM {user};", on(privilege))),
+            Some(false) if *grantable => {
+                revokes.push(format!("REVOKE GRANT OPTION FOR {} FROM {user};", on(privilege)))
+            }
+            Some(_) => {}
+        }
+    }
+    if !grants.is_empty() {
+        admin.execute(&grants.join("\n")).await?;
+    }
+    if revokes.is_empty() {
+        return Ok(());
+    }
+    admin.execute(&revokes.join("\n")).await?;
+    let left: Vec<String> = privileges_of(admin, inactive)
+        .await?
+        .into_iter()
+        .filter(|(privilege, grantable)| wanted.get(privilege).is_none_or(|w| *grantable && !w))
+        .map(|(privilege, _)| on(&privilege))
+        .collect();
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(RotationError::target(
+        TargetErrorKind::Rejected,
+        admin.connection().address(),
+        format!(
+            "{inactive:?} holds {} which {active:?} does not, and the admin cannot revoke it (another role granted it); revoke it by hand so the two users stay alike",
+            left.join(", ")
+        ),
+    ))
 }

@@ -1,25 +1,98 @@
-//! Connecting to PostgreSQL with a credential, in a TLS mode, within time-outs.
+//! Connecting to PostgreSQL with a credential, in a TLS mode, and a session whose every call is bounded.
+
+use std::future::Future;
+use std::time::Duration;
 
 use rotation_core::RotationError;
-use rotation_core::database::{Connection, TlsMode};
+use rotation_core::database::{Connection, DatabaseConfig, TlsMode, no_answer};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row};
 
 use crate::error::classify;
 use crate::tls::TlsRoots;
-use rotation_core::database::DatabaseConfig;
 
-/// Logs in as `connection.username` and returns the client; the connection task runs in the background.
+/// What a session is for, which decides its `search_path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// rotor's own statements (the admin's, or a user changing its own password): `search_path` is pinned to
+    /// `pg_catalog, pg_temp` as a startup option, so no object a user created can shadow what rotor calls.
+    Rotor,
+    /// testSecret's probe (`TEST_QUERY`) as the pending user, with that user's own settings.
+    Probe,
+}
+
+/// The `search_path` of [`Purpose::Rotor`] sessions: a startup option, which no statement in the session undoes.
+pub const PINNED_SEARCH_PATH: &str = "pg_catalog,pg_temp";
+
+/// A logged-in connection whose every call is bounded on the client side, as well as by the server's
+/// `statement_timeout`: a server or a network that stops answering fails the call with a message naming the
+/// host and what timed out.
+pub struct Session {
+    client: Client,
+    connection: Connection,
+    mode: TlsMode,
+    bound: Duration,
+}
+
+impl Session {
+    /// Runs statements (no parameters, no rows).
+    pub async fn execute(&self, sql: &str) -> Result<(), RotationError> {
+        self.bounded("a statement", self.client.batch_execute(sql)).await
+    }
+
+    /// Runs a query with bind parameters.
+    pub async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, RotationError> {
+        self.bounded("a query", self.client.query(sql, params)).await
+    }
+
+    /// Runs a query in the simple protocol (testSecret's probe, which may be any statement).
+    pub async fn simple_query(&self, sql: &str) -> Result<(), RotationError> {
+        self.bounded("the test query", self.client.simple_query(sql)).await.map(drop)
+    }
+
+    /// The connection this session logged in with.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Its TLS mode.
+    pub fn mode(&self) -> TlsMode {
+        self.mode
+    }
+
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, RotationError> {
+        match tokio::time::timeout(self.bound, call).await {
+            Ok(result) => result.map_err(|e| classify(e, &self.connection, self.mode)),
+            Err(_) => {
+                Err(no_answer(&self.connection, &format!("{what} as {:?}", self.connection.username), self.bound))
+            }
+        }
+    }
+}
+
+/// Logs in as `connection.username` and returns the session; the connection task runs in the background.
 ///
 /// TLS is never dropped: in every mode but `disable` the server must accept TLS, and a failed handshake is an
-/// error naming the host, the mode and the cause. `disable` logs a warning at every connection.
+/// error naming the host, the mode and the cause. `disable` logs a warning at every connection. The login (TCP
+/// connect, TLS handshake and authentication together) is bounded by `CONNECT_TIMEOUT_SECONDS`, and TCP
+/// keepalives are on.
 pub async fn connect(
     connection: &Connection,
     mode: TlsMode,
+    purpose: Purpose,
     roots: &TlsRoots,
     config: &DatabaseConfig,
-) -> Result<Client, RotationError> {
+) -> Result<Session, RotationError> {
     let mut pg = tokio_postgres::Config::new();
+    let mut options = format!("-c statement_timeout={}", config.statement_timeout.as_millis());
+    if purpose == Purpose::Rotor {
+        options.push_str(&format!(" -c search_path={PINNED_SEARCH_PATH}"));
+    }
     pg.host(&connection.host)
         .port(connection.port)
         .user(&connection.username)
@@ -27,7 +100,9 @@ pub async fn connect(
         .dbname(connection.dbname.as_deref().unwrap_or(crate::DEFAULT_DBNAME))
         .application_name("rotor")
         .connect_timeout(config.connect_timeout)
-        .options(format!("-c statement_timeout={}", config.statement_timeout.as_millis()));
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .options(options);
     let attempt = async {
         match roots.client_config(mode)? {
             None => {
@@ -46,15 +121,8 @@ pub async fn connect(
             }
         }
     };
-    // The connect time-out covers the TCP connect; this bounds the TLS handshake and authentication too.
-    tokio::time::timeout(config.connect_timeout * 2, attempt).await.unwrap_or_else(|_| {
-        Err(RotationError::target(
-            rotation_core::TargetErrorKind::Unreachable,
-            connection.address(),
-            format!(
-                "no answer within {:?}; check the host, the port, the security group, and that the function runs in the database's VPC",
-                config.connect_timeout * 2
-            ),
-        ))
-    })
+    let client = tokio::time::timeout(config.connect_timeout, attempt).await.unwrap_or_else(|_| {
+        Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout))
+    })?;
+    Ok(Session { client, connection: connection.clone(), mode, bound: config.statement_bound() })
 }

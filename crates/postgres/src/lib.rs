@@ -15,7 +15,7 @@ mod password;
 mod target;
 mod tls;
 
-pub use connect::connect;
+pub use connect::{PINNED_SEARCH_PATH, Purpose, Session, connect};
 pub use function::run_function;
 pub use password::password_statement;
 pub use target::PostgresTarget;

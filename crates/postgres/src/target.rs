@@ -1,16 +1,14 @@
 //! The PostgreSQL target: next secret, set, test for the three strategies.
 
 use rotation_core::database::{
-    Admin, Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, set_own_password, start_set,
-    test_with_retries,
+    Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, refuse_privileged, set_own_password,
+    start_set, test_with_retries,
 };
 use rotation_core::rds::Rds;
 use rotation_core::{Password, RotationError, Secret, SetContext, Target};
-use tokio_postgres::Client;
 
-use crate::alternating::sync_and_set_password;
-use crate::connect::connect;
-use crate::error::classify;
+use crate::alternating::{privileged_rights, sync_and_set_password};
+use crate::connect::{Purpose, Session, connect};
 use crate::password::password_statement;
 use crate::tls::TlsRoots;
 use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
@@ -33,15 +31,23 @@ impl PostgresTarget {
         Connection::parse(secret, ENGINES, DEFAULT_PORT, Some(DEFAULT_DBNAME))
     }
 
-    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<Client, RotationError> {
-        connect(connection, mode, &self.roots, &self.config).await
+    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<Session, RotationError> {
+        connect(connection, mode, Purpose::Rotor, &self.roots, &self.config).await
     }
 
     /// Logs in with the admin secret named by the current secret's `masterarn`, in the user's database.
-    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<(Client, Admin), RotationError> {
-        let admin = load_admin(ctx, &self.rds, user, self.config.tls_mode, |secret| self.connection(secret)).await?;
-        let client = self.login(&admin.connection, admin.mode).await?;
-        Ok((client, admin))
+    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<Session, RotationError> {
+        let admin = load_admin(ctx, &self.rds, user, &self.config, |secret| self.connection(secret)).await?;
+        self.login(&admin.connection, admin.mode).await
+    }
+
+    /// Refuses users the admin must not act on: itself, and users with administrative rights (unless allowed).
+    async fn refuse_privileged(&self, admin: &Session, users: &[&str]) -> Result<(), RotationError> {
+        for user in users {
+            let rights = privileged_rights(admin, user).await?;
+            refuse_privileged(&self.config, admin.connection(), user, &rights)?;
+        }
+        Ok(())
     }
 
     /// Logs in as `login` and sets the pending password of the same user.
@@ -51,9 +57,8 @@ impl PostgresTarget {
         mode: TlsMode,
         pending: &Connection,
     ) -> Result<(), RotationError> {
-        let client = self.login(&login, mode).await?;
-        let statement = password_statement(&pending.username, &pending.password, "");
-        client.batch_execute(&statement).await.map_err(|e| classify(e, &login, mode))
+        let session = self.login(&login, mode).await?;
+        session.execute(&password_statement(&pending.username, &pending.password, "")).await
     }
 }
 
@@ -82,37 +87,37 @@ impl Target for PostgresTarget {
         let connection_of = |secret: &Secret| self.connection(secret);
         let already = |pending: Connection, mode| async move { self.login(&pending, mode).await };
         let Some((current, pending)) =
-            start_set(ctx, self.config.strategy, self.config.tls_mode, connection_of, already).await?
+            start_set(ctx, self.config.strategy, self.config.tls, connection_of, already).await?
         else {
             return Ok(());
         };
         match self.config.strategy {
             Strategy::SingleUser => {
-                set_own_password(ctx, self.config.tls_mode, connection_of, |login, mode| {
+                set_own_password(ctx, self.config.tls, connection_of, |login, mode| {
                     self.set_password_as(login, mode, &pending)
                 })
                 .await
             }
             Strategy::Admin => {
-                let (client, admin) = self.admin(ctx, &current).await?;
-                let statement = password_statement(&pending.username, &pending.password, "");
-                client.batch_execute(&statement).await.map_err(|e| classify(e, &admin.connection, admin.mode))
+                let admin = self.admin(ctx, &current).await?;
+                self.refuse_privileged(&admin, &[&pending.username]).await?;
+                admin.execute(&password_statement(&pending.username, &pending.password, "")).await
             }
             Strategy::AlternatingUsers => {
-                let (client, admin) = self.admin(ctx, &current).await?;
+                let admin = self.admin(ctx, &current).await?;
                 let (active, inactive) = (&current.username, &pending.username);
-                sync_and_set_password(&client, &admin.connection, admin.mode, active, inactive, &pending.password).await
+                self.refuse_privileged(&admin, &[active, inactive]).await?;
+                sync_and_set_password(&admin, active, inactive, &pending.password).await
             }
         }
     }
 
     async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
         let connection = self.connection(pending)?;
-        let mode = TlsMode::for_secret(pending, self.config.tls_mode)?;
+        let mode = self.config.tls.for_secret(pending)?;
         test_with_retries(&self.config.test_backoff, || async {
-            let client = self.login(&connection, mode).await?;
-            client.simple_query(&self.config.test_query).await.map_err(|e| classify(e, &connection, mode))?;
-            Ok(())
+            let session = connect(&connection, mode, Purpose::Probe, &self.roots, &self.config).await?;
+            session.simple_query(&self.config.test_query).await
         })
         .await
     }

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use mysql_async::prelude::Queryable;
 use rotation_core::database::{Connection, DatabaseConfig, Strategy, TlsMode, other_username};
 use rotation_core::error::with_causes;
 use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
@@ -150,8 +149,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                 "the secret's fields fit the function",
                 Connection::parse(&current, engines, port, dbname).map_err(text),
             );
-            let mode =
-                report.check("the secret's ssl field", TlsMode::for_secret(&current, config.tls_mode).map_err(text));
+            let mode = report.check("the secret's ssl field", config.tls.for_secret(&current).map_err(text));
             let (Some(connection), Some(mode)) = (connection, mode) else { return Ok(ExitCode::FAILURE) };
             if config.strategy == Strategy::AlternatingUsers && args.function == Function::Postgres {
                 let clone = other_username(&connection.username);
@@ -204,8 +202,8 @@ async fn reach(url: &str, ca_bundle: Option<String>) -> Result<(), String> {
 
 /// A logged-in session of either database.
 enum Session {
-    Postgres(tokio_postgres::Client),
-    Mysql(mysql_async::Conn),
+    Postgres(rotation_postgres::Session),
+    Mysql(rotation_mysql::Session),
 }
 
 async fn login(
@@ -217,7 +215,8 @@ async fn login(
     match function {
         Function::Postgres => {
             let roots = rotation_postgres::TlsRoots::load(config.ca_bundle.as_deref())?;
-            rotation_postgres::connect(connection, mode, &roots, config).await.map(Session::Postgres)
+            let purpose = rotation_postgres::Purpose::Rotor;
+            rotation_postgres::connect(connection, mode, purpose, &roots, config).await.map(Session::Postgres)
         }
         _ => rotation_mysql::connect(connection, mode, config).await.map(Session::Mysql),
     }
@@ -236,6 +235,19 @@ async fn check_admin(
     else {
         return;
     };
+    let described = client.describe_secret().secret_id(arn).send().await.map_err(|e| describe_error(&e));
+    let Some(described) = report.check("the admin secret exists", described) else { return };
+    let full_arn = described.arn().unwrap_or(arn);
+    let allowed = if config.admin_secrets.allows(full_arn) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{full_arn} is not in the function's ADMIN_SECRET_ARNS; add it there (a secret cannot choose its admin)"
+        ))
+    };
+    if report.check("the function's ADMIN_SECRET_ARNS allows the admin secret", allowed).is_none() {
+        return;
+    }
     let value = client.get_secret_value().secret_id(arn).version_stage(AWSCURRENT).send().await;
     let Some(value) = report.check("the admin secret can be read", value.map_err(|e| describe_error(&e))) else {
         return;
@@ -270,22 +282,28 @@ async fn check_admin(
         return;
     }
     admin.dbname = user.dbname.clone();
-    let Ok(mode) = TlsMode::for_secret(&secret, config.tls_mode) else { return };
+    let Some(mode) = report.check("the admin secret's ssl field", config.tls.for_secret(&secret).map_err(text)) else {
+        return;
+    };
     let Some(session) = report.check("the admin logs in", login(function, &admin, mode, config).await.map_err(text))
     else {
         return;
     };
     let may_manage = match session {
-        Session::Postgres(client) => client
-            .query_one("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user", &[])
+        Session::Postgres(session) => session
+            .query(
+                "SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles \
+                 WHERE rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()",
+                &[],
+            )
             .await
-            .map(|row| row.get::<_, bool>(0))
-            .map_err(|e| e.to_string()),
-        Session::Mysql(mut conn) => conn
-            .query::<String, _>("SHOW GRANTS")
+            .map(|rows| rows.first().is_some_and(|row| row.get::<_, bool>(0)))
+            .map_err(text),
+        Session::Mysql(mut session) => session
+            .query::<String>("SHOW GRANTS")
             .await
             .map(|grants| grants.iter().any(|g| g.contains("ALL PRIVILEGES ON *.*") || g.contains("CREATE USER")))
-            .map_err(|e| e.to_string()),
+            .map_err(text),
     };
     report.check(
         "the admin may change other users' passwords",

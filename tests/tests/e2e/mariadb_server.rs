@@ -1,7 +1,8 @@
 //! A MariaDB server for the tests, from the machine's own MariaDB binaries: its own data directory under
 //! `target/`, a free port on 127.0.0.1, TLS with a certificate from a test CA (the machine's service has TLS
-//! off). Started once by the first test that needs it (a file lock serialises the start) and shared; `make test`
-//! stops it afterwards.
+//! off), the general and slow query logs on (`long_query_time` 0, so every statement reaches both), and a global
+//! `sql_mode` with `NO_BACKSLASH_ESCAPES` and `ANSI_QUOTES`, under which naive escaping breaks. Started once by
+//! the first test that needs it (a file lock serialises the start) and shared; `make test` stops it afterwards.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,17 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 
 use crate::harness::{bin_dir, free_port, run};
+
+/// The server's flags besides its paths; a server started with others is replaced.
+const FLAGS: &[&str] = &[
+    "--user=mysql",
+    "--skip-name-resolve",
+    "--max-connections=300",
+    "--general-log=1",
+    "--slow-query-log=1",
+    "--long-query-time=0",
+    "--sql-mode=NO_BACKSLASH_ESCAPES,ANSI_QUOTES,STRICT_TRANS_TABLES",
+];
 
 /// The running test server.
 pub struct MariaDbServer {
@@ -29,8 +41,14 @@ impl MariaDbServer {
         let dir = bin_dir().parent().unwrap().join("rotor-mariadb");
         let lock = File::create(bin_dir().parent().unwrap().join("rotor-mariadb.lock")).unwrap();
         lock.lock().unwrap();
-        if let Some(server) = Self::running(&dir) {
+        if fs::read_to_string(dir.join("flags")).ok().as_deref() == Some(FLAGS.join(" ").as_str())
+            && let Some(server) = Self::running(&dir)
+        {
             return server;
+        }
+        if let Ok(pid) = fs::read_to_string(dir.join("mysqld.pid")) {
+            Command::new("kill").arg(pid.trim()).status().ok();
+            std::thread::sleep(Duration::from_millis(500));
         }
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
@@ -58,7 +76,9 @@ impl MariaDbServer {
             .arg(format!("--ssl-ca={}", dir.join("ca.pem").display()))
             .arg(format!("--ssl-cert={}", dir.join("server.pem").display()))
             .arg(format!("--ssl-key={}", dir.join("server.key").display()))
-            .args(["--user=mysql", "--skip-name-resolve", "--max-connections=300"])
+            .arg(format!("--general-log-file={}", dir.join("general.log").display()))
+            .arg(format!("--slow-query-log-file={}", dir.join("slow.log").display()))
+            .args(FLAGS)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -78,14 +98,16 @@ impl MariaDbServer {
             .await
             .unwrap();
         root.query_drop(format!(
-            "CREATE USER 'rotor_root'@'127.0.0.1' IDENTIFIED BY '{root_password}'; \
-             GRANT ALL PRIVILEGES ON *.* TO 'rotor_root'@'127.0.0.1' WITH GRANT OPTION"
+            "CREATE USER 'rotor_root'@'127.0.0.1' IDENTIFIED BY PASSWORD '{}'; \
+             GRANT ALL PRIVILEGES ON *.* TO 'rotor_root'@'127.0.0.1' WITH GRANT OPTION",
+            rotation_mysql::native_hash(&root_password)
         ))
         .await
         .unwrap();
         root.disconnect().await.unwrap();
         fs::write(dir.join("root-password"), &root_password).unwrap();
         fs::write(dir.join("port"), port.to_string()).unwrap();
+        fs::write(dir.join("flags"), FLAGS.join(" ")).unwrap();
         Self::running(&dir).expect("the test MariaDB server answers after start")
     }
 
@@ -112,6 +134,11 @@ impl MariaDbServer {
     /// The all-privileged test user.
     pub async fn root(&self) -> Conn {
         self.login("rotor_root", &self.root_password).await.unwrap()
+    }
+
+    /// The general and slow query logs so far.
+    pub fn logs(&self) -> String {
+        ["general.log", "slow.log"].iter().map(|f| fs::read_to_string(self.dir.join(f)).unwrap_or_default()).collect()
     }
 
     /// The CA that signed the server's certificate.

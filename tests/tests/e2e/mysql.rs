@@ -1,6 +1,6 @@
 //! MySQL/MariaDB rotation end to end: `rotate-mysql` through the Lambda runtime API and the local endpoint,
-//! against a real MariaDB server with TLS. MySQL 8's dual-password statements are unit-tested in
-//! rotation-mysql; this machine has MariaDB only, which takes the plain path.
+//! against a real MariaDB server with TLS, its general and slow query logs on, and a hostile global `sql_mode`.
+//! MySQL 8's dual-password statements are unit-tested in rotation-mysql; this machine has MariaDB only.
 
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
@@ -8,29 +8,42 @@ use serde_json::{Value, json};
 use crate::harness::{Function, Harness, unique};
 use crate::mariadb_server::MariaDbServer;
 
-struct Case {
-    h: Harness,
-    db: MariaDbServer,
-    user: String,
-    host: String,
-    admin: String,
-    admin_password: String,
-    arn: String,
+pub struct Case {
+    pub h: Harness,
+    pub db: MariaDbServer,
+    pub user: String,
+    pub host: String,
+    pub admin: String,
+    pub admin_password: String,
+    pub admin_arn: String,
+    pub arn: String,
 }
 
-fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+/// A string literal that means the same under every `sql_mode` (quotes doubled; the tests use no backslash).
+pub fn literal(value: &str) -> String {
+    assert!(!value.contains('\\'));
+    format!("'{}'", value.replace('\'', "''"))
 }
+
+/// `IDENTIFIED BY PASSWORD '<hash>'`: the tests' own statements keep passwords out of the server's logs too.
+pub fn identified(password: &str) -> String {
+    format!("IDENTIFIED BY PASSWORD '{}'", rotation_mysql::native_hash(password))
+}
+
+/// The ARN prefix of the local endpoint's secrets.
+pub const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
 
 /// A user `'<user>'@'<host>'` that may read a schema, an admin with CREATE USER and GRANT OPTION, their secrets,
 /// and `rotate-mysql` with `strategy`.
-async fn setup(strategy: &str, user: &str, host: &str, extra_env: Vec<(String, String)>) -> Case {
+pub async fn setup(strategy: &str, user: &str, host: &str, extra_env: Vec<(String, String)>) -> Case {
     let db = MariaDbServer::get().await;
+    let admin_name = unique("my-admin");
     let mut env = vec![
         ("ROTATION_STRATEGY".to_string(), strategy.to_string()),
         ("TLS_CA_BUNDLE".to_string(), db.ca().display().to_string()),
         ("TEST_ATTEMPTS".to_string(), "2".to_string()),
         ("CONNECT_TIMEOUT_SECONDS".to_string(), "2".to_string()),
+        ("ADMIN_SECRET_ARNS".to_string(), format!("{ARN_PREFIX}{admin_name}-*")),
     ];
     env.extend(extra_env);
     let h = Harness::start(vec![Function { name: "rotate-mysql", env }]).await;
@@ -40,55 +53,63 @@ async fn setup(strategy: &str, user: &str, host: &str, extra_env: Vec<(String, S
     let schema = unique("shop").replace('-', "_");
     let mut root = db.root().await;
     for statement in [
-        format!("CREATE USER {}@'127.0.0.1' IDENTIFIED BY {}", literal(&admin), literal(&admin_password)),
+        format!("CREATE USER {}@'127.0.0.1' {}", literal(&admin), identified(&admin_password)),
         format!("GRANT ALL PRIVILEGES ON *.* TO {}@'127.0.0.1' WITH GRANT OPTION", literal(&admin)),
-        format!("CREATE USER {}@{} IDENTIFIED BY {}", literal(user), literal(host), literal(&password)),
+        format!("CREATE USER {}@{} {}", literal(user), literal(host), identified(&password)),
         format!("CREATE DATABASE `{schema}`"),
         format!("GRANT SELECT ON `{schema}`.* TO {}@{}", literal(user), literal(host)),
     ] {
         root.query_drop(statement).await.unwrap();
     }
     let admin_arn = h
-        .create_secret(&unique("my-admin"), &json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port, "username": admin, "password": admin_password}).to_string())
+        .create_secret(&admin_name, &json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port, "username": admin, "password": admin_password}).to_string())
         .await;
     let secret = json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port, "username": user, "password": password, "masterarn": admin_arn, "dbClusterIdentifier": "kept"});
     let arn = h.create_secret(&unique("my-app"), &secret.to_string()).await;
-    Case { h, db, user: user.to_owned(), host: host.to_owned(), admin, admin_password, arn }
+    Case { h, db, user: user.to_owned(), host: host.to_owned(), admin, admin_password, admin_arn, arn }
 }
 
 impl Case {
-    async fn secret(&self, stage: &str) -> Value {
+    pub async fn secret(&self, stage: &str) -> Value {
         serde_json::from_str(&self.h.value(&self.arn, stage).await).unwrap()
     }
 
-    async fn logs_in(&self, secret: &Value) -> bool {
+    pub async fn logs_in(&self, secret: &Value) -> bool {
         self.db.login(secret["username"].as_str().unwrap(), secret["password"].as_str().unwrap()).await.is_ok()
     }
 
-    async fn rotate(&self) -> Value {
+    pub async fn rotate(&self) -> Value {
         self.h.client.rotate_secret().secret_id(&self.arn).send().await.unwrap();
         self.h.wait_rotation(&self.arn).await
     }
 
-    async fn configure(&self) {
+    pub async fn configure(&self) {
         let record = self.h.configure_rotation(&self.arn, "rotate-mysql").await;
         assert_eq!(record["state"], "succeeded", "{record}");
     }
 
-    async fn grants(&self, user: &str) -> Vec<String> {
+    pub async fn grants(&self, user: &str) -> Vec<String> {
         let mut root = self.db.root().await;
         let grants: Vec<String> =
             root.query(format!("SHOW GRANTS FOR {}@{}", literal(user), literal(&self.host))).await.unwrap();
         let mut normalized: Vec<String> = grants
             .into_iter()
-            .map(|g| g.replace(&format!("`{user}`"), "`USER`"))
+            // The test's session runs under the server's global sql_mode (ANSI_QUOTES): names come in "".
+            .map(|g| g.replace(&format!("\"{user}\""), "USER").replace(&format!("`{user}`"), "USER"))
             .map(|g| g.split(" IDENTIFIED BY").next().unwrap().to_owned())
             .collect();
         normalized.sort();
         normalized
     }
 
-    async fn assert_no_password_leaks(&self) {
+    /// Puts a value as AWSCURRENT, as an operator would.
+    pub async fn put(&self, secret: &Value) {
+        self.h.client.put_secret_value().secret_id(&self.arn).secret_string(secret.to_string()).send().await.unwrap();
+    }
+
+    /// No log line of the test, and nothing in the server's general or slow query log, holds a password of any
+    /// version or the admin's.
+    pub async fn assert_no_password_leaks(&self) {
         let mut values = vec![self.admin_password.clone()];
         let versions =
             self.h.client.list_secret_version_ids().secret_id(&self.arn).include_deprecated(true).send().await.unwrap();
@@ -107,6 +128,11 @@ impl Case {
             }
         }
         self.h.assert_no_leaks(&values);
+        let logs = self.db.logs();
+        assert!(logs.contains("IDENTIFIED BY PASSWORD '*"), "the server logs rotor's statements");
+        for value in &values {
+            assert!(!logs.contains(value.as_str()), "the server's general or slow query log holds a password");
+        }
     }
 }
 
@@ -177,8 +203,8 @@ async fn alternating_users_keep_working_with_the_same_grants_and_tls_requirement
 }
 
 #[tokio::test]
-async fn hostile_names_rotate() {
-    let user = format!("{} \"q\"; -- ü", unique("we'ird"));
+async fn odd_names_rotate_and_names_with_quotes_are_refused_before_anything_is_stored() {
+    let user = format!("{} ;-- ü@x", unique("we ird"));
     for strategy in ["single-user", "alternating-users"] {
         let case = setup(strategy, &format!("{user}{}", &strategy[..1]), "%", vec![]).await;
         case.configure().await;
@@ -186,6 +212,27 @@ async fn hostile_names_rotate() {
             assert_eq!(case.rotate().await["state"], "succeeded", "{strategy}");
             assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}");
         }
+    }
+    // A quote, a backslash or a control character in a user name is refused at createSecret: no pending value.
+    let case = setup("single-user", &unique("app"), "%", vec![]).await;
+    case.configure().await;
+    let good = case.secret("AWSCURRENT").await;
+    for name in ["we'ird", "a\\b", "a`b", "a\nb"] {
+        let mut hostile = good.clone();
+        hostile["username"] = json!(name);
+        case.put(&hostile).await;
+        let record = case.rotate().await;
+        assert_eq!(
+            (record["step"].as_str(), record["error_type"].as_str()),
+            (Some("createSecret"), Some("InvalidSecret")),
+            "{name:?}: {record}"
+        );
+        assert!(record["error_message"].as_str().unwrap().contains("rotor refuses such MySQL user names"), "{record}");
+        let pending = case.h.holding(&case.arn, "AWSPENDING").await.unwrap();
+        let stored = case.h.client.get_secret_value().secret_id(&case.arn).version_id(&pending).send().await;
+        assert!(stored.is_err(), "{name:?}: nothing was stored for the refused rotation");
+        case.put(&good).await;
+        assert!(case.logs_in(&good).await);
     }
 }
 
@@ -262,7 +309,7 @@ async fn bad_input_and_admin_problems_fail_clearly_and_the_user_keeps_working() 
 }
 
 #[tokio::test]
-async fn tls_is_verified_and_plaintext_only_when_asked() {
+async fn tls_is_verified_and_no_secret_goes_below_the_floor() {
     let db = MariaDbServer::get().await;
     let case = setup("single-user", &unique("app"), "%", vec![]).await;
     case.configure().await;
@@ -280,10 +327,36 @@ async fn tls_is_verified_and_plaintext_only_when_asked() {
     let message = record["error_message"].as_str().unwrap();
     assert!(message.contains("127.0.0.1") && message.contains("mode verify-full"), "{message}");
 
-    let mut secret = wrong.secret("AWSCURRENT").await;
+    // The secret cannot lower TLS below the function's floor (verify-ca by default): not to plaintext, not to
+    // an unverified `require`, and the current credential keeps working.
+    let good = case.secret("AWSCURRENT").await;
+    for ssl in [json!(false), json!("disable"), json!("require")] {
+        let mut secret = good.clone();
+        secret["ssl"] = ssl.clone();
+        case.put(&secret).await;
+        let record = case.rotate().await;
+        assert_eq!(record["error_type"], "InvalidSecret", "{ssl}: {record}");
+        let message = record["error_message"].as_str().unwrap();
+        assert!(message.contains("`ssl` asks for TLS mode") && message.contains("TLS_MIN_MODE=verify-ca"), "{record}");
+        assert!(case.logs_in(&secret).await);
+    }
+
+    // Only the function's own TLS_MIN_MODE allows plaintext, and it says so at every connection.
+    let plain = setup(
+        "single-user",
+        &unique("app"),
+        "%",
+        vec![
+            ("TLS_CA_BUNDLE".into(), db.dir.join("other-ca.pem").display().to_string()),
+            ("TLS_MIN_MODE".into(), "disable".into()),
+        ],
+    )
+    .await;
+    let mut secret = plain.secret("AWSCURRENT").await;
     secret["ssl"] = json!(false);
-    wrong.h.client.put_secret_value().secret_id(&wrong.arn).secret_string(secret.to_string()).send().await.unwrap();
-    assert_eq!(wrong.rotate().await["state"], "succeeded", "plaintext when the secret asks for it");
-    let log = std::fs::read_to_string(wrong.h.dir.path().join("rotate-mysql.log")).unwrap();
+    plain.put(&secret).await;
+    plain.configure().await;
+    assert_eq!(plain.rotate().await["state"], "succeeded", "plaintext when the function allows it");
+    let log = std::fs::read_to_string(plain.h.dir.path().join("rotate-mysql.log")).unwrap();
     assert!(log.contains("TLS is disabled for this database"), "{log}");
 }

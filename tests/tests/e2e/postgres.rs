@@ -8,25 +8,30 @@ use crate::harness::{Function, Harness, unique};
 use crate::postgres_server::PgServer;
 
 /// One test's database, users and secrets.
-struct Case {
-    h: Harness,
-    pg: PgServer,
-    db: String,
-    user: String,
-    admin: String,
-    admin_password: String,
-    arn: String,
+pub struct Case {
+    pub h: Harness,
+    pub pg: PgServer,
+    pub db: String,
+    pub user: String,
+    pub admin: String,
+    pub admin_password: String,
+    pub arn: String,
 }
 
-fn quote(identifier: &str) -> String {
+/// The ARN prefix of the local endpoint's secrets; RDS-managed admin secrets are named `rds!...`.
+pub const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+
+pub fn quote(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
 /// A database owned by a fresh admin (CREATEROLE), a user with a table it may read, the admin secret, and the
 /// user's secret; `rotate-postgres` runs with `strategy`.
-async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> Case {
+pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> Case {
     let pg = PgServer::get();
+    let admin_name = unique("pg-admin");
     let mut env = vec![
+        ("ADMIN_SECRET_ARNS".to_string(), format!("{ARN_PREFIX}{admin_name}-*,{ARN_PREFIX}rds!db-*")),
         ("ROTATION_STRATEGY".to_string(), strategy.to_string()),
         ("TLS_CA_BUNDLE".to_string(), pg.ca().display().to_string()),
         ("TEST_ATTEMPTS".to_string(), "2".to_string()),
@@ -56,7 +61,7 @@ async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> 
         .unwrap();
     let admin_arn = h
         .create_secret(
-            &unique("pg-admin"),
+            &admin_name,
             &json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"}).to_string(),
         )
         .await;
@@ -69,28 +74,33 @@ async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> 
 }
 
 impl Case {
-    async fn secret(&self, stage: &str) -> Value {
+    /// Puts a value as AWSCURRENT, as an operator would.
+    pub async fn put(&self, secret: &Value) {
+        self.h.client.put_secret_value().secret_id(&self.arn).secret_string(secret.to_string()).send().await.unwrap();
+    }
+
+    pub async fn secret(&self, stage: &str) -> Value {
         serde_json::from_str(&self.h.value(&self.arn, stage).await).unwrap()
     }
 
-    async fn logs_in(&self, secret: &Value) -> bool {
+    pub async fn logs_in(&self, secret: &Value) -> bool {
         let user = secret["username"].as_str().unwrap();
         self.pg.login(user, secret["password"].as_str().unwrap(), &self.db).await.is_ok()
     }
 
-    async fn can_read_accounts(&self, user: &str) -> bool {
+    pub async fn can_read_accounts(&self, user: &str) -> bool {
         let client = self.pg.superuser(&self.db).await;
         let row = client.query_one("SELECT has_table_privilege($1, 'accounts', 'SELECT')", &[&user]).await.unwrap();
         row.get(0)
     }
 
-    async fn rotate(&self) -> Value {
+    pub async fn rotate(&self) -> Value {
         self.h.client.rotate_secret().secret_id(&self.arn).send().await.unwrap();
         self.h.wait_rotation(&self.arn).await
     }
 
     /// No log line of the test, and nothing in the server's log, shows a password of any version or the admin's.
-    async fn assert_no_password_leaks(&self) {
+    pub async fn assert_no_password_leaks(&self) {
         let mut values: Vec<String> = Vec::new();
         let versions =
             self.h.client.list_secret_version_ids().secret_id(&self.arn).include_deprecated(true).send().await.unwrap();
@@ -117,7 +127,7 @@ impl Case {
     }
 }
 
-async fn configure(case: &Case) {
+pub async fn configure(case: &Case) {
     let record = case.h.configure_rotation(&case.arn, "rotate-postgres").await;
     assert_eq!(record["state"], "succeeded", "the configuration test logs in with the current secret: {record}");
 }
@@ -346,7 +356,7 @@ async fn admin_problems_fail_the_step_and_leave_the_user_working() {
 }
 
 #[tokio::test]
-async fn tls_is_verified_and_plaintext_only_when_asked() {
+async fn tls_is_verified_and_no_secret_goes_below_the_floor() {
     let pg = PgServer::get();
     // verify-full against the server's own certificate: rotations succeed (the default mode).
     let case = setup("single-user", &unique("app"), vec![]).await;
@@ -379,16 +389,51 @@ async fn tls_is_verified_and_plaintext_only_when_asked() {
     full.h.client.put_secret_value().secret_id(&full.arn).secret_string(secret.to_string()).send().await.unwrap();
     assert_eq!(full.rotate().await["state"], "succeeded");
 
-    // Plaintext only when the secret asks for it, and loudly.
+    // No secret goes below the function's floor (verify-ca by default): not the user's, not the admin's, not
+    // AWSPREVIOUS; the current credential keeps working.
+    let good = case.secret("AWSCURRENT").await;
+    for ssl in [json!(false), json!("disable"), json!("require")] {
+        let mut secret = good.clone();
+        secret["ssl"] = ssl.clone();
+        case.put(&secret).await;
+        let record = case.rotate().await;
+        assert_eq!(record["error_type"], "InvalidSecret", "{ssl}: {record}");
+        let message = record["error_message"].as_str().unwrap();
+        assert!(message.contains("`ssl` asks for TLS mode") && message.contains("TLS_MIN_MODE=verify-ca"), "{record}");
+        assert!(case.logs_in(&secret).await);
+    }
+    case.put(&good).await;
+    let admin_case = setup("admin", &unique("app"), vec![]).await;
+    configure(&admin_case).await;
+    let admin_arn = admin_case.secret("AWSCURRENT").await["masterarn"].as_str().unwrap().to_owned();
+    let mut admin_secret: Value = serde_json::from_str(&admin_case.h.value(&admin_arn, "AWSCURRENT").await).unwrap();
+    admin_secret["ssl"] = json!(false);
+    admin_case
+        .h
+        .client
+        .put_secret_value()
+        .secret_id(&admin_arn)
+        .secret_string(admin_secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    let record = admin_case.rotate().await;
+    assert_eq!(record["error_type"], "InvalidSecret", "the admin secret cannot lower TLS either: {record}");
+    assert!(record["error_message"].as_str().unwrap().contains(&admin_arn), "{record}");
+
+    // Only the function's own TLS_MIN_MODE allows plaintext, and it says so at every connection.
     let plain = setup(
         "single-user",
         &unique("app"),
-        vec![("TLS_CA_BUNDLE".into(), pg.dir.join("other-ca.pem").display().to_string())],
+        vec![
+            ("TLS_CA_BUNDLE".into(), pg.dir.join("other-ca.pem").display().to_string()),
+            ("TLS_MIN_MODE".into(), "disable".into()),
+        ],
     )
     .await;
     let mut secret = plain.secret("AWSCURRENT").await;
     secret["ssl"] = json!(false);
-    plain.h.client.put_secret_value().secret_id(&plain.arn).secret_string(secret.to_string()).send().await.unwrap();
+    plain.put(&secret).await;
     assert_eq!(plain.h.configure_rotation(&plain.arn, "rotate-postgres").await["state"], "succeeded");
     assert_eq!(plain.rotate().await["state"], "succeeded");
     let log = std::fs::read_to_string(plain.h.dir.path().join("rotate-postgres.log")).unwrap();
@@ -456,7 +501,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_rds_tag() {
 
     // Without a host or an RDS tag the admin secret is refused with the field named.
     let bare =
-        case.h.create_secret(&unique("bare-admin"), &json!({"username": "a", "password": "b"}).to_string()).await;
+        case.h.create_secret(&unique("rds!db-bare"), &json!({"username": "a", "password": "b"}).to_string()).await;
     secret["masterarn"] = json!(bare);
     case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
     let record = case.rotate().await;
@@ -474,6 +519,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_rds_tag() {
 async fn doctor_checks_settings_secret_database_and_admin_with_fixes() {
     let case = setup("alternating-users", &unique("app"), vec![]).await;
     let ca = format!("TLS_CA_BUNDLE={}", case.pg.ca().display());
+    let admins = format!("ADMIN_SECRET_ARNS={}", case.secret("AWSCURRENT").await["masterarn"].as_str().unwrap());
     let doctor = |extra: &[&str]| {
         let mut args = vec![
             "doctor",
@@ -484,6 +530,8 @@ async fn doctor_checks_settings_secret_database_and_admin_with_fixes() {
             "ROTATION_STRATEGY=alternating-users",
             "--env",
             &ca,
+            "--env",
+            &admins,
         ];
         args.extend_from_slice(extra);
         crate::rotatectl::rotatectl(&case.h, &args)
@@ -495,6 +543,9 @@ async fn doctor_checks_settings_secret_database_and_admin_with_fixes() {
         out.contains("PASS  the admin may change other users' passwords") && out.contains("all checks passed"),
         "{out}"
     );
+
+    let (ok, out) = doctor(&["--env", &format!("ADMIN_SECRET_ARNS={ARN_PREFIX}other-admin")]);
+    assert!(!ok && out.contains("FAIL  the function's ADMIN_SECRET_ARNS allows the admin secret"), "{out}");
 
     let (ok, out) = doctor(&["--env", "TLS_MODE=prefer"]);
     assert!(!ok && out.contains("FAIL  the function's settings") && out.contains("TLS_MODE must be"), "{out}");

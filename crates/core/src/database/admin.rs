@@ -1,6 +1,6 @@
 //! The admin secret (`masterarn`) of the admin and alternating-users strategies.
 
-use crate::database::{Connection, TlsMode};
+use crate::database::{Connection, DatabaseConfig, TlsMode};
 use crate::rds::Rds;
 use crate::{RotationError, Secret, SetContext, TargetErrorKind};
 
@@ -13,7 +13,9 @@ pub struct Admin {
     pub mode: TlsMode,
 }
 
-/// Reads the admin secret named by the current secret's `masterarn` and checks it manages the user's server.
+/// Reads the admin secret named by the current secret's `masterarn`, after checking that the function's
+/// `ADMIN_SECRET_ARNS` allows it (compared by the ARN Secrets Manager resolves it to, before its value is read),
+/// and that it manages the user's server.
 ///
 /// A secret RDS manages holds only a username and a password: its database is found, as AWS's functions find
 /// it, through its `aws:rds:primaryDBInstanceArn`/`aws:rds:primaryDBClusterArn` tag and RDS's description.
@@ -22,15 +24,28 @@ pub async fn load_admin(
     ctx: &SetContext<'_>,
     rds: &Rds,
     user: &Connection,
-    default_mode: TlsMode,
+    config: &DatabaseConfig,
     connection_of: impl Fn(&Secret) -> Result<Connection, RotationError>,
 ) -> Result<Admin, RotationError> {
-    let arn = ctx.current.require_str("masterarn")?;
+    let named = ctx.current.require_str("masterarn")?;
+    let description = ctx.describe_secret(named).await?.ok_or_else(|| {
+        ctx.current
+            .invalid("masterarn", "names a secret that does not exist or has no AWSCURRENT value; check the masterarn")
+    })?;
+    let arn = description.arn.as_str();
+    if !config.admin_secrets.allows(arn) {
+        return Err(RotationError::target(
+            TargetErrorKind::ConfusedDeputy,
+            user.address(),
+            format!(
+                "the secret's masterarn names {arn}, which this function's ADMIN_SECRET_ARNS does not list; a user secret may only name an admin secret the function's configuration allows"
+            ),
+        ));
+    }
     let secret = ctx.load_secret(arn).await?;
     let mut connection = if secret.get("host").is_some() {
         connection_of(&secret)?
     } else {
-        let description = ctx.describe_secret(arn).await?;
         let endpoint = rds.endpoint_of(&description).await?.ok_or_else(|| {
             secret.invalid(
                 "host",
@@ -57,5 +72,34 @@ pub async fn load_admin(
         ));
     }
     connection.dbname = user.dbname.clone();
-    Ok(Admin { connection, mode: TlsMode::for_secret(&secret, default_mode)? })
+    Ok(Admin { connection, mode: config.tls.for_secret(&secret)? })
+}
+
+/// Refuses to let the admin act on a user that is the admin itself, or that holds administrative rights, unless
+/// the function's `ALLOW_PRIVILEGED_USERS` opts in. `rights` names what the engine found (empty: none).
+pub fn refuse_privileged(
+    config: &DatabaseConfig,
+    admin: &Connection,
+    user: &str,
+    rights: &[String],
+) -> Result<(), RotationError> {
+    let reason = if user == admin.username {
+        "is the admin secret's own user".to_owned()
+    } else if !rights.is_empty() && !config.allow_privileged_users {
+        format!("holds administrative rights ({})", rights.join(", "))
+    } else {
+        return Ok(());
+    };
+    Err(RotationError::target(
+        TargetErrorKind::ConfusedDeputy,
+        admin.address(),
+        format!(
+            "user {user:?} {reason}: the admin does not set its password from a user secret; rotate it with its own single-user secret{}",
+            if user == admin.username {
+                ""
+            } else {
+                ", or set ALLOW_PRIVILEGED_USERS=true on the function if this is intended"
+            }
+        ),
+    ))
 }

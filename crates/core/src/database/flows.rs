@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::database::{Connection, Strategy, TlsMode, check_same_target};
+use crate::database::{Connection, Strategy, TlsMode, TlsPolicy, check_same_target};
 use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
 
 /// setSecret's common start: the current and pending connections, the confused-deputy check, and whether the
@@ -12,7 +12,7 @@ use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
 pub async fn start_set<C, L, Fut, T>(
     ctx: &SetContext<'_>,
     strategy: Strategy,
-    default_mode: TlsMode,
+    tls: TlsPolicy,
     connection_of: C,
     login: L,
 ) -> Result<Option<(Connection, Connection)>, RotationError>
@@ -25,7 +25,7 @@ where
     let pending = connection_of(ctx.pending)?;
     check_same_target(&current, &pending, strategy)?;
     if strategy != Strategy::AlternatingUsers {
-        match login(pending.clone(), TlsMode::for_secret(ctx.pending, default_mode)?).await {
+        match login(pending.clone(), tls.for_secret(ctx.pending)?).await {
             Ok(_) => return Ok(None),
             Err(error) if error.is_authentication_failure() => {}
             Err(error) => return Err(error),
@@ -35,13 +35,15 @@ where
 }
 
 /// Single user: logs in with the current password and sets the pending one; when the current password is
-/// refused (an earlier attempt was interrupted after the change), with the previous one of the same user.
+/// refused (an earlier attempt was interrupted after the change), with the previous one, but only when
+/// AWSPREVIOUS names the same host, port, database, engine and user as the current secret: nothing is ever sent
+/// to a server the current secret does not name.
 ///
 /// `connection_of` reads a secret's connection; `set` logs in with a connection in a TLS mode and sets the
 /// pending password. The error when every password is refused says what to do.
 pub async fn set_own_password<C, S, Fut>(
     ctx: &SetContext<'_>,
-    default_mode: TlsMode,
+    tls: TlsPolicy,
     connection_of: C,
     mut set: S,
 ) -> Result<(), RotationError>
@@ -51,16 +53,19 @@ where
     Fut: Future<Output = Result<(), RotationError>>,
 {
     let current = connection_of(ctx.current)?;
-    let refused = match set(current.clone(), TlsMode::for_secret(ctx.current, default_mode)?).await {
+    let refused = match set(current.clone(), tls.for_secret(ctx.current)?).await {
         Err(error) if error.is_authentication_failure() => error,
         done => return done,
     };
     if let Some(previous) = ctx.previous().await? {
         let connection = connection_of(&previous)?;
-        if connection.username == current.username {
-            match set(connection, TlsMode::for_secret(&previous, default_mode)?).await {
+        match check_same_target(&current, &connection, Strategy::SingleUser) {
+            Ok(()) => match set(connection, tls.for_secret(&previous)?).await {
                 Err(error) if error.is_authentication_failure() => {}
                 done => return done,
+            },
+            Err(error) => {
+                tracing::warn!(error = %error, "AWSPREVIOUS names another target than AWSCURRENT; not using it");
             }
         }
     }

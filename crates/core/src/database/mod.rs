@@ -7,8 +7,8 @@ mod config;
 mod flows;
 
 #[cfg(feature = "rds")]
-pub use admin::{Admin, load_admin};
-pub use config::DatabaseConfig;
+pub use admin::{Admin, load_admin, refuse_privileged};
+pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
 pub use flows::{set_own_password, start_set, test_with_retries};
 
 use serde_json::Value;
@@ -46,14 +46,23 @@ impl Strategy {
         }
     }
 
+    /// The strategy's name in `ROTATION_STRATEGY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SingleUser => "single-user",
+            Self::Admin => "admin",
+            Self::AlternatingUsers => "alternating-users",
+        }
+    }
+
     /// Whether the strategy needs the admin secret (`masterarn`).
     pub fn needs_admin(self) -> bool {
         !matches!(self, Self::SingleUser)
     }
 }
 
-/// How to use TLS towards the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How to use TLS towards the database, weakest first: the order is the one [`TlsPolicy`]'s floor compares by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TlsMode {
     /// Plaintext; only when explicitly asked, and logged as a warning at every connection.
     Disable,
@@ -98,19 +107,19 @@ impl TlsMode {
         }
     }
 
-    /// The mode for one secret: its `ssl` field (a mode name, or `true`/`false` as AWS's functions write it)
-    /// wins over the function's `TLS_MODE`; `ssl: true` never lowers verification below `default`, and only
-    /// `ssl: false` or `"disable"` turns TLS off.
-    pub fn for_secret(secret: &Secret, default: TlsMode) -> Result<Self, RotationError> {
+    /// What one secret's `ssl` field asks for: a mode name, or `true`/`false` as AWS's functions write it
+    /// (`true` means "at least `default`, and never plaintext"); `None` when the field is absent.
+    /// [`TlsPolicy::for_secret`] applies the function's floor to it.
+    pub fn requested_by(secret: &Secret, default: TlsMode) -> Result<Option<Self>, RotationError> {
         match secret.get("ssl") {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Bool(true)) if default == Self::Disable => Ok(Self::VerifyFull),
-            Some(Value::Bool(true)) => Ok(default),
-            Some(Value::Bool(false)) => Ok(Self::Disable),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(true)) if default == Self::Disable => Ok(Some(Self::VerifyFull)),
+            Some(Value::Bool(true)) => Ok(Some(default)),
+            Some(Value::Bool(false)) => Ok(Some(Self::Disable)),
             Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-                "true" => Self::for_secret(&secret.with_field("ssl", true)?, default),
-                "false" => Ok(Self::Disable),
-                other => Self::parse(other).ok_or_else(|| {
+                "true" => Self::requested_by(&secret.with_field("ssl", true)?, default),
+                "false" => Ok(Some(Self::Disable)),
+                other => Self::parse(other).map(Some).ok_or_else(|| {
                     secret.invalid("ssl", "must be true, false, disable, require, verify-ca or verify-full")
                 }),
             },
@@ -186,6 +195,17 @@ impl Connection {
     pub fn as_user(&self, username: &str, password: &str) -> Self {
         Self { username: username.to_owned(), password: password.to_owned(), ..self.clone() }
     }
+}
+
+/// The error of a database call that got no answer within its bound; names the host and what timed out.
+pub fn no_answer(connection: &Connection, what: &str, limit: std::time::Duration) -> RotationError {
+    RotationError::target(
+        TargetErrorKind::Unreachable,
+        connection.address(),
+        format!(
+            "{what} got no answer within {limit:?}; check the host, the port, the security group, that the function runs in the database's VPC, and the server's load"
+        ),
+    )
 }
 
 /// The base user of an alternating pair: `app` for both `app` and `app_clone`.
@@ -307,18 +327,20 @@ mod tests {
         assert!(TlsMode::from_env(&env("TLS_MODE", "prefer")).unwrap_err().to_string().contains("TLS_MODE must be"));
 
         let full = TlsMode::VerifyFull;
-        assert_eq!(TlsMode::for_secret(&secret("{}"), full).unwrap(), full);
-        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":true}"#), TlsMode::Disable).unwrap(), full);
-        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":true}"#), TlsMode::VerifyCa).unwrap(), TlsMode::VerifyCa);
-        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":false}"#), full).unwrap(), TlsMode::Disable);
-        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":"require"}"#), full).unwrap(), TlsMode::Require);
-        assert_eq!(TlsMode::for_secret(&secret(r#"{"ssl":"true"}"#), full).unwrap(), full);
+        assert_eq!(TlsMode::requested_by(&secret("{}"), full).unwrap(), None);
+        assert_eq!(TlsMode::requested_by(&secret(r#"{"ssl":true}"#), TlsMode::Disable).unwrap(), Some(full));
+        let verify_ca = TlsMode::VerifyCa;
+        assert_eq!(TlsMode::requested_by(&secret(r#"{"ssl":true}"#), verify_ca).unwrap(), Some(verify_ca));
+        assert_eq!(TlsMode::requested_by(&secret(r#"{"ssl":false}"#), full).unwrap(), Some(TlsMode::Disable));
+        assert_eq!(TlsMode::requested_by(&secret(r#"{"ssl":"require"}"#), full).unwrap(), Some(TlsMode::Require));
+        assert_eq!(TlsMode::requested_by(&secret(r#"{"ssl":"true"}"#), full).unwrap(), Some(full));
         assert!(
-            TlsMode::for_secret(&secret(r#"{"ssl":"prefer"}"#), full)
+            TlsMode::requested_by(&secret(r#"{"ssl":"prefer"}"#), full)
                 .unwrap_err()
                 .to_string()
                 .contains("`ssl` must be")
         );
+        assert!(TlsMode::Disable < TlsMode::Require && TlsMode::Require < verify_ca && verify_ca < full);
     }
 
     #[test]
