@@ -84,6 +84,17 @@ pub enum RotationError {
         reason: String,
     },
 
+    /// The step did not finish before the invocation's deadline (less a margin) and stopped.
+    #[error(
+        "{step} stopped {margin:?} before the function's deadline without finishing: the target or Secrets Manager answered too slowly (see the step's warnings); check the network path, or raise the function's timeout"
+    )]
+    StepTimedOut {
+        /// The step.
+        step: &'static str,
+        /// How long before the deadline it stopped.
+        margin: std::time::Duration,
+    },
+
     /// The target system refused or failed the step.
     #[error("{kind} {target}: {message}")]
     Target {
@@ -141,6 +152,7 @@ impl RotationError {
             Self::VersionState { .. } => "VersionState",
             Self::SecretsManager { .. } => "SecretsManagerError",
             Self::PasswordPolicy { .. } => "PasswordPolicy",
+            Self::StepTimedOut { .. } => "StepTimedOut",
             Self::Target { kind, .. } => match kind {
                 TargetErrorKind::Unreachable => "TargetUnreachable",
                 TargetErrorKind::AuthenticationFailed => "TargetAuthenticationFailed",
@@ -159,6 +171,7 @@ impl RotationError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::SecretsManager { retryable, .. } => *retryable,
+            Self::StepTimedOut { .. } => true,
             Self::Target { kind, .. } => matches!(kind, TargetErrorKind::Unreachable),
             _ => false,
         }

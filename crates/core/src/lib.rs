@@ -27,11 +27,11 @@ pub use error::{RotationError, TargetErrorKind};
 pub use event::{RotationEvent, Step};
 pub use password::{Password, PasswordPolicy, PasswordSource};
 pub use retry::Backoff;
-pub use rotation::{Outcome, Rotator};
+pub use rotation::{DEADLINE_MARGIN, Outcome, Rotator};
 pub use runtime::{run, run_with_exclusions, run_with_policy};
 pub use secret::Secret;
 pub use secrets_manager::{SecretsManager, Selector, Timeouts};
-pub use target::{CreateContext, FinishContext, SetContext, Target};
+pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
 
 pub use lambda_runtime;

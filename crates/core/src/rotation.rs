@@ -1,12 +1,18 @@
 //! The four steps: guard, then createSecret, setSecret, testSecret or finishSecret.
 
+use std::time::{Duration, Instant};
+
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
 use crate::secrets_manager::{Description, SecretsManager, Selector};
-use crate::target::{CreateContext, FinishContext, SetContext, Target};
+use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
+
+/// How long before the invocation's deadline a step gives up, so it reports its own error instead of being
+/// killed by Lambda without one.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// What a successful step did, for the step's log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +60,19 @@ impl<T: Target> Rotator<T> {
         &self.secrets
     }
 
-    /// Runs one step: the guard, then the step itself.
-    pub async fn handle(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+    /// Runs one step: the guard, then the step itself, ending [`DEADLINE_MARGIN`] before `deadline` (the
+    /// invocation's) with an error that says so.
+    pub async fn handle(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
+        let Some(deadline) = deadline else { return Box::pin(self.step(event, None)).await };
+        let stop = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
+        // Boxed: a target's futures nest deeply, and a user's own target crate should not need a recursion_limit.
+        match tokio::time::timeout_at(stop.into(), Box::pin(self.step(event, Some(stop)))).await {
+            Ok(result) => result,
+            Err(_) => Err(RotationError::StepTimedOut { step: event.step.as_str(), margin: DEADLINE_MARGIN }),
+        }
+    }
+
+    async fn step(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
         let description = self.secrets.describe(&event.secret_id).await?;
         let verdict = guard(&description, event)?;
         let token = event.client_request_token.as_str();
@@ -64,34 +81,90 @@ impl<T: Target> Rotator<T> {
             // The configuration test (RotateImmediately=false) puts AWSPENDING on the current version: test it.
             (Step::TestSecret, Verdict::AlreadyCurrent) => {
                 let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?.with_version(token);
-                self.target.test(&current).await?;
+                self.target.test(&TestContext { pending: &current, deadline }).await?;
                 Ok(Outcome::Done)
             }
             (_, Verdict::AlreadyCurrent) => Ok(Outcome::AlreadyCurrent),
             (Step::CreateSecret, Verdict::Pending) => self.create(arn, token, event.rotation_token.as_deref()).await,
-            (Step::SetSecret, Verdict::Pending) => {
-                let pending = self.pending(arn, token).await?;
-                let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-                let ctx = SetContext::new(arn, &pending, &current, &self.secrets);
-                self.target.set(&ctx).await?;
-                Ok(Outcome::Done)
-            }
+            (Step::SetSecret, Verdict::Pending) => self.set(arn, token, deadline).await,
             (Step::TestSecret, Verdict::Pending) => {
                 let pending = self.pending(arn, token).await?;
-                self.target.test(&pending).await?;
+                self.target.test(&TestContext { pending: &pending, deadline }).await?;
                 Ok(Outcome::Done)
             }
-            (Step::FinishSecret, Verdict::Pending) => match description.versions.promotion(token) {
-                Some(promotion) => {
-                    self.secrets.promote(arn, &promotion).await?;
-                    if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
-                        tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
-                    }
-                    Ok(Outcome::Done)
-                }
-                None => Ok(Outcome::AlreadyCurrent),
-            },
+            (Step::FinishSecret, Verdict::Pending) => self.finish(arn, token, deadline).await,
         }
+    }
+
+    /// setSecret. The target re-checks the guard right before it changes its system; afterwards the guard is
+    /// checked again, and a rotation that lost `AWSPENDING` meanwhile (an operator or a newer rotation moved it)
+    /// sets the system back to what the winner needs before it fails.
+    async fn set(&self, arn: &str, token: &str, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
+        let pending = self.pending(arn, token).await?;
+        let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+        let ctx = SetContext::new(arn, &pending, &current, &self.secrets).for_rotation(token, deadline);
+        let result = self.target.set(&ctx).await;
+        let description = self.secrets.describe(arn).await?;
+        if let Err(lost) = still_pending(&description, token) {
+            self.repair(arn, token, &description, &pending, deadline).await;
+            return Err(lost);
+        }
+        result.map(|()| Outcome::Done)
+    }
+
+    /// After losing `AWSPENDING`, sets the target to the credential the winner needs: the value of the version
+    /// now holding `AWSPENDING` (another rotation in flight), else `AWSCURRENT`'s. Logs what it did; the step fails
+    /// either way.
+    async fn repair(
+        &self,
+        arn: &str,
+        token: &str,
+        description: &Description,
+        mine: &Secret,
+        deadline: Option<Instant>,
+    ) {
+        let winner = match description.versions.pending().filter(|v| *v != token) {
+            Some(version) => self.secrets.get(arn, Selector::VersionInStage(version, AWSPENDING)).await,
+            None => Ok(None),
+        };
+        let winner = match winner {
+            Ok(Some(value)) => Ok(Secret::parse(arn, &value)),
+            Ok(None) => self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await,
+            Err(error) => Err(error),
+        };
+        let repaired = match winner {
+            Ok(winner) => {
+                let mut ctx = SetContext::new(arn, &winner, mine, &self.secrets);
+                ctx.deadline = deadline;
+                self.target.set(&ctx).await
+            }
+            Err(error) => Err(error),
+        };
+        match repaired {
+            Ok(()) => tracing::warn!(
+                "this rotation lost AWSPENDING while it set the target; the target was set back to what the other rotation (or AWSCURRENT) needs"
+            ),
+            Err(error) => tracing::error!(
+                error_type = error.error_type(),
+                error = %error,
+                "this rotation lost AWSPENDING while it set the target, and setting it back failed; check that AWSCURRENT logs in"
+            ),
+        }
+    }
+
+    /// finishSecret: proves the pending credential logs in, re-checks the guard right before the promotion, then
+    /// promotes and runs the target's finish hook.
+    async fn finish(&self, arn: &str, token: &str, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
+        let pending = self.pending(arn, token).await?;
+        self.target.test(&TestContext { pending: &pending, deadline }).await?;
+        let description = self.secrets.describe(arn).await?;
+        still_pending(&description, token)?;
+        let Some(promotion) = description.versions.promotion(token) else { return Ok(Outcome::AlreadyCurrent) };
+        self.secrets.promote(arn, &promotion).await?;
+        if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
+            tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
+        }
+        Ok(Outcome::Done)
     }
 
     async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>) -> Result<Outcome, RotationError> {
@@ -124,6 +197,18 @@ impl<T: Target> Rotator<T> {
             RotationError::invalid_secret(arn, "SecretString", format!("has no {what} value; put a value first"))
         })
     }
+}
+
+/// Whether the rotation of `token` still owns `AWSPENDING` (or already finished); an error naming what happened
+/// when it does not.
+pub(crate) fn still_pending(description: &Description, token: &str) -> Result<(), RotationError> {
+    let event = RotationEvent {
+        step: Step::SetSecret,
+        secret_id: description.arn.clone(),
+        client_request_token: token.to_owned(),
+        rotation_token: None,
+    };
+    guard(description, &event).map(drop)
 }
 
 /// The guard of CONTRACT section 4: rotation enabled (a missing flag is fine), the token a version of the

@@ -37,7 +37,7 @@ pub async fn run_with_policy<T: Target>(target: T, policy: PasswordPolicy) -> Re
     let rotator = Arc::new(Rotator::new(secrets, target, policy));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let rotator = Arc::clone(&rotator);
-        async move { handle(&rotator, &event.payload).await.map(|()| Value::Null) }
+        async move { handle(&rotator, &event.payload, deadline_of(&event.context)).await.map(|()| Value::Null) }
     }))
     .await
 }
@@ -48,8 +48,20 @@ pub fn init_failed(error: RotationError) -> lambda_runtime::Error {
     Box::new(error)
 }
 
-/// Parses the event, runs the step, and records it (one log record, one metric line).
-pub async fn handle<T: Target>(rotator: &Rotator<T>, payload: &Value) -> Result<(), RotationError> {
+/// The invocation's deadline (milliseconds since the epoch in the Runtime API's header) as an `Instant`.
+fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    let left = std::time::Duration::from_millis(context.deadline).checked_sub(now)?;
+    Some(Instant::now() + left)
+}
+
+/// Parses the event, runs the step within the invocation's `deadline`, and records it (one log record, one
+/// metric line).
+pub async fn handle<T: Target>(
+    rotator: &Rotator<T>,
+    payload: &Value,
+    deadline: Option<Instant>,
+) -> Result<(), RotationError> {
     let event = match RotationEvent::from_value(payload) {
         Ok(event) => event,
         Err(error) => {
@@ -59,7 +71,7 @@ pub async fn handle<T: Target>(rotator: &Rotator<T>, payload: &Value) -> Result<
     };
     let started = Instant::now();
     let calls_before = rotator.secrets().calls();
-    let result = rotator.handle(&event).await;
+    let result = rotator.handle(&event, deadline).await;
     telemetry::record_step(&StepRecord {
         target: rotator.target().name(),
         event: &event,

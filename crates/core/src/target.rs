@@ -1,6 +1,7 @@
 //! What a system must provide to be rotated.
 
 use std::future::Future;
+use std::time::Instant;
 
 use crate::error::RotationError;
 use crate::password::Password;
@@ -15,7 +16,7 @@ use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 /// [`crate::run`] to get a rotation Lambda:
 ///
 /// ```no_run
-/// use rotation_core::{Password, RotationError, Secret, SetContext, Target};
+/// use rotation_core::{Password, RotationError, Secret, SetContext, Target, TestContext};
 ///
 /// struct ApiKey;
 ///
@@ -25,7 +26,7 @@ use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 ///         current.with_field("api_key", password.into_inner())
 ///     }
 ///     async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> { Ok(()) }
-///     async fn test(&self, _pending: &Secret) -> Result<(), RotationError> { Ok(()) }
+///     async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> { Ok(()) }
 /// }
 ///
 /// #[tokio::main]
@@ -59,8 +60,10 @@ pub trait Target: Send + Sync + 'static {
     fn set(&self, ctx: &SetContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send;
 
     /// Proves the pending credential works. Also runs when pending equals current (the configuration test of
-    /// `RotateSecret` with `RotateImmediately=false`).
-    fn test(&self, pending: &Secret) -> impl Future<Output = Result<(), RotationError>> + Send;
+    /// `RotateSecret` with `RotateImmediately=false`), and in finishSecret right before the promotion, so no
+    /// credential that does not log in at that moment is ever promoted. Retries must end before the context's
+    /// deadline.
+    fn test(&self, ctx: &TestContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send;
 
     /// Runs in finishSecret only once the pending version is `AWSCURRENT` (never before the promotion, which may
     /// fail and leave AWSCURRENT naming the old credential). Best effort: an error here is logged and never fails
@@ -93,6 +96,22 @@ impl<'a> CreateContext<'a> {
     /// before it is stored; nothing of it is stored yet.
     pub fn lookup(&self, next: &'a Secret, current: &'a Secret) -> SetContext<'a> {
         SetContext::new(self.secret_id, next, current, self.secrets)
+    }
+}
+
+/// What testSecret tells a target: the credential to prove, and the invocation's deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct TestContext<'a> {
+    /// The secret to prove: the token's `AWSPENDING` value (or `AWSCURRENT`'s, in a configuration test).
+    pub pending: &'a Secret,
+    /// When the invocation ends (Lambda's deadline), if known: retries stop in time to report their own error.
+    pub deadline: Option<Instant>,
+}
+
+impl<'a> TestContext<'a> {
+    /// A context without a deadline (tests, tools).
+    pub fn new(pending: &'a Secret) -> Self {
+        Self { pending, deadline: None }
     }
 }
 
@@ -130,13 +149,32 @@ pub struct SetContext<'a> {
     pub pending: &'a Secret,
     /// The `AWSCURRENT` value.
     pub current: &'a Secret,
+    /// When the invocation ends (Lambda's deadline), if known.
+    pub deadline: Option<Instant>,
     secrets: &'a SecretsManager,
+    token: Option<&'a str>,
 }
 
 impl<'a> SetContext<'a> {
     /// A context for a target's set step.
     pub fn new(secret_id: &'a str, pending: &'a Secret, current: &'a Secret, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, pending, current, secrets }
+        Self { secret_id, pending, current, deadline: None, secrets, token: None }
+    }
+
+    /// The same context for the rotation `token`, whose guard [`SetContext::still_pending`] re-checks, ending at
+    /// `deadline`.
+    pub fn for_rotation(mut self, token: &'a str, deadline: Option<Instant>) -> Self {
+        self.token = Some(token);
+        self.deadline = deadline;
+        self
+    }
+
+    /// Re-checks, right before a target changes its system, that this rotation still owns `AWSPENDING` (an
+    /// operator or a newer rotation may have moved it since the step began). An error names what happened.
+    pub async fn still_pending(&self) -> Result<(), RotationError> {
+        let Some(token) = self.token else { return Ok(()) };
+        let description = self.secrets.describe(self.secret_id).await?;
+        crate::rotation::still_pending(&description, token)
     }
 
     /// Reads the `AWSPREVIOUS` value, when there is one (a single-user target logs in with it when neither the

@@ -13,7 +13,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use rotation_core::{
     Env, Password, PasswordPolicy, RotationError, RotationEvent, Rotator, Secret, SecretsManager, SetContext, Step,
-    Target, Timeouts,
+    Target, TestContext, Timeouts,
 };
 use serde_json::json;
 
@@ -33,7 +33,7 @@ impl Target for Plain {
     async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
         Ok(())
     }
-    async fn test(&self, _pending: &Secret) -> Result<(), RotationError> {
+    async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> {
         Ok(())
     }
 }
@@ -58,6 +58,13 @@ fn rotator(client: Client) -> Rotator<Plain> {
     Rotator::new(SecretsManager::from_client(client), Plain, PasswordPolicy::default())
 }
 
+/// The pending version's value, which finishSecret proves before it promotes.
+fn pending_value() -> aws_smithy_mocks::Rule {
+    mock!(Client::get_secret_value)
+        .match_requests(|r| r.version_id() == Some(TOKEN) && r.version_stage() == Some("AWSPENDING"))
+        .then_output(|| GetSecretValueOutput::builder().arn(ARN).secret_string(r#"{"password":"new"}"#).build())
+}
+
 fn error_body(code: &str, message: &str) -> SdkBody {
     SdkBody::from(json!({"__type": code, "message": message}).to_string())
 }
@@ -75,7 +82,7 @@ async fn throttling_is_retried_by_the_sdk_then_reported_as_retryable() {
         .build();
     let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&describe], |c| c
         .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))));
-    let error = rotator(client).handle(&event(Step::CreateSecret)).await.unwrap_err();
+    let error = rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap_err();
     assert_eq!(describe.num_calls(), 3, "the SDK's standard retries tried three times");
     assert!(error.is_retryable());
     assert_eq!(error.error_type(), "SecretsManagerError");
@@ -108,7 +115,7 @@ async fn a_server_error_on_put_is_retried_and_the_step_then_succeeds() {
         .build();
     let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &current, &pending, &put], |c| c
         .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))));
-    rotator(client).handle(&event(Step::CreateSecret)).await.unwrap();
+    rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap();
     assert_eq!(put.num_calls(), 2, "one 500, then the retry stored the pending value");
 }
 
@@ -119,7 +126,7 @@ async fn create_secret_with_an_existing_pending_value_puts_nothing() {
         .then_output(|| GetSecretValueOutput::builder().arn(ARN).secret_string(r#"{"password":"x"}"#).build());
     let put = mock!(Client::put_secret_value).then_output(|| PutSecretValueOutput::builder().build());
     let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &values, &put]);
-    rotator(client).handle(&event(Step::CreateSecret)).await.unwrap();
+    rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap();
     assert_eq!(put.num_calls(), 0);
 }
 
@@ -133,8 +140,8 @@ async fn access_denied_on_promotion_names_the_missing_permission_and_is_not_retr
                 && r.remove_from_version_id() == Some(CURRENT)
         })
         .then_http_response(|| http(400, error_body("AccessDeniedException", "not authorized")));
-    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &promote]);
-    let error = rotator(client).handle(&event(Step::FinishSecret)).await.unwrap_err();
+    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &pending_value(), &promote]);
+    let error = rotator(client).handle(&event(Step::FinishSecret), None).await.unwrap_err();
     assert_eq!(promote.num_calls(), 1);
     assert!(!error.is_retryable());
     assert!(error.to_string().contains("grant the function's role"), "{error}");
@@ -183,7 +190,7 @@ impl Target for Finishing {
     async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
         Ok(())
     }
-    async fn test(&self, _pending: &Secret) -> Result<(), RotationError> {
+    async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> {
         Ok(())
     }
     async fn finish(&self, _ctx: &rotation_core::FinishContext<'_>) -> Result<(), RotationError> {
@@ -200,13 +207,44 @@ async fn the_finish_hook_never_runs_unless_the_promotion_succeeded() {
             200 => http(200, SdkBody::from(json!({"ARN": ARN, "Name": "app"}).to_string())),
             _ => http(400, error_body("InternalServiceError", "the promotion failed")),
         });
-        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &promote], |c| c
-            .retry_config(RetryConfig::disabled()));
+        let client =
+            mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &pending_value(), &promote], |c| c
+                .retry_config(RetryConfig::disabled()));
         let hook = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let rotator =
             Rotator::new(SecretsManager::from_client(client), Finishing(hook.clone()), PasswordPolicy::default());
-        let result = rotator.handle(&event(Step::FinishSecret)).await;
+        let result = rotator.handle(&event(Step::FinishSecret), None).await;
         assert_eq!(result.is_ok(), ran, "{result:?}");
         assert_eq!(hook.load(std::sync::atomic::Ordering::SeqCst), ran, "promotion status {status}");
     }
+}
+
+/// A target whose credential does not log in (a racing rotation changed the password after testSecret).
+struct Refused;
+
+impl Target for Refused {
+    fn name(&self) -> &'static str {
+        "refused"
+    }
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        Plain.next_secret(current, password)
+    }
+    async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        Ok(())
+    }
+    async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        Err(RotationError::target(rotation_core::TargetErrorKind::AuthenticationFailed, "db", "refused"))
+    }
+}
+
+#[tokio::test]
+async fn finish_secret_never_promotes_a_credential_that_does_not_log_in() {
+    let describe = mock!(Client::describe_secret).then_output(described);
+    let promote = mock!(Client::update_secret_version_stage)
+        .then_http_response(|| http(200, SdkBody::from(json!({"ARN": ARN}).to_string())));
+    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &pending_value(), &promote]);
+    let rotator = Rotator::new(SecretsManager::from_client(client), Refused, PasswordPolicy::default());
+    let error = rotator.handle(&event(Step::FinishSecret), None).await.unwrap_err();
+    assert_eq!(error.error_type(), "TargetAuthenticationFailed");
+    assert_eq!(promote.num_calls(), 0, "AWSCURRENT still names the credential that works");
 }

@@ -1,6 +1,8 @@
 //! The plain generated-secret target.
 
-use rotation_core::{Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use rotation_core::{
+    Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext,
+};
 use serde_json::Value;
 
 use crate::format::Format;
@@ -78,7 +80,8 @@ impl Target for GeneratedSecret {
         Ok(())
     }
 
-    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
+    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        let pending = ctx.pending;
         let value = self.value_of(pending)?;
         self.format.admits(value, &self.policy).map_err(|reason| {
             RotationError::target(
@@ -105,7 +108,7 @@ mod tests {
         let next = target().next_secret(&current, password.clone()).unwrap();
         assert_eq!(next.get("api_key").unwrap(), password.expose());
         assert_eq!(next.get("owner").unwrap(), "team-a");
-        target().test(&next).await.unwrap();
+        target().test(&TestContext::new(&next)).await.unwrap();
     }
 
     #[tokio::test]
@@ -114,7 +117,7 @@ mod tests {
         let next = target().next_secret(&current, target().policy.generate().unwrap()).unwrap();
         assert!(!next.is_json());
         assert_eq!(next.to_secret_string().len(), 24);
-        target().test(&next).await.unwrap();
+        target().test(&TestContext::new(&next)).await.unwrap();
     }
 
     #[tokio::test]
@@ -123,7 +126,7 @@ mod tests {
         let error = target().next_secret(&current, target().policy.generate().unwrap()).unwrap_err();
         assert!(error.to_string().contains("field `api_key` is missing"), "{error}");
         let weak = Secret::parse("s", r#"{"api_key":"short"}"#);
-        let error = target().test(&weak).await.unwrap_err();
+        let error = target().test(&TestContext::new(&weak)).await.unwrap_err();
         assert_eq!(error.error_type(), "TargetRejected");
         assert!(error.to_string().contains("has 5 characters"), "{error}");
         assert!(!error.to_string().contains("short"));

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lc_rs::hmac;
 use rotation_core::{
     AWSCURRENT, Backoff, CreateContext, Env, Password, RotationError, Secret, SecretsManager, Selector, SetContext,
-    Target, TargetErrorKind,
+    Target, TargetErrorKind, TestContext,
 };
 use serde_json::{Value, json};
 
@@ -291,7 +291,8 @@ impl Target for WebhookTarget {
         self.call(&url, &body, Some(value)).await.map(|_| ())
     }
 
-    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
+    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        let pending = ctx.pending;
         let url = self.url(pending, Endpoint::Test)?.expect("a test URL");
         let value = self.values.value_of(pending)?;
         // The receiver proves the pending credential without being sent it again: it knows it from the set

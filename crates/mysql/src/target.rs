@@ -5,7 +5,7 @@ use rotation_core::database::{
     start_set, test_with_retries,
 };
 use rotation_core::rds::Rds;
-use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
 
 use crate::account::{Account, unsafe_name};
 use crate::clone::{name_limit, privileged_rights, sync_and_set_password};
@@ -205,10 +205,11 @@ impl Target for MysqlTarget {
         }
     }
 
-    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
-        let connection = self.connection(pending)?;
-        let mode = self.config.tls.for_secret(pending)?;
-        test_with_retries(&self.config.test_backoff, || async {
+    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        let connection = self.connection(ctx.pending)?;
+        let mode = self.config.tls.for_secret(ctx.pending)?;
+        let (backoff, bound) = (&self.config.test_backoff, self.config.test_attempt_bound());
+        test_with_retries(backoff, bound, ctx.deadline, || async {
             let mut session = self.login(&connection, mode).await?;
             session.execute(&self.config.test_query).await
         })

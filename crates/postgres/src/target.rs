@@ -5,7 +5,7 @@ use rotation_core::database::{
     start_set, test_with_retries,
 };
 use rotation_core::rds::Rds;
-use rotation_core::{Password, RotationError, Secret, SetContext, Target};
+use rotation_core::{Password, RotationError, Secret, SetContext, Target, TestContext};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
 use crate::connect::{Purpose, Session, connect};
@@ -112,10 +112,11 @@ impl Target for PostgresTarget {
         }
     }
 
-    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
-        let connection = self.connection(pending)?;
-        let mode = self.config.tls.for_secret(pending)?;
-        test_with_retries(&self.config.test_backoff, || async {
+    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        let connection = self.connection(ctx.pending)?;
+        let mode = self.config.tls.for_secret(ctx.pending)?;
+        let (backoff, bound) = (&self.config.test_backoff, self.config.test_attempt_bound());
+        test_with_retries(backoff, bound, ctx.deadline, || async {
             let session = connect(&connection, mode, Purpose::Probe, &self.roots, &self.config).await?;
             session.simple_query(&self.config.test_query).await
         })

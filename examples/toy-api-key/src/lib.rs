@@ -6,7 +6,7 @@
 //! staging labels, createSecret, finishSecret, logs and metrics.
 #![warn(missing_docs)]
 
-use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind};
+use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
 
 /// Rotates the `api_key` of a toy service.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +68,8 @@ impl Target for ToyApiKey {
         }
     }
 
-    async fn test(&self, pending: &Secret) -> Result<(), RotationError> {
+    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        let pending = ctx.pending;
         let url = pending.require_str("url")?;
         if self.whoami(url, pending.require_str("api_key")?).await? {
             Ok(())

@@ -11,7 +11,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, put};
-use rotation_core::{PasswordPolicy, RotationEvent, Rotator, Secret, SecretsManager, Step, Target};
+use rotation_core::{PasswordPolicy, RotationEvent, Rotator, Secret, SecretsManager, Step, Target, TestContext};
 use toy_api_key_rotation::ToyApiKey;
 
 /// A service with one valid key.
@@ -77,11 +77,11 @@ async fn set_and_test_rotate_the_toy_services_key() {
         .unwrap();
     let rotator = rotator(current, next.to_secret_string());
     for _ in 0..2 {
-        rotator.handle(&event(Step::SetSecret)).await.unwrap();
-        rotator.handle(&event(Step::TestSecret)).await.unwrap();
+        rotator.handle(&event(Step::SetSecret), None).await.unwrap();
+        rotator.handle(&event(Step::TestSecret), None).await.unwrap();
     }
-    assert!(ToyApiKey::default().test(&next).await.is_ok(), "the service accepts the new key");
+    assert!(ToyApiKey::default().test(&TestContext::new(&next)).await.is_ok(), "the service accepts the new key");
     let old = Secret::parse(ARN, &serde_json::json!({"url": url, "api_key": "old-key"}).to_string());
-    let error = ToyApiKey::default().test(&old).await.unwrap_err();
+    let error = ToyApiKey::default().test(&TestContext::new(&old)).await.unwrap_err();
     assert_eq!(error.error_type(), "TargetAuthenticationFailed", "the old key stopped working");
 }

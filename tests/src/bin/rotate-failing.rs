@@ -1,7 +1,9 @@
 //! `rotate-failing`: a test fixture whose target refuses setSecret, to prove a failed rotation leaves
 //! AWSCURRENT untouched and the secret blocked as in AWS.
 
-use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind, lambda_runtime};
+use rotation_core::{
+    Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext, lambda_runtime,
+};
 
 struct RefusingTarget;
 
@@ -18,7 +20,7 @@ impl Target for RefusingTarget {
         Err(RotationError::target(TargetErrorKind::Rejected, ctx.secret_id, "this fixture target refuses every change"))
     }
 
-    async fn test(&self, _pending: &Secret) -> Result<(), RotationError> {
+    async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> {
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::database::{Strategy, TlsMode};
-use crate::{Backoff, Env, RotationError, Secret};
+use crate::{Backoff, DEADLINE_MARGIN, Env, RotationError, Secret};
 
 /// How a database rotation function is set up (its environment).
 #[derive(Debug, Clone)]
@@ -33,9 +33,6 @@ pub struct DatabaseConfig {
     /// `FUNCTION_TIMEOUT_SECONDS` (default 60, the template's `Timeout`): what testSecret's retries must fit in.
     pub function_timeout: Duration,
 }
-
-/// The margin a step keeps before the invocation's deadline, to report its own error instead of being killed.
-pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 impl DatabaseConfig {
     /// Reads and validates the environment; errors name the variable.
@@ -91,10 +88,15 @@ impl DatabaseConfig {
         self.statement_timeout + Duration::from_secs(1)
     }
 
+    /// The longest one try of testSecret can take: a login and the probe.
+    pub fn test_attempt_bound(&self) -> Duration {
+        self.connect_timeout + self.statement_bound()
+    }
+
     /// The longest testSecret can take: every try logs in and runs the probe, with the waits between tries.
     pub fn worst_test_time(&self) -> Duration {
         let attempts = self.test_backoff.attempts.max(1);
-        (self.connect_timeout + self.statement_bound()) * attempts + self.test_backoff.total_delay()
+        self.test_attempt_bound() * attempts + self.test_backoff.total_delay()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The parts of setSecret and testSecret that are the same for every database.
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use crate::database::{Connection, Strategy, TlsMode, TlsPolicy, check_same_target};
 use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
@@ -31,6 +32,8 @@ where
             Err(error) => return Err(error),
         }
     }
+    // The last moment before the target changes anything: another rotation may have taken over.
+    ctx.still_pending().await?;
     Ok(Some((current, pending)))
 }
 
@@ -82,8 +85,14 @@ where
 
 /// testSecret: runs `probe` (log in with the pending credential and run the test query) until it succeeds, with
 /// backoff. A refused password is retried too: a new password may take a moment to reach every node (replicas,
-/// proxies).
-pub async fn test_with_retries<P, Fut>(backoff: &Backoff, mut probe: P) -> Result<(), RotationError>
+/// proxies). No try starts that could not end (`attempt_bound`) before `deadline`: the last error is returned
+/// instead, while there is time to report it.
+pub async fn test_with_retries<P, Fut>(
+    backoff: &Backoff,
+    attempt_bound: Duration,
+    deadline: Option<Instant>,
+    mut probe: P,
+) -> Result<(), RotationError>
 where
     P: FnMut() -> Fut,
     Fut: Future<Output = Result<(), RotationError>>,
@@ -93,6 +102,10 @@ where
     loop {
         match probe().await {
             Err(error) if (error.is_retryable() || error.is_authentication_failure()) && attempt < backoff.attempts => {
+                if deadline.is_some_and(|deadline| Instant::now() + delay + attempt_bound > deadline) {
+                    tracing::warn!(attempt, "testSecret stops retrying: another try would not end before the deadline");
+                    return Err(error);
+                }
                 tracing::warn!(attempt, error_type = error.error_type(), "testSecret retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(backoff.max_delay);
