@@ -106,48 +106,55 @@ impl<T: Target> Rotator<T> {
         let result = self.target.set(&ctx).await;
         let description = self.secrets.describe(arn).await?;
         if let Err(lost) = still_pending(&description, token) {
-            self.repair(arn, token, &description, &pending, deadline).await;
+            self.repair(arn, &pending, deadline).await;
             return Err(lost);
         }
         result.map(|()| Outcome::Done)
     }
 
-    /// After losing `AWSPENDING`, sets the target to the credential the winner needs: the value of the version
-    /// now holding `AWSPENDING` (another rotation in flight), else `AWSCURRENT`'s. Logs what it did; the step fails
-    /// either way.
-    async fn repair(
-        &self,
-        arn: &str,
-        token: &str,
-        description: &Description,
-        mine: &Secret,
-        deadline: Option<Instant>,
-    ) {
-        let winner = match description.versions.pending().filter(|v| *v != token) {
-            Some(version) => self.secrets.get(arn, Selector::VersionInStage(version, AWSPENDING)).await,
-            None => Ok(None),
-        };
-        let winner = match winner {
-            Ok(Some(value)) => Ok(Secret::parse(arn, &value)),
-            Ok(None) => self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await,
-            Err(error) => Err(error),
-        };
-        let repaired = match winner {
-            Ok(winner) => {
-                let mut ctx = SetContext::new(arn, &winner, mine, &self.secrets);
-                ctx.deadline = deadline;
-                self.target.set(&ctx).await
+    /// After losing `AWSPENDING`, sets the target back to `AWSCURRENT`'s credential, the one clients read and the
+    /// winner logs in with; if `AWSCURRENT` moved meanwhile (the winner promoted), again to the new one, a few
+    /// times at most. Logs what it did; the step fails either way.
+    async fn repair(&self, arn: &str, mine: &Secret, deadline: Option<Instant>) {
+        let mut outcome = Err(None);
+        for _ in 0..3 {
+            let before = match self.secrets.describe(arn).await {
+                Ok(description) => description.versions.current().map(str::to_owned),
+                Err(error) => {
+                    outcome = Err(Some(error));
+                    break;
+                }
+            };
+            let current = match self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await {
+                Ok(current) => current,
+                Err(error) => {
+                    outcome = Err(Some(error));
+                    break;
+                }
+            };
+            let mut ctx = SetContext::new(arn, &current, mine, &self.secrets);
+            ctx.deadline = deadline;
+            if let Err(error) = self.target.set(&ctx).await {
+                outcome = Err(Some(error));
+                break;
             }
-            Err(error) => Err(error),
-        };
-        match repaired {
+            let after = self.secrets.describe(arn).await.ok().and_then(|d| d.versions.current().map(str::to_owned));
+            if after == before {
+                outcome = Ok(());
+                break;
+            }
+        }
+        match outcome {
             Ok(()) => tracing::warn!(
-                "this rotation lost AWSPENDING while it set the target; the target was set back to what the other rotation (or AWSCURRENT) needs"
+                "this rotation lost AWSPENDING while it set the target; the target was set back to AWSCURRENT's credential"
             ),
-            Err(error) => tracing::error!(
+            Err(Some(error)) => tracing::error!(
                 error_type = error.error_type(),
                 error = %error,
                 "this rotation lost AWSPENDING while it set the target, and setting it back failed; check that AWSCURRENT logs in"
+            ),
+            Err(None) => tracing::error!(
+                "this rotation lost AWSPENDING while it set the target, and AWSCURRENT kept moving while it set it back; check that AWSCURRENT logs in"
             ),
         }
     }
@@ -177,6 +184,8 @@ impl<T: Target> Rotator<T> {
             PasswordSource::SecretsManager => self.secrets.random_password(arn, &self.policy).await?,
         };
         let next = self.target.create(&CreateContext::new(arn, token, &self.secrets), &current, password).await?;
+        // Storing moves AWSPENDING to this version wherever it is: never take it from a rotation that took over.
+        still_pending(&self.secrets.describe(arn).await?, token)?;
         self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await?;
         Ok(Outcome::Done)
     }

@@ -73,6 +73,8 @@ pub enum Selector<'a> {
     Stage(&'a str),
     /// A version by id that must also hold a staging label (`VersionId` + `VersionStage`, as AWS's functions).
     VersionInStage(&'a str, &'a str),
+    /// A version by id, whatever its labels (an abandoned rotation's value).
+    Version(&'a str),
 }
 
 /// The Secrets Manager calls a rotation makes.
@@ -147,6 +149,7 @@ impl SecretsManager {
         let request = match selector {
             Selector::Stage(stage) => request.version_stage(stage),
             Selector::VersionInStage(version, stage) => request.version_id(version).version_stage(stage),
+            Selector::Version(version) => request.version_id(version),
         };
         match request.send().await {
             Ok(out) => match out.secret_string {
@@ -160,6 +163,34 @@ impl SecretsManager {
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
             Err(e) => Err(service_error("GetSecretValue", secret_id, e)),
         }
+    }
+
+    /// The versions without any label created after `AWSCURRENT`'s, newest first, at most `limit`: the
+    /// values of rotations abandoned since (`ListSecretVersionIds` with `IncludeDeprecated`).
+    pub async fn abandoned_versions(&self, secret_id: &str, limit: usize) -> Result<Vec<String>, RotationError> {
+        self.count();
+        let out = self
+            .client
+            .list_secret_version_ids()
+            .secret_id(secret_id)
+            .include_deprecated(true)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(|e| service_error("ListSecretVersionIds", secret_id, e))?;
+        let versions = out.versions.unwrap_or_default();
+        let current_created =
+            versions.iter().find(|v| v.version_stages().iter().any(|s| s == AWSCURRENT)).and_then(|v| v.created_date);
+        let mut abandoned: Vec<_> = versions
+            .into_iter()
+            .filter(|v| v.version_stages().is_empty())
+            .filter(|v| match (v.created_date, current_created) {
+                (Some(created), Some(current)) => created > current,
+                _ => true,
+            })
+            .collect();
+        abandoned.sort_by_key(|v| std::cmp::Reverse(v.created_date));
+        Ok(abandoned.into_iter().filter_map(|v| v.version_id).take(limit).collect())
     }
 
     /// `PutSecretValue` of the pending version: `ClientRequestToken=token`, `VersionStages=["AWSPENDING"]`, and

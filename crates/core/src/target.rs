@@ -184,6 +184,19 @@ impl<'a> SetContext<'a> {
         Ok(value.map(|v| Secret::parse(self.secret_id, &v)))
     }
 
+    /// The values of rotations abandoned since `AWSCURRENT` (versions left without a label, newest first, at
+    /// most three): a single-user target whose current and previous passwords are refused logs in with these,
+    /// because an abandoned rotation may have changed the password before it was abandoned.
+    pub async fn abandoned(&self) -> Result<Vec<Secret>, RotationError> {
+        let mut values = Vec::new();
+        for version in self.secrets.abandoned_versions(self.secret_id, 3).await? {
+            if let Some(value) = self.secrets.get(self.secret_id, Selector::Version(&version)).await? {
+                values.push(Secret::parse(self.secret_id, &value));
+            }
+        }
+        Ok(values)
+    }
+
     /// Describes another secret (its full ARN, and the tags that name the database of an RDS-managed admin
     /// secret); `None` when no such secret exists.
     pub async fn describe_secret(

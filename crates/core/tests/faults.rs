@@ -248,3 +248,36 @@ async fn finish_secret_never_promotes_a_credential_that_does_not_log_in() {
     assert_eq!(error.error_type(), "TargetAuthenticationFailed");
     assert_eq!(promote.num_calls(), 0, "AWSCURRENT still names the credential that works");
 }
+
+/// A target whose system never answers a change.
+struct Hanging;
+
+impl Target for Hanging {
+    fn name(&self) -> &'static str {
+        "hanging"
+    }
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        Plain.next_secret(current, password)
+    }
+    async fn set(&self, _ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        std::future::pending().await
+    }
+    async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_step_that_hangs_stops_before_the_invocations_deadline_with_an_error_that_says_so() {
+    let describe = mock!(Client::describe_secret).then_output(described);
+    let values = mock!(Client::get_secret_value)
+        .then_output(|| GetSecretValueOutput::builder().arn(ARN).secret_string(r#"{"password":"x"}"#).build());
+    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &values]);
+    let rotator = Rotator::new(SecretsManager::from_client(client), Hanging, PasswordPolicy::default());
+    let deadline = std::time::Instant::now() + rotation_core::DEADLINE_MARGIN + Duration::from_millis(500);
+    let error = rotator.handle(&event(Step::SetSecret), Some(deadline)).await.unwrap_err();
+    assert!(std::time::Instant::now() < deadline, "the step returned before the deadline");
+    assert_eq!(error.error_type(), "StepTimedOut");
+    assert!(error.to_string().contains("setSecret stopped 2s before the function's deadline"), "{error}");
+    assert!(error.is_retryable());
+}

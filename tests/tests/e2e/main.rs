@@ -3,6 +3,7 @@
 
 mod api;
 mod boto3;
+mod bounds;
 mod certificates;
 mod crosscheck;
 mod generated;
@@ -14,6 +15,7 @@ mod mysql_security;
 mod postgres;
 mod postgres_security;
 mod postgres_server;
+mod races;
 mod rotatectl;
 mod schedule;
 mod webhook;

@@ -17,6 +17,8 @@ pub struct Case {
     pub admin_password: String,
     pub admin_arn: String,
     pub arn: String,
+    /// The function's environment, to start more instances of it.
+    pub env: Vec<(String, String)>,
 }
 
 /// A string literal that means the same under every `sql_mode` (quotes doubled; the tests use no backslash).
@@ -46,7 +48,7 @@ pub async fn setup(strategy: &str, user: &str, host: &str, extra_env: Vec<(Strin
         ("ADMIN_SECRET_ARNS".to_string(), format!("{ARN_PREFIX}{admin_name}-*")),
     ];
     env.extend(extra_env);
-    let h = Harness::start(vec![Function { name: "rotate-mysql", env }]).await;
+    let h = Harness::start(vec![Function { name: "rotate-mysql", env: env.clone() }]).await;
     let admin = unique("admin");
     let admin_password = uuid::Uuid::new_v4().to_string();
     let password = uuid::Uuid::new_v4().to_string();
@@ -66,7 +68,7 @@ pub async fn setup(strategy: &str, user: &str, host: &str, extra_env: Vec<(Strin
         .await;
     let secret = json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port, "username": user, "password": password, "masterarn": admin_arn, "dbClusterIdentifier": "kept"});
     let arn = h.create_secret(&unique("my-app"), &secret.to_string()).await;
-    Case { h, db, user: user.to_owned(), host: host.to_owned(), admin, admin_password, admin_arn, arn }
+    Case { h, db, user: user.to_owned(), host: host.to_owned(), admin, admin_password, admin_arn, arn, env }
 }
 
 impl Case {

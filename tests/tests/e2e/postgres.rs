@@ -16,6 +16,8 @@ pub struct Case {
     pub admin: String,
     pub admin_password: String,
     pub arn: String,
+    /// The function's environment, to start more instances of it.
+    pub env: Vec<(String, String)>,
 }
 
 /// The ARN prefix of the local endpoint's secrets; RDS-managed admin secrets are named `rds!...`.
@@ -38,7 +40,7 @@ pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>)
         ("CONNECT_TIMEOUT_SECONDS".to_string(), "2".to_string()),
     ];
     env.extend(extra_env);
-    let h = Harness::start(vec![Function { name: "rotate-postgres", env }]).await;
+    let h = Harness::start(vec![Function { name: "rotate-postgres", env: env.clone() }]).await;
     let db = unique("db \"q\"; ü");
     let admin = unique("admin");
     let admin_password = uuid::Uuid::new_v4().to_string();
@@ -70,7 +72,7 @@ pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>)
         "dbname": db, "masterarn": admin_arn, "dbInstanceIdentifier": "kept-unchanged",
     });
     let arn = h.create_secret(&unique("pg-app"), &secret.to_string()).await;
-    Case { h, pg, db, user: user.to_owned(), admin, admin_password, arn }
+    Case { h, pg, db, user: user.to_owned(), admin, admin_password, arn, env }
 }
 
 impl Case {
@@ -287,7 +289,7 @@ async fn bad_input_fails_the_step_clearly_and_the_current_credential_still_logs_
             "password",
             json!("not-the-password"),
             "TargetAuthenticationFailed",
-            "neither the pending, the current nor the previous password",
+            "neither the pending, the current, the previous nor an abandoned rotation's password",
         ),
     ];
     for (field, value, error_type, message) in cases {

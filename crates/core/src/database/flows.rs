@@ -38,9 +38,10 @@ where
 }
 
 /// Single user: logs in with the current password and sets the pending one; when the current password is
-/// refused (an earlier attempt was interrupted after the change), with the previous one, but only when
-/// AWSPREVIOUS names the same host, port, database, engine and user as the current secret: nothing is ever sent
-/// to a server the current secret does not name.
+/// refused (an earlier attempt was interrupted after the change, or a rotation abandoned after its setSecret
+/// changed it), with the previous one, then with the values of abandoned rotations, each only when it names the
+/// same host, port, database, engine and user as the current secret: nothing is ever sent to a server the
+/// current secret does not name.
 ///
 /// `connection_of` reads a secret's connection; `set` logs in with a connection in a TLS mode and sets the
 /// pending password. The error when every password is refused says what to do.
@@ -60,23 +61,24 @@ where
         Err(error) if error.is_authentication_failure() => error,
         done => return done,
     };
-    if let Some(previous) = ctx.previous().await? {
-        let connection = connection_of(&previous)?;
-        match check_same_target(&current, &connection, Strategy::SingleUser) {
-            Ok(()) => match set(connection, tls.for_secret(&previous)?).await {
-                Err(error) if error.is_authentication_failure() => {}
-                done => return done,
-            },
-            Err(error) => {
-                tracing::warn!(error = %error, "AWSPREVIOUS names another target than AWSCURRENT; not using it");
-            }
+    let mut fallbacks: Vec<(&str, Secret)> = ctx.previous().await?.into_iter().map(|p| ("AWSPREVIOUS", p)).collect();
+    fallbacks.extend(ctx.abandoned().await?.into_iter().map(|a| ("an abandoned rotation's value", a)));
+    for (what, secret) in fallbacks {
+        let connection = connection_of(&secret)?;
+        if let Err(error) = check_same_target(&current, &connection, Strategy::SingleUser) {
+            tracing::warn!(error = %error, "{what} names another target than AWSCURRENT; not using it");
+            continue;
+        }
+        match set(connection, tls.for_secret(&secret)?).await {
+            Err(error) if error.is_authentication_failure() => {}
+            done => return done,
         }
     }
     Err(RotationError::Target {
         kind: TargetErrorKind::AuthenticationFailed,
         target: current.address(),
         message: format!(
-            "neither the pending, the current nor the previous password logs in as {:?}; set the password by hand and put it in AWSCURRENT",
+            "neither the pending, the current, the previous nor an abandoned rotation's password logs in as {:?}; set the password by hand and put it in AWSCURRENT",
             current.username
         ),
         source: Some(Box::new(refused)),
