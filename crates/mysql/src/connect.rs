@@ -234,3 +234,32 @@ pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMod
     };
     RotationError::Target { kind, target: connection.address(), message, source: Some(Box::new(error)) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_lose_every_credential_text_and_the_echoed_statement() {
+        let secrets = crate::statements::credential_texts("s3cret'pw");
+        let echo = format!(
+            "You have an error in your SQL syntax; check the manual near '{}' RETAIN CURRENT PASSWORD' at line 1",
+            secrets[1]
+        );
+        let error = mysql_async::Error::Server(mysql_async::ServerError {
+            code: codes::PARSE_ERROR,
+            message: echo,
+            state: "42000".into(),
+        });
+        let redacted = redact(error, &secrets).to_string();
+        assert!(!redacted.contains("s3cret") && !redacted.contains(&secrets[1][1..]), "{redacted}");
+        assert!(redacted.contains("near <statement redacted>"), "{redacted}");
+
+        let other = mysql_async::Error::Server(mysql_async::ServerError {
+            code: 1396,
+            message: "Operation ALTER USER failed for 'app'@'%' with s3cret'pw".into(),
+            state: "HY000".into(),
+        });
+        assert!(!redact(other, &secrets).to_string().contains("s3cret"));
+    }
+}

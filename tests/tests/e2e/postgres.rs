@@ -404,6 +404,16 @@ async fn tls_is_verified_and_no_secret_goes_below_the_floor() {
         assert!(message.contains("`ssl` asks for TLS mode") && message.contains("TLS_MIN_MODE=verify-ca"), "{record}");
         assert!(case.logs_in(&secret).await);
     }
+    // AWSPREVIOUS cannot lower it either: the single-user fallback refuses it rather than log in without TLS.
+    let mut previous = good.clone();
+    previous["ssl"] = json!(false);
+    case.put(&previous).await;
+    let mut refused = good.clone();
+    refused["password"] = json!("not-the-password");
+    case.put(&refused).await;
+    let record = case.rotate().await;
+    assert_eq!(record["error_type"], "InvalidSecret", "AWSPREVIOUS with ssl false: {record}");
+    assert!(record["error_message"].as_str().unwrap().contains("`ssl` asks for TLS mode disable"), "{record}");
     case.put(&good).await;
     let admin_case = setup("admin", &unique("app"), vec![]).await;
     configure(&admin_case).await;
