@@ -14,6 +14,9 @@ use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 /// killed by Lambda without one.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
+/// How long a rotation that lost `AWSPENDING` waits for the one that took over before it repairs the target.
+const REPAIR_WAIT: Duration = Duration::from_secs(3);
+
 /// What a successful step did, for the step's log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -73,6 +76,16 @@ impl<T: Target> Rotator<T> {
     }
 
     async fn step(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
+        // finishSecret checks the guard right before it promotes: it reads the pending value first.
+        if event.step == Step::FinishSecret
+            && let Some(value) = self
+                .secrets
+                .get(&event.secret_id, Selector::VersionInStage(&event.client_request_token, AWSPENDING))
+                .await?
+        {
+            let pending = Secret::parse(&event.secret_id, &value).with_version(event.client_request_token.as_str());
+            return self.finish(event, &pending, deadline).await;
+        }
         let description = self.secrets.describe(&event.secret_id).await?;
         let verdict = guard(&description, event)?;
         let token = event.client_request_token.as_str();
@@ -92,7 +105,10 @@ impl<T: Target> Rotator<T> {
                 self.target.test(&TestContext { pending: &pending, deadline }).await?;
                 Ok(Outcome::Done)
             }
-            (Step::FinishSecret, Verdict::Pending) => self.finish(arn, token, deadline).await,
+            (Step::FinishSecret, Verdict::Pending) => {
+                let pending = self.pending(arn, token).await?;
+                self.finish(event, &pending, deadline).await
+            }
         }
     }
 
@@ -106,7 +122,7 @@ impl<T: Target> Rotator<T> {
         let result = self.target.set(&ctx).await;
         let description = self.secrets.describe(arn).await?;
         if let Err(lost) = still_pending(&description, token) {
-            self.repair(arn, &pending, deadline).await;
+            self.repair(arn, token, &pending, deadline).await;
             return Err(lost);
         }
         result.map(|()| Outcome::Done)
@@ -115,7 +131,8 @@ impl<T: Target> Rotator<T> {
     /// After losing `AWSPENDING`, sets the target back to `AWSCURRENT`'s credential, the one clients read and the
     /// winner logs in with; if `AWSCURRENT` moved meanwhile (the winner promoted), again to the new one, a few
     /// times at most. Logs what it did; the step fails either way.
-    async fn repair(&self, arn: &str, mine: &Secret, deadline: Option<Instant>) {
+    async fn repair(&self, arn: &str, token: &str, mine: &Secret, deadline: Option<Instant>) {
+        self.await_rotation_in_flight(arn, token, deadline).await;
         let mut outcome = Err(None);
         for _ in 0..3 {
             let before = match self.secrets.describe(arn).await {
@@ -159,13 +176,39 @@ impl<T: Target> Rotator<T> {
         }
     }
 
-    /// finishSecret: proves the pending credential logs in, re-checks the guard right before the promotion, then
+    /// Waits (at most [`REPAIR_WAIT`], and never past the deadline) while another version holds `AWSPENDING`:
+    /// the rotation that took over may be between its last login check and its promotion, and the repair must set
+    /// the target to what `AWSCURRENT` holds after it.
+    async fn await_rotation_in_flight(&self, arn: &str, token: &str, deadline: Option<Instant>) {
+        let until = Instant::now() + REPAIR_WAIT;
+        let until = deadline.map_or(until, |d| until.min(d.checked_sub(Duration::from_secs(1)).unwrap_or(d)));
+        while Instant::now() < until {
+            let in_flight = match self.secrets.describe(arn).await {
+                Ok(description) => description.versions.stuck_pending().is_some_and(|v| v != token),
+                Err(_) => false,
+            };
+            if !in_flight {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// finishSecret: proves the pending credential logs in, runs the guard right before the promotion, then
     /// promotes and runs the target's finish hook.
-    async fn finish(&self, arn: &str, token: &str, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
-        let pending = self.pending(arn, token).await?;
-        self.target.test(&TestContext { pending: &pending, deadline }).await?;
-        let description = self.secrets.describe(arn).await?;
-        still_pending(&description, token)?;
+    async fn finish(
+        &self,
+        event: &RotationEvent,
+        pending: &Secret,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, RotationError> {
+        let token = event.client_request_token.as_str();
+        self.target.test(&TestContext { pending, deadline }).await?;
+        let description = self.secrets.describe(&event.secret_id).await?;
+        if guard(&description, event)? == Verdict::AlreadyCurrent {
+            return Ok(Outcome::AlreadyCurrent);
+        }
+        let arn = description.arn.as_str();
         let Some(promotion) = description.versions.promotion(token) else { return Ok(Outcome::AlreadyCurrent) };
         self.secrets.promote(arn, &promotion).await?;
         if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {

@@ -1,8 +1,8 @@
 //! The MySQL/MariaDB target: next secret, set and test for the three strategies.
 
 use rotation_core::database::{
-    Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, refuse_privileged, set_own_password,
-    start_set, test_with_retries,
+    Connection, DatabaseConfig, PendingCheck, Strategy, TlsMode, load_admin, next_secret, refuse_privileged,
+    set_own_password, start_set, test_with_retries,
 };
 use rotation_core::rds::Rds;
 use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
@@ -174,7 +174,7 @@ impl Target for MysqlTarget {
         let connection_of = |secret: &Secret| self.connection(secret);
         let already = |pending: Connection, mode| async move { self.login(&pending, mode).await };
         let Some((current, pending)) =
-            start_set(ctx, self.config.strategy, self.config.tls, connection_of, already).await?
+            start_set(ctx, self.config.strategy, self.config.tls, PendingCheck::First, connection_of, already).await?
         else {
             return Ok(());
         };

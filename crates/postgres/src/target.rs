@@ -1,8 +1,8 @@
 //! The PostgreSQL target: next secret, set, test for the three strategies.
 
 use rotation_core::database::{
-    Connection, DatabaseConfig, Strategy, TlsMode, load_admin, next_secret, refuse_privileged, set_own_password,
-    start_set, test_with_retries,
+    Connection, DatabaseConfig, PendingCheck, Strategy, TlsMode, load_admin, next_secret, refuse_privileged,
+    set_own_password, start_set, test_with_retries,
 };
 use rotation_core::rds::Rds;
 use rotation_core::{Password, RotationError, Secret, SetContext, Target, TestContext};
@@ -86,8 +86,15 @@ impl Target for PostgresTarget {
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
         let connection_of = |secret: &Secret| self.connection(secret);
         let already = |pending: Connection, mode| async move { self.login(&pending, mode).await };
-        let Some((current, pending)) =
-            start_set(ctx, self.config.strategy, self.config.tls, connection_of, already).await?
+        let Some((current, pending)) = start_set(
+            ctx,
+            self.config.strategy,
+            self.config.tls,
+            PendingCheck::WhenCurrentIsRefused,
+            connection_of,
+            already,
+        )
+        .await?
         else {
             return Ok(());
         };

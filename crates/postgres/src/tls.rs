@@ -1,7 +1,7 @@
 //! rustls client configurations for the four TLS modes, over the system's roots and an optional CA bundle.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rotation_core::RotationError;
 use rotation_core::database::TlsMode;
@@ -12,11 +12,14 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStor
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-/// The trusted roots, loaded once at cold start: the system's, plus `TLS_CA_BUNDLE` when set.
+/// The trusted roots, loaded once at cold start: the system's, plus `TLS_CA_BUNDLE` when set; each mode's client
+/// configuration is built once, on first use, and shared by every later connection.
 #[derive(Debug, Clone)]
 pub struct TlsRoots {
     roots: Arc<RootCertStore>,
     provider: Arc<CryptoProvider>,
+    /// `require`, `verify-ca`, `verify-full`.
+    configs: Arc<[OnceLock<ClientConfig>; 3]>,
 }
 
 impl TlsRoots {
@@ -40,11 +43,29 @@ impl TlsRoots {
                 });
             }
         }
-        Ok(Self { roots: Arc::new(roots), provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()) })
+        Ok(Self {
+            roots: Arc::new(roots),
+            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            configs: Arc::default(),
+        })
     }
 
     /// The client configuration of a mode; `None` for `disable`.
     pub fn client_config(&self, mode: TlsMode) -> Result<Option<ClientConfig>, RotationError> {
+        let slot = match mode {
+            TlsMode::Disable => return Ok(None),
+            TlsMode::Require => &self.configs[0],
+            TlsMode::VerifyCa => &self.configs[1],
+            TlsMode::VerifyFull => &self.configs[2],
+        };
+        if let Some(config) = slot.get() {
+            return Ok(Some(config.clone()));
+        }
+        let config = self.build(mode)?;
+        Ok(Some(slot.get_or_init(|| config).clone()))
+    }
+
+    fn build(&self, mode: TlsMode) -> Result<ClientConfig, RotationError> {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| RotationError::Config { variable: "TLS_MODE", reason: format!("TLS setup failed: {e}") })?;
@@ -56,9 +77,8 @@ impl TlsRoots {
                     reason: format!("no CA certificate to verify servers with ({e}); set TLS_CA_BUNDLE"),
                 })
         };
-        let config = match mode {
-            TlsMode::Disable => return Ok(None),
-            TlsMode::VerifyFull => builder.with_webpki_verifier(webpki()?).with_no_client_auth(),
+        Ok(match mode {
+            TlsMode::VerifyFull | TlsMode::Disable => builder.with_webpki_verifier(webpki()?).with_no_client_auth(),
             TlsMode::VerifyCa => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki()?)))
@@ -69,8 +89,7 @@ impl TlsRoots {
                     self.provider.signature_verification_algorithms,
                 )))
                 .with_no_client_auth(),
-        };
-        Ok(Some(config))
+        })
     }
 }
 

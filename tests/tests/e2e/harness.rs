@@ -184,7 +184,14 @@ impl Harness {
 
     /// Starts a rotation function process polling the emulator.
     pub fn start_function(&mut self, function: Function) -> u32 {
-        let log = self.dir.path().join(format!("{}.log", function.name));
+        // A second instance of the same function gets a log of its own.
+        let mut log = self.dir.path().join(format!("{}.log", function.name));
+        for instance in 2.. {
+            if !log.exists() {
+                break;
+            }
+            log = self.dir.path().join(format!("{}.{instance}.log", function.name));
+        }
         let child = Command::new(binary(function.name))
             .env_clear()
             .envs(self.function_env(function.name))

@@ -6,14 +6,26 @@ use std::time::{Duration, Instant};
 use crate::database::{Connection, Strategy, TlsMode, TlsPolicy, check_same_target};
 use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
 
-/// setSecret's common start: the current and pending connections, the confused-deputy check, and whether the
-/// pending password already logs in, in which case `None`: the work is done. Not for alternating users: an
-/// interrupted earlier attempt may have set the password before it finished bringing the user in line, so that
-/// (idempotent) work always runs.
+/// Whether setSecret first checks that the pending password already logs in (and then does nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingCheck {
+    /// Check first: for engines where setting the same password again is not harmless (MySQL's `RETAIN CURRENT
+    /// PASSWORD` would discard the retained one).
+    First,
+    /// Do not: setting it again is harmless (PostgreSQL), so the common path saves a refused login; a single
+    /// user whose current password is refused still tries the pending one (a retry after the change).
+    WhenCurrentIsRefused,
+}
+
+/// setSecret's common start: the current and pending connections, the confused-deputy check, and (with
+/// [`PendingCheck::First`]) whether the pending password already logs in, in which case `None`: the work is done.
+/// Not for alternating users: an interrupted earlier attempt may have set the password before it finished
+/// bringing the user in line, so that (idempotent) work always runs.
 pub async fn start_set<C, L, Fut, T>(
     ctx: &SetContext<'_>,
     strategy: Strategy,
     tls: TlsPolicy,
+    check: PendingCheck,
     connection_of: C,
     login: L,
 ) -> Result<Option<(Connection, Connection)>, RotationError>
@@ -25,7 +37,7 @@ where
     let current = connection_of(ctx.current)?;
     let pending = connection_of(ctx.pending)?;
     check_same_target(&current, &pending, strategy)?;
-    if strategy != Strategy::AlternatingUsers {
+    if strategy != Strategy::AlternatingUsers && check == PendingCheck::First {
         match login(pending.clone(), tls.for_secret(ctx.pending)?).await {
             Ok(_) => return Ok(None),
             Err(error) if error.is_authentication_failure() => {}
@@ -39,7 +51,7 @@ where
 
 /// Single user: logs in with the current password and sets the pending one; when the current password is
 /// refused (an earlier attempt was interrupted after the change, or a rotation abandoned after its setSecret
-/// changed it), with the previous one, then with the values of abandoned rotations, each only when it names the
+/// changed it), with the pending one, the previous one, then the values of abandoned rotations, each only when it names the
 /// same host, port, database, engine and user as the current secret: nothing is ever sent to a server the
 /// current secret does not name.
 ///
@@ -61,7 +73,9 @@ where
         Err(error) if error.is_authentication_failure() => error,
         done => return done,
     };
-    let mut fallbacks: Vec<(&str, Secret)> = ctx.previous().await?.into_iter().map(|p| ("AWSPREVIOUS", p)).collect();
+    // The pending password itself: a retry after the change logs in with it and sets it again, harmlessly.
+    let mut fallbacks: Vec<(&str, Secret)> = vec![("AWSPENDING", ctx.pending.clone())];
+    fallbacks.extend(ctx.previous().await?.into_iter().map(|p| ("AWSPREVIOUS", p)));
     fallbacks.extend(ctx.abandoned().await?.into_iter().map(|a| ("an abandoned rotation's value", a)));
     for (what, secret) in fallbacks {
         let connection = connection_of(&secret)?;

@@ -9,7 +9,7 @@ mod flows;
 #[cfg(feature = "rds")]
 pub use admin::{Admin, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
-pub use flows::{set_own_password, start_set, test_with_retries};
+pub use flows::{PendingCheck, set_own_password, start_set, test_with_retries};
 
 use serde_json::Value;
 
