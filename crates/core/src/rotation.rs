@@ -114,7 +114,8 @@ impl<T: Target> Rotator<T> {
 
     /// setSecret. The target re-checks the guard right before it changes its system; afterwards the guard is
     /// checked again, and a rotation that lost `AWSPENDING` meanwhile (an operator or a newer rotation moved it)
-    /// sets the system back to what the winner needs before it fails.
+    /// sets the system back to `AWSCURRENT`'s credential (after the rotation that took over, if any, finished)
+    /// before it fails.
     async fn set(&self, arn: &str, token: &str, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
         let pending = self.pending(arn, token).await?;
         let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
