@@ -12,24 +12,57 @@ use crate::rotation::Outcome;
 /// The CloudWatch namespace of rotor's metrics.
 pub const METRIC_NAMESPACE: &str = "rotor";
 
+/// Crates whose debug and trace output can carry what rotor never logs: SQL text with a verifier or hash
+/// (`tokio_postgres`, `mysql_async`), the raw event with its `RotationToken` (`lambda_runtime`), request and
+/// response bodies or URLs (the AWS SDK, `hyper`, `reqwest`, `h2`, `rustls`). Their events below `info` are
+/// dropped whatever the level says.
+pub const PINNED_TARGETS: &[&str] = &[
+    "tokio_postgres",
+    "postgres_protocol",
+    "mysql_async",
+    "mysql_common",
+    "lambda_runtime",
+    "aws_smithy",
+    "aws_sdk",
+    "aws_config",
+    "aws_credential_types",
+    "aws_runtime",
+    "hyper",
+    "h2",
+    "reqwest",
+    "rustls",
+    "tower",
+];
+
+/// Whether an event of `target` at `level` may be logged: every level for rotor's own code, `info` and above for
+/// [`PINNED_TARGETS`].
+pub fn allowed(target: &str, level: &tracing::Level) -> bool {
+    *level <= tracing::Level::INFO || !PINNED_TARGETS.iter().any(|pinned| target.starts_with(pinned))
+}
+
 /// Installs the JSON log subscriber (Lambda's JSON log format) on stdout.
 ///
-/// The level comes from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default `info`); the AWS SDK's own crates log at
-/// `warn` unless `RUST_LOG` names them. Nothing rotor logs carries a secret value or a `RotationToken`.
+/// The level comes from `AWS_LAMBDA_LOG_LEVEL` (Lambda's own setting, which wins) or `RUST_LOG` (default
+/// `info`); the crates of [`PINNED_TARGETS`] never log below `info`, so `RUST_LOG=trace` shows rotor's detail and
+/// nothing of a driver's SQL text or the runtime's raw event. Nothing rotor logs carries a secret value or a
+/// `RotationToken`.
 pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase());
-    let filter = std::env::var("RUST_LOG").ok().or(level).unwrap_or_else(|| "info".into());
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase());
+    let filter = level.or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or_else(|| "info".into());
     let filter = EnvFilter::try_new(format!("aws_smithy_runtime=warn,aws_config=warn,hyper=warn,{filter}"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let pinned = tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), meta.level()));
+    let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .try_init();
+        .with_writer(std::io::stdout);
+    let _ = tracing_subscriber::registry().with(filter).with(pinned).with(json).try_init();
 }
 
 /// Everything recorded about one step.
@@ -110,6 +143,16 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drivers_and_the_runtime_never_log_below_info() {
+        use tracing::Level;
+        for target in ["tokio_postgres::query", "mysql_async::conn", "lambda_runtime::runtime", "aws_smithy_runtime"] {
+            assert!(!allowed(target, &Level::DEBUG) && !allowed(target, &Level::TRACE), "{target}");
+            assert!(allowed(target, &Level::INFO) && allowed(target, &Level::WARN), "{target}");
+        }
+        assert!(allowed("rotation_core::rotation", &Level::TRACE));
+    }
     use crate::event::Step;
 
     #[test]

@@ -176,6 +176,9 @@ impl Harness {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID", "AKIDROTORTEST".into()),
             ("AWS_SECRET_ACCESS_KEY", "rotor-test-not-a-secret".into()),
+            // Every rotation of every test runs at the most verbose level: the leak checks then prove that no
+            // driver, runtime or SDK line carries a value (their targets are pinned at info).
+            ("RUST_LOG", "trace".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -216,10 +219,14 @@ impl Harness {
         text
     }
 
-    /// Asserts that no log line of the test holds any of `values` (secret values, RotationTokens).
+    /// Asserts that no log line of the test holds any of `values` (secret values, RotationTokens), a SCRAM
+    /// verifier, or a password statement.
     pub fn assert_no_leaks(&self, values: &[String]) {
         let logs = self.all_logs();
         assert!(!logs.is_empty(), "no logs were captured");
+        for marker in ["SCRAM-SHA-256$", "IDENTIFIED BY", "PASSWORD '"] {
+            assert!(!logs.contains(marker), "a log line holds {marker:?}");
+        }
         for value in values.iter().filter(|v| v.len() >= 8) {
             assert!(!logs.contains(value.as_str()), "a log line holds a secret value or token ({} chars)", value.len());
         }

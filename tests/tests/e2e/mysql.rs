@@ -264,6 +264,7 @@ async fn a_crash_after_set_secret_is_completed_by_the_retry_and_repeats_change_n
     assert_eq!(case.h.holding(&case.arn, "AWSCURRENT").await, Some(token));
     assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
     case.assert_no_password_leaks().await;
+    case.h.assert_no_leaks(&["rt-my-crash-0000-1111-2222-333344445555".to_owned()]);
 }
 
 #[tokio::test]

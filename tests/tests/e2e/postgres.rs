@@ -273,6 +273,7 @@ async fn a_crash_after_set_secret_is_completed_by_the_service_retry_and_repeats_
     assert_eq!(case.h.holding(&case.arn, "AWSPREVIOUS").await, Some(first));
     assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
     case.assert_no_password_leaks().await;
+    case.h.assert_no_leaks(&["rt-pg-crash-0000-1111-2222-333344445555".to_owned()]);
 }
 
 #[tokio::test]
