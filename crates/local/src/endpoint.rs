@@ -73,15 +73,28 @@ impl Endpoint {
         self.config.clock.now()
     }
 
-    /// Serves on `listener` until the process ends, with the scheduler running beside it.
+    /// Serves on `listener` until the process ends, with the scheduler running beside it. Only requests whose
+    /// `Host` names a loopback address and the listener's port are answered, so a web page cannot reach the
+    /// endpoint through DNS rebinding.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         tokio::spawn(scheduler(Arc::clone(&self)));
+        let port = listener.local_addr()?.port();
         let app = Router::new()
             .route("/", post(dispatch))
             .route("/_rotor/health", get(|| async { "ok" }))
             .route("/_rotor/clock", get(clock_now).post(clock_advance))
             .route("/_rotor/rotations/{*secret}", get(last_rotation))
-            .with_state(self);
+            .with_state(self)
+            .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
+                async move {
+                    if is_loopback_host(&host, port) {
+                        next.run(request).await
+                    } else {
+                        ApiError::foreign_host(&host).into_response()
+                    }
+                }
+            }));
         axum::serve(listener, app).await
     }
 
@@ -178,6 +191,12 @@ async fn last_rotation(State(endpoint): State<Arc<Endpoint>>, Path(secret): Path
         }))
         .into_response(),
     })
+}
+
+/// Whether a `Host` header names a loopback address (`127.0.0.1`, `localhost`, `[::1]`) and `port`.
+pub fn is_loopback_host(host: &str, port: u16) -> bool {
+    let Some((name, host_port)) = host.rsplit_once(':') else { return false };
+    matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]") && host_port == port.to_string()
 }
 
 async fn scheduler(endpoint: Arc<Endpoint>) {

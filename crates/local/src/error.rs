@@ -58,6 +58,14 @@ impl ApiError {
         Self::new("UnknownOperationException", format!("The operation {target} is not supported."))
     }
 
+    /// `AccessDeniedException` (HTTP 403): a request whose `Host` is not the loopback address the endpoint serves.
+    pub fn foreign_host(host: &str) -> Self {
+        Self::new(
+            "AccessDeniedException",
+            format!("the endpoint serves 127.0.0.1, localhost and [::1] on its own port only, not Host {host:?}"),
+        )
+    }
+
     /// A body that is not the operation's JSON.
     pub fn serialization(message: impl Into<String>) -> Self {
         Self::new("SerializationException", message)
@@ -66,10 +74,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = if self.code == "InternalServiceError" {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
+        let status = match self.code {
+            "InternalServiceError" => StatusCode::INTERNAL_SERVER_ERROR,
+            "AccessDeniedException" => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
         };
         let body = serde_json::json!({"__type": self.code, "Message": self.message}).to_string();
         let mut response = (status, body).into_response();

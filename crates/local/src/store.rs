@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -25,7 +26,9 @@ impl Store {
     /// Opens (or creates) the state in `dir`. A rotation that was running when the endpoint stopped is marked
     /// interrupted: its `AWSPENDING` stays, as after a failure.
     pub fn open(dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        // The state holds every secret value: the directory and its files are its owner's alone.
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         let path = dir.join(STATE_FILE);
         let mut state: State = match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -39,7 +42,8 @@ impl Store {
                 rotation.error_message = Some("the endpoint stopped while the rotation ran".into());
             }
         }
-        let audit = OpenOptions::new().create(true).append(true).open(dir.join(AUDIT_FILE))?;
+        let audit = OpenOptions::new().create(true).append(true).mode(0o600).open(dir.join(AUDIT_FILE))?;
+        audit.set_permissions(fs::Permissions::from_mode(0o600))?;
         let store = Self { dir: dir.to_owned(), state: Mutex::new(state), audit: Mutex::new(audit) };
         store.save(&store.state.lock().expect("state lock"))?;
         Ok(store)
@@ -68,7 +72,8 @@ impl Store {
 
     fn save(&self, state: &State) -> io::Result<()> {
         let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let mut file = File::create(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
         file.write_all(&serde_json::to_vec_pretty(state).map_err(io::Error::other)?)?;
         file.sync_all()?;
         fs::rename(&tmp, self.dir.join(STATE_FILE))?;

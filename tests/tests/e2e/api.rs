@@ -230,3 +230,44 @@ async fn a_manual_put_abandons_a_stuck_rotation() {
     assert_eq!(h.last_rotation(&arn).await["state"], "cancelled");
     assert_eq!(h.value(&arn, "AWSCURRENT").await, "set-by-hand");
 }
+
+/// Sends a raw HTTP request with the given `Host` and returns the status line and the body.
+async fn raw_request(endpoint_url: &str, host: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let body = r#"{"Filters":[]}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nX-Amz-Target: secretsmanager.ListSecrets\r\n\
+         Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn the_endpoint_answers_loopback_hosts_only_and_keeps_its_state_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Harness::start(vec![]).await;
+    h.create_secret(&unique("private"), r#"{"password":"a-value-nobody-else-reads"}"#).await;
+    let port = h.endpoint_url.rsplit(':').next().unwrap().to_owned();
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")] {
+        let response = raw_request(&h.endpoint_url, &host).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{host}: {response}");
+    }
+    // What a web page reaches through DNS rebinding: its own name, or the right address on another port.
+    for host in [format!("evil.example:{port}"), "127.0.0.1:1".to_owned(), "127.0.0.1".to_owned()] {
+        let response = raw_request(&h.endpoint_url, &host).await;
+        assert!(response.starts_with("HTTP/1.1 403"), "{host:?}: {response}");
+        assert!(response.contains("AccessDeniedException") && !response.contains("SecretList"), "{response}");
+    }
+    let state = h.dir.path().join("state");
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state), 0o700, "the state directory is its owner's alone");
+    for file in ["state.json", "audit.jsonl"] {
+        assert_eq!(mode(&state.join(file)), 0o600, "{file} is its owner's alone");
+    }
+}
