@@ -36,6 +36,9 @@ const LOWERCASE: &str = "abcdefghijklmnopqrstuvwxyz";
 const UPPERCASE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const NUMBERS: &str = "0123456789";
 
+/// The weakest policy a function accepts without `ALLOW_WEAK_PASSWORDS=true`: length x log2(alphabet) bits.
+pub const MIN_ENTROPY_BITS: f64 = 100.0;
+
 /// The default `EXCLUDE_CHARACTERS` of AWS's rotation functions.
 pub const DEFAULT_EXCLUDE_CHARACTERS: &str = "/@\"'\\";
 
@@ -113,8 +116,27 @@ impl PasswordPolicy {
                 }
             },
         };
-        policy.classes()?;
+        let bits = policy.entropy_bits()?;
+        if bits < MIN_ENTROPY_BITS && !env.flag("ALLOW_WEAK_PASSWORDS", false)? {
+            return Err(RotationError::PasswordPolicy {
+                reason: format!(
+                    "PASSWORD_LENGTH {} over the {} characters the exclusions leave gives about {bits:.0} bits, under the {MIN_ENTROPY_BITS:.0}-bit floor; raise PASSWORD_LENGTH or loosen the exclusions (or, if you mean it, set ALLOW_WEAK_PASSWORDS=true)",
+                    policy.length,
+                    policy.alphabet()?,
+                ),
+            });
+        }
         Ok(policy)
+    }
+
+    /// How many characters the policy draws from.
+    fn alphabet(&self) -> Result<usize, RotationError> {
+        Ok(self.classes()?.iter().map(Vec::len).sum())
+    }
+
+    /// The policy's strength: length x log2(alphabet), in bits.
+    pub fn entropy_bits(&self) -> Result<f64, RotationError> {
+        Ok(self.length as f64 * (self.alphabet()? as f64).log2())
     }
 
     /// The character classes in use, each with the excluded characters removed; an error if none is left or the
@@ -235,11 +257,11 @@ mod tests {
     #[test]
     fn variables_are_read_and_validated() {
         let policy = PasswordPolicy::from_env(
-            &env(&[("PASSWORD_LENGTH", "12"), ("EXCLUDE_PUNCTUATION", "TRUE"), ("EXCLUDE_CHARACTERS", "abc")]),
+            &env(&[("PASSWORD_LENGTH", "20"), ("EXCLUDE_PUNCTUATION", "TRUE"), ("EXCLUDE_CHARACTERS", "abc")]),
             DEFAULT_EXCLUDE_CHARACTERS,
         )
         .unwrap();
-        assert_eq!(policy.length, 12);
+        assert_eq!(policy.length, 20);
         assert!(policy.exclude_punctuation);
         let password = policy.generate().unwrap();
         assert!(password.expose().chars().all(|c| c.is_ascii_alphanumeric() && !"abc".contains(c)));
@@ -266,6 +288,36 @@ mod tests {
         assert!(
             PasswordPolicy::from_env(&too_short, "").unwrap_err().to_string().contains("cannot hold one character")
         );
+    }
+
+    #[test]
+    fn weak_policies_are_refused_with_the_figure_unless_allowed() {
+        for (pairs, bits) in [
+            (vec![("PASSWORD_LENGTH", "1"), ("REQUIRE_EACH_INCLUDED_TYPE", "false")], "about 6 bits"),
+            (vec![("PASSWORD_LENGTH", "16")], "about 104"),
+            (
+                vec![
+                    ("EXCLUDE_LOWERCASE", "true"),
+                    ("EXCLUDE_UPPERCASE", "true"),
+                    ("EXCLUDE_PUNCTUATION", "true"),
+                    ("PASSWORD_LENGTH", "29"),
+                ],
+                "about 96 bits",
+            ),
+        ] {
+            let result = PasswordPolicy::from_env(&env(&pairs), DEFAULT_EXCLUDE_CHARACTERS);
+            if bits == "about 104" {
+                assert!(result.is_ok(), "16 characters of 89 clear the floor");
+                continue;
+            }
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains(bits) && error.contains("under the 100-bit floor"), "{error}");
+            let mut allowed = pairs.clone();
+            allowed.push(("ALLOW_WEAK_PASSWORDS", "true"));
+            assert!(PasswordPolicy::from_env(&env(&allowed), DEFAULT_EXCLUDE_CHARACTERS).is_ok());
+        }
+        let default = PasswordPolicy::default().entropy_bits().unwrap();
+        assert!(default > 200.0, "{default}");
     }
 
     #[test]

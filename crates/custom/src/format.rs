@@ -34,6 +34,16 @@ impl Format {
     /// 32, 1 to 1024).
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
         let bytes = env.number("GENERATED_BYTES", 32, 1..=1024)?;
+        let floor = (rotation_core::password::MIN_ENTROPY_BITS / 8.0).ceil() as usize;
+        if bytes < floor && !env.flag("ALLOW_WEAK_PASSWORDS", false)? {
+            return Err(RotationError::Config {
+                variable: "GENERATED_BYTES",
+                reason: format!(
+                    "is {bytes} ({} bits), under the {floor}-byte floor; raise it (or, if you mean it, set ALLOW_WEAK_PASSWORDS=true)",
+                    bytes * 8
+                ),
+            });
+        }
         match env.get("GENERATED_FORMAT").map(|f| f.to_ascii_lowercase()).as_deref() {
             None | Some("password") => Ok(Self::Password),
             Some("hex") => Ok(Self::Hex { bytes }),

@@ -14,7 +14,7 @@ fn hostile_password_env() -> Vec<(String, String)> {
         ("EXCLUDE_CHARACTERS", exclude.as_str()),
         ("EXCLUDE_LOWERCASE", "true"),
         ("EXCLUDE_UPPERCASE", "true"),
-        ("PASSWORD_LENGTH", "24"),
+        ("PASSWORD_LENGTH", "28"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
