@@ -6,7 +6,8 @@ the credential's fingerprint, and can mint credentials. Test modes make it fail 
 
     webhook_receiver.py --cert server.pem --key server.key --signing-key-file key [--mode MODE] [--log FILE]
 
-MODE: normal (default), fail (500 on every request), slow (answers after 10 s), badbody (mint answers no JSON).
+MODE: normal (default), fail (500 on every request), slow (answers after 10 s), badbody (mint answers no JSON),
+redirect (307 to /set on --redirect-to's port), huge (500 with a 256 MiB body).
 It prints "listening on PORT" once ready. GET /credential?secret=ARN returns what a secret was set to (for tests).
 """
 
@@ -25,7 +26,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--cert", required=True)
 parser.add_argument("--key", required=True)
 parser.add_argument("--signing-key-file", required=True)
-parser.add_argument("--mode", default="normal", choices=["normal", "fail", "slow", "badbody"])
+parser.add_argument("--mode", default="normal", choices=["normal", "fail", "slow", "badbody", "redirect", "huge"])
+parser.add_argument("--redirect-to", type=int, default=0)
 parser.add_argument("--log")
 args = parser.parse_args()
 SIGNING_KEY = open(args.signing_key_file, "rb").read().strip()
@@ -62,6 +64,23 @@ class Receiver(BaseHTTPRequestHandler):
             return self.answer(401, {"error": "bad signature"})
         if args.mode == "fail":
             return self.answer(500, {"error": "the receiver is failing on purpose"})
+        if args.mode == "redirect":
+            self.send_response(307)
+            self.send_header("location", f"https://localhost:{args.redirect_to}/set")
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        if args.mode == "huge":
+            self.send_response(500)
+            self.send_header("content-length", str(256 << 20))
+            self.end_headers()
+            chunk = b"x" * (1 << 20)
+            try:
+                for _ in range(256):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         if args.mode == "slow":
             time.sleep(10)
         request = json.loads(body)

@@ -109,7 +109,11 @@ impl WebhookTarget {
         secrets: SecretsManager,
         ca_bundle: Option<&std::path::Path>,
     ) -> Result<Self, RotationError> {
-        let mut builder = reqwest::Client::builder().timeout(config.timeout).https_only(true);
+        // No redirects: a 307/308 would re-POST the body carrying the pending credential to wherever it points.
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .https_only(true)
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = ca_bundle {
             let invalid = |reason: String| RotationError::Config { variable: "TLS_CA_BUNDLE", reason };
             let pem = std::fs::read(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
@@ -203,13 +207,30 @@ impl WebhookTarget {
                             message: format!(
                                 "{what}; check the URL, the receiver, and TLS_CA_BUNDLE for its certificate"
                             ),
-                            source: Some(Box::new(e)),
+                            // The URL (its query may carry a token) never reaches an error or a log.
+                            source: Some(Box::new(e.without_url())),
                         }
                     })?;
                 let status = response.status();
-                let text = response.text().await.unwrap_or_default();
-                if status.is_success() {
+                let (text, complete) = read_capped(response).await;
+                if status.is_success() && complete {
                     return Ok(text);
+                }
+                if status.is_success() {
+                    return Err(RotationError::target(
+                        TargetErrorKind::Rejected,
+                        host_of(url),
+                        format!("the webhook's answer is over {} KiB; rotor reads no more", MAX_ANSWER_BYTES / 1024),
+                    ));
+                }
+                if status.is_redirection() {
+                    return Err(RotationError::target(
+                        TargetErrorKind::Rejected,
+                        host_of(url),
+                        format!(
+                            "the webhook answered {status}, a redirect; rotor never follows one (it would send the credential elsewhere): configure the final URL"
+                        ),
+                    ));
                 }
                 let excerpt = excerpt(&text, pending);
                 Err(RotationError::target(
@@ -226,6 +247,25 @@ impl WebhookTarget {
     }
 }
 
+/// The most of an answer rotor reads: a receiver cannot exhaust the function's memory.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The answer's body, read up to [`MAX_ANSWER_BYTES`]; `false` when there was more (or the read failed).
+async fn read_capped(mut response: reqwest::Response) -> (String, bool) {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_ANSWER_BYTES => body.extend_from_slice(&chunk),
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk[..MAX_ANSWER_BYTES - body.len()]);
+                return (String::from_utf8_lossy(&body).into_owned(), false);
+            }
+            Ok(None) => return (String::from_utf8_lossy(&body).into_owned(), true),
+            Err(_) => return (String::from_utf8_lossy(&body).into_owned(), false),
+        }
+    }
+}
+
 /// At most 200 characters of an answer, with the pending value cut out wherever it appears.
 fn excerpt(text: &str, pending: Option<&str>) -> String {
     let mut text = text.to_owned();
@@ -236,8 +276,10 @@ fn excerpt(text: &str, pending: Option<&str>) -> String {
     if short.is_empty() { "(empty body)".into() } else { short }
 }
 
+/// `host:port` of a URL, without any user information: what errors name.
 fn host_of(url: &str) -> String {
-    url.split('/').nth(2).unwrap_or(url).to_owned()
+    let authority = url.split('/').nth(2).unwrap_or_default();
+    authority.rsplit('@').next().unwrap_or_default().to_owned()
 }
 
 fn is_tls(error: &reqwest::Error) -> bool {
@@ -373,6 +415,12 @@ mod tests {
             .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
             .build();
         SecretsManager::from_client(aws_sdk_secretsmanager::Client::from_conf(config))
+    }
+
+    #[test]
+    fn errors_name_the_host_only() {
+        assert_eq!(host_of("https://user:pw@hooks.example:8443/set?token=abc"), "hooks.example:8443");
+        assert_eq!(host_of("https://hooks.example/set"), "hooks.example");
     }
 
     #[test]

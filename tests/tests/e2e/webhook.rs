@@ -20,6 +20,10 @@ struct Receiver {
 
 impl Receiver {
     fn start(dir: &Path, mode: &str, signing_key: &str) -> Self {
+        Self::start_with(dir, mode, signing_key, &[])
+    }
+
+    fn start_with(dir: &Path, mode: &str, signing_key: &str, extra: &[&str]) -> Self {
         fs::write(dir.join("signing-key"), signing_key).unwrap();
         let venv = repo_root().join(".venv/bin/python");
         let python = if venv.exists() { venv } else { "python3".into() };
@@ -33,6 +37,7 @@ impl Receiver {
             .arg("--signing-key-file")
             .arg(dir.join("signing-key"))
             .args(["--mode", mode])
+            .args(extra)
             .arg("--log")
             .arg(&log)
             .stdout(Stdio::piped())
@@ -64,6 +69,17 @@ impl Drop for Receiver {
 /// A harness with the signing secret, a webhook function whose URLs point at `base` (a receiver, or a closed
 /// port), and an API-key secret; returns the harness and the secret's ARN.
 async fn setup(base: &str, signing_key: &str, ca: &Path, extra: Vec<(&str, String)>) -> (Harness, String) {
+    let (h, arn, _) = setup_with_pid(base, signing_key, ca, extra).await;
+    (h, arn)
+}
+
+/// As [`setup`], with the function's process id.
+async fn setup_with_pid(
+    base: &str,
+    signing_key: &str,
+    ca: &Path,
+    extra: Vec<(&str, String)>,
+) -> (Harness, String, u32) {
     let mut h = Harness::start(vec![]).await;
     let signing = unique("webhook-signing");
     h.create_secret(&signing, signing_key).await;
@@ -77,10 +93,13 @@ async fn setup(base: &str, signing_key: &str, ca: &Path, extra: Vec<(&str, Strin
         ("WEBHOOK_ATTEMPTS".into(), "2".into()),
         ("TLS_CA_BUNDLE".into(), ca.display().to_string()),
     ];
-    env.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
-    h.start_function(Function { name: "rotate-custom", env });
+    for (key, value) in extra {
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value));
+    }
+    let pid = h.start_function(Function { name: "rotate-custom", env });
     let arn = h.create_secret(&unique("vendor-key"), INITIAL).await;
-    (h, arn)
+    (h, arn, pid)
 }
 
 async fn stored(receiver: &Receiver, arn: &str) -> Value {
@@ -214,4 +233,51 @@ async fn receiver_failures_fail_the_step_and_leave_the_current_key() {
         values.push(signing_key.into());
         h.assert_no_leaks(&values);
     }
+}
+
+/// The peak resident memory of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn redirects_are_refused_urls_stay_out_of_errors_and_answers_are_read_capped() {
+    let signing_key = "webhook-signing-key-perimeter-03";
+    let dir = tempfile::tempdir().unwrap();
+    crate::certificates::write(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let elsewhere = Receiver::start(dir.path(), "normal", signing_key);
+    let port = elsewhere.port.to_string();
+    let redirecting = Receiver::start_with(dir.path(), "redirect", signing_key, &["--redirect-to", &port]);
+    let huge = Receiver::start(dir.path(), "huge", signing_key);
+
+    // A 307 would re-POST the pending credential to wherever it points: refused, and nothing arrives there.
+    let (h, arn) = setup(&format!("https://localhost:{}", redirecting.port), signing_key, &ca, vec![]).await;
+    h.rotate(&arn, "rotate-custom").await;
+    let record = h.wait_rotation(&arn).await;
+    assert_eq!(record["error_type"], "TargetRejected", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("a redirect; rotor never follows one"), "{record}");
+    assert!(elsewhere.requests().is_empty(), "the redirect's target got nothing");
+    assert_eq!(h.value(&arn, "AWSCURRENT").await, INITIAL);
+
+    // A URL's user information and query never reach an error or a log line.
+    let down = format!("https://hook-user:url-password-7f3a@localhost:{}", free_port());
+    let set = format!("{down}/set?token=url-query-token-9c2e");
+    let (h, arn) = setup(&down, signing_key, &ca, vec![("WEBHOOK_SET_URL", set)]).await;
+    h.rotate(&arn, "rotate-custom").await;
+    let record = h.wait_rotation(&arn).await;
+    assert_eq!(record["error_type"], "TargetUnreachable", "{record}");
+    let message = record["error_message"].as_str().unwrap();
+    assert!(message.contains("localhost:") && !message.contains("hook-user"), "{message}");
+    h.assert_no_leaks(&["url-query-token-9c2e".into(), "url-password-7f3a".into()]);
+
+    // A 256 MiB answer: rotor reads at most 64 KiB of it.
+    let (h, arn, pid) = setup_with_pid(&format!("https://localhost:{}", huge.port), signing_key, &ca, vec![]).await;
+    h.rotate(&arn, "rotate-custom").await;
+    let record = h.wait_rotation(&arn).await;
+    assert!(record["error_message"].as_str().unwrap().contains("answered 500"), "{record}");
+    let peak = peak_rss_kib(pid);
+    assert!(peak < 64 * 1024, "the function's peak RSS stayed small: {peak} KiB");
 }
