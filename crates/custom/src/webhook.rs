@@ -29,9 +29,16 @@ pub enum UrlSource {
         /// The mint endpoint, when the service issues credentials itself.
         mint: Option<String>,
     },
-    /// Each secret's own `webhook_set_url`, `webhook_test_url` and optional `webhook_mint_url` fields.
-    Secret,
+    /// Each secret's own `webhook_set_url`, `webhook_test_url` and optional `webhook_mint_url` fields, on hosts
+    /// of `WEBHOOK_ALLOWED_HOSTS` only; the pending secret must name the same URLs as the current one.
+    Secret {
+        /// The host names a secret's URLs may name (lower case).
+        allowed_hosts: Vec<String>,
+    },
 }
+
+/// The fields of [`UrlSource::Secret`], with their endpoints.
+const URL_FIELDS: [&str; 3] = ["webhook_set_url", "webhook_test_url", "webhook_mint_url"];
 
 /// The webhook target's configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -66,7 +73,19 @@ impl WebhookConfig {
                 test: https("WEBHOOK_TEST_URL", required("WEBHOOK_TEST_URL")?)?,
                 mint: env.get("WEBHOOK_MINT_URL").map(|u| https("WEBHOOK_MINT_URL", u)).transpose()?,
             },
-            Some("secret") => UrlSource::Secret,
+            Some("secret") => {
+                let allowed_hosts: Vec<String> = required("WEBHOOK_ALLOWED_HOSTS")
+                    .map_err(|_| RotationError::Config {
+                        variable: "WEBHOOK_ALLOWED_HOSTS",
+                        reason: "is required with WEBHOOK_URLS=secret: list the host names a secret's URLs may name"
+                            .into(),
+                    })?
+                    .split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                UrlSource::Secret { allowed_hosts }
+            }
             Some(_) => {
                 return Err(RotationError::Config { variable: "WEBHOOK_URLS", reason: "must be env or secret".into() });
             }
@@ -133,21 +152,31 @@ impl WebhookTarget {
                 Endpoint::Test => Some(test.clone()),
                 Endpoint::Mint => mint.clone(),
             }),
-            UrlSource::Secret => {
+            UrlSource::Secret { allowed_hosts } => {
                 let field = match endpoint {
-                    Endpoint::Set => "webhook_set_url",
-                    Endpoint::Test => "webhook_test_url",
-                    Endpoint::Mint => "webhook_mint_url",
+                    Endpoint::Set => URL_FIELDS[0],
+                    Endpoint::Test => URL_FIELDS[1],
+                    Endpoint::Mint => URL_FIELDS[2],
                 };
                 let url = match endpoint {
                     Endpoint::Mint => secret.optional_str(field)?.map(str::to_owned),
                     _ => Some(secret.require_str(field)?.to_owned()),
                 };
                 url.map(|u| {
-                    if u.starts_with("https://") {
+                    if !u.starts_with("https://") {
+                        return Err(secret.invalid(field, "must be an https:// URL"));
+                    }
+                    let authority = host_of(&u);
+                    let host = match authority.rsplit_once(':') {
+                        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+                        _ => authority.as_str(),
+                    }
+                    .to_ascii_lowercase();
+                    if allowed_hosts.contains(&host) {
                         Ok(u)
                     } else {
-                        Err(secret.invalid(field, "must be an https:// URL"))
+                        Err(secret
+                            .invalid(field, format!("names host {host:?}, which WEBHOOK_ALLOWED_HOSTS does not list")))
                     }
                 })
                 .transpose()
@@ -326,6 +355,19 @@ impl Target for WebhookTarget {
     }
 
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        // The URLs are the target, never rotated: a pending secret naming others would send the credential there.
+        if let UrlSource::Secret { .. } = self.config.urls
+            && let Some(field) =
+                URL_FIELDS.iter().find(|f| ctx.pending.optional_str(f).ok() != ctx.current.optional_str(f).ok())
+        {
+            return Err(RotationError::target(
+                TargetErrorKind::ConfusedDeputy,
+                ctx.secret_id,
+                format!(
+                    "the pending secret's {field} differs from the current one's; the URLs are the target and are never rotated"
+                ),
+            ));
+        }
         let url = self.url(ctx.pending, Endpoint::Set)?.expect("a set URL");
         let value = self.values.value_of(ctx.pending)?;
         let mut body = Self::body("setSecret", ctx.secret_id, ctx.pending.version().unwrap_or_default());
@@ -379,7 +421,7 @@ mod tests {
                 ],
                 "WEBHOOK_SET_URL must be an https:// URL",
             ),
-            (vec![("WEBHOOK_URLS", "secret")], "WEBHOOK_SIGNING_SECRET_ARN is required"),
+            (vec![("WEBHOOK_URLS", "secret")], "WEBHOOK_ALLOWED_HOSTS is required with WEBHOOK_URLS=secret"),
             (vec![("WEBHOOK_URLS", "dns")], "WEBHOOK_URLS must be env or secret"),
         ] {
             assert!(WebhookConfig::from_env(&env(&pairs)).unwrap_err().to_string().contains(expect), "{expect}");
@@ -389,7 +431,7 @@ mod tests {
     #[tokio::test]
     async fn urls_can_come_from_the_secret_itself() {
         let config = WebhookConfig {
-            urls: UrlSource::Secret,
+            urls: UrlSource::Secret { allowed_hosts: vec!["h".into()] },
             signing_secret: "key".into(),
             timeout: Duration::from_secs(1),
             backoff: Backoff::default(),
@@ -405,6 +447,9 @@ mod tests {
         assert_eq!(target.url(&secret, Endpoint::Mint).unwrap(), None);
         let error = target.url(&secret, Endpoint::Test).unwrap_err().to_string();
         assert!(error.contains("field `webhook_test_url` must be an https:// URL"), "{error}");
+        let elsewhere = Secret::parse("s", r#"{"api_key":"k","webhook_set_url":"https://evil.example:443/set"}"#);
+        let error = target.url(&elsewhere, Endpoint::Set).unwrap_err().to_string();
+        assert!(error.contains("names host \"evil.example\", which WEBHOOK_ALLOWED_HOSTS does not list"), "{error}");
         let missing = Secret::parse("s", r#"{"api_key":"k"}"#);
         assert!(target.url(&missing, Endpoint::Set).unwrap_err().to_string().contains("`webhook_set_url` is missing"));
     }

@@ -119,10 +119,12 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                     rotation_custom::UrlSource::Environment { set, test, mint } => {
                         [Some(set.clone()), Some(test.clone()), mint.clone()].into_iter().flatten().collect()
                     }
-                    rotation_custom::UrlSource::Secret => ["webhook_set_url", "webhook_test_url", "webhook_mint_url"]
-                        .iter()
-                        .filter_map(|field| current.optional_str(field).ok().flatten().map(str::to_owned))
-                        .collect(),
+                    rotation_custom::UrlSource::Secret { .. } => {
+                        ["webhook_set_url", "webhook_test_url", "webhook_mint_url"]
+                            .iter()
+                            .filter_map(|field| current.optional_str(field).ok().flatten().map(str::to_owned))
+                            .collect()
+                    }
                 };
                 for url in urls {
                     report.check(

@@ -281,3 +281,73 @@ async fn redirects_are_refused_urls_stay_out_of_errors_and_answers_are_read_capp
     let peak = peak_rss_kib(pid);
     assert!(peak < 64 * 1024, "the function's peak RSS stayed small: {peak} KiB");
 }
+
+#[tokio::test]
+async fn urls_from_the_secret_stay_on_allowed_hosts_and_are_never_rotated() {
+    let signing_key = "webhook-signing-key-secret-urls-5";
+    let dir = tempfile::tempdir().unwrap();
+    crate::certificates::write(dir.path());
+    let receiver = Receiver::start(dir.path(), "normal", signing_key);
+    let extra = vec![("WEBHOOK_URLS", "secret".to_owned()), ("WEBHOOK_ALLOWED_HOSTS", "localhost".to_owned())];
+    let (h, arn) = setup("https://unused.invalid", signing_key, &dir.path().join("ca.pem"), extra).await;
+    let good = json!({"api_key": "initial-key-0000", "webhook_set_url": receiver.url("set"), "webhook_test_url": receiver.url("test")});
+    let put = |value: Value| {
+        let (h, arn) = (&h, &arn);
+        async move { h.client.put_secret_value().secret_id(arn).secret_string(value.to_string()).send().await.unwrap() }
+    };
+    put(good.clone()).await;
+    h.rotate(&arn, "rotate-custom").await;
+    assert_eq!(h.wait_rotation(&arn).await["state"], "succeeded");
+    let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+    assert_eq!(stored(&receiver, &arn).await, current["api_key"], "the receiver holds the new key");
+
+    // A host the function's WEBHOOK_ALLOWED_HOSTS does not list: refused before any request.
+    let sent = receiver.requests().len();
+    let mut elsewhere = current.clone();
+    elsewhere["webhook_set_url"] = json!(format!("https://127.0.0.1:{}/set", receiver.port));
+    put(elsewhere).await;
+    h.client.rotate_secret().secret_id(&arn).send().await.unwrap();
+    let record = h.wait_rotation(&arn).await;
+    assert_eq!(record["error_type"], "InvalidSecret", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("WEBHOOK_ALLOWED_HOSTS does not list"), "{record}");
+    assert_eq!(receiver.requests().len(), sent, "nothing was sent");
+    let stuck = h.holding(&arn, "AWSPENDING").await.unwrap();
+    h.client
+        .update_secret_version_stage()
+        .secret_id(&arn)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(stuck)
+        .send()
+        .await
+        .unwrap();
+    put(current.clone()).await;
+
+    // Whoever writes a pending version cannot aim the set request elsewhere, even on an allowed host.
+    h.client
+        .rotate_secret()
+        .secret_id(&arn)
+        .rotation_lambda_arn(crate::harness::lambda_arn("rotate-not-deployed"))
+        .send()
+        .await
+        .unwrap();
+    h.wait_rotation(&arn).await;
+    let token = h.holding(&arn, "AWSPENDING").await.unwrap();
+    let mut aimed = current.clone();
+    aimed["api_key"] = json!("attacker-chosen-key-1");
+    aimed["webhook_set_url"] = json!(receiver.url("set?copy=attacker"));
+    h.client
+        .put_secret_value()
+        .secret_id(&arn)
+        .client_request_token(&token)
+        .secret_string(aimed.to_string())
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let event = json!({"Step": "setSecret", "SecretId": arn, "ClientRequestToken": token});
+    let (error_type, message) = h.invoke("rotate-custom", &event).await.unwrap_err();
+    assert_eq!(error_type, "ConfusedDeputy", "{message}");
+    assert!(message.contains("webhook_set_url differs from the current one's"), "{message}");
+    assert_eq!(receiver.requests().len(), sent, "nothing was sent");
+    assert_eq!(stored(&receiver, &arn).await, current["api_key"], "the receiver still holds AWSCURRENT's key");
+}
