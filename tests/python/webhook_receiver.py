@@ -1,7 +1,8 @@
 """A webhook receiver for rotor's webhook target, and the example the README points to.
 
-It verifies every request's signature (HMAC-SHA256 of "<timestamp>.<body>" with the shared signing key, the
-timestamp at most five minutes old), keeps the credential each secret was set to, answers test requests by
+It verifies every request's signature (HMAC-SHA256 with the shared signing key of "v2", the method, the Host
+header, the path with its query, the timestamp and the body, one per line; the timestamp at most five minutes
+old; with --key-id, the X-Rotor-Key-Id header must name that key), keeps the credential each secret was set to, answers test requests by
 the credential's fingerprint, and can mint credentials. Test modes make it fail on purpose.
 
     webhook_receiver.py --cert server.pem --key server.key --signing-key-file key [--mode MODE] [--log FILE]
@@ -28,6 +29,7 @@ parser.add_argument("--key", required=True)
 parser.add_argument("--signing-key-file", required=True)
 parser.add_argument("--mode", default="normal", choices=["normal", "fail", "slow", "badbody", "redirect", "huge"])
 parser.add_argument("--redirect-to", type=int, default=0)
+parser.add_argument("--key-id")
 parser.add_argument("--log")
 args = parser.parse_args()
 SIGNING_KEY = open(args.signing_key_file, "rb").read().strip()
@@ -58,9 +60,11 @@ class Receiver(BaseHTTPRequestHandler):
             with open(args.log, "a") as log:
                 log.write(json.dumps({"path": self.path, "headers": dict(self.headers), "body": body.decode()}) + "\n")
         timestamp = self.headers.get("x-rotor-timestamp", "0")
-        expected = "v1=" + hmac.new(SIGNING_KEY, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        signed = "\n".join(["v2", self.command, self.headers.get("host", "").lower(), self.path, timestamp]).encode()
+        expected = "v2=" + hmac.new(SIGNING_KEY, signed + b"\n" + body, hashlib.sha256).hexdigest()
         fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
-        if not (fresh and hmac.compare_digest(self.headers.get("x-rotor-signature", ""), expected)):
+        key_known = args.key_id is None or self.headers.get("x-rotor-key-id") == args.key_id
+        if not (fresh and key_known and hmac.compare_digest(self.headers.get("x-rotor-signature", ""), expected)):
             return self.answer(401, {"error": "bad signature"})
         if args.mode == "fail":
             return self.answer(500, {"error": "the receiver is failing on purpose"})

@@ -1,8 +1,10 @@
 //! The webhook target: the user's HTTPS endpoints set and test the credential (and may mint it).
 //!
 //! Each request is `POST` JSON `{"secret_arn", "step", "token"}` (plus `"pending"`, the new value, on the set
-//! request only), signed: `X-Rotor-Timestamp: <unix seconds>` and
-//! `X-Rotor-Signature: v1=<hex HMAC-SHA256(key, "<timestamp>.<body>")>`, the key read from a separate secret.
+//! request only), signed: `X-Rotor-Timestamp: <unix seconds>`, `X-Rotor-Key-Id: <id>` and
+//! `X-Rotor-Signature: v2=<hex HMAC-SHA256(key, "v2\n<method>\n<host>\n<path and query>\n<timestamp>\n<body>")>`,
+//! the key read from a separate secret (its `key_id` field, or the secret's name, is the key id), so a signed
+//! request cannot be replayed to another host or path.
 //! A 2xx answer is success; anything else fails the step with the status and a short excerpt of the answer (the
 //! pending value cut out). A mint endpoint answers `{"value": "<new credential>"}`.
 
@@ -184,7 +186,8 @@ impl WebhookTarget {
         }
     }
 
-    async fn signing_key(&self) -> Result<hmac::Key, RotationError> {
+    /// The signing key and its id.
+    async fn signing_key(&self) -> Result<(hmac::Key, String), RotationError> {
         let arn = &self.config.signing_secret;
         let value = self.secrets.get(arn, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
             RotationError::invalid_secret(
@@ -194,29 +197,33 @@ impl WebhookTarget {
             )
         })?;
         let secret = Secret::parse(arn.as_str(), &value);
-        let key = match secret.as_plain() {
-            Some(plain) => plain.to_owned(),
-            None => secret.require_str("signing_key")?.to_owned(),
+        let (key, id) = match secret.as_plain() {
+            Some(plain) => (plain.to_owned(), None),
+            None => (secret.require_str("signing_key")?.to_owned(), secret.optional_str("key_id")?.map(str::to_owned)),
         };
-        Ok(hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()))
+        let id = id.unwrap_or_else(|| arn.rsplit(':').next().unwrap_or(arn).to_owned());
+        Ok((hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()), id))
     }
 
     /// POSTs a signed request, retrying network errors and 5xx with backoff; returns the 2xx answer's body.
     async fn call(&self, url: &str, body: &Value, pending: Option<&str>) -> Result<String, RotationError> {
-        let key = self.signing_key().await?;
+        let (key, key_id) = self.signing_key().await?;
         let body = body.to_string();
+        let (host, path) = signed_target(url);
         self.config
             .backoff
             .retry(|| async {
                 let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string();
-                let signature = hmac::sign(&key, format!("{timestamp}.{body}").as_bytes());
+                let signed = format!("v2\nPOST\n{host}\n{path}\n{timestamp}\n{body}");
+                let signature = hmac::sign(&key, signed.as_bytes());
                 let hex: String = signature.as_ref().iter().map(|b| format!("{b:02x}")).collect();
                 let response = self
                     .http
                     .post(url)
                     .header("content-type", "application/json")
                     .header("x-rotor-timestamp", &timestamp)
-                    .header("x-rotor-signature", format!("v1={hex}"))
+                    .header("x-rotor-key-id", &key_id)
+                    .header("x-rotor-signature", format!("v2={hex}"))
                     .body(body.clone())
                     .send()
                     .await
@@ -303,6 +310,16 @@ fn excerpt(text: &str, pending: Option<&str>) -> String {
     }
     let short: String = text.chars().take(200).collect();
     if short.is_empty() { "(empty body)".into() } else { short }
+}
+
+/// What the signature covers of a URL: the `Host` header's value (`host[:port]`) and the path with its query.
+fn signed_target(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (_, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let host = host_of(url).to_ascii_lowercase();
+    // Clients leave the default port out of the Host header.
+    let host = host.strip_suffix(":443").map(str::to_owned).unwrap_or(host);
+    (host, format!("/{path}"))
 }
 
 /// `host:port` of a URL, without any user information: what errors name.
@@ -460,6 +477,16 @@ mod tests {
             .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
             .build();
         SecretsManager::from_client(aws_sdk_secretsmanager::Client::from_conf(config))
+    }
+
+    #[test]
+    fn the_signature_covers_host_and_path() {
+        assert_eq!(
+            signed_target("https://Hooks.example:8443/set?x=1"),
+            ("hooks.example:8443".into(), "/set?x=1".into())
+        );
+        assert_eq!(signed_target("https://hooks.example"), ("hooks.example".into(), "/".into()));
+        assert_eq!(signed_target("https://hooks.example:443/s"), ("hooks.example".into(), "/s".into()));
     }
 
     #[test]

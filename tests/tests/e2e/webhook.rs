@@ -135,10 +135,20 @@ async fn signed_set_and_test_requests_rotate_the_key_and_repeats_change_nothing(
     // Only the set request carries the value; every request is signed.
     let key = current["api_key"].as_str().unwrap();
     for request in receiver.requests() {
-        assert!(request["headers"]["x-rotor-signature"].as_str().unwrap().starts_with("v1="));
+        assert!(request["headers"]["x-rotor-signature"].as_str().unwrap().starts_with("v2="));
+        assert!(request["headers"]["x-rotor-key-id"].as_str().unwrap().starts_with("webhook-signing-"));
         let carries = request["body"].as_str().unwrap().contains(key);
         assert_eq!(carries, request["path"] == "/set", "{}", request["path"]);
     }
+    // The signature covers the path: a captured set request replayed to the test endpoint is refused.
+    let captured = receiver.requests().into_iter().find(|r| r["path"] == "/set").unwrap();
+    let ca = reqwest::Certificate::from_pem(&fs::read(dir.path().join("ca.pem")).unwrap()).unwrap();
+    let client = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+    let mut replay = client.post(receiver.url("test")).body(captured["body"].as_str().unwrap().to_owned());
+    for name in ["content-type", "x-rotor-timestamp", "x-rotor-key-id", "x-rotor-signature"] {
+        replay = replay.header(name, captured["headers"][name].as_str().unwrap());
+    }
+    assert_eq!(replay.send().await.unwrap().status(), 401, "a replay to another path is refused");
     let mut values = h.all_values(&arn).await;
     values.push(signing_key.into());
     h.assert_no_leaks(&values);
