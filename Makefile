@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test bench lint build setup package
+.PHONY: demo test bench lint build setup package deny-tool
 
 ## setup: the Python venv with cargo-lambda (its wheel ships the binary), moto and boto3
 setup: $(VENV)/.installed
@@ -19,10 +19,20 @@ $(VENV)/.installed: requirements-dev.txt infra/local/packages.sh
 build:
 	cargo build --workspace --bins --locked
 
-## lint: formatting, clippy (warnings are errors), and the SAM template (cfn-lint, sam validate --lint)
-lint: setup
+## deny: cargo-deny (pinned) installed into ~/.cargo/bin when missing
+CARGO_DENY_VERSION := 0.20.2
+deny-tool:
+	@cargo deny --version 2>/dev/null | grep -q "$(CARGO_DENY_VERSION)" || cargo install --locked --quiet cargo-deny --version $(CARGO_DENY_VERSION)
+
+## lint: formatting, clippy (warnings are errors), the dependency policy (deny.toml: licences, duplicate
+## versions, sources always; RustSec advisories when their database can be fetched), and the SAM template
+## (cfn-lint, sam validate --lint)
+lint: setup deny-tool
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo deny --offline --locked check licenses bans sources
+	@if timeout 120 cargo deny fetch db >/dev/null 2>&1; then cargo deny --locked check advisories; \
+	else echo "cargo deny: the advisory database cannot be fetched from here; advisories not checked"; fi
 	$(VENV)/bin/cfn-lint template.yaml infra/stacks/*.yaml
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
