@@ -87,7 +87,7 @@ impl<T: Target> Rotator<T> {
             return self.finish(event, &pending, deadline).await;
         }
         let description = self.secrets.describe(&event.secret_id).await?;
-        let verdict = guard(&description, event)?;
+        let verdict = guard(&description, &event.client_request_token)?;
         let token = event.client_request_token.as_str();
         let arn = description.arn.as_str();
         match (event.step, verdict) {
@@ -206,7 +206,7 @@ impl<T: Target> Rotator<T> {
         let token = event.client_request_token.as_str();
         self.target.test(&TestContext { pending, deadline }).await?;
         let description = self.secrets.describe(&event.secret_id).await?;
-        if guard(&description, event)? == Verdict::AlreadyCurrent {
+        if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
         let arn = description.arn.as_str();
@@ -255,24 +255,18 @@ impl<T: Target> Rotator<T> {
 /// Whether the rotation of `token` still owns `AWSPENDING` (or already finished); an error naming what happened
 /// when it does not.
 pub(crate) fn still_pending(description: &Description, token: &str) -> Result<(), RotationError> {
-    let event = RotationEvent {
-        step: Step::SetSecret,
-        secret_id: description.arn.clone(),
-        client_request_token: token.to_owned(),
-        rotation_token: None,
-    };
-    guard(description, &event).map(drop)
+    guard(description, token).map(drop)
 }
 
 /// The guard of CONTRACT section 4: rotation enabled (a missing flag is fine), the token a version of the
 /// secret, and that version `AWSPENDING` or already `AWSCURRENT`.
-fn guard(description: &Description, event: &RotationEvent) -> Result<Verdict, RotationError> {
+fn guard(description: &Description, token: &str) -> Result<Verdict, RotationError> {
     if description.rotation_enabled == Some(false) {
         return Err(RotationError::RotationDisabled { secret: description.arn.clone() });
     }
-    description.versions.guard(&event.client_request_token).map_err(|refusal| RotationError::VersionState {
+    description.versions.guard(token).map_err(|refusal| RotationError::VersionState {
         secret: description.arn.clone(),
-        version: event.client_request_token.clone(),
+        version: token.to_owned(),
         reason: match refusal {
             GuardRefusal::UnknownVersion => "is not a version of this secret: the rotation was abandoned \
                 (for example by a manual PutSecretValue); start a new rotation"
