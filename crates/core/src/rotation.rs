@@ -134,47 +134,45 @@ impl<T: Target> Rotator<T> {
     /// times at most. Logs what it did; the step fails either way.
     async fn repair(&self, arn: &str, token: &str, mine: &Secret, deadline: Option<Instant>) {
         self.await_rotation_in_flight(arn, token, deadline).await;
-        let mut outcome = Err(None);
         for _ in 0..3 {
-            let before = match self.secrets.describe(arn).await {
-                Ok(description) => description.versions.current().map(str::to_owned),
-                Err(error) => {
-                    outcome = Err(Some(error));
-                    break;
+            match self.set_back_to_current(arn, mine, deadline).await {
+                Ok(false) => continue,
+                Ok(true) => {
+                    tracing::warn!(
+                        "this rotation lost AWSPENDING while it set the target; the target was set back to AWSCURRENT's credential"
+                    );
+                    return;
                 }
-            };
-            let current = match self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await {
-                Ok(current) => current,
                 Err(error) => {
-                    outcome = Err(Some(error));
-                    break;
+                    tracing::error!(
+                        error_type = error.error_type(),
+                        error = %error,
+                        "this rotation lost AWSPENDING while it set the target, and setting it back failed; check that AWSCURRENT logs in"
+                    );
+                    return;
                 }
-            };
-            let mut ctx = SetContext::new(arn, &current, mine, &self.secrets);
-            ctx.deadline = deadline;
-            if let Err(error) = self.target.set(&ctx).await {
-                outcome = Err(Some(error));
-                break;
-            }
-            let after = self.secrets.describe(arn).await.ok().and_then(|d| d.versions.current().map(str::to_owned));
-            if after == before {
-                outcome = Ok(());
-                break;
             }
         }
-        match outcome {
-            Ok(()) => tracing::warn!(
-                "this rotation lost AWSPENDING while it set the target; the target was set back to AWSCURRENT's credential"
-            ),
-            Err(Some(error)) => tracing::error!(
-                error_type = error.error_type(),
-                error = %error,
-                "this rotation lost AWSPENDING while it set the target, and setting it back failed; check that AWSCURRENT logs in"
-            ),
-            Err(None) => tracing::error!(
-                "this rotation lost AWSPENDING while it set the target, and AWSCURRENT kept moving while it set it back; check that AWSCURRENT logs in"
-            ),
-        }
+        tracing::error!(
+            "this rotation lost AWSPENDING while it set the target, and AWSCURRENT kept moving while it set it back; check that AWSCURRENT logs in"
+        );
+    }
+
+    /// Sets the target to `AWSCURRENT`'s credential, logging in with `mine` where it must; whether `AWSCURRENT`
+    /// stayed on the same version meanwhile.
+    async fn set_back_to_current(
+        &self,
+        arn: &str,
+        mine: &Secret,
+        deadline: Option<Instant>,
+    ) -> Result<bool, RotationError> {
+        let before = self.secrets.describe(arn).await?.versions.current().map(str::to_owned);
+        let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+        let mut ctx = SetContext::new(arn, &current, mine, &self.secrets);
+        ctx.deadline = deadline;
+        self.target.set(&ctx).await?;
+        let after = self.secrets.describe(arn).await.ok().and_then(|d| d.versions.current().map(str::to_owned));
+        Ok(after == before)
     }
 
     /// Waits (at most [`REPAIR_WAIT`], and never past the deadline) while another version holds `AWSPENDING`:
