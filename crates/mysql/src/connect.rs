@@ -64,11 +64,9 @@ impl Session {
     /// statement (`1064 ... near '...'`) has `secrets` cut out before it becomes an error, and the driver's own
     /// error is not kept as a source.
     pub async fn execute_credential(&mut self, sql: String, secrets: &[String]) -> Result<(), RotationError> {
-        let result = match tokio::time::timeout(self.bound, self.conn.query_drop(sql)).await {
-            Ok(result) => result,
-            Err(_) => return Err(no_answer(&self.connection, "a password statement", self.bound)),
-        };
-        result.map_err(|error| classify(redact(error, secrets), &self.connection, self.mode))
+        let bound = self.bound;
+        let call = async { self.conn.query_drop(sql).await.map_err(|error| redact(error, secrets)) };
+        bounded(bound, &self.connection, self.mode, call).await
     }
 
     /// Runs a query and returns its rows.
