@@ -61,11 +61,10 @@ impl TlsRoots {
         if let Some(config) = slot.get() {
             return Ok(Some(config.clone()));
         }
-        let config = self.build(mode)?;
-        Ok(Some(slot.get_or_init(|| config).clone()))
+        Ok(self.build(mode)?.map(|config| slot.get_or_init(|| config).clone()))
     }
 
-    fn build(&self, mode: TlsMode) -> Result<ClientConfig, RotationError> {
+    fn build(&self, mode: TlsMode) -> Result<Option<ClientConfig>, RotationError> {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| RotationError::Config { variable: "TLS_MODE", reason: format!("TLS setup failed: {e}") })?;
@@ -77,8 +76,9 @@ impl TlsRoots {
                     reason: format!("no CA certificate to verify servers with ({e}); set TLS_CA_BUNDLE"),
                 })
         };
-        Ok(match mode {
-            TlsMode::VerifyFull | TlsMode::Disable => builder.with_webpki_verifier(webpki()?).with_no_client_auth(),
+        let config = match mode {
+            TlsMode::Disable => return Ok(None),
+            TlsMode::VerifyFull => builder.with_webpki_verifier(webpki()?).with_no_client_auth(),
             TlsMode::VerifyCa => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki()?)))
@@ -89,7 +89,8 @@ impl TlsRoots {
                     self.provider.signature_verification_algorithms,
                 )))
                 .with_no_client_auth(),
-        })
+        };
+        Ok(Some(config))
     }
 }
 
