@@ -154,11 +154,27 @@ async fn the_admin_refuses_itself_and_privileged_users_unless_the_function_allow
         let superuser = case.pg.superuser("postgres").await;
         let boss = unique("boss");
         superuser.batch_execute(&format!("CREATE ROLE {} LOGIN CREATEROLE PASSWORD NULL", quote(&boss))).await.unwrap();
+        // Rights held through a role: a member may SET ROLE to a CREATEROLE role, or to rds_superuser.
+        let (deputy, insider) = (unique("deputy"), unique("insider"));
+        superuser
+            .batch_execute(&format!(
+                "CREATE ROLE {d} LOGIN PASSWORD NULL; GRANT {b} TO {d}; \
+                 DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser') \
+                 THEN CREATE ROLE rds_superuser; END IF; END $$; \
+                 CREATE ROLE {i} LOGIN PASSWORD NULL; GRANT rds_superuser TO {i};",
+                d = quote(&deputy),
+                b = quote(&boss),
+                i = quote(&insider)
+            ))
+            .await
+            .unwrap();
         // For alternating users, `<name>_clone` in the secret makes `<name>` the user whose password is set.
         let aim = |user: &str| if strategy == "alternating-users" { format!("{user}_clone") } else { user.to_owned() };
         for (target, why) in [
             (case.admin.clone(), "is the admin secret's own user"),
             (boss.clone(), "holds administrative rights (CREATEROLE)"),
+            (deputy.clone(), &format!("holds administrative rights (member of {boss:?})")),
+            (insider.clone(), "holds administrative rights (member of \"rds_superuser\")"),
         ] {
             let mut aimed = good.clone();
             aimed["username"] = json!(aim(&target));
