@@ -160,9 +160,10 @@ impl Default for TlsPolicy {
     }
 }
 
-/// The admin secrets a function may use (`ADMIN_SECRET_ARNS`): comma-separated ARNs, each exact or a prefix
-/// ending in `*`. A user secret's `masterarn` is compared by the ARN Secrets Manager resolves it to, so a name or a
-/// partial ARN cannot slip past a prefix.
+/// The admin secrets a function may use (`ADMIN_SECRET_ARNS`): comma-separated ARNs, each exact, with `?` standing
+/// for any one character (as in IAM: `...:secret:db-master-??????` is the secret named `db-master` whatever its
+/// random suffix, before it exists), or a prefix ending in `*`. A user secret's `masterarn` is compared by the ARN
+/// Secrets Manager resolves it to, so a name or a partial ARN cannot slip past a pattern.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AdminSecrets {
     patterns: Vec<String>,
@@ -182,7 +183,9 @@ impl AdminSecrets {
         if let Some(bad) = patterns.iter().find(|p| !p.starts_with("arn:") || p[..p.len() - 1].contains('*')) {
             return Err(RotationError::Config {
                 variable: "ADMIN_SECRET_ARNS",
-                reason: format!("holds {bad:?}; each entry must be a secret ARN, optionally ending in * as a prefix"),
+                reason: format!(
+                    "holds {bad:?}; each entry must be a secret ARN, with ? for one character, optionally ending in * as a prefix"
+                ),
             });
         }
         Ok(Self { patterns })
@@ -200,9 +203,14 @@ impl AdminSecrets {
 
     /// Whether the secret with this full ARN may be used as an admin.
     pub fn allows(&self, arn: &str) -> bool {
-        self.patterns.iter().any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => arn.starts_with(prefix),
-            None => arn == pattern,
+        self.patterns.iter().any(|pattern| {
+            let (fixed, prefix) = match pattern.strip_suffix('*') {
+                Some(fixed) => (fixed, true),
+                None => (pattern.as_str(), false),
+            };
+            let mut chars = arn.chars();
+            let head_matches = fixed.chars().all(|p| chars.next().is_some_and(|c| p == '?' || p == c));
+            head_matches && (prefix || chars.next().is_none())
         })
     }
 }
@@ -290,6 +298,12 @@ mod tests {
         assert!(allowed.allows("arn:aws:secretsmanager:us-east-1:1:secret:rds!db-1234-XyZ123"));
         assert!(!allowed.allows("arn:aws:secretsmanager:us-east-1:1:secret:admin-AbCdEf-evil"));
         assert!(!allowed.allows("arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf"));
+        // The `-??????` form names one secret by its name, whatever suffix Secrets Manager gives it.
+        let named = AdminSecrets::new(["arn:aws:secretsmanager:us-east-1:1:secret:db-master-??????"]);
+        assert!(named.allows("arn:aws:secretsmanager:us-east-1:1:secret:db-master-AbCdEf"));
+        assert!(!named.allows("arn:aws:secretsmanager:us-east-1:1:secret:db-master-evil-AbCdEf"));
+        assert!(!named.allows("arn:aws:secretsmanager:us-east-1:1:secret:db-master-AbCdE"));
+        assert!(!named.allows("arn:aws:secretsmanager:us-east-1:1:secret:db-masterX-AbCdEf"));
         assert!(AdminSecrets::default().is_empty());
     }
 }
