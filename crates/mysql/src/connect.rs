@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, OptsBuilder, Params, SslOpts};
-use rotation_core::database::{Connection, DatabaseConfig, TlsMode, no_answer};
+use rotation_core::database::{Connection, DatabaseConfig, RDS_CA_BUNDLE, TlsMode, no_answer};
 use rotation_core::{RotationError, TargetErrorKind};
 
 /// Server error codes rotor tells apart.
@@ -103,7 +103,11 @@ pub async fn connect(
     mode: TlsMode,
     config: &DatabaseConfig,
 ) -> Result<Session, RotationError> {
-    let roots = || config.ca_bundle.iter().map(|p| p.clone().into()).collect::<Vec<_>>();
+    // The driver's built-in roots (Mozilla's), the Amazon RDS roots, and TLS_CA_BUNDLE.
+    let roots = || {
+        let rds = RDS_CA_BUNDLE.into();
+        std::iter::once(rds).chain(config.ca_bundle.iter().map(|p| p.clone().into())).collect::<Vec<_>>()
+    };
     let ssl = match mode {
         TlsMode::Disable => {
             tracing::warn!(host = %connection.address(), "TLS is disabled for this database: credentials cross the network in the clear");

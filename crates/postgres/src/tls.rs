@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use rotation_core::RotationError;
-use rotation_core::database::TlsMode;
+use rotation_core::database::{RDS_CA_BUNDLE, TlsMode};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -12,7 +12,8 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStor
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-/// The trusted roots, loaded once at cold start: the system's, plus `TLS_CA_BUNDLE` when set; each mode's client
+/// The trusted roots, loaded once at cold start: the system's, the Amazon RDS roots
+/// ([`RDS_CA_BUNDLE`](rotation_core::database::RDS_CA_BUNDLE)), and `TLS_CA_BUNDLE` when set; each mode's client
 /// configuration is built once, on first use, and shared by every later connection.
 #[derive(Debug, Clone)]
 pub struct TlsRoots {
@@ -23,11 +24,12 @@ pub struct TlsRoots {
 }
 
 impl TlsRoots {
-    /// Loads the system's roots and the bundle's certificates.
+    /// Loads the system's roots, the RDS roots and the bundle's certificates.
     pub fn load(ca_bundle: Option<&Path>) -> Result<Self, RotationError> {
         let mut roots = RootCertStore::empty();
-        // Missing system roots are not fatal: a CA bundle alone is a valid setup (and the RDS one is common).
+        // Missing system roots are not fatal: a CA bundle alone is a valid setup.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        roots.add_parsable_certificates(CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok));
         if let Some(path) = ca_bundle {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
                 .and_then(|iter| iter.collect())
@@ -174,5 +176,28 @@ impl ServerCertVerifier for EncryptOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// verify-full against RDS works with no `TLS_CA_BUNDLE`: every RDS root in the embedded bundle (its comment
+    /// header skipped) is a trust anchor of the loaded roots, beside the system's.
+    #[test]
+    fn the_rds_roots_are_trusted_without_a_ca_bundle() {
+        let bundle: Vec<CertificateDer<'_>> =
+            CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).collect::<Result<_, _>>().expect("the RDS bundle parses");
+        assert_eq!(bundle.len(), 87, "the RDS bundle's certificates");
+        let roots = TlsRoots::load(None).unwrap();
+        let rds_anchors = roots
+            .roots
+            .roots
+            .iter()
+            .filter(|anchor| anchor.subject.as_ref().windows(10).any(|w| w == b"Amazon RDS"))
+            .count();
+        assert_eq!(rds_anchors, 87, "every RDS root is trusted");
+        assert!(roots.client_config(TlsMode::VerifyFull).unwrap().is_some());
     }
 }

@@ -17,6 +17,11 @@ use crate::config::Env;
 use crate::error::{RotationError, TargetErrorKind};
 use crate::secret::Secret;
 
+/// The Amazon RDS root CAs (PEM), trusted by the database functions besides the system's roots and
+/// `TLS_CA_BUNDLE`, so `verify-full` against RDS works without configuration. Where they come from, and how to
+/// refresh them, is at the top of the file.
+pub const RDS_CA_BUNDLE: &[u8] = include_bytes!("rds-ca-bundle.pem");
+
 /// The suffix of the second user in the alternating-users strategy, as in AWS's functions.
 pub const CLONE_SUFFIX: &str = "_clone";
 
