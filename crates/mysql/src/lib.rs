@@ -11,11 +11,13 @@
 mod account;
 mod clone;
 mod connect;
+mod function;
 mod statements;
 mod target;
 
 pub use account::Account;
 pub use connect::{SESSION_SQL_MODE, Session, connect};
+pub use function::run_function;
 pub use statements::{Flavor, PasswordChange, native_hash};
 pub use target::MysqlTarget;
 

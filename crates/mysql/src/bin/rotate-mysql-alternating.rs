@@ -1,0 +1,10 @@
+//! `rotate-mysql-alternating`: `rotate-mysql` with `ROTATION_STRATEGY` defaulting to `alternating-users`, the
+//! counterpart of AWS's ...MultiUser function (one deployment per strategy, as there).
+// The rotation futures nest deeply (runtime, rotator, target, driver); the default limit is too low.
+#![recursion_limit = "256"]
+
+#[tokio::main]
+async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
+    let env = rotation_core::Env::from_process().with_default("ROTATION_STRATEGY", "alternating-users");
+    rotation_mysql::run_function(env).await
+}

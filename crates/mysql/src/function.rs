@@ -1,0 +1,15 @@
+//! The Lambda function: configuration from the environment, then rotor's runtime.
+
+use rotation_core::database::DatabaseConfig;
+use rotation_core::runtime::init_failed;
+use rotation_core::{Env, lambda_runtime};
+
+use crate::MysqlTarget;
+
+/// Reads the configuration from `env` once (cold start) and serves rotation events until the runtime stops.
+pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
+    rotation_core::telemetry::init();
+    let config = DatabaseConfig::from_env(&env).map_err(init_failed)?;
+    let rds = rotation_core::rds::Rds::from_env().await;
+    rotation_core::run(MysqlTarget::new(config, rds)).await
+}
