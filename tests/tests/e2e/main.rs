@@ -18,4 +18,5 @@ mod postgres_server;
 mod races;
 mod rotatectl;
 mod schedule;
+mod templates;
 mod webhook;

@@ -1,0 +1,500 @@
+//! The templates as written. `template.yaml`'s roles, invoke permissions and log groups, evaluated as
+//! CloudFormation would evaluate them (read with cfn-lint's decoder, the intrinsic functions resolved for chosen
+//! parameters); and the example stacks' wiring: every secret they schedule, in the shape the stack gives it, goes
+//! through the createSecret of the function its schedule names, configured as `template.yaml` configures it,
+//! against the real servers. Nothing is deployed: what IAM itself decides (the condition keys' values at request
+//! time) is AWS's to prove, and is not proven here.
+
+use std::collections::HashMap;
+use std::fs;
+use std::process::Command;
+
+use aws_sdk_secretsmanager::types::Tag;
+use mysql_async::prelude::Queryable;
+use serde_json::{Map, Value, json};
+
+use crate::harness::{Function, Harness, repo_root};
+use crate::mariadb_server::MariaDbServer;
+use crate::mysql::{identified, literal};
+use crate::postgres_server::PgServer;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+/// What `!Ref AWS::NoValue` evaluates to until its container drops it.
+const NO_VALUE: &str = "\u{0}NoValue";
+
+/// A template as cfn-lint decodes it: short-form tags in their long form.
+fn decode(path: &str) -> Value {
+    let venv = repo_root().join(".venv/bin/python");
+    let output = Command::new(venv)
+        .arg(repo_root().join("tests/python/cfn_json.py"))
+        .arg(repo_root().join(path))
+        .output()
+        .expect("the venv's python runs (make test installs cfn-lint into .venv)");
+    assert!(output.status.success(), "{path}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A template with its parameters chosen, evaluated as CloudFormation would (the intrinsic functions the
+/// templates use). `attrs` holds what other resources answer to `Ref` and `Fn::GetAtt` (`Name`, `Name.Attr`).
+struct Stack {
+    template: Value,
+    name: String,
+    params: HashMap<String, Value>,
+    attrs: HashMap<String, Value>,
+}
+
+impl Stack {
+    fn new(path: &str, name: &str, chosen: &[(&str, Value)]) -> Self {
+        let template = decode(path);
+        let mut params = HashMap::new();
+        for (key, spec) in template["Parameters"].as_object().into_iter().flatten() {
+            let value = chosen.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).or_else(|| {
+                let default = spec.get("Default")?;
+                Some(if spec["Type"] == "CommaDelimitedList" {
+                    json!(text(default).split(',').collect::<Vec<_>>())
+                } else {
+                    json!(text(default))
+                })
+            });
+            params.insert(key.clone(), value.unwrap_or_else(|| panic!("{path}: parameter {key} needs a value")));
+        }
+        for (key, _) in chosen {
+            assert!(params.contains_key(*key), "{path} has no parameter {key}");
+        }
+        Self { template, name: name.to_owned(), params, attrs: HashMap::new() }
+    }
+
+    fn reference(&self, name: &str) -> Value {
+        match name {
+            "AWS::NoValue" => json!(NO_VALUE),
+            "AWS::Partition" => json!("aws"),
+            "AWS::Region" => json!(REGION),
+            "AWS::AccountId" => json!(ACCOUNT),
+            "AWS::StackName" => json!(self.name),
+            "AWS::URLSuffix" => json!("amazonaws.com"),
+            _ => self
+                .params
+                .get(name)
+                .or_else(|| self.attrs.get(name))
+                .cloned()
+                .unwrap_or_else(|| json!(format!("ref:{name}"))),
+        }
+    }
+
+    fn attribute(&self, name: &str) -> Value {
+        self.attrs.get(name).cloned().unwrap_or_else(|| json!(format!("getatt:{name}")))
+    }
+
+    fn eval(&self, value: &Value) -> Value {
+        match value {
+            Value::Object(map) if map.len() == 1 => {
+                let (key, arg) = map.iter().next().unwrap();
+                match key.as_str() {
+                    "Ref" => self.reference(arg.as_str().unwrap()),
+                    "Fn::GetAtt" => match arg {
+                        Value::Array(parts) => self.attribute(&format!("{}.{}", text(&parts[0]), text(&parts[1]))),
+                        other => self.attribute(other.as_str().unwrap()),
+                    },
+                    "Fn::Sub" => {
+                        let (pattern, vars) = match arg {
+                            Value::Array(parts) => (text(&parts[0]), self.eval(&parts[1])),
+                            other => (text(other), json!({})),
+                        };
+                        json!(self.substitute(&pattern, &vars))
+                    }
+                    "Fn::Join" => {
+                        let parts = self.eval(&arg[1]);
+                        let parts: Vec<String> = parts.as_array().unwrap().iter().map(text).collect();
+                        json!(parts.join(&text(&arg[0])))
+                    }
+                    "Fn::If" => {
+                        let branch = if self.condition(arg[0].as_str().unwrap()) { &arg[1] } else { &arg[2] };
+                        self.eval(branch)
+                    }
+                    "Fn::Equals" => json!(text(&self.eval(&arg[0])) == text(&self.eval(&arg[1]))),
+                    "Fn::Not" => json!(!self.eval(&arg[0]).as_bool().unwrap()),
+                    "Condition" => json!(self.condition(arg.as_str().unwrap())),
+                    _ => self.eval_object(map),
+                }
+            }
+            Value::Object(map) => self.eval_object(map),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.eval(v)).filter(|v| v != NO_VALUE).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn eval_object(&self, map: &Map<String, Value>) -> Value {
+        Value::Object(map.iter().map(|(k, v)| (k.clone(), self.eval(v))).filter(|(_, v)| v != NO_VALUE).collect())
+    }
+
+    fn substitute(&self, pattern: &str, vars: &Value) -> String {
+        let mut out = String::new();
+        let mut rest = pattern;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').unwrap() + start;
+            let name = &rest[start + 2..end];
+            let value = match vars.get(name) {
+                Some(v) => v.clone(),
+                None if name.contains('.') && !name.starts_with("AWS::") => self.attribute(name),
+                None => self.reference(name),
+            };
+            out.push_str(&text(&value));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        let spec = &self.template["Conditions"][name];
+        assert!(!spec.is_null(), "no condition {name}");
+        self.eval(spec).as_bool().unwrap()
+    }
+
+    /// The resources of a type that this choice of parameters deploys: (logical id, evaluated properties).
+    fn resources(&self, kind: &str) -> Vec<(String, Value)> {
+        let mut found: Vec<(String, Value)> = self.template["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["Type"] == kind)
+            .filter(|(_, r)| r["Condition"].as_str().is_none_or(|c| self.condition(c)))
+            .map(|(id, r)| (id.clone(), self.eval(&r["Properties"])))
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
+    fn resource(&self, id: &str) -> Value {
+        let raw = &self.template["Resources"][id];
+        assert!(!raw.is_null(), "no resource {id}");
+        self.eval(&raw["Properties"])
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One rotation function of `template.yaml`, as deployed.
+struct Deployed {
+    logical: String,
+    binary: String,
+    arn: String,
+    /// The `rotor:function` tag its role requires of the secrets it rotates.
+    tag: String,
+    env: Vec<(String, String)>,
+}
+
+fn deployed_functions(rotor: &mut Stack) -> Vec<Deployed> {
+    let globals = rotor.eval(&rotor.template["Globals"]["Function"]["Environment"]["Variables"]);
+    let mut functions = Vec::new();
+    for (logical, properties) in rotor.resources("AWS::Serverless::Function") {
+        let binary = text(&rotor.template["Resources"][&logical]["Metadata"]["BuildProperties"]["Binary"]);
+        let name = text(&properties["FunctionName"]);
+        let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+        let mut env: Vec<(String, String)> = Vec::new();
+        for (key, value) in
+            globals.as_object().unwrap().iter().chain(properties["Environment"]["Variables"].as_object().unwrap())
+        {
+            env.retain(|(k, _)| k != key);
+            env.push((key.clone(), text(value)));
+        }
+        env.retain(|(_, v)| !v.is_empty());
+        rotor.attrs.insert(format!("{logical}.Arn"), json!(arn));
+        let tag = binary.strip_prefix("rotate-").unwrap().to_owned();
+        functions.push(Deployed { logical, binary, arn, tag, env });
+    }
+    functions
+}
+
+/// The statements of a role's inline policies.
+fn statements(role: &Value) -> Vec<Value> {
+    role["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.iter().map(text).collect(),
+        other => vec![text(other)],
+    }
+}
+
+#[test]
+fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotation_function() {
+    let admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????";
+    let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let secrets = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*");
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[("AdminSecretArns", json!([admin])), ("KmsKeyArn", json!(kms)), ("ReservedConcurrency", json!("5"))],
+    );
+    let functions = deployed_functions(&mut rotor);
+    let binaries: Vec<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
+    assert_eq!(
+        binaries,
+        ["rotate-custom", "rotate-mysql-alternating", "rotate-mysql", "rotate-postgres-alternating", "rotate-postgres"]
+    );
+    let globals = rotor.eval(&rotor.template["Globals"]["Function"]);
+    assert_eq!(
+        globals["ReservedConcurrentExecutions"], "5",
+        "the reserved concurrency parameter reaches every function"
+    );
+
+    for f in &functions {
+        let properties = rotor.resource(&f.logical);
+        let role_id =
+            properties["Role"].as_str().unwrap().strip_prefix("getatt:").unwrap().strip_suffix(".Arn").unwrap();
+        let role = rotor.resource(role_id);
+        let mut rotates = 0;
+        for statement in statements(&role) {
+            let actions = strings(&statement["Action"]);
+            let secret_actions: Vec<&String> = actions
+                .iter()
+                .filter(|a| a.starts_with("secretsmanager:") && *a != "secretsmanager:GetRandomPassword")
+                .collect();
+            if secret_actions.is_empty() {
+                continue;
+            }
+            let resources = strings(&statement["Resource"]);
+            if resources == [secrets.clone()] {
+                rotates += 1;
+                let condition = &statement["Condition"];
+                assert_eq!(
+                    condition["StringEquals"]["secretsmanager:ResourceTag/rotor:function"], f.tag,
+                    "{}",
+                    f.binary
+                );
+                assert_eq!(
+                    strings(&condition["ArnLike"]["secretsmanager:resource/AllowRotationLambdaArn"]),
+                    [f.arn.clone(), format!("{}:*", f.arn)],
+                    "{}: the role opens only the secrets whose rotation function is this function",
+                    f.binary
+                );
+                assert_eq!(condition.as_object().unwrap().len(), 2, "{}: no other (weaker) condition", f.binary);
+            } else {
+                assert_eq!(resources, [admin], "{}: any other secret it reads is a pinned admin secret", f.binary);
+                assert!(
+                    actions
+                        .iter()
+                        .all(|a| a == "secretsmanager:GetSecretValue" || a == "secretsmanager:DescribeSecret")
+                );
+                assert!(f.env.iter().any(|(k, v)| k == "ADMIN_SECRET_ARNS" && v == admin), "{}", f.binary);
+            }
+        }
+        assert_eq!(rotates, 1, "{}: one statement rotates secrets", f.binary);
+
+        let permissions: Vec<Value> = rotor
+            .resources("AWS::Lambda::Permission")
+            .into_iter()
+            .map(|(_, p)| p)
+            .filter(|p| p["FunctionName"] == format!("ref:{}", f.logical))
+            .collect();
+        assert_eq!(permissions.len(), 1, "{}", f.binary);
+        assert_eq!(permissions[0]["Principal"], "secretsmanager.amazonaws.com");
+        assert_eq!(permissions[0]["SourceAccount"], ACCOUNT);
+        assert_eq!(permissions[0]["SourceArn"], secrets, "{}: only the account's secrets may invoke it", f.binary);
+
+        let log_group =
+            rotor.resource(properties["LoggingConfig"]["LogGroup"].as_str().unwrap().strip_prefix("ref:").unwrap());
+        assert_eq!(log_group["KmsKeyId"], kms, "{}: its logs are encrypted with the key", f.binary);
+        assert_eq!(log_group["LogGroupName"], format!("/aws/lambda/{}", f.arn.rsplit(':').next().unwrap()));
+    }
+
+    // Without admin secrets, no alternating function, no admin secret read, no reservation, no log key.
+    let mut plain = Stack::new("template.yaml", "rotor", &[]);
+    let functions = deployed_functions(&mut plain);
+    assert_eq!(
+        functions.iter().map(|f| f.binary.as_str()).collect::<Vec<_>>(),
+        ["rotate-custom", "rotate-mysql", "rotate-postgres"]
+    );
+    assert!(plain.eval(&plain.template["Globals"]["Function"]).get("ReservedConcurrentExecutions").is_none());
+    for (_, role) in plain.resources("AWS::IAM::Role") {
+        for statement in statements(&role) {
+            assert_eq!(
+                strings(&statement["Resource"]).iter().filter(|r| r.contains(":secret:") && **r != secrets).count(),
+                0
+            );
+        }
+    }
+    for (_, group) in plain.resources("AWS::Logs::LogGroup") {
+        assert!(group.get("KmsKeyId").is_none());
+    }
+}
+
+#[test]
+fn no_template_or_policy_names_the_aws_partition_literally() {
+    let mut files = vec![repo_root().join("template.yaml")];
+    for dir in ["infra/stacks", "infra/iam"] {
+        files.extend(fs::read_dir(repo_root().join(dir)).unwrap().map(|e| e.unwrap().path()));
+    }
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json")) {
+        let body = fs::read_to_string(path).unwrap();
+        assert!(
+            !body.contains("arn:aws:"),
+            "{} names the aws partition; use ${{AWS::Partition}} (PARTITION in infra/iam)",
+            path.display()
+        );
+    }
+}
+
+/// Runs the example stack's wiring: the scheduled secrets, in the shape the stack creates them (the generated
+/// password, then the connection fields the `SecretTargetAttachment` adds), each through the createSecret of the
+/// function its schedule names, configured as `template.yaml` deploys it with the `AdminSecretArns` the stack's
+/// description asks for. The database is the test server: the master user is created as RDS would, the
+/// application user as the stack's instructions say.
+async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
+    let example = format!("example-{engine}");
+    let admin_pattern = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{example}-master-??????");
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[("AdminSecretArns", json!([admin_pattern])), ("TlsCaBundle", json!(ca))],
+    );
+    let functions = deployed_functions(&mut rotor);
+    let mut chosen: Vec<(&str, Value)> = vec![
+        ("VpcId", json!("vpc-1")),
+        ("SubnetIds", json!(["subnet-1", "subnet-2"])),
+        ("FunctionSecurityGroupId", json!("sg-1")),
+        ("RotorFunctionRoleArns", json!(["role-1", "role-2"])),
+        ("AppUserCreated", json!("true")),
+    ];
+    // The stack's function parameters are named after rotor's outputs, and take their values.
+    let raw = decode(path);
+    let mut outputs = Vec::new();
+    for key in raw["Parameters"].as_object().unwrap().keys().filter(|k| k.ends_with("FunctionArn")) {
+        let output = &rotor.template["Outputs"][key];
+        assert!(!output.is_null(), "{path}: parameter {key} is not an output of template.yaml");
+        outputs.push((key.clone(), rotor.eval(&output["Value"])));
+    }
+    chosen.extend(outputs.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let mut stack = Stack::new(path, &example, &chosen);
+    stack.attrs.insert("Database.Endpoint.Address".into(), json!("127.0.0.1"));
+    stack.attrs.insert("Database.Endpoint.Port".into(), json!(host_port.to_string()));
+
+    let mut h = Harness::start(vec![]).await;
+    // The secrets, each after those it names.
+    let mut pending: Vec<String> =
+        stack.resources("AWS::SecretsManager::Secret").into_iter().map(|(id, _)| id).collect();
+    let mut created: Vec<(String, Value)> = Vec::new();
+    while !pending.is_empty() {
+        let raw_text = |id: &str| stack.template["Resources"][id].to_string();
+        let ready = pending
+            .iter()
+            .position(|id| {
+                pending.iter().all(|other| {
+                    other == id
+                        || !raw_text(id).contains(&format!("\"{other}\""))
+                            && !raw_text(id).contains(&format!("${{{other}}}"))
+                })
+            })
+            .expect("secrets name each other in a cycle");
+        let id = pending.remove(ready);
+        let properties = stack.resource(&id);
+        let mut value: Value = match properties.get("SecretString") {
+            Some(s) => serde_json::from_str(s.as_str().unwrap()).unwrap(),
+            None => {
+                let generate = &properties["GenerateSecretString"];
+                let mut value: Value =
+                    serde_json::from_str(generate["SecretStringTemplate"].as_str().unwrap()).unwrap();
+                let length: usize = text(&generate["PasswordLength"]).parse().unwrap();
+                let password: String = uuid::Uuid::new_v4().simple().to_string().chars().cycle().take(length).collect();
+                value[text(&generate["GenerateStringKey"])] = json!(password);
+                value
+            }
+        };
+        assert!(value.get("password").is_some(), "{id} has a password");
+        let name = properties.get("Name").map(text).unwrap_or_else(|| format!("{example}-{id}"));
+        let mut request = h.client.create_secret().name(&name).secret_string(value.to_string());
+        for tag in properties["Tags"].as_array().into_iter().flatten() {
+            request = request.tags(Tag::builder().key(text(&tag["Key"])).value(text(&tag["Value"])).build());
+        }
+        let arn = request.send().await.unwrap().arn().unwrap().to_owned();
+        stack.attrs.insert(id.clone(), json!(arn));
+        // The attachment adds the instance's connection fields, as Secrets Manager does.
+        for (_, attachment) in stack.resources("AWS::SecretsManager::SecretTargetAttachment") {
+            if attachment["SecretId"] == json!(arn) {
+                assert_eq!(attachment["TargetType"], "AWS::RDS::DBInstance");
+                value["host"] = json!("127.0.0.1");
+                value["port"] = json!(host_port);
+                value["engine"] = stack.resource("Database")["Engine"].clone();
+                value["dbInstanceIdentifier"] = json!(format!("{example}-database"));
+                h.client.put_secret_value().secret_id(&arn).secret_string(value.to_string()).send().await.unwrap();
+            }
+        }
+        created.push((id, value));
+    }
+    if engine == "mysql" {
+        let root = MariaDbServer::get().await;
+        let mut root = root.root().await;
+        for (id, value) in &created {
+            let user = literal(value["username"].as_str().unwrap());
+            let password = value["password"].as_str().unwrap();
+            root.query_drop(format!("DROP USER IF EXISTS {user}@'%'")).await.unwrap();
+            root.query_drop(format!("CREATE USER {user}@'%' {}", identified(password))).await.unwrap();
+            if id == "MasterSecret" {
+                root.query_drop(format!("GRANT ALL PRIVILEGES ON *.* TO {user}@'%' WITH GRANT OPTION")).await.unwrap();
+            }
+        }
+    }
+
+    let schedules = stack.resources("AWS::SecretsManager::RotationSchedule");
+    assert_eq!(schedules.len(), created.len(), "{path}: every secret is scheduled");
+    for (id, schedule) in schedules {
+        let secret = text(&schedule["SecretId"]);
+        let (secret_id, value) = created
+            .iter()
+            .find(|(sid, _)| stack.attrs[sid] == json!(secret))
+            .expect("the schedule names a secret of the stack");
+        let lambda = text(&schedule["RotationLambdaARN"]);
+        let f = functions
+            .iter()
+            .find(|f| f.arn == lambda)
+            .unwrap_or_else(|| panic!("{id}: {lambda} is no function of template.yaml"));
+        let tags = &stack.resource(secret_id)["Tags"];
+        assert!(
+            tags.as_array().unwrap().iter().any(|t| t["Key"] == "rotor:function" && t["Value"] == f.tag),
+            "{id}: {secret_id} is tagged for {}, whose role would not open it otherwise",
+            f.binary
+        );
+        if !h.dir.path().join(format!("{}.log", f.binary)).exists() {
+            h.start_function(Function { name: Box::leak(f.binary.clone().into_boxed_str()), env: f.env.clone() });
+        }
+        // The service's side of a rotation (AWSPENDING on a value-less version) without running the other steps,
+        // which would change the shared test server's superuser: a rotation on an undeployed function.
+        let token = h.rotate(&secret, "rotate-not-deployed").await;
+        assert_eq!(h.wait_rotation(&secret).await["state"], "failed");
+        let event = json!({"Step": "createSecret", "SecretId": secret, "ClientRequestToken": token});
+        if let Err((kind, message)) = h.invoke(&f.binary, &event).await {
+            panic!("{path}: {secret_id}'s createSecret on {} failed: {kind}: {message}\n{}", f.binary, h.all_logs());
+        }
+        let pending: Value = serde_json::from_str(&h.value(&secret, "AWSPENDING").await).unwrap();
+        let user = value["username"].as_str().unwrap();
+        let expected = if f.binary.ends_with("-alternating") { format!("{user}_clone") } else { user.to_owned() };
+        assert_eq!(pending["username"], expected, "{path}: {secret_id} on {}", f.binary);
+        assert_ne!(pending["password"], value["password"]);
+    }
+}
+
+#[tokio::test]
+async fn the_postgres_example_stack_schedules_each_secret_on_a_function_whose_create_secret_takes_it() {
+    let db = PgServer::get();
+    check_stack("infra/stacks/postgres-rds.yaml", "postgres", db.port, &db.ca().display().to_string()).await;
+}
+
+#[tokio::test]
+async fn the_mysql_example_stack_schedules_each_secret_on_a_function_whose_create_secret_takes_it() {
+    let db = MariaDbServer::get().await;
+    check_stack("infra/stacks/mysql-rds.yaml", "mysql", db.port, &db.ca().display().to_string()).await;
+}
