@@ -7,12 +7,9 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod config;
-pub mod database;
 pub mod error;
 pub mod event;
 pub mod password;
-#[cfg(feature = "rds")]
-pub mod rds;
 pub mod retry;
 pub mod rotation;
 pub mod runtime;

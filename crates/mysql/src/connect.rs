@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, OptsBuilder, Params, SslOpts};
-use rotation_core::database::{Connection, DatabaseConfig, RDS_CA_BUNDLE, TlsMode, no_answer};
 use rotation_core::{RotationError, TargetErrorKind};
+use rotation_database::{Connection, DatabaseConfig, RDS_CA_BUNDLE, TlsMode, no_answer};
 
 /// Server error codes rotor tells apart.
 pub mod codes {

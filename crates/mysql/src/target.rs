@@ -1,11 +1,11 @@
 //! The MySQL/MariaDB target: next secret, set and test for the three strategies.
 
-use rotation_core::database::{
+use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
+use rotation_database::rds::Rds;
+use rotation_database::{
     Connection, DatabaseConfig, PendingCheck, Strategy, TlsMode, load_admin, next_secret, refuse_privileged,
     set_own_password, start_set, test_with_retries,
 };
-use rotation_core::rds::Rds;
-use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
 
 use crate::account::{Account, unsafe_name};
 use crate::clone::{name_limit, privileged_rights, sync_and_set_password};

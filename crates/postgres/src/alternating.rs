@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 
 use postgres_protocol::escape::{escape_identifier, escape_literal};
-use rotation_core::database::CLONE_SUFFIX;
 use rotation_core::{RotationError, TargetErrorKind};
+use rotation_database::CLONE_SUFFIX;
 
 use crate::connect::Session;
 use crate::password::password_statement;

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use rotation_core::RotationError;
-use rotation_core::database::{Connection, DatabaseConfig, TlsMode, no_answer};
+use rotation_database::{Connection, DatabaseConfig, TlsMode, no_answer};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};

@@ -2,8 +2,8 @@
 
 use std::error::Error as _;
 
-use rotation_core::database::{Connection, TlsMode};
 use rotation_core::{RotationError, TargetErrorKind};
+use rotation_database::{Connection, TlsMode};
 use tokio_postgres::error::SqlState;
 
 /// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.

@@ -1,11 +1,11 @@
 //! The PostgreSQL target: next secret, set, test for the three strategies.
 
-use rotation_core::database::{
+use rotation_core::{Password, RotationError, Secret, SetContext, Target, TestContext};
+use rotation_database::rds::Rds;
+use rotation_database::{
     Connection, DatabaseConfig, PendingCheck, Strategy, TlsMode, load_admin, next_secret, refuse_privileged,
     set_own_password, start_set, test_with_retries,
 };
-use rotation_core::rds::Rds;
-use rotation_core::{Password, RotationError, Secret, SetContext, Target, TestContext};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
 use crate::connect::{Purpose, Session, connect};

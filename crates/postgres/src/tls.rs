@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use rotation_core::RotationError;
-use rotation_core::database::{RDS_CA_BUNDLE, TlsMode};
+use rotation_database::{RDS_CA_BUNDLE, TlsMode};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -13,7 +13,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// The trusted roots, loaded once at cold start: the system's, the Amazon RDS roots
-/// ([`RDS_CA_BUNDLE`](rotation_core::database::RDS_CA_BUNDLE)), and `TLS_CA_BUNDLE` when set; each mode's client
+/// ([`RDS_CA_BUNDLE`](rotation_database::RDS_CA_BUNDLE)), and `TLS_CA_BUNDLE` when set; each mode's client
 /// configuration is built once, on first use, and shared by every later connection.
 #[derive(Debug, Clone)]
 pub struct TlsRoots {

@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use rotation_core::database::{Connection, DatabaseConfig, Strategy, TlsMode, other_username};
 use rotation_core::error::with_causes;
 use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
+use rotation_database::{Connection, DatabaseConfig, Strategy, TlsMode, other_username};
 
 use crate::client::{SecretArgs, describe_error};
 

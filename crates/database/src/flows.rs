@@ -3,8 +3,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::database::{Connection, Strategy, TlsMode, TlsPolicy, check_same_target};
-use crate::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
+use crate::{Connection, Strategy, TlsMode, TlsPolicy, check_same_target};
+use rotation_core::{Backoff, RotationError, Secret, SetContext, TargetErrorKind};
 
 /// Whether setSecret first checks that the pending password already logs in (and then does nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

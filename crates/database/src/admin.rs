@@ -1,8 +1,8 @@
 //! The admin secret (`masterarn`) of the admin and alternating-users strategies.
 
-use crate::database::{Connection, DatabaseConfig, TlsMode};
 use crate::rds::Rds;
-use crate::{RotationError, Secret, SetContext, TargetErrorKind};
+use crate::{Connection, DatabaseConfig, TlsMode};
+use rotation_core::{RotationError, Secret, SetContext, TargetErrorKind};
 
 /// The admin's connection and TLS mode, ready to log in.
 #[derive(Debug, Clone)]

@@ -1,21 +1,20 @@
-//! What database targets share: the secret's connection fields, the rotation strategy, the TLS mode, the
-//! confused-deputy check, the function's configuration, and the single-user and testSecret flows.
+//! rotation-database: what rotor's database targets share: the secret's connection fields, the rotation strategy,
+//! the TLS mode and the RDS roots, the confused-deputy check, the function's configuration, admin loading and
+//! pinning, RDS lookup, and the single-user and testSecret flows.
+#![warn(missing_docs, rust_2018_idioms)]
 
-#[cfg(feature = "rds")]
 mod admin;
 mod config;
 mod flows;
+pub mod rds;
 
-#[cfg(feature = "rds")]
 pub use admin::{Admin, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
 pub use flows::{PendingCheck, set_own_password, start_set, test_with_retries};
 
 use serde_json::Value;
 
-use crate::config::Env;
-use crate::error::{RotationError, TargetErrorKind};
-use crate::secret::Secret;
+use rotation_core::{Env, RotationError, Secret, TargetErrorKind};
 
 /// The Amazon RDS root CAs (PEM), trusted by the database functions besides the system's roots and
 /// `TLS_CA_BUNDLE`, so `verify-full` against RDS works without configuration. Where they come from, and how to

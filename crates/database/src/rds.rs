@@ -2,8 +2,8 @@
 
 use aws_sdk_rds::error::ProvideErrorMetadata;
 
-use crate::error::{RotationError, TargetErrorKind};
-use crate::secrets_manager::{Description, Timeouts, load_sdk_config};
+use rotation_core::secrets_manager::{Description, Timeouts, load_sdk_config};
+use rotation_core::{RotationError, TargetErrorKind};
 
 /// The tag RDS puts on a secret it manages for a DB instance.
 pub const INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";

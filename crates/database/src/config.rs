@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::database::{Strategy, TlsMode};
-use crate::{Backoff, DEADLINE_MARGIN, Env, RotationError, Secret};
+use crate::{Strategy, TlsMode};
+use rotation_core::{Backoff, DEADLINE_MARGIN, Env, RotationError, Secret};
 
 /// How a database rotation function is set up (its environment).
 #[derive(Debug, Clone)]
