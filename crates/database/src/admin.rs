@@ -1,8 +1,9 @@
 //! The admin secret (`masterarn`) of the admin and alternating-users strategies.
 
+use crate::engine::Engine;
 use crate::rds::Rds;
 use crate::{Connection, DatabaseConfig, TlsMode};
-use rotation_core::{RotationError, Secret, SetContext, TargetErrorKind};
+use rotation_core::{RotationError, SetContext, TargetErrorKind};
 
 /// The admin's connection and TLS mode, ready to log in.
 #[derive(Debug, Clone)]
@@ -19,13 +20,13 @@ pub struct Admin {
 ///
 /// A secret RDS manages holds only a username and a password: its database is found, as AWS's functions find
 /// it, through its `aws:rds:primaryDBInstanceArn`/`aws:rds:primaryDBClusterArn` tag and RDS's description.
-/// `connection_of` parses a secret with all its fields.
+/// `engine` parses a secret with all its fields.
 pub async fn load_admin(
     ctx: &SetContext<'_>,
     rds: &Rds,
     user: &Connection,
     config: &DatabaseConfig,
-    connection_of: impl Fn(&Secret) -> Result<Connection, RotationError>,
+    engine: &impl Engine,
 ) -> Result<Admin, RotationError> {
     let named = ctx.current.require_str("masterarn")?;
     let description = ctx.describe_secret(named).await?.ok_or_else(|| {
@@ -44,7 +45,7 @@ pub async fn load_admin(
     }
     let secret = ctx.load_secret(arn).await?;
     let mut connection = if secret.get("host").is_some() {
-        connection_of(&secret)?
+        engine.connection(&secret)?
     } else {
         let endpoint = rds.endpoint_of(&description).await?.ok_or_else(|| {
             secret.invalid(

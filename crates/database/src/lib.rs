@@ -5,12 +5,16 @@
 
 mod admin;
 mod config;
+mod engine;
 mod flows;
 pub mod rds;
+mod target;
 
 pub use admin::{Admin, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
-pub use flows::{PendingCheck, set_own_password, start_set, test_with_retries};
+pub use engine::{Engine, Purpose, Session};
+pub use flows::test_with_retries;
+pub use target::DatabaseTarget;
 
 use serde_json::Value;
 

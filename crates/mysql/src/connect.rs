@@ -8,6 +8,9 @@ use mysql_async::{Conn, OptsBuilder, Params, SslOpts};
 use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, RDS_CA_BUNDLE, TlsMode, no_answer};
 
+use crate::account::Account;
+use crate::statements::Flavor;
+
 /// Server error codes rotor tells apart.
 pub mod codes {
     /// `ER_ACCESS_DENIED_ERROR`: wrong user or password.
@@ -41,6 +44,7 @@ pub struct Session {
     connection: Connection,
     mode: TlsMode,
     bound: Duration,
+    flavor: Option<Flavor>,
 }
 
 impl Session {
@@ -61,12 +65,43 @@ impl Session {
     }
 
     /// Runs a statement that carries a credential (a password or its hash). A server message that echoes the
-    /// statement (`1064 ... near '...'`) has `secrets` cut out before it becomes an error, and the driver's own
-    /// error is not kept as a source.
-    pub async fn execute_credential(&mut self, sql: String, secrets: &[String]) -> Result<(), RotationError> {
-        let bound = self.bound;
-        let call = async { self.conn.query_drop(sql).await.map_err(|error| redact(error, secrets)) };
-        bounded(bound, &self.connection, self.mode, call).await
+    /// statement (`1064 ... near '...'`) has `secrets` cut out before it becomes an error. The server's error code
+    /// is kept beside the error, for a caller that tries another statement on a known refusal.
+    pub async fn execute_credential(&mut self, sql: String, secrets: &[String]) -> Result<(), StatementError> {
+        let call = self.conn.query_drop(sql);
+        match tokio::time::timeout(self.bound, call).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                let error = redact(error, secrets);
+                let code = match &error {
+                    mysql_async::Error::Server(server) => Some(server.code),
+                    _ => None,
+                };
+                Err(StatementError { code, error: classify(error, &self.connection, self.mode) })
+            }
+            Err(_) => {
+                let what = format!("a statement as {:?}", self.connection.username);
+                Err(StatementError { code: None, error: no_answer(&self.connection, &what, self.bound) })
+            }
+        }
+    }
+
+    /// The server's flavor (MySQL or MariaDB, from `@@version`), asked once per session.
+    pub async fn flavor(&mut self) -> Result<Flavor, RotationError> {
+        match self.flavor {
+            Some(flavor) => Ok(flavor),
+            None => self.current_account().await.map(|_| self.flavor.unwrap_or(Flavor::Mysql)),
+        }
+    }
+
+    /// The account the server logged the session in as (`CURRENT_USER()`, the real `user@host`); the server's
+    /// flavor comes in the same query.
+    pub async fn current_account(&mut self) -> Result<Account, RotationError> {
+        let row: Option<(String, String)> = self.first("SELECT CURRENT_USER(), @@version").await?;
+        let (current, version) = row.unwrap_or_default();
+        self.flavor = Some(Flavor::of_version(&version));
+        Account::parse(&current)
+            .map_err(|reason| RotationError::target(TargetErrorKind::Rejected, self.connection.address(), reason))
     }
 
     /// Runs a query and returns its rows.
@@ -135,7 +170,7 @@ pub async fn connect(
             return Err(no_answer(connection, &what, config.connect_timeout));
         }
     };
-    Ok(Session { conn, connection: connection.clone(), mode, bound: config.statement_bound() })
+    Ok(Session { conn, connection: connection.clone(), mode, bound: config.statement_bound(), flavor: None })
 }
 
 /// Runs a driver call within `limit`, classifying its error.
@@ -171,12 +206,23 @@ fn redact(error: mysql_async::Error, secrets: &[String]) -> mysql_async::Error {
     }
 }
 
-/// The server's error code, when the error is the server's.
-pub fn server_code(error: &RotationError) -> Option<u16> {
-    let RotationError::Target { source: Some(source), .. } = error else { return None };
-    match source.downcast_ref::<mysql_async::Error>() {
-        Some(mysql_async::Error::Server(server)) => Some(server.code),
-        _ => None,
+/// A failed statement: the classified error, and the server's error code when the server refused it.
+#[derive(Debug)]
+pub struct StatementError {
+    code: Option<u16>,
+    error: RotationError,
+}
+
+impl StatementError {
+    /// The server's error code (`codes::*`), when the server refused the statement.
+    pub fn server_code(&self) -> Option<u16> {
+        self.code
+    }
+}
+
+impl From<StatementError> for RotationError {
+    fn from(error: StatementError) -> Self {
+        error.error
     }
 }
 

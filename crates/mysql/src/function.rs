@@ -2,14 +2,14 @@
 
 use rotation_core::runtime::init_failed;
 use rotation_core::{Env, lambda_runtime};
-use rotation_database::DatabaseConfig;
+use rotation_database::{DatabaseConfig, DatabaseTarget};
 
-use crate::MysqlTarget;
+use crate::MysqlEngine;
 
 /// Reads the configuration from `env` once (cold start) and serves rotation events until the runtime stops.
 pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
     rotation_core::telemetry::init();
     let config = DatabaseConfig::from_env(&env).map_err(init_failed)?;
     let rds = rotation_database::rds::Rds::from_env().await;
-    rotation_core::run(MysqlTarget::new(config, rds)).await
+    rotation_core::run(DatabaseTarget::new(MysqlEngine, config, rds)).await
 }

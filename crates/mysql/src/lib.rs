@@ -11,15 +11,15 @@
 mod account;
 mod clone;
 mod connect;
+mod engine;
 mod function;
 mod statements;
-mod target;
 
 pub use account::Account;
-pub use connect::{SESSION_SQL_MODE, Session, connect};
+pub use connect::{SESSION_SQL_MODE, Session, StatementError, connect};
+pub use engine::MysqlEngine;
 pub use function::run_function;
 pub use statements::{Flavor, PasswordChange, native_hash};
-pub use target::MysqlTarget;
 
 /// The engines this target accepts in the secret's `engine` field.
 pub const ENGINES: &[&str] = &["mysql", "mariadb", "aurora-mysql"];

@@ -4,23 +4,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use rotation_core::RotationError;
-use rotation_database::{Connection, DatabaseConfig, TlsMode, no_answer};
+use rotation_database::{Connection, DatabaseConfig, Purpose, TlsMode, no_answer};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 
 use crate::error::classify;
 use crate::tls::TlsRoots;
-
-/// What a session is for, which decides its `search_path`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// rotor's own statements (the admin's, or a user changing its own password): `search_path` is pinned to
-    /// `pg_catalog, pg_temp` as a startup option, so no object a user created can shadow what rotor calls.
-    Rotor,
-    /// testSecret's probe (`TEST_QUERY`) as the pending user, with that user's own settings.
-    Probe,
-}
 
 /// The `search_path` of [`Purpose::Rotor`] sessions: a startup option, which no statement in the session undoes.
 pub const PINNED_SEARCH_PATH: &str = "pg_catalog,pg_temp";

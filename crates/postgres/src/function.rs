@@ -2,9 +2,9 @@
 
 use rotation_core::runtime::init_failed;
 use rotation_core::{Env, lambda_runtime};
-use rotation_database::DatabaseConfig;
+use rotation_database::{DatabaseConfig, DatabaseTarget};
 
-use crate::{DEFAULT_EXCLUDE_CHARACTERS, PostgresTarget, TlsRoots};
+use crate::{DEFAULT_EXCLUDE_CHARACTERS, PostgresEngine, TlsRoots};
 
 /// Reads the configuration from `env` once (cold start) and serves rotation events until the runtime stops.
 pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
@@ -12,5 +12,6 @@ pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
     let config = DatabaseConfig::from_env(&env).map_err(init_failed)?;
     let roots = TlsRoots::load(config.ca_bundle.as_deref()).map_err(init_failed)?;
     let rds = rotation_database::rds::Rds::from_env().await;
-    rotation_core::run_with_exclusions(PostgresTarget::new(config, roots, rds), DEFAULT_EXCLUDE_CHARACTERS).await
+    let target = DatabaseTarget::new(PostgresEngine::new(roots), config, rds);
+    rotation_core::run_with_exclusions(target, DEFAULT_EXCLUDE_CHARACTERS).await
 }

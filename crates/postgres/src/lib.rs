@@ -9,16 +9,16 @@
 
 mod alternating;
 mod connect;
+mod engine;
 mod error;
 mod function;
 mod password;
-mod target;
 mod tls;
 
-pub use connect::{PINNED_SEARCH_PATH, Purpose, Session, connect};
+pub use connect::{PINNED_SEARCH_PATH, Session, connect};
+pub use engine::PostgresEngine;
 pub use function::run_function;
 pub use password::password_statement;
-pub use target::PostgresTarget;
 pub use tls::TlsRoots;
 
 /// The engines this target accepts in the secret's `engine` field.

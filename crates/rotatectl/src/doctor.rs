@@ -217,7 +217,7 @@ async fn login(
     match function {
         Function::Postgres => {
             let roots = rotation_postgres::TlsRoots::load(config.ca_bundle.as_deref())?;
-            let purpose = rotation_postgres::Purpose::Rotor;
+            let purpose = rotation_database::Purpose::Rotor;
             rotation_postgres::connect(connection, mode, purpose, &roots, config).await.map(Session::Postgres)
         }
         _ => rotation_mysql::connect(connection, mode, config).await.map(Session::Mysql),

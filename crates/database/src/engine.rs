@@ -1,0 +1,141 @@
+//! The [`Engine`] trait: what one kind of database server must do for [`DatabaseTarget`](crate::DatabaseTarget)
+//! to rotate its credentials by every strategy.
+
+use std::fmt::Debug;
+use std::future::{Future, ready};
+
+use rotation_core::{RotationError, Secret};
+
+use crate::{Connection, DatabaseConfig, TlsMode};
+
+/// What a session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// rotor's own statements (the admin's, or a user changing its own password): an engine that can be made to
+    /// run a user's code by name (PostgreSQL's `search_path`) pins it for these sessions.
+    Rotor,
+    /// testSecret's probe (`TEST_QUERY`) as the pending user, with that user's own settings.
+    Probe,
+}
+
+/// A logged-in session of an engine. It owns its connection, bounds every call, and classifies its own errors
+/// from the driver's typed codes into [`RotationError`]s that name the host and the fix.
+pub trait Session: Send {
+    /// The connection this session logged in with.
+    fn connection(&self) -> &Connection;
+}
+
+/// One kind of database server. Shaped like sqlx's `Database`/`Connection` pair: the engine knows how to log in
+/// and how to change a credential; [`DatabaseTarget`](crate::DatabaseTarget) owns the strategies, the admin
+/// secret, the confused-deputy checks and the fallbacks, written once for every engine.
+///
+/// A "user" is whatever the engine addresses a credential by: a role name (PostgreSQL), an account `user@host`
+/// (MySQL), a user id changed through an API (ElastiCache's `ModifyUser`); an engine with native dual passwords
+/// (Redis ACLs, MySQL's `RETAIN CURRENT PASSWORD`) keeps the old one in `set_*` and drops it in
+/// [`Engine::finish`]. Every method that changes a password must be idempotent: setSecret is retried after any
+/// failure, including after the change succeeded.
+pub trait Engine: Send + Sync + Debug + 'static {
+    /// A logged-in session.
+    type Session: Session;
+    /// How the engine addresses a user's credential.
+    type User: Send + Sync + Debug;
+
+    /// A short name for logs and metrics (`postgres`).
+    fn name(&self) -> &'static str;
+
+    /// Whether setSecret first checks that the pending password already logs in, and then does nothing: for
+    /// engines where setting the same password again is not harmless (MySQL's `RETAIN CURRENT PASSWORD` would
+    /// drop the retained one). Never for alternating users, whose (idempotent) sync always runs.
+    const CHECK_PENDING_FIRST: bool;
+
+    /// The secret's connection fields, with the engine's accepted `engine` values and defaults.
+    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError>;
+
+    /// Refuses a user name the engine cannot take (over a length limit, characters rotor does not quote);
+    /// `secret` is the one to blame in the error.
+    fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {
+        let _ = (secret, username);
+        Ok(())
+    }
+
+    /// The admin's connection as the engine logs it in; the default keeps the user's database.
+    fn admin_connection(&self, admin: Connection) -> Connection {
+        admin
+    }
+
+    /// Logs in. TLS is never dropped below `mode`; the login is bounded by the configuration's time-out.
+    fn login(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+        purpose: Purpose,
+    ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
+
+    /// Single user: the session's own user sets its password to `password`.
+    fn set_own_password(
+        &self,
+        session: &mut Self::Session,
+        password: &str,
+    ) -> impl Future<Output = Result<(), RotationError>> + Send;
+
+    /// The user the admin acts on, for the user secret's `connection` (`mode`: its TLS mode, for an engine that
+    /// asks the server by logging in as the user).
+    fn user(
+        &self,
+        config: &DatabaseConfig,
+        admin: &mut Self::Session,
+        connection: &Connection,
+        mode: TlsMode,
+    ) -> impl Future<Output = Result<Self::User, RotationError>> + Send;
+
+    /// The other user of the alternating strategy, named `name`, addressed like `active`.
+    fn alternate(&self, active: &Self::User, name: &str) -> Result<Self::User, String>;
+
+    /// The user's name, for messages and the admin's refusal of itself.
+    fn user_name<'u>(&self, user: &'u Self::User) -> &'u str;
+
+    /// The administrative rights `user` holds (empty: none, or no such user): the admin refuses such users.
+    fn privileged_rights(
+        &self,
+        admin: &mut Self::Session,
+        user: &Self::User,
+    ) -> impl Future<Output = Result<Vec<String>, RotationError>> + Send;
+
+    /// Admin: sets `user`'s password.
+    fn set_password(
+        &self,
+        admin: &mut Self::Session,
+        user: &Self::User,
+        password: &str,
+    ) -> impl Future<Output = Result<(), RotationError>> + Send;
+
+    /// Alternating users: creates `inactive` when missing, makes it alike `active` both ways (what it lacks is
+    /// given, what it holds beyond `active` is taken), and sets its password.
+    fn sync_alternate(
+        &self,
+        admin: &mut Self::Session,
+        active: &Self::User,
+        inactive: &Self::User,
+        password: &str,
+    ) -> impl Future<Output = Result<(), RotationError>> + Send;
+
+    /// Whether createSecret asks the server, as the admin, about the other user's name
+    /// ([`Engine::refuse_name`]) before storing an alternating user's pending secret.
+    const ASKS_ABOUT_NAMES: bool = false;
+
+    /// Alternating users, at createSecret: why the server would not take `name` (over its limit on names), when
+    /// only the server knows; `None` when it would.
+    fn refuse_name(
+        &self,
+        admin: &mut Self::Session,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, RotationError>> + Send {
+        let _ = (admin, name);
+        ready(Ok(None))
+    }
+
+    /// testSecret: runs the test query on a [`Purpose::Probe`] session of the pending user.
+    fn probe(&self, session: &mut Self::Session, query: &str)
+    -> impl Future<Output = Result<(), RotationError>> + Send;
+}

@@ -1,0 +1,183 @@
+//! [`DatabaseTarget`]: the one database [`Target`], the strategies written once over an [`Engine`].
+
+use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
+
+use crate::engine::{Engine, Purpose, Session};
+use crate::rds::Rds;
+use crate::{
+    Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, load_admin, next_secret, refuse_privileged,
+    test_with_retries,
+};
+
+/// Rotates a database credential by the configured strategy (single user, admin, alternating users) on the
+/// engine `E`.
+#[derive(Debug, Clone)]
+pub struct DatabaseTarget<E: Engine> {
+    engine: E,
+    config: DatabaseConfig,
+    rds: Rds,
+}
+
+impl<E: Engine> DatabaseTarget<E> {
+    /// A target with its engine, its configuration, and an RDS client for RDS-managed admin secrets.
+    pub fn new(engine: E, config: DatabaseConfig, rds: Rds) -> Self {
+        Self { engine, config, rds }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DatabaseConfig {
+        &self.config
+    }
+
+    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<E::Session, RotationError> {
+        self.engine.login(&self.config, connection, mode, Purpose::Rotor).await
+    }
+
+    /// Logs in with the (pinned) admin secret named by the current secret's `masterarn`.
+    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<E::Session, RotationError> {
+        let admin = load_admin(ctx, &self.rds, user, &self.config, &self.engine).await?;
+        self.login(&self.engine.admin_connection(admin.connection), admin.mode).await
+    }
+
+    /// Refuses users the admin must not act on: itself, and users with administrative rights (unless allowed).
+    async fn refuse_privileged(&self, admin: &mut E::Session, users: &[&E::User]) -> Result<(), RotationError> {
+        for user in users {
+            let rights = self.engine.privileged_rights(admin, user).await?;
+            refuse_privileged(&self.config, admin.connection(), self.engine.user_name(user), &rights)?;
+        }
+        Ok(())
+    }
+
+    /// Single user: logs in with the current password and sets the pending one; when the current password is
+    /// refused (an earlier attempt was interrupted after the change, or a rotation abandoned after its
+    /// setSecret changed it), with the pending one, the previous one, then the values of abandoned rotations,
+    /// each only when it names the same host, port, database, engine and user as the current secret: nothing is
+    /// ever sent to a server the current secret does not name.
+    async fn set_own_password(&self, ctx: &SetContext<'_>, pending: &Connection) -> Result<(), RotationError> {
+        let current = self.engine.connection(ctx.current)?;
+        let refused = match self.set_own_password_as(&current, ctx.current, pending).await {
+            Err(error) if error.is_authentication_failure() => error,
+            done => return done,
+        };
+        // The pending password itself: a retry after the change logs in with it and sets it again, harmlessly.
+        let mut fallbacks: Vec<(&str, Secret)> = vec![("AWSPENDING", ctx.pending.clone())];
+        fallbacks.extend(ctx.previous().await?.into_iter().map(|p| ("AWSPREVIOUS", p)));
+        fallbacks.extend(ctx.abandoned().await?.into_iter().map(|a| ("an abandoned rotation's value", a)));
+        for (what, secret) in fallbacks {
+            let login = self.engine.connection(&secret)?;
+            if let Err(error) = check_same_target(&current, &login, Strategy::SingleUser) {
+                tracing::warn!(error = %error, "{what} names another target than AWSCURRENT; not using it");
+                continue;
+            }
+            match self.set_own_password_as(&login, &secret, pending).await {
+                Err(error) if error.is_authentication_failure() => {}
+                done => return done,
+            }
+        }
+        Err(RotationError::Target {
+            kind: TargetErrorKind::AuthenticationFailed,
+            target: current.address(),
+            message: format!(
+                "neither the pending, the current, the previous nor an abandoned rotation's password logs in as {:?}; set the password by hand and put it in AWSCURRENT",
+                current.username
+            ),
+            source: Some(Box::new(refused)),
+        })
+    }
+
+    /// Logs in as `login` (in the TLS mode `secret` asks for) and sets the pending password of the same user.
+    async fn set_own_password_as(
+        &self,
+        login: &Connection,
+        secret: &Secret,
+        pending: &Connection,
+    ) -> Result<(), RotationError> {
+        let mut session = self.login(login, self.config.tls.for_secret(secret)?).await?;
+        self.engine.set_own_password(&mut session, &pending.password).await
+    }
+}
+
+impl<E: Engine> Target for DatabaseTarget<E> {
+    fn name(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        let connection = self.engine.connection(current)?;
+        let next = next_secret(current, &connection, self.config.strategy, password.into_inner())?;
+        self.engine.check_username(current, next.require_str("username")?)?;
+        Ok(next)
+    }
+
+    /// The next secret; for alternating users on an engine that [asks about names](Engine::ASKS_ABOUT_NAMES), the
+    /// other user's name is put to the server, as the admin, before anything is stored.
+    async fn create(
+        &self,
+        ctx: &CreateContext<'_>,
+        current: &Secret,
+        password: Password,
+    ) -> Result<Secret, RotationError> {
+        let next = self.next_secret(current, password)?;
+        if self.config.strategy == Strategy::AlternatingUsers && E::ASKS_ABOUT_NAMES {
+            let user = self.engine.connection(current)?;
+            let mut admin = self.admin(&ctx.lookup(&next, current), &user).await?;
+            if let Some(reason) = self.engine.refuse_name(&mut admin, next.require_str("username")?).await? {
+                return Err(current.invalid("username", reason));
+            }
+        }
+        Ok(next)
+    }
+
+    async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
+        let strategy = self.config.strategy;
+        let current = self.engine.connection(ctx.current)?;
+        let pending = self.engine.connection(ctx.pending)?;
+        check_same_target(&current, &pending, strategy)?;
+        if strategy != Strategy::AlternatingUsers && E::CHECK_PENDING_FIRST {
+            match self.login(&pending, self.config.tls.for_secret(ctx.pending)?).await {
+                Ok(_) => return Ok(()),
+                Err(error) if error.is_authentication_failure() => {}
+                Err(error) => return Err(error),
+            }
+        }
+        // The last moment before the target changes anything: another rotation may have taken over.
+        ctx.still_pending().await?;
+        match strategy {
+            Strategy::SingleUser => self.set_own_password(ctx, &pending).await,
+            Strategy::Admin => {
+                let mut admin = self.admin(ctx, &current).await?;
+                let mode = self.config.tls.for_secret(ctx.current)?;
+                let user = self.engine.user(&self.config, &mut admin, &current, mode).await?;
+                self.refuse_privileged(&mut admin, &[&user]).await?;
+                self.engine.set_password(&mut admin, &user, &pending.password).await
+            }
+            Strategy::AlternatingUsers => {
+                let mut admin = self.admin(ctx, &current).await?;
+                let mode = self.config.tls.for_secret(ctx.current)?;
+                let active = self.engine.user(&self.config, &mut admin, &current, mode).await?;
+                let inactive = self
+                    .engine
+                    .alternate(&active, &pending.username)
+                    .map_err(|reason| ctx.pending.invalid("username", reason))?;
+                self.refuse_privileged(&mut admin, &[&active, &inactive]).await?;
+                self.engine.sync_alternate(&mut admin, &active, &inactive, &pending.password).await
+            }
+        }
+    }
+
+    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
+        let connection = self.engine.connection(ctx.pending)?;
+        let mode = self.config.tls.for_secret(ctx.pending)?;
+        let (backoff, bound) = (&self.config.test_backoff, self.config.test_attempt_bound());
+        test_with_retries(backoff, bound, ctx.deadline, || async {
+            let mut session = self.engine.login(&self.config, &connection, mode, Purpose::Probe).await?;
+            self.engine.probe(&mut session, &self.config.test_query).await
+        })
+        .await
+    }
+}

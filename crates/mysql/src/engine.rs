@@ -1,0 +1,172 @@
+//! [`MysqlEngine`]: MySQL and MariaDB for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
+
+use rotation_core::{RotationError, Secret, TargetErrorKind};
+use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
+
+use crate::account::{Account, unsafe_name};
+use crate::clone::{name_limit, privileged_rights, sync_and_set_password};
+use crate::connect::{Session, codes, connect};
+use crate::statements::{Flavor, PasswordChange, alter_password, credential_texts, set_password_hash};
+use crate::{DEFAULT_PORT, ENGINES};
+
+/// MySQL, MariaDB and Aurora MySQL: accounts `user@host` as the server names them, passwords sent as hashes to
+/// MariaDB, MySQL 8's dual passwords where the server accepts them.
+#[derive(Debug, Clone, Default)]
+pub struct MysqlEngine;
+
+impl rotation_database::Session for Session {
+    fn connection(&self) -> &Connection {
+        Session::connection(self)
+    }
+}
+
+impl MysqlEngine {
+    /// Changes `account`'s password on `session`, sending the password's hash to MariaDB. MySQL: dual passwords
+    /// where the server accepts them (8.0.14+ with the privilege), else a plain `ALTER USER`. MariaDB: `ALTER
+    /// USER`, else `SET PASSWORD` for a user changing its own. What the server accepts is learned from its answers.
+    async fn change_password(
+        &self,
+        session: &mut Session,
+        account: &Account,
+        password: &str,
+    ) -> Result<(), RotationError> {
+        let flavor = session.flavor().await?;
+        let secrets = credential_texts(password);
+        let first = match flavor {
+            Flavor::Mysql => PasswordChange::RetainCurrent,
+            Flavor::MariaDb => PasswordChange::Replace,
+        };
+        let error = match session.execute_credential(alter_password(flavor, account, password, first), &secrets).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        match (flavor, error.server_code()) {
+            (Flavor::Mysql, Some(codes::PARSE_ERROR | codes::SPECIFIC_ACCESS_DENIED)) => {
+                let replace = alter_password(flavor, account, password, PasswordChange::Replace);
+                session.execute_credential(replace, &secrets).await.map_err(RotationError::from)
+            }
+            (Flavor::MariaDb, Some(codes::SPECIFIC_ACCESS_DENIED)) => session
+                .execute_credential(set_password_hash(account, password), &secrets)
+                .await
+                .map_err(RotationError::from),
+            _ => Err(error.into()),
+        }
+    }
+}
+
+impl Engine for MysqlEngine {
+    type Session = Session;
+    type User = Account;
+
+    /// `RETAIN CURRENT PASSWORD` with the same password again would drop the retained one.
+    const CHECK_PENDING_FIRST: bool = true;
+    const ASKS_ABOUT_NAMES: bool = true;
+
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
+        Connection::parse(secret, ENGINES, DEFAULT_PORT, None)
+    }
+
+    fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {
+        match unsafe_name(username) {
+            Some(reason) => {
+                Err(secret.invalid("username", format!("{username:?} {reason}; rotor refuses such MySQL user names")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// MySQL accounts are server-wide: the admin needs no database.
+    fn admin_connection(&self, mut admin: Connection) -> Connection {
+        admin.dbname = None;
+        admin
+    }
+
+    async fn login(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+        _purpose: Purpose,
+    ) -> Result<Session, RotationError> {
+        connect(connection, mode, config).await
+    }
+
+    async fn set_own_password(&self, session: &mut Session, password: &str) -> Result<(), RotationError> {
+        let account = session.current_account().await?;
+        self.change_password(session, &account, password).await
+    }
+
+    /// The user's real account: as the server names it when the current credential logs in, else from the
+    /// admin's view of `mysql.user` (which must hold exactly one account of that name).
+    async fn user(
+        &self,
+        config: &DatabaseConfig,
+        admin: &mut Session,
+        connection: &Connection,
+        mode: TlsMode,
+    ) -> Result<Account, RotationError> {
+        match connect(connection, mode, config).await {
+            Ok(mut session) => return session.current_account().await,
+            Err(error) if error.is_authentication_failure() => {}
+            Err(error) => return Err(error),
+        }
+        let hosts: Vec<String> =
+            admin.exec("SELECT Host FROM mysql.user WHERE User = ?", (connection.username.clone(),)).await?;
+        match hosts.as_slice() {
+            [host] => Account::new(&connection.username, host)
+                .map_err(|reason| RotationError::target(TargetErrorKind::Rejected, connection.address(), reason)),
+            _ => Err(RotationError::target(
+                TargetErrorKind::Rejected,
+                connection.address(),
+                format!(
+                    "the current password does not log in and {} accounts are named {:?}; fix the secret so it logs in",
+                    hosts.len(),
+                    connection.username
+                ),
+            )),
+        }
+    }
+
+    fn alternate(&self, active: &Account, name: &str) -> Result<Account, String> {
+        active.with_user(name)
+    }
+
+    fn user_name<'u>(&self, user: &'u Account) -> &'u str {
+        &user.user
+    }
+
+    async fn privileged_rights(&self, admin: &mut Session, user: &Account) -> Result<Vec<String>, RotationError> {
+        privileged_rights(admin, user).await
+    }
+
+    async fn set_password(&self, admin: &mut Session, user: &Account, password: &str) -> Result<(), RotationError> {
+        self.change_password(admin, user, password).await
+    }
+
+    async fn sync_alternate(
+        &self,
+        admin: &mut Session,
+        active: &Account,
+        inactive: &Account,
+        password: &str,
+    ) -> Result<(), RotationError> {
+        let flavor = admin.flavor().await?;
+        sync_and_set_password(admin, flavor, active, inactive, password).await
+    }
+
+    async fn refuse_name(&self, admin: &mut Session, name: &str) -> Result<Option<String>, RotationError> {
+        Ok(name_limit(admin).await?.filter(|max| name.chars().count() as u64 > *max).map(|max| {
+            format!(
+                "gives the other user the name {name:?}, over the {max} characters this server's mysql.user takes; use a shorter username"
+            )
+        }))
+    }
+
+    async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
+        session.execute(query).await
+    }
+}

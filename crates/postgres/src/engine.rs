@@ -1,0 +1,115 @@
+//! [`PostgresEngine`]: PostgreSQL for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
+
+use rotation_core::{RotationError, Secret};
+use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
+
+use crate::alternating::{privileged_rights, sync_and_set_password};
+use crate::connect::{Session, connect};
+use crate::password::password_statement;
+use crate::tls::TlsRoots;
+use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
+
+/// PostgreSQL (and Aurora PostgreSQL): roles by name, passwords sent as SCRAM-SHA-256 verifiers, rotor's sessions
+/// with a pinned `search_path`.
+#[derive(Debug, Clone)]
+pub struct PostgresEngine {
+    roots: TlsRoots,
+}
+
+impl PostgresEngine {
+    /// An engine trusting `roots`.
+    pub fn new(roots: TlsRoots) -> Self {
+        Self { roots }
+    }
+}
+
+impl rotation_database::Session for Session {
+    fn connection(&self) -> &Connection {
+        Session::connection(self)
+    }
+}
+
+impl Engine for PostgresEngine {
+    type Session = Session;
+    type User = String;
+
+    /// Setting the same verifier again is harmless, so the common path saves a refused login; a single user
+    /// whose current password is refused still tries the pending one (a retry after the change).
+    const CHECK_PENDING_FIRST: bool = false;
+
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
+        Connection::parse(secret, ENGINES, DEFAULT_PORT, Some(DEFAULT_DBNAME))
+    }
+
+    fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {
+        if username.len() > MAX_NAME_BYTES {
+            return Err(secret.invalid(
+                "username",
+                format!(
+                    "{username:?} is {} bytes, over PostgreSQL's {MAX_NAME_BYTES}-byte limit on names; use a shorter username",
+                    username.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn login(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+        purpose: Purpose,
+    ) -> Result<Session, RotationError> {
+        connect(connection, mode, purpose, &self.roots, config).await
+    }
+
+    async fn set_own_password(&self, session: &mut Session, password: &str) -> Result<(), RotationError> {
+        let role = session.connection().username.clone();
+        session.execute(&password_statement(&role, password, "")).await
+    }
+
+    async fn user(
+        &self,
+        _config: &DatabaseConfig,
+        _admin: &mut Session,
+        connection: &Connection,
+        _mode: TlsMode,
+    ) -> Result<String, RotationError> {
+        Ok(connection.username.clone())
+    }
+
+    fn alternate(&self, _active: &String, name: &str) -> Result<String, String> {
+        Ok(name.to_owned())
+    }
+
+    fn user_name<'u>(&self, user: &'u String) -> &'u str {
+        user
+    }
+
+    async fn privileged_rights(&self, admin: &mut Session, user: &String) -> Result<Vec<String>, RotationError> {
+        privileged_rights(admin, user).await
+    }
+
+    async fn set_password(&self, admin: &mut Session, user: &String, password: &str) -> Result<(), RotationError> {
+        admin.execute(&password_statement(user, password, "")).await
+    }
+
+    async fn sync_alternate(
+        &self,
+        admin: &mut Session,
+        active: &String,
+        inactive: &String,
+        password: &str,
+    ) -> Result<(), RotationError> {
+        sync_and_set_password(admin, active, inactive, password).await
+    }
+
+    async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
+        session.simple_query(query).await
+    }
+}
