@@ -1,2 +1,1 @@
 //! End-to-end tests of rotor; the library holds only the test fixture target.
-#![warn(missing_docs)]

@@ -4,7 +4,6 @@
 //! ([`RotationEvent`]), the staging-label state machine ([`Versions`]), createSecret and finishSecret, the
 //! Secrets Manager client ([`SecretsManager`]), the password policy, and the Lambda entry point ([`run`]). A
 //! system to rotate implements [`Target`].
-#![warn(missing_docs, rust_2018_idioms)]
 
 pub mod config;
 pub mod error;

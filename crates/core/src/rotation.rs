@@ -41,6 +41,7 @@ impl Outcome {
 
 /// Runs rotation steps for one target. Holds no state between invocations: every step re-derives it from
 /// Secrets Manager, so each is idempotent.
+#[derive(Debug)]
 pub struct Rotator<T> {
     secrets: SecretsManager,
     target: T,

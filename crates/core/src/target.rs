@@ -77,7 +77,7 @@ pub trait Target: Send + Sync + 'static {
 
 /// What createSecret tells a target, and the reads a target may make to refuse, before anything is stored, a
 /// secret that cannot work (a clone name over the server's limit).
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct CreateContext<'a> {
     /// The secret's ARN.
     pub secret_id: &'a str,
@@ -116,6 +116,7 @@ impl<'a> TestContext<'a> {
 }
 
 /// What finishSecret offers a target: the pending secret, read only when asked.
+#[derive(Debug)]
 pub struct FinishContext<'a> {
     /// The secret's ARN.
     pub secret_id: &'a str,
@@ -142,6 +143,7 @@ impl<'a> FinishContext<'a> {
 
 /// What setSecret knows: the pending and current secrets, and reads of the previous one and of other secrets
 /// (the admin secret named by `masterarn`), made only when a target asks.
+#[derive(Debug)]
 pub struct SetContext<'a> {
     /// The secret's ARN.
     pub secret_id: &'a str,

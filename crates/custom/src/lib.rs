@@ -3,7 +3,6 @@
 //! [`GeneratedSecret`] rotates a value that no external system has to accept: API keys, signing keys, shared
 //! secrets. The new value is a password by the policy or random bytes in a [`Format`]; setSecret has nothing to
 //! change; testSecret checks that the pending value has the format (and meets the policy).
-#![warn(missing_docs, rust_2018_idioms)]
 
 mod format;
 mod generated;

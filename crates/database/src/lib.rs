@@ -1,7 +1,6 @@
 //! rotation-database: what rotor's database targets share: the secret's connection fields, the rotation strategy,
 //! the TLS mode and the RDS roots, the confused-deputy check, the function's configuration, admin loading and
 //! pinning, RDS lookup, and the single-user and testSecret flows.
-#![warn(missing_docs, rust_2018_idioms)]
 
 mod admin;
 mod config;

@@ -6,7 +6,6 @@
 //! refuses new rotations) on failure; schedules rotate when due; a token reused with another value is
 //! `ResourceExistsException`. The state survives a restart, and an audit log records every operation without a
 //! value or token.
-#![warn(missing_docs, rust_2018_idioms)]
 
 pub mod clock;
 pub mod endpoint;

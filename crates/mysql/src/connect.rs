@@ -47,6 +47,16 @@ pub struct Session {
     flavor: Option<Flavor>,
 }
 
+impl std::fmt::Debug for Session {
+    /// The connection (its password redacted) and the TLS mode; not the driver's state.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("connection", &self.connection)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     /// The connection this session logged in with.
     pub fn connection(&self) -> &Connection {

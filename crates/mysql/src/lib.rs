@@ -6,7 +6,6 @@
 //! accepts them (found by asking the server, not by reading a version string); the clone of the alternating
 //! strategy gets the active user's grants and TLS requirements again on every rotation; TLS is verified by
 //! default and never silently dropped.
-#![warn(missing_docs, rust_2018_idioms)]
 
 mod account;
 mod clone;

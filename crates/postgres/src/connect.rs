@@ -25,6 +25,16 @@ pub struct Session {
     bound: Duration,
 }
 
+impl std::fmt::Debug for Session {
+    /// The connection (its password redacted) and the TLS mode; not the driver's state.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("connection", &self.connection)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     /// Runs statements (no parameters, no rows).
     pub async fn execute(&self, sql: &str) -> Result<(), RotationError> {

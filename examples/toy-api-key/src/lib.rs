@@ -4,7 +4,6 @@
 //! key as the body replaces it; `GET {url}/whoami` with `Authorization: Bearer <key>` answers 200 for a valid
 //! key. The secret is `{"url": "...", "api_key": "..."}`. rotor's core does the rest: the event, the guard, the
 //! staging labels, createSecret, finishSecret, logs and metrics.
-#![warn(missing_docs)]
 
 use rotation_core::{Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
 
