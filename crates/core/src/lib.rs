@@ -16,6 +16,7 @@ pub mod secret;
 pub mod secrets_manager;
 pub mod target;
 pub mod telemetry;
+pub mod tls;
 pub mod versions;
 
 pub use config::Env;

@@ -15,6 +15,7 @@ use rotation_core::{
     AWSCURRENT, Backoff, CreateContext, Env, Password, RotationError, Secret, SecretsManager, Selector, SetContext,
     Target, TargetErrorKind, TestContext,
 };
+use rustls_pki_types::CertificateDer;
 use serde_json::{Value, json};
 
 use crate::generated::GeneratedSecret;
@@ -123,25 +124,24 @@ pub struct WebhookTarget {
 
 impl WebhookTarget {
     /// A target with its configuration, the value generator (key, format, policy), the Secrets Manager client
-    /// that reads the signing key, and `TLS_CA_BUNDLE` trusted on top of the system's roots.
+    /// that reads the signing key, and `TLS_CA_BUNDLE`'s certificates trusted on top of the system's roots.
     pub fn new(
         config: WebhookConfig,
         values: GeneratedSecret,
         secrets: SecretsManager,
-        ca_bundle: Option<&std::path::Path>,
+        ca_bundle: &[CertificateDer<'static>],
     ) -> Result<Self, RotationError> {
         // No redirects: a 307/308 would re-POST the body carrying the pending credential to wherever it points.
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = ca_bundle {
-            let invalid = |reason: String| RotationError::Config { variable: "TLS_CA_BUNDLE", reason };
-            let pem = std::fs::read(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-            builder = builder.tls_certs_merge(certs);
-        }
+        let certificates: Vec<reqwest::Certificate> = ca_bundle
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<_, _>>()
+            .map_err(|e| RotationError::Config { variable: "TLS_CA_BUNDLE", reason: e.to_string() })?;
+        builder = builder.tls_certs_merge(certificates);
         let http =
             builder.build().map_err(|e| RotationError::Config { variable: "TLS_CA_BUNDLE", reason: e.to_string() })?;
         Ok(Self { config, values, http, secrets })
@@ -234,7 +234,7 @@ impl WebhookTarget {
                             "the request failed".to_owned()
                         };
                         RotationError::Target {
-                            kind: if e.is_connect() && is_tls(&e) {
+                            kind: if e.is_connect() && rotation_core::tls::is_tls_error(&e) {
                                 TargetErrorKind::Tls
                             } else {
                                 TargetErrorKind::Unreachable
@@ -326,18 +326,6 @@ fn signed_target(url: &str) -> (String, String) {
 fn host_of(url: &str) -> String {
     let authority = url.split('/').nth(2).unwrap_or_default();
     authority.rsplit('@').next().unwrap_or_default().to_owned()
-}
-
-fn is_tls(error: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if text.contains("certificate") || text.contains("tls") || text.contains("TLS") {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 impl Target for WebhookTarget {
@@ -455,7 +443,7 @@ mod tests {
         };
         let client = aws_sdk_secretsmanager_client();
         let target =
-            WebhookTarget::new(config, GeneratedSecret::new("api_key", Default::default()), client, None).unwrap();
+            WebhookTarget::new(config, GeneratedSecret::new("api_key", Default::default()), client, &[]).unwrap();
         let secret = Secret::parse(
             "s",
             r#"{"api_key":"k","webhook_set_url":"https://h/set","webhook_test_url":"http://h/test"}"#,

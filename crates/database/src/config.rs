@@ -1,7 +1,8 @@
 //! The configuration every database function reads once at cold start.
 
-use std::path::PathBuf;
 use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
 
 use crate::{Strategy, TlsMode};
 use rotation_core::{Backoff, DEADLINE_MARGIN, Env, RotationError, Secret};
@@ -14,8 +15,9 @@ pub struct DatabaseConfig {
     /// `TLS_MODE` and `TLS_MIN_MODE`: the mode for secrets whose `ssl` field does not say, and the floor no
     /// secret goes below.
     pub tls: TlsPolicy,
-    /// `TLS_CA_BUNDLE`: a PEM file of CA certificates trusted on top of the system's (an RDS CA bundle).
-    pub ca_bundle: Option<PathBuf>,
+    /// `TLS_CA_BUNDLE`: the certificates of a PEM file, read at cold start, trusted on top of the system's and the
+    /// RDS roots.
+    pub ca_bundle: Vec<CertificateDer<'static>>,
     /// `ADMIN_SECRET_ARNS`: the admin secrets a user secret's `masterarn` may name.
     pub admin_secrets: AdminSecrets,
     /// `ALLOW_PRIVILEGED_USERS` (default false): whether the admin may set the password of a user that holds
@@ -37,15 +39,7 @@ pub struct DatabaseConfig {
 impl DatabaseConfig {
     /// Reads and validates the environment; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
-        let ca_bundle = env.get("TLS_CA_BUNDLE").map(PathBuf::from);
-        if let Some(path) = &ca_bundle
-            && !path.is_file()
-        {
-            return Err(RotationError::Config {
-                variable: "TLS_CA_BUNDLE",
-                reason: format!("names {}, which is not a readable file", path.display()),
-            });
-        }
+        let ca_bundle = rotation_core::tls::ca_bundle_from_env(env)?;
         let strategy = Strategy::from_env(env)?;
         let admin_secrets = AdminSecrets::from_env(env)?;
         if strategy.needs_admin() && admin_secrets.is_empty() {

@@ -25,6 +25,11 @@ pub trait Session: Send {
     fn connection(&self) -> &Connection;
 }
 
+/// A session's `Debug`: its connection (the password redacted) and TLS mode, never the driver's state.
+pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &Connection, mode: TlsMode) -> std::fmt::Result {
+    f.debug_struct("Session").field("connection", connection).field("mode", &mode).finish_non_exhaustive()
+}
+
 /// One kind of database server. Shaped like sqlx's `Database`/`Connection` pair: the engine knows how to log in
 /// and how to change a credential; [`DatabaseTarget`](crate::DatabaseTarget) owns the strategies, the admin
 /// secret, the confused-deputy checks and the fallbacks, written once for every engine.

@@ -11,7 +11,7 @@ mod target;
 
 pub use admin::{Admin, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
-pub use engine::{Engine, Purpose, Session};
+pub use engine::{Engine, Purpose, Session, fmt_session};
 pub use flows::test_with_retries;
 pub use target::DatabaseTarget;
 

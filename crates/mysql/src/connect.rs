@@ -48,12 +48,8 @@ pub struct Session {
 }
 
 impl std::fmt::Debug for Session {
-    /// The connection (its password redacted) and the TLS mode; not the driver's state.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("connection", &self.connection)
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
+        rotation_database::fmt_session(f, &self.connection, self.mode)
     }
 }
 
@@ -151,7 +147,7 @@ pub async fn connect(
     // The driver's built-in roots (Mozilla's), the Amazon RDS roots, and TLS_CA_BUNDLE.
     let roots = || {
         let rds = RDS_CA_BUNDLE.into();
-        std::iter::once(rds).chain(config.ca_bundle.iter().map(|p| p.clone().into())).collect::<Vec<_>>()
+        std::iter::once(rds).chain(config.ca_bundle.iter().map(|der| der.to_vec().into())).collect::<Vec<_>>()
     };
     let ssl = match mode {
         TlsMode::Disable => {
@@ -236,26 +232,6 @@ impl From<StatementError> for RotationError {
     }
 }
 
-/// Whether the error comes from the TLS layer (rustls), wherever the driver wrapped it.
-fn is_tls(error: &mysql_async::Error) -> bool {
-    if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_))) {
-        return true;
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if cause.is::<rustls::Error>() {
-            return true;
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
-        {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
-}
-
 /// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
 pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMode) -> RotationError {
     let user = &connection.username;
@@ -275,7 +251,7 @@ pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMod
             }
             code => (TargetErrorKind::Rejected, format!("{} ({code})", server.message)),
         },
-        error if is_tls(error) => (
+        error if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_))) || rotation_core::tls::is_tls_error(error) => (
             TargetErrorKind::Tls,
             format!("TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)", mode.as_str()),
         ),

@@ -26,12 +26,8 @@ pub struct Session {
 }
 
 impl std::fmt::Debug for Session {
-    /// The connection (its password redacted) and the TLS mode; not the driver's state.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("connection", &self.connection)
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
+        rotation_database::fmt_session(f, &self.connection, self.mode)
     }
 }
 

@@ -1,7 +1,5 @@
 //! PostgreSQL errors, classified by SQLSTATE into what a person must fix and what a retry may fix.
 
-use std::error::Error as _;
-
 use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::{Connection, TlsMode};
 use tokio_postgres::error::SqlState;
@@ -63,13 +61,8 @@ fn db_message(error: &tokio_postgres::Error) -> String {
     error.as_db_error().map(|db| db.message().to_owned()).unwrap_or_else(|| error.to_string())
 }
 
+/// A TLS failure: rustls's error in the chain, or the driver's own TLS refusal ("server does not support TLS"),
+/// which tokio-postgres reports with no cause and no public kind, only its `Display`.
 fn is_tls(error: &tokio_postgres::Error) -> bool {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if cause.is::<rustls::Error>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    error.to_string().contains("TLS")
+    rotation_core::tls::is_tls_error(error) || error.to_string().starts_with("error performing TLS handshake")
 }

@@ -10,7 +10,7 @@ use crate::{DEFAULT_EXCLUDE_CHARACTERS, PostgresEngine, TlsRoots};
 pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
     rotation_core::telemetry::init();
     let config = DatabaseConfig::from_env(&env).map_err(init_failed)?;
-    let roots = TlsRoots::load(config.ca_bundle.as_deref()).map_err(init_failed)?;
+    let roots = TlsRoots::load(&config.ca_bundle).map_err(init_failed)?;
     let rds = rotation_database::rds::Rds::from_env().await;
     let target = DatabaseTarget::new(PostgresEngine::new(roots), config, rds);
     rotation_core::run_with_exclusions(target, DEFAULT_EXCLUDE_CHARACTERS).await

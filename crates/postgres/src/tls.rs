@@ -1,6 +1,5 @@
 //! rustls client configurations for the four TLS modes, over the system's roots and an optional CA bundle.
 
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use rotation_core::RotationError;
@@ -24,26 +23,22 @@ pub struct TlsRoots {
 }
 
 impl TlsRoots {
-    /// Loads the system's roots, the RDS roots and the bundle's certificates.
-    pub fn load(ca_bundle: Option<&Path>) -> Result<Self, RotationError> {
+    /// The system's roots, the RDS roots and `ca_bundle` (`TLS_CA_BUNDLE`'s certificates, already read).
+    pub fn load(ca_bundle: &[CertificateDer<'static>]) -> Result<Self, RotationError> {
         let mut roots = RootCertStore::empty();
         // Missing system roots are not fatal: a CA bundle alone is a valid setup.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         roots.add_parsable_certificates(CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok));
-        if let Some(path) = ca_bundle {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|iter| iter.collect())
-                .map_err(|e| RotationError::Config {
-                    variable: "TLS_CA_BUNDLE",
-                    reason: format!("{} is not a PEM certificate bundle: {e}", path.display()),
-                })?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(RotationError::Config {
-                    variable: "TLS_CA_BUNDLE",
-                    reason: format!("{} holds no usable CA certificate", path.display()),
-                });
-            }
+        let (added, _) = roots.add_parsable_certificates(ca_bundle.iter().cloned());
+        if added < ca_bundle.len() {
+            return Err(RotationError::Config {
+                variable: "TLS_CA_BUNDLE",
+                reason: format!(
+                    "{} of its {} certificates are not usable CA certificates",
+                    ca_bundle.len() - added,
+                    ca_bundle.len()
+                ),
+            });
         }
         Ok(Self {
             roots: Arc::new(roots),
@@ -190,7 +185,7 @@ mod tests {
         let bundle: Vec<CertificateDer<'_>> =
             CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).collect::<Result<_, _>>().expect("the RDS bundle parses");
         assert_eq!(bundle.len(), 87, "the RDS bundle's certificates");
-        let roots = TlsRoots::load(None).unwrap();
+        let roots = TlsRoots::load(&[]).unwrap();
         let rds_anchors = roots
             .roots
             .roots

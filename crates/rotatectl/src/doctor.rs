@@ -127,10 +127,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                     }
                 };
                 for url in urls {
-                    report.check(
-                        &format!("{url} answers over verified TLS"),
-                        reach(&url, env.get("TLS_CA_BUNDLE")).await,
-                    );
+                    report.check(&format!("{url} answers over verified TLS"), reach(&url, &env).await);
                 }
             }
         }
@@ -186,11 +183,10 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
 
 /// Any HTTP answer from the URL's server (an unsigned request is refused, which still proves the network and the
 /// certificate); an error names what failed.
-async fn reach(url: &str, ca_bundle: Option<String>) -> Result<(), String> {
+async fn reach(url: &str, env: &Env) -> Result<(), String> {
     let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).https_only(true);
-    if let Some(path) = ca_bundle {
-        let pem = std::fs::read(&path).map_err(|e| format!("TLS_CA_BUNDLE {path}: {e}"))?;
-        builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())?);
+    for der in rotation_core::tls::ca_bundle_from_env(env).map_err(|e| e.to_string())? {
+        builder = builder.tls_certs_merge([reqwest::Certificate::from_der(&der).map_err(|e| e.to_string())?]);
     }
     let client = builder.build().map_err(|e| e.to_string())?;
     match client.get(url).send().await {
@@ -216,7 +212,7 @@ async fn login(
 ) -> Result<Session, RotationError> {
     match function {
         Function::Postgres => {
-            let roots = rotation_postgres::TlsRoots::load(config.ca_bundle.as_deref())?;
+            let roots = rotation_postgres::TlsRoots::load(&config.ca_bundle)?;
             let purpose = rotation_database::Purpose::Rotor;
             rotation_postgres::connect(connection, mode, purpose, &roots, config).await.map(Session::Postgres)
         }

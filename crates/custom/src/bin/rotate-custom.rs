@@ -17,8 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some("webhook") => {
             let config = WebhookConfig::from_env(&env).map_err(init_failed)?;
             let secrets = SecretsManager::from_env(&env).await;
-            let ca_bundle = env.get("TLS_CA_BUNDLE").map(std::path::PathBuf::from);
-            let target = WebhookTarget::new(config, values, secrets, ca_bundle.as_deref()).map_err(init_failed)?;
+            let ca_bundle = rotation_core::tls::ca_bundle_from_env(&env).map_err(init_failed)?;
+            let target = WebhookTarget::new(config, values, secrets, &ca_bundle).map_err(init_failed)?;
             rotation_core::run_with_policy(target, policy).await
         }
         Some(_) => Err(init_failed(RotationError::Config {
