@@ -1,7 +1,7 @@
 //! Bounded retries with exponential backoff, for targets that see propagation lag.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::RotationError;
 
@@ -36,7 +36,23 @@ impl Backoff {
     }
 
     /// Runs `attempt` until it succeeds, fails with an error that is not retryable, or the tries run out.
-    pub async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, RotationError>
+    pub async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, RotationError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, RotationError>>,
+    {
+        self.retry_if(RotationError::is_retryable, None, attempt).await
+    }
+
+    /// Runs `attempt` until it succeeds, fails with an error `retry_on` refuses, or the tries run out. With a
+    /// `deadline` (the instant, and how long one try may take), no try starts that could not end before it: the
+    /// last error is returned instead, while there is time to report it.
+    pub async fn retry_if<T, F, Fut>(
+        &self,
+        retry_on: impl Fn(&RotationError) -> bool,
+        deadline: Option<(Instant, Duration)>,
+        mut attempt: F,
+    ) -> Result<T, RotationError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, RotationError>>,
@@ -46,7 +62,14 @@ impl Backoff {
         loop {
             match attempt().await {
                 Ok(value) => return Ok(value),
-                Err(error) if error.is_retryable() && tries < self.attempts.max(1) => {
+                Err(error) if retry_on(&error) && tries < self.attempts.max(1) => {
+                    if deadline.is_some_and(|(deadline, bound)| Instant::now() + delay + bound > deadline) {
+                        tracing::warn!(
+                            attempt = tries,
+                            "no more retries: another try would not end before the deadline"
+                        );
+                        return Err(error);
+                    }
                     tracing::warn!(attempt = tries, error_type = error.error_type(), error = %error, "retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(self.max_delay);
@@ -106,5 +129,30 @@ mod tests {
             .await;
         assert!(result.is_err());
         assert_eq!(tries.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn retry_if_retries_what_it_is_told_and_starts_no_try_past_the_deadline() {
+        let refused = || RotationError::target(TargetErrorKind::AuthenticationFailed, "db", "refused");
+        let tries = Cell::new(0);
+        let result: Result<(), _> = quick(5)
+            .retry_if(RotationError::is_authentication_failure, None, || async {
+                tries.set(tries.get() + 1);
+                Err(refused())
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(tries.get(), 5, "an authentication failure is retried when asked");
+
+        tries.set(0);
+        let soon = Instant::now() + Duration::from_millis(50);
+        let result: Result<(), _> = quick(5)
+            .retry_if(RotationError::is_authentication_failure, Some((soon, Duration::from_secs(5))), || async {
+                tries.set(tries.get() + 1);
+                Err(refused())
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(tries.get(), 1, "a try that could not end before the deadline is not started");
     }
 }

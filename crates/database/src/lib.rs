@@ -5,14 +5,12 @@
 mod admin;
 mod config;
 mod engine;
-mod flows;
 pub mod rds;
 mod target;
 
 pub use admin::{Admin, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
 pub use engine::{Engine, Purpose, Session, fmt_session};
-pub use flows::test_with_retries;
 pub use target::DatabaseTarget;
 
 use serde_json::Value;

@@ -6,7 +6,6 @@ use crate::engine::{Engine, Purpose, Session};
 use crate::rds::Rds;
 use crate::{
     Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, load_admin, next_secret, refuse_privileged,
-    test_with_retries,
 };
 
 /// Rotates a database credential by the configured strategy (single user, admin, alternating users) on the
@@ -170,14 +169,20 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         }
     }
 
+    /// Logs in with the pending credential and runs the test query, with backoff. A refused password is retried
+    /// too: a new password may take a moment to reach every node (replicas, proxies). No try starts that could
+    /// not end before the invocation's deadline.
     async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
         let connection = self.engine.connection(ctx.pending)?;
         let mode = self.config.tls.for_secret(ctx.pending)?;
-        let (backoff, bound) = (&self.config.test_backoff, self.config.test_attempt_bound());
-        test_with_retries(backoff, bound, ctx.deadline, || async {
-            let mut session = self.engine.login(&self.config, &connection, mode, Purpose::Probe).await?;
-            self.engine.probe(&mut session, &self.config.test_query).await
-        })
-        .await
+        let retry_on = |error: &RotationError| error.is_retryable() || error.is_authentication_failure();
+        let deadline = ctx.deadline.map(|deadline| (deadline, self.config.test_attempt_bound()));
+        self.config
+            .test_backoff
+            .retry_if(retry_on, deadline, || async {
+                let mut session = self.engine.login(&self.config, &connection, mode, Purpose::Probe).await?;
+                self.engine.probe(&mut session, &self.config.test_query).await
+            })
+            .await
     }
 }
