@@ -3,7 +3,7 @@
 use crate::engine::Engine;
 use crate::rds::Rds;
 use crate::{Connection, DatabaseConfig, TlsMode};
-use rotation_core::{RotationError, SetContext, TargetErrorKind};
+use rotation_core::{Password, RotationError, SetContext, TargetErrorKind};
 
 /// The admin's connection and TLS mode, ready to log in.
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ pub async fn load_admin(
             port: endpoint.port,
             dbname: None,
             username: secret.require_str("username")?.to_owned(),
-            password: secret.require_str("password")?.to_owned(),
+            password: Password::new(secret.require_str("password")?.to_owned()),
         }
     };
     if !connection.host.eq_ignore_ascii_case(&user.host) || connection.port != user.port {

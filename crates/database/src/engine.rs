@@ -4,7 +4,7 @@
 use std::fmt::Debug;
 use std::future::{Future, ready};
 
-use rotation_core::{RotationError, Secret};
+use rotation_core::{Password, RotationError, Secret};
 
 use crate::{Connection, DatabaseConfig, TlsMode};
 
@@ -81,7 +81,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
     fn set_own_password(
         &self,
         session: &mut Self::Session,
-        password: &str,
+        password: &Password,
     ) -> impl Future<Output = Result<(), RotationError>> + Send;
 
     /// The user the admin acts on, for the user secret's `connection` (`mode`: its TLS mode, for an engine that
@@ -112,7 +112,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
         &self,
         admin: &mut Self::Session,
         user: &Self::User,
-        password: &str,
+        password: &Password,
     ) -> impl Future<Output = Result<(), RotationError>> + Send;
 
     /// Alternating users: creates `inactive` when missing, makes it alike `active` both ways (what it lacks is
@@ -122,7 +122,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
         admin: &mut Self::Session,
         active: &Self::User,
         inactive: &Self::User,
-        password: &str,
+        password: &Password,
     ) -> impl Future<Output = Result<(), RotationError>> + Send;
 
     /// Whether createSecret asks the server, as the admin, about the other user's name

@@ -15,7 +15,7 @@ pub use target::DatabaseTarget;
 
 use serde_json::Value;
 
-use rotation_core::{Env, RotationError, Secret, TargetErrorKind};
+use rotation_core::{Env, Password, RotationError, Secret, TargetErrorKind};
 
 /// The Amazon RDS root CAs (PEM), trusted by the database functions besides the system's roots and
 /// `TLS_CA_BUNDLE`, so `verify-full` against RDS works without configuration. Where they come from, and how to
@@ -135,8 +135,8 @@ impl TlsMode {
 
 /// The connection fields of a database secret (CONTRACT section 5), validated; errors name the field.
 ///
-/// `Debug` leaves the password out.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` redacts the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     /// `engine`, when present.
     pub engine: Option<String>,
@@ -148,20 +148,8 @@ pub struct Connection {
     pub dbname: Option<String>,
     /// `username`.
     pub username: String,
-    /// `password`.
-    pub password: String,
-}
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("engine", &self.engine)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("dbname", &self.dbname)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
+    /// `password`, redacted in `Debug`; exposed only at the driver call that needs it.
+    pub password: Password,
 }
 
 impl Connection {
@@ -187,18 +175,13 @@ impl Connection {
             port: secret.port("port", default_port)?,
             dbname: secret.optional_str("dbname")?.map(str::to_owned).or(default_dbname.map(str::to_owned)),
             username: secret.require_str("username")?.to_owned(),
-            password: secret.require_str("password")?.to_owned(),
+            password: Password::new(secret.require_str("password")?.to_owned()),
         })
     }
 
     /// `host:port`, for messages.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
-    }
-
-    /// The same connection with another user and password.
-    pub fn as_user(&self, username: &str, password: &str) -> Self {
-        Self { username: username.to_owned(), password: password.to_owned(), ..self.clone() }
     }
 }
 
@@ -232,12 +215,13 @@ pub fn next_secret(
     current: &Secret,
     connection: &Connection,
     strategy: Strategy,
-    password: String,
+    password: Password,
 ) -> Result<Secret, RotationError> {
     if strategy.needs_admin() {
         current.require_str("masterarn")?;
     }
-    let next = current.with_field("password", password)?;
+    // The store holds the value itself: this is where the new password leaves its wrapper.
+    let next = current.with_field("password", password.into_inner())?;
     match strategy {
         Strategy::AlternatingUsers => next.with_field("username", other_username(&connection.username)),
         _ => Ok(next),
@@ -287,6 +271,17 @@ mod tests {
     }
 
     const PG: &[&str] = &["postgres", "aurora-postgresql"];
+
+    #[test]
+    fn a_connection_shows_everything_but_its_password() {
+        let shown = format!(
+            "{:?}",
+            Connection::parse(&secret(r#"{"host":"db","username":"app","password":"s3cret-pw"}"#), PG, 5432, None)
+                .unwrap()
+        );
+        assert!(shown.contains("\"app\"") && shown.contains("\"db\""), "{shown}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+    }
 
     #[test]
     fn connection_fields_are_validated_by_name() {

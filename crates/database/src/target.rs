@@ -108,7 +108,7 @@ impl<E: Engine> Target for DatabaseTarget<E> {
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
         let connection = self.engine.connection(current)?;
-        let next = next_secret(current, &connection, self.config.strategy, password.into_inner())?;
+        let next = next_secret(current, &connection, self.config.strategy, password)?;
         self.engine.check_username(current, next.require_str("username")?)?;
         Ok(next)
     }

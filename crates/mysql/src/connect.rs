@@ -162,7 +162,7 @@ pub async fn connect(
         .ip_or_hostname(connection.host.clone())
         .tcp_port(connection.port)
         .user(Some(connection.username.clone()))
-        .pass(Some(connection.password.clone()))
+        .pass(Some(connection.password.expose()))
         .db_name(connection.dbname.clone())
         .prefer_socket(false)
         .stmt_cache_size(0)

@@ -1,6 +1,6 @@
 //! [`MysqlEngine`]: MySQL and MariaDB for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
-use rotation_core::{RotationError, Secret, TargetErrorKind};
+use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::account::{Account, unsafe_name};
@@ -28,9 +28,11 @@ impl MysqlEngine {
         &self,
         session: &mut Session,
         account: &Account,
-        password: &str,
+        password: &Password,
     ) -> Result<(), RotationError> {
         let flavor = session.flavor().await?;
+        // The statements below go to the driver: the value leaves its wrapper here, as its hash for MariaDB.
+        let password = password.expose();
         let secrets = credential_texts(password);
         let first = match flavor {
             Flavor::Mysql => PasswordChange::RetainCurrent,
@@ -95,7 +97,7 @@ impl Engine for MysqlEngine {
         connect(connection, mode, config).await
     }
 
-    async fn set_own_password(&self, session: &mut Session, password: &str) -> Result<(), RotationError> {
+    async fn set_own_password(&self, session: &mut Session, password: &Password) -> Result<(), RotationError> {
         let account = session.current_account().await?;
         self.change_password(session, &account, password).await
     }
@@ -143,7 +145,12 @@ impl Engine for MysqlEngine {
         privileged_rights(admin, user).await
     }
 
-    async fn set_password(&self, admin: &mut Session, user: &Account, password: &str) -> Result<(), RotationError> {
+    async fn set_password(
+        &self,
+        admin: &mut Session,
+        user: &Account,
+        password: &Password,
+    ) -> Result<(), RotationError> {
         self.change_password(admin, user, password).await
     }
 
@@ -152,10 +159,10 @@ impl Engine for MysqlEngine {
         admin: &mut Session,
         active: &Account,
         inactive: &Account,
-        password: &str,
+        password: &Password,
     ) -> Result<(), RotationError> {
         let flavor = admin.flavor().await?;
-        sync_and_set_password(admin, flavor, active, inactive, password).await
+        sync_and_set_password(admin, flavor, active, inactive, password.expose()).await
     }
 
     async fn refuse_name(&self, admin: &mut Session, name: &str) -> Result<Option<String>, RotationError> {

@@ -92,7 +92,7 @@ pub async fn connect(
     pg.host(&connection.host)
         .port(connection.port)
         .user(&connection.username)
-        .password(connection.password.as_bytes())
+        .password(connection.password.expose().as_bytes())
         .dbname(connection.dbname.as_deref().unwrap_or(crate::DEFAULT_DBNAME))
         .application_name("rotor")
         .connect_timeout(config.connect_timeout)

@@ -1,6 +1,6 @@
 //! [`PostgresEngine`]: PostgreSQL for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
-use rotation_core::{RotationError, Secret};
+use rotation_core::{Password, RotationError, Secret};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
@@ -68,9 +68,9 @@ impl Engine for PostgresEngine {
         connect(connection, mode, purpose, &self.roots, config).await
     }
 
-    async fn set_own_password(&self, session: &mut Session, password: &str) -> Result<(), RotationError> {
+    async fn set_own_password(&self, session: &mut Session, password: &Password) -> Result<(), RotationError> {
         let role = session.connection().username.clone();
-        session.execute(&password_statement(&role, password, "")).await
+        session.execute(&password_statement(&role, password.expose(), "")).await
     }
 
     async fn user(
@@ -95,8 +95,8 @@ impl Engine for PostgresEngine {
         privileged_rights(admin, user).await
     }
 
-    async fn set_password(&self, admin: &mut Session, user: &String, password: &str) -> Result<(), RotationError> {
-        admin.execute(&password_statement(user, password, "")).await
+    async fn set_password(&self, admin: &mut Session, user: &String, password: &Password) -> Result<(), RotationError> {
+        admin.execute(&password_statement(user, password.expose(), "")).await
     }
 
     async fn sync_alternate(
@@ -104,9 +104,9 @@ impl Engine for PostgresEngine {
         admin: &mut Session,
         active: &String,
         inactive: &String,
-        password: &str,
+        password: &Password,
     ) -> Result<(), RotationError> {
-        sync_and_set_password(admin, active, inactive, password).await
+        sync_and_set_password(admin, active, inactive, password.expose()).await
     }
 
     async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
