@@ -10,4 +10,4 @@ mod webhook;
 
 pub use format::Format;
 pub use generated::GeneratedSecret;
-pub use webhook::{UrlSource, WebhookConfig, WebhookTarget, fingerprint};
+pub use webhook::{UrlSource, WebhookConfig, WebhookTarget, WebhookUrls, fingerprint};

@@ -20,18 +20,29 @@ use serde_json::{Value, json};
 
 use crate::generated::GeneratedSecret;
 
+/// The endpoints of one secret's rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrls {
+    /// The set endpoint (setSecret).
+    pub set: String,
+    /// The test endpoint (testSecret).
+    pub test: String,
+    /// The mint endpoint (createSecret), when the service issues credentials itself.
+    pub mint: Option<String>,
+}
+
+impl WebhookUrls {
+    /// Every URL, for checks that reach each one.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        [Some(self.set.as_str()), Some(self.test.as_str()), self.mint.as_deref()].into_iter().flatten()
+    }
+}
+
 /// Where the endpoint URLs come from (`WEBHOOK_URLS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlSource {
     /// `WEBHOOK_SET_URL`, `WEBHOOK_TEST_URL` and optionally `WEBHOOK_MINT_URL` (the default).
-    Environment {
-        /// The set endpoint.
-        set: String,
-        /// The test endpoint.
-        test: String,
-        /// The mint endpoint, when the service issues credentials itself.
-        mint: Option<String>,
-    },
+    Environment(WebhookUrls),
     /// Each secret's own `webhook_set_url`, `webhook_test_url` and optional `webhook_mint_url` fields, on hosts
     /// of `WEBHOOK_ALLOWED_HOSTS` only; the pending secret must name the same URLs as the current one.
     Secret {
@@ -65,17 +76,48 @@ fn https(variable: &'static str, url: String) -> Result<String, RotationError> {
 }
 
 impl WebhookConfig {
+    /// A secret's endpoints: the environment's, or the secret's own fields (set and test required, mint
+    /// optional), each an `https://` URL on a host of `WEBHOOK_ALLOWED_HOSTS`.
+    pub fn urls(&self, secret: &Secret) -> Result<WebhookUrls, RotationError> {
+        let allowed_hosts = match &self.urls {
+            UrlSource::Environment(urls) => return Ok(urls.clone()),
+            UrlSource::Secret { allowed_hosts } => allowed_hosts,
+        };
+        let checked = |field: &str, url: &str| {
+            if !url.starts_with("https://") {
+                return Err(secret.invalid(field, "must be an https:// URL"));
+            }
+            let authority = host_of(url);
+            let host = match authority.rsplit_once(':') {
+                Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+                _ => authority.as_str(),
+            }
+            .to_ascii_lowercase();
+            if allowed_hosts.contains(&host) {
+                Ok(url.to_owned())
+            } else {
+                Err(secret.invalid(field, format!("names host {host:?}, which WEBHOOK_ALLOWED_HOSTS does not list")))
+            }
+        };
+        let [set, test, mint] = URL_FIELDS;
+        Ok(WebhookUrls {
+            set: checked(set, secret.require_str(set)?)?,
+            test: checked(test, secret.require_str(test)?)?,
+            mint: secret.optional_str(mint)?.map(|url| checked(mint, url)).transpose()?,
+        })
+    }
+
     /// Reads and validates the environment; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
         let required = |variable: &'static str| {
             env.get(variable).ok_or(RotationError::Config { variable, reason: "is required".into() })
         };
         let urls = match env.get("WEBHOOK_URLS").as_deref() {
-            None | Some("env") => UrlSource::Environment {
+            None | Some("env") => UrlSource::Environment(WebhookUrls {
                 set: https("WEBHOOK_SET_URL", required("WEBHOOK_SET_URL")?)?,
                 test: https("WEBHOOK_TEST_URL", required("WEBHOOK_TEST_URL")?)?,
                 mint: env.get("WEBHOOK_MINT_URL").map(|u| https("WEBHOOK_MINT_URL", u)).transpose()?,
-            },
+            }),
             Some("secret") => {
                 let allowed_hosts: Vec<String> = required("WEBHOOK_ALLOWED_HOSTS")
                     .map_err(|_| RotationError::Config {
@@ -104,13 +146,6 @@ impl WebhookConfig {
             },
         })
     }
-}
-
-/// The endpoint of one step for one secret.
-enum Endpoint {
-    Set,
-    Test,
-    Mint,
 }
 
 /// Rotates a credential that the user's service sets and tests through signed HTTPS requests.
@@ -147,43 +182,8 @@ impl WebhookTarget {
         Ok(Self { config, values, http, secrets })
     }
 
-    fn url(&self, secret: &Secret, endpoint: Endpoint) -> Result<Option<String>, RotationError> {
-        match &self.config.urls {
-            UrlSource::Environment { set, test, mint } => Ok(match endpoint {
-                Endpoint::Set => Some(set.clone()),
-                Endpoint::Test => Some(test.clone()),
-                Endpoint::Mint => mint.clone(),
-            }),
-            UrlSource::Secret { allowed_hosts } => {
-                let field = match endpoint {
-                    Endpoint::Set => URL_FIELDS[0],
-                    Endpoint::Test => URL_FIELDS[1],
-                    Endpoint::Mint => URL_FIELDS[2],
-                };
-                let url = match endpoint {
-                    Endpoint::Mint => secret.optional_str(field)?.map(str::to_owned),
-                    _ => Some(secret.require_str(field)?.to_owned()),
-                };
-                url.map(|u| {
-                    if !u.starts_with("https://") {
-                        return Err(secret.invalid(field, "must be an https:// URL"));
-                    }
-                    let authority = host_of(&u);
-                    let host = match authority.rsplit_once(':') {
-                        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-                        _ => authority.as_str(),
-                    }
-                    .to_ascii_lowercase();
-                    if allowed_hosts.contains(&host) {
-                        Ok(u)
-                    } else {
-                        Err(secret
-                            .invalid(field, format!("names host {host:?}, which WEBHOOK_ALLOWED_HOSTS does not list")))
-                    }
-                })
-                .transpose()
-            }
-        }
+    fn urls(&self, secret: &Secret) -> Result<WebhookUrls, RotationError> {
+        self.config.urls(secret)
     }
 
     /// The signing key and its id.
@@ -343,7 +343,7 @@ impl Target for WebhookTarget {
         current: &Secret,
         password: Password,
     ) -> Result<Secret, RotationError> {
-        let Some(url) = self.url(current, Endpoint::Mint)? else { return self.next_secret(current, password) };
+        let Some(url) = self.urls(current)?.mint else { return self.next_secret(current, password) };
         let answer = self.call(&url, &Self::body("createSecret", ctx.secret_id, ctx.token), None).await?;
         let minted = serde_json::from_str::<Value>(&answer)
             .ok()
@@ -373,7 +373,7 @@ impl Target for WebhookTarget {
                 ),
             ));
         }
-        let url = self.url(ctx.pending, Endpoint::Set)?.expect("a set URL");
+        let url = self.urls(ctx.pending)?.set;
         let value = self.values.value_of(ctx.pending)?;
         let mut body = Self::body("setSecret", ctx.secret_id, ctx.pending.version().unwrap_or_default());
         body["pending"] = Value::String(value.to_owned());
@@ -382,7 +382,7 @@ impl Target for WebhookTarget {
 
     async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
         let pending = ctx.pending;
-        let url = self.url(pending, Endpoint::Test)?.expect("a test URL");
+        let url = self.urls(pending)?.test;
         let value = self.values.value_of(pending)?;
         // The receiver proves the pending credential without being sent it again: it knows it from the set
         // request, and the fingerprint says which one is meant.
@@ -412,7 +412,7 @@ mod tests {
             ("WEBHOOK_SIGNING_SECRET_ARN", "arn:key"),
         ]))
         .unwrap();
-        assert!(matches!(ok.urls, UrlSource::Environment { mint: None, .. }));
+        assert!(matches!(ok.urls, UrlSource::Environment(WebhookUrls { mint: None, .. })));
         for (pairs, expect) in [
             (
                 vec![("WEBHOOK_TEST_URL", "https://h/t"), ("WEBHOOK_SIGNING_SECRET_ARN", "a")],
@@ -433,38 +433,31 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn urls_can_come_from_the_secret_itself() {
+    #[test]
+    fn urls_can_come_from_the_secret_itself() {
         let config = WebhookConfig {
             urls: UrlSource::Secret { allowed_hosts: vec!["h".into()] },
             signing_secret: "key".into(),
             timeout: Duration::from_secs(1),
             backoff: Backoff::default(),
         };
-        let client = aws_sdk_secretsmanager_client();
-        let target =
-            WebhookTarget::new(config, GeneratedSecret::new("api_key", Default::default()), client, &[]).unwrap();
-        let secret = Secret::parse(
+        let good = Secret::parse(
+            "s",
+            r#"{"api_key":"k","webhook_set_url":"https://h/set","webhook_test_url":"https://h:8443/test"}"#,
+        );
+        let urls = config.urls(&good).unwrap();
+        assert_eq!((urls.set.as_str(), urls.test.as_str(), urls.mint), ("https://h/set", "https://h:8443/test", None));
+        let plain = Secret::parse(
             "s",
             r#"{"api_key":"k","webhook_set_url":"https://h/set","webhook_test_url":"http://h/test"}"#,
         );
-        assert_eq!(target.url(&secret, Endpoint::Set).unwrap().as_deref(), Some("https://h/set"));
-        assert_eq!(target.url(&secret, Endpoint::Mint).unwrap(), None);
-        let error = target.url(&secret, Endpoint::Test).unwrap_err().to_string();
+        let error = config.urls(&plain).unwrap_err().to_string();
         assert!(error.contains("field `webhook_test_url` must be an https:// URL"), "{error}");
         let elsewhere = Secret::parse("s", r#"{"api_key":"k","webhook_set_url":"https://evil.example:443/set"}"#);
-        let error = target.url(&elsewhere, Endpoint::Set).unwrap_err().to_string();
+        let error = config.urls(&elsewhere).unwrap_err().to_string();
         assert!(error.contains("names host \"evil.example\", which WEBHOOK_ALLOWED_HOSTS does not list"), "{error}");
         let missing = Secret::parse("s", r#"{"api_key":"k"}"#);
-        assert!(target.url(&missing, Endpoint::Set).unwrap_err().to_string().contains("`webhook_set_url` is missing"));
-    }
-
-    fn aws_sdk_secretsmanager_client() -> SecretsManager {
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .build();
-        SecretsManager::from_client(aws_sdk_secretsmanager::Client::from_conf(config))
+        assert!(config.urls(&missing).unwrap_err().to_string().contains("`webhook_set_url` is missing"));
     }
 
     #[test]

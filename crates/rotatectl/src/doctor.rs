@@ -115,15 +115,11 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                 && let Some(config) =
                     report.check("the webhook settings", rotation_custom::WebhookConfig::from_env(&env).map_err(text))
             {
-                let urls: Vec<String> = match &config.urls {
-                    rotation_custom::UrlSource::Environment { set, test, mint } => {
-                        [Some(set.clone()), Some(test.clone()), mint.clone()].into_iter().flatten().collect()
-                    }
-                    rotation_custom::UrlSource::Secret { .. } => {
-                        ["webhook_set_url", "webhook_test_url", "webhook_mint_url"]
-                            .iter()
-                            .filter_map(|field| current.optional_str(field).ok().flatten().map(str::to_owned))
-                            .collect()
+                let urls: Vec<String> = match config.urls(&current) {
+                    Ok(urls) => urls.all().map(str::to_owned).collect(),
+                    Err(error) => {
+                        report.check("the secret's webhook URLs", Err::<(), _>(text(error)));
+                        Vec::new()
                     }
                 };
                 for url in urls {
