@@ -140,6 +140,13 @@ pub trait Engine: Send + Sync + Debug + 'static {
         ready(Ok(None))
     }
 
+    /// What the admin lacks to change other users' passwords (`CREATEROLE`, `CREATE USER`), asked of the server by
+    /// `rotatectl doctor`; `None` when it has it.
+    fn missing_admin_rights(
+        &self,
+        admin: &mut Self::Session,
+    ) -> impl Future<Output = Result<Option<String>, RotationError>> + Send;
+
     /// testSecret: runs the test query on a [`Purpose::Probe`] session of the pending user.
     fn probe(&self, session: &mut Self::Session, query: &str)
     -> impl Future<Output = Result<(), RotationError>> + Send;

@@ -173,6 +173,12 @@ impl Engine for MysqlEngine {
         }))
     }
 
+    async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
+        let grants: Vec<String> = admin.query("SHOW GRANTS").await?;
+        let may = grants.iter().any(|g| g.contains("ALL PRIVILEGES ON *.*") || g.contains("CREATE USER"));
+        Ok((!may).then(|| "CREATE USER".to_owned()))
+    }
+
     async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
         session.execute(query).await
     }

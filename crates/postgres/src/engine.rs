@@ -109,6 +109,18 @@ impl Engine for PostgresEngine {
         sync_and_set_password(admin, active, inactive, password.expose()).await
     }
 
+    async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
+        let rows = admin
+            .query(
+                "SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles \
+                 WHERE rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()",
+                &[],
+            )
+            .await?;
+        let may = rows.first().is_some_and(|row| row.get::<_, bool>(0));
+        Ok((!may).then(|| "CREATEROLE".to_owned()))
+    }
+
     async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
         session.simple_query(query).await
     }

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use rotation_core::error::with_causes;
 use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
-use rotation_database::{Connection, DatabaseConfig, Strategy, TlsMode, other_username};
+use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, Strategy, other_username};
+use rotation_mysql::MysqlEngine;
+use rotation_postgres::PostgresEngine;
 
 use crate::client::{SecretArgs, describe_error};
 
@@ -132,41 +134,13 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
             else {
                 return Ok(ExitCode::FAILURE);
             };
-            let (engines, port, dbname) = match args.function {
-                Function::Postgres => (
-                    rotation_postgres::ENGINES,
-                    rotation_postgres::DEFAULT_PORT,
-                    Some(rotation_postgres::DEFAULT_DBNAME),
-                ),
-                _ => (rotation_mysql::ENGINES, rotation_mysql::DEFAULT_PORT, None),
-            };
-            let connection = report.check(
-                "the secret's fields fit the function",
-                Connection::parse(&current, engines, port, dbname).map_err(text),
-            );
-            let mode = report.check("the secret's ssl field", config.tls.for_secret(&current).map_err(text));
-            let (Some(connection), Some(mode)) = (connection, mode) else { return Ok(ExitCode::FAILURE) };
-            if config.strategy == Strategy::AlternatingUsers && args.function == Function::Postgres {
-                let clone = other_username(&connection.username);
-                report.check(
-                    "the other user's name fits PostgreSQL's 63-byte limit",
-                    if clone.len() > rotation_postgres::MAX_NAME_BYTES {
-                        Err(format!("{clone:?} is {} bytes; use a shorter username", clone.len()))
-                    } else {
-                        Ok(())
-                    },
-                );
-            }
-            report.check(
-                &format!(
-                    "{} is reachable over TLS ({}) and the current credential logs in",
-                    connection.address(),
-                    mode.as_str()
-                ),
-                login(args.function, &connection, mode, &config).await.map(|_| ()).map_err(text),
-            );
-            if config.strategy.needs_admin() {
-                check_admin(&mut report, &client, &current, &connection, &config, args.function).await;
+            if args.function == Function::Postgres {
+                let roots = report
+                    .check("the trusted roots", rotation_postgres::TlsRoots::load(&config.ca_bundle).map_err(text));
+                let Some(roots) = roots else { return Ok(ExitCode::FAILURE) };
+                check_database(&mut report, &client, &current, &PostgresEngine::new(roots), &config).await;
+            } else {
+                check_database(&mut report, &client, &current, &MysqlEngine, &config).await;
             }
         }
     }
@@ -194,35 +168,45 @@ async fn reach(url: &str, env: &Env) -> Result<(), String> {
     }
 }
 
-/// A logged-in session of either database.
-enum Session {
-    Postgres(rotation_postgres::Session),
-    Mysql(rotation_mysql::Session),
-}
-
-async fn login(
-    function: Function,
-    connection: &Connection,
-    mode: TlsMode,
+/// The database checks, the same for every engine: the secret's fields, the other user's name, the login, and
+/// for the admin strategies the admin secret and its rights.
+async fn check_database<E: Engine>(
+    report: &mut Report,
+    client: &aws_sdk_secretsmanager::Client,
+    current: &Secret,
+    engine: &E,
     config: &DatabaseConfig,
-) -> Result<Session, RotationError> {
-    match function {
-        Function::Postgres => {
-            let roots = rotation_postgres::TlsRoots::load(&config.ca_bundle)?;
-            let purpose = rotation_database::Purpose::Rotor;
-            rotation_postgres::connect(connection, mode, purpose, &roots, config).await.map(Session::Postgres)
-        }
-        _ => rotation_mysql::connect(connection, mode, config).await.map(Session::Mysql),
+) {
+    let connection = report.check("the secret's fields fit the function", engine.connection(current).map_err(text));
+    let mode = report.check("the secret's ssl field", config.tls.for_secret(current).map_err(text));
+    let (Some(connection), Some(mode)) = (connection, mode) else { return };
+    if config.strategy == Strategy::AlternatingUsers {
+        let other = other_username(&connection.username);
+        report.check(
+            &format!("the other user's name {other:?} is one {} takes", engine.name()),
+            engine.check_username(current, &other).map_err(text),
+        );
+    }
+    report.check(
+        &format!(
+            "{} is reachable over TLS ({}) and the current credential logs in",
+            connection.address(),
+            mode.as_str()
+        ),
+        engine.login(config, &connection, mode, Purpose::Rotor).await.map(drop).map_err(text),
+    );
+    if config.strategy.needs_admin() {
+        check_admin(report, client, current, &connection, engine, config).await;
     }
 }
 
-async fn check_admin(
+async fn check_admin<E: Engine>(
     report: &mut Report,
     client: &aws_sdk_secretsmanager::Client,
     current: &Secret,
     user: &Connection,
+    engine: &E,
     config: &DatabaseConfig,
-    function: Function,
 ) {
     let Some(arn) =
         report.check("the secret names its admin secret (masterarn)", current.require_str("masterarn").map_err(text))
@@ -253,13 +237,7 @@ async fn check_admin(
         );
         return;
     }
-    let (engines, port) = match function {
-        Function::Postgres => (rotation_postgres::ENGINES, rotation_postgres::DEFAULT_PORT),
-        _ => (rotation_mysql::ENGINES, rotation_mysql::DEFAULT_PORT),
-    };
-    let Some(mut admin) =
-        report.check("the admin secret's fields", Connection::parse(&secret, engines, port, None).map_err(text))
-    else {
+    let Some(mut admin) = report.check("the admin secret's fields", engine.connection(&secret).map_err(text)) else {
         return;
     };
     if report
@@ -276,37 +254,18 @@ async fn check_admin(
         return;
     }
     admin.dbname = user.dbname.clone();
+    let admin = engine.admin_connection(admin);
     let Some(mode) = report.check("the admin secret's ssl field", config.tls.for_secret(&secret).map_err(text)) else {
         return;
     };
-    let Some(session) = report.check("the admin logs in", login(function, &admin, mode, config).await.map_err(text))
-    else {
-        return;
-    };
-    let may_manage = match session {
-        Session::Postgres(session) => session
-            .query(
-                "SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles \
-                 WHERE rolname OPERATOR(pg_catalog.=) pg_catalog.current_user()",
-                &[],
-            )
-            .await
-            .map(|rows| rows.first().is_some_and(|row| row.get::<_, bool>(0)))
-            .map_err(text),
-        Session::Mysql(mut session) => session
-            .query::<String>("SHOW GRANTS")
-            .await
-            .map(|grants| grants.iter().any(|g| g.contains("ALL PRIVILEGES ON *.*") || g.contains("CREATE USER")))
-            .map_err(text),
-    };
+    let login = engine.login(config, &admin, mode, Purpose::Rotor).await.map_err(text);
+    let Some(mut session) = report.check("the admin logs in", login) else { return };
     report.check(
         "the admin may change other users' passwords",
-        match may_manage {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                Err(format!("{:?} lacks CREATEROLE (PostgreSQL) or CREATE USER (MySQL); grant it", admin.username))
-            }
-            Err(e) => Err(e),
+        match engine.missing_admin_rights(&mut session).await {
+            Ok(None) => Ok(()),
+            Ok(Some(missing)) => Err(format!("{:?} lacks {missing}; grant it", admin.username)),
+            Err(e) => Err(text(e)),
         },
     );
 }
