@@ -21,7 +21,7 @@ use crate::clock::{Clock, epoch_seconds};
 use crate::error::ApiError;
 use crate::invoke::Invoker;
 use crate::operations::{self, Identity};
-use crate::rotation;
+use crate::orchestrator;
 use crate::store::Store;
 
 /// How the endpoint is set up.
@@ -115,8 +115,8 @@ impl Endpoint {
             "TagResource" => self.store.write(|s| operations::tag_resource(s, body)),
             "UntagResource" => self.store.write(|s| operations::untag_resource(s, body)),
             "GetRandomPassword" => operations::get_random_password(body),
-            "RotateSecret" => rotation::rotate_secret(self, body),
-            "CancelRotateSecret" => rotation::cancel_rotate_secret(self, body),
+            "RotateSecret" => orchestrator::rotate_secret(self, body),
+            "CancelRotateSecret" => orchestrator::cancel_rotate_secret(self, body),
             other => Err(ApiError::unknown_operation(other)),
         }
     }
@@ -171,7 +171,7 @@ async fn clock_advance(State(endpoint): State<Arc<Endpoint>>, axum::Json(advance
         return (StatusCode::CONFLICT, "the endpoint runs on the system clock; start it with --manual-clock")
             .into_response();
     };
-    let started = rotation::start_due(&endpoint);
+    let started = orchestrator::start_due(&endpoint);
     let count = started.len();
     if advance.wait {
         for handle in started {
@@ -202,6 +202,6 @@ pub fn is_loopback_host(host: &str, port: u16) -> bool {
 async fn scheduler(endpoint: Arc<Endpoint>) {
     loop {
         let _ = tokio::time::timeout(endpoint.config.scheduler_interval, endpoint.wake.notified()).await;
-        rotation::start_due(&endpoint);
+        orchestrator::start_due(&endpoint);
     }
 }

@@ -12,7 +12,7 @@ pub mod endpoint;
 pub mod error;
 pub mod invoke;
 pub mod operations;
-pub mod rotation;
+pub mod orchestrator;
 pub mod schedule;
 pub mod state;
 pub mod store;

@@ -1,7 +1,7 @@
 //! The Secrets Manager operations, with AWS's semantics, over the endpoint's state.
 //!
 //! Each operation takes the request's JSON and answers JSON or an [`ApiError`] with AWS's code and message.
-//! Rotation (`RotateSecret`) is in [`crate::rotation`]; these are the synchronous parts.
+//! Rotation (`RotateSecret`) is in [`crate::orchestrator`]; these are the synchronous parts.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
