@@ -18,10 +18,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, epoch_seconds};
-use crate::error::ApiError;
+use crate::error::{Error, ErrorKind};
 use crate::invoke::Invoker;
 use crate::operations::{self, Identity};
-use crate::orchestrator;
+use crate::orchestrator::Orchestrator;
 use crate::store::Store;
 
 /// How the endpoint is set up.
@@ -41,12 +41,11 @@ pub struct Config {
     pub scheduler_interval: StdDuration,
 }
 
-/// The running endpoint's shared parts.
+/// The running endpoint: the HTTP layer over the [`Orchestrator`].
 #[derive(Debug)]
 pub struct Endpoint {
-    store: Store,
+    orchestrator: Arc<Orchestrator>,
     config: Config,
-    invoker: Invoker,
     wake: Notify,
 }
 
@@ -55,22 +54,18 @@ impl Endpoint {
     pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
         let store = Store::open(&config.state_dir)?;
         let invoker = Invoker::new(&config.invoke_endpoint, config.invoke_timeout);
-        Ok(Arc::new(Self { store, config, invoker, wake: Notify::new() }))
+        let orchestrator = Orchestrator::new(store, invoker, config.clock.clone());
+        Ok(Arc::new(Self { orchestrator, config, wake: Notify::new() }))
     }
 
     /// The state.
     pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// The Invoke API client.
-    pub fn invoker(&self) -> &Invoker {
-        &self.invoker
+        self.orchestrator.store()
     }
 
     /// The clock's time.
     pub fn now(&self) -> DateTime<Utc> {
-        self.config.clock.now()
+        self.orchestrator.now()
     }
 
     /// Serves on `listener` until the process ends, with the scheduler running beside it. Only requests whose
@@ -91,33 +86,33 @@ impl Endpoint {
                     if is_loopback_host(&host, port) {
                         next.run(request).await
                     } else {
-                        ApiError::foreign_host(&host).into_response()
+                        answer(Error::foreign_host(&host))
                     }
                 }
             }));
         axum::serve(listener, app).await
     }
 
-    fn dispatch(self: &Arc<Self>, operation: &str, body: &Value) -> Result<Value, ApiError> {
+    fn dispatch(self: &Arc<Self>, operation: &str, body: &Value) -> Result<Value, Error> {
         let now = self.now();
         let identity = &self.config.identity;
         match operation {
-            "CreateSecret" => self.store.write(|s| operations::create_secret(s, identity, now, body)),
-            "DescribeSecret" => self.store.read(|s| operations::describe_secret(s, body)),
-            "GetSecretValue" => self.store.read(|s| operations::get_secret_value(s, body)),
-            "PutSecretValue" => self.store.write(|s| operations::put_secret_value(s, now, body)),
-            "UpdateSecretVersionStage" => self.store.write(|s| operations::update_secret_version_stage(s, now, body)),
-            "UpdateSecret" => self.store.write(|s| operations::update_secret(s, now, body)),
-            "ListSecrets" => self.store.read(|s| operations::list_secrets(s, body)),
-            "ListSecretVersionIds" => self.store.read(|s| operations::list_secret_version_ids(s, body)),
-            "DeleteSecret" => self.store.write(|s| operations::delete_secret(s, now, body)),
-            "RestoreSecret" => self.store.write(|s| operations::restore_secret(s, now, body)),
-            "TagResource" => self.store.write(|s| operations::tag_resource(s, body)),
-            "UntagResource" => self.store.write(|s| operations::untag_resource(s, body)),
+            "CreateSecret" => self.store().write(|s| operations::create_secret(s, identity, now, body)),
+            "DescribeSecret" => self.store().read(|s| operations::describe_secret(s, body)),
+            "GetSecretValue" => self.store().read(|s| operations::get_secret_value(s, body)),
+            "PutSecretValue" => self.store().write(|s| operations::put_secret_value(s, now, body)),
+            "UpdateSecretVersionStage" => self.store().write(|s| operations::update_secret_version_stage(s, now, body)),
+            "UpdateSecret" => self.store().write(|s| operations::update_secret(s, now, body)),
+            "ListSecrets" => self.store().read(|s| operations::list_secrets(s, body)),
+            "ListSecretVersionIds" => self.store().read(|s| operations::list_secret_version_ids(s, body)),
+            "DeleteSecret" => self.store().write(|s| operations::delete_secret(s, now, body)),
+            "RestoreSecret" => self.store().write(|s| operations::restore_secret(s, now, body)),
+            "TagResource" => self.store().write(|s| operations::tag_resource(s, body)),
+            "UntagResource" => self.store().write(|s| operations::untag_resource(s, body)),
             "GetRandomPassword" => operations::get_random_password(body),
-            "RotateSecret" => orchestrator::rotate_secret(self, body),
-            "CancelRotateSecret" => orchestrator::cancel_rotate_secret(self, body),
-            other => Err(ApiError::unknown_operation(other)),
+            "RotateSecret" => self.orchestrator.rotate_secret(body),
+            "CancelRotateSecret" => self.orchestrator.cancel_rotate_secret(body),
+            other => Err(Error::unknown_operation(other)),
         }
     }
 }
@@ -125,19 +120,19 @@ impl Endpoint {
 async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let operation = target.strip_prefix("secretsmanager.").unwrap_or(target).to_owned();
-    let parsed: Result<Value, ApiError> = if body.is_empty() {
+    let parsed: Result<Value, Error> = if body.is_empty() {
         Ok(json!({}))
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::serialization(format!("Invalid JSON: {e}")))
+        serde_json::from_slice(&body).map_err(|e| Error::serialization(format!("Invalid JSON: {e}")))
     };
     let result = parsed.and_then(|body| {
         let secret = body.get("SecretId").or_else(|| body.get("Name")).and_then(Value::as_str).map(str::to_owned);
         let result = endpoint.dispatch(&operation, &body);
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(e) => e.code,
+            Err(e) => e.code(),
         };
-        endpoint.store.audit(endpoint.now(), &operation, secret.as_deref(), outcome);
+        endpoint.store().audit(endpoint.now(), &operation, secret.as_deref(), outcome);
         result
     });
     match result {
@@ -146,7 +141,7 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
             response.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
             response
         }
-        Err(error) => error.into_response(),
+        Err(error) => answer(error),
     }
 }
 
@@ -171,7 +166,7 @@ async fn clock_advance(State(endpoint): State<Arc<Endpoint>>, axum::Json(advance
         return (StatusCode::CONFLICT, "the endpoint runs on the system clock; start it with --manual-clock")
             .into_response();
     };
-    let started = orchestrator::start_due(&endpoint);
+    let started = endpoint.orchestrator.start_due();
     let count = started.len();
     if advance.wait {
         for handle in started {
@@ -182,8 +177,8 @@ async fn clock_advance(State(endpoint): State<Arc<Endpoint>>, axum::Json(advance
 }
 
 async fn last_rotation(State(endpoint): State<Arc<Endpoint>>, Path(secret): Path<String>) -> Response {
-    endpoint.store.read(|state| match state.find(&secret) {
-        None => ApiError::secret_not_found().into_response(),
+    endpoint.store().read(|state| match state.find(&secret) {
+        None => answer(Error::secret_not_found()),
         Some(record) => axum::Json(json!({
             "ARN": record.arn,
             "StuckPending": record.stuck_pending(),
@@ -191,6 +186,22 @@ async fn last_rotation(State(endpoint): State<Arc<Endpoint>>, Path(secret): Path
         }))
         .into_response(),
     })
+}
+
+/// The JSON protocol's answer to an error: AWS's code as `__type` and `X-Amzn-ErrorType`, its message, and the
+/// status AWS uses (500 for the endpoint's own failures, 403 for a foreign `Host`, 400 otherwise).
+fn answer(error: Error) -> Response {
+    let status = match error.kind {
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = json!({"__type": error.code(), "Message": error.message}).to_string();
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(error.code()));
+    response
 }
 
 /// Whether a `Host` header names a loopback address (`127.0.0.1`, `localhost`, `[::1]`) and `port`.
@@ -202,6 +213,6 @@ pub fn is_loopback_host(host: &str, port: u16) -> bool {
 async fn scheduler(endpoint: Arc<Endpoint>) {
     loop {
         let _ = tokio::time::timeout(endpoint.config.scheduler_interval, endpoint.wake.notified()).await;
-        orchestrator::start_due(&endpoint);
+        endpoint.orchestrator.start_due();
     }
 }

@@ -1,89 +1,114 @@
-//! Secrets Manager's error responses: AWS's codes and messages, so any SDK maps them to its typed errors.
+//! The endpoint's errors, in Secrets Manager's terms: what went wrong ([`ErrorKind`], which names AWS's error
+//! code) and AWS's message. The HTTP layer turns them into the JSON protocol's error answers.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+/// What went wrong; each kind is one of AWS's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `ResourceNotFoundException`.
+    NotFound,
+    /// `InvalidRequestException`.
+    InvalidRequest,
+    /// `InvalidParameterException`.
+    InvalidParameter,
+    /// `ResourceExistsException`.
+    Exists,
+    /// `InternalServiceError`: a failure of the endpoint itself (its state file).
+    Internal,
+    /// `UnknownOperationException`.
+    UnknownOperation,
+    /// `AccessDeniedException`.
+    AccessDenied,
+    /// `SerializationException`: a body that is not the operation's JSON.
+    Serialization,
+}
 
-/// An error answer of the Secrets Manager JSON protocol.
+impl ErrorKind {
+    /// AWS's error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotFound => "ResourceNotFoundException",
+            Self::InvalidRequest => "InvalidRequestException",
+            Self::InvalidParameter => "InvalidParameterException",
+            Self::Exists => "ResourceExistsException",
+            Self::Internal => "InternalServiceError",
+            Self::UnknownOperation => "UnknownOperationException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::Serialization => "SerializationException",
+        }
+    }
+}
+
+/// An operation's error: its kind and AWS's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ApiError {
-    /// The error code (`ResourceNotFoundException`, ...), sent as `__type`.
-    pub code: &'static str,
+#[error("{}: {message}", kind.code())]
+pub struct Error {
+    /// What went wrong.
+    pub kind: ErrorKind,
     /// AWS's message.
     pub message: String,
 }
 
-impl ApiError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
     }
 
-    /// `ResourceNotFoundException` for a secret that does not exist.
+    /// AWS's error code (`ResourceNotFoundException`, ...).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// A secret that does not exist.
     pub fn secret_not_found() -> Self {
-        Self::new("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+        Self::new(ErrorKind::NotFound, "Secrets Manager can't find the specified secret.")
     }
 
-    /// `ResourceNotFoundException` with a specific message.
+    /// Something else that does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new("ResourceNotFoundException", message)
+        Self::new(ErrorKind::NotFound, message)
     }
 
-    /// `InvalidRequestException`.
+    /// A request the secret's state does not allow.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new("InvalidRequestException", message)
+        Self::new(ErrorKind::InvalidRequest, message)
     }
 
-    /// `InvalidParameterException`.
+    /// A parameter out of its range.
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
-        Self::new("InvalidParameterException", message)
+        Self::new(ErrorKind::InvalidParameter, message)
     }
 
-    /// `ResourceExistsException`.
+    /// Something that exists already.
     pub fn exists(message: impl Into<String>) -> Self {
-        Self::new("ResourceExistsException", message)
+        Self::new(ErrorKind::Exists, message)
     }
 
-    /// `InvalidRequestException` for a secret scheduled for deletion.
+    /// A secret scheduled for deletion.
     pub fn marked_for_deletion() -> Self {
         Self::invalid_request("You can't perform this operation on the secret because it was marked for deletion.")
     }
 
-    /// `InternalServiceError`, for a failure of the endpoint itself (its state file).
+    /// A failure of the endpoint itself (its state file).
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new("InternalServiceError", message)
+        Self::new(ErrorKind::Internal, message)
     }
 
-    /// An unknown `X-Amz-Target`.
+    /// An operation the endpoint does not implement.
     pub fn unknown_operation(target: &str) -> Self {
-        Self::new("UnknownOperationException", format!("The operation {target} is not supported."))
+        Self::new(ErrorKind::UnknownOperation, format!("The operation {target} is not supported."))
     }
 
-    /// `AccessDeniedException` (HTTP 403): a request whose `Host` is not the loopback address the endpoint serves.
+    /// A request whose `Host` is not the loopback address the endpoint serves.
     pub fn foreign_host(host: &str) -> Self {
         Self::new(
-            "AccessDeniedException",
+            ErrorKind::AccessDenied,
             format!("the endpoint serves 127.0.0.1, localhost and [::1] on its own port only, not Host {host:?}"),
         )
     }
 
     /// A body that is not the operation's JSON.
     pub fn serialization(message: impl Into<String>) -> Self {
-        Self::new("SerializationException", message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match self.code {
-            "InternalServiceError" => StatusCode::INTERNAL_SERVER_ERROR,
-            "AccessDeniedException" => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let body = serde_json::json!({"__type": self.code, "Message": self.message}).to_string();
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-        headers.insert("x-amzn-errortype", HeaderValue::from_static(self.code));
-        response
+        Self::new(ErrorKind::Serialization, message)
     }
 }

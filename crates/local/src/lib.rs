@@ -19,5 +19,5 @@ pub mod store;
 
 pub use clock::Clock;
 pub use endpoint::{Config, Endpoint};
-pub use error::ApiError;
+pub use error::{Error, ErrorKind};
 pub use operations::Identity;

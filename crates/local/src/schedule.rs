@@ -5,7 +5,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// `RotationRules` as the API carries them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,20 +33,18 @@ pub enum Schedule {
 
 impl Schedule {
     /// Validates rules as Secrets Manager does; errors are `InvalidParameterException`s with AWS's wording.
-    pub fn from_rules(rules: &RotationRules) -> Result<Self, ApiError> {
+    pub fn from_rules(rules: &RotationRules) -> Result<Self, Error> {
         if let Some(duration) = &rules.duration {
             parse_window(duration)?;
         }
         match (rules.automatically_after_days, rules.schedule_expression.as_deref()) {
-            (Some(_), Some(_)) => Err(ApiError::invalid_parameter(
+            (Some(_), Some(_)) => Err(Error::invalid_parameter(
                 "You can't specify both AutomaticallyAfterDays and ScheduleExpression in RotationRules.",
             )),
             (Some(days), None) if (1..=1000).contains(&days) => Ok(Self::Every(Duration::days(days))),
-            (Some(_), None) => {
-                Err(ApiError::invalid_parameter("AutomaticallyAfterDays must be a value from 1 to 1000."))
-            }
+            (Some(_), None) => Err(Error::invalid_parameter("AutomaticallyAfterDays must be a value from 1 to 1000.")),
             (None, Some(expression)) => parse_expression(expression),
-            (None, None) => Err(ApiError::invalid_parameter(
+            (None, None) => Err(Error::invalid_parameter(
                 "RotationRules must specify AutomaticallyAfterDays or ScheduleExpression.",
             )),
         }
@@ -62,8 +60,8 @@ impl Schedule {
     }
 }
 
-fn parse_expression(expression: &str) -> Result<Schedule, ApiError> {
-    let invalid = |why: &str| ApiError::invalid_parameter(format!("Invalid ScheduleExpression {expression:?}: {why}"));
+fn parse_expression(expression: &str) -> Result<Schedule, Error> {
+    let invalid = |why: &str| Error::invalid_parameter(format!("Invalid ScheduleExpression {expression:?}: {why}"));
     if let Some(body) = expression.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
         let mut parts = body.split_whitespace();
         let (Some(count), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
@@ -92,13 +90,13 @@ fn parse_expression(expression: &str) -> Result<Schedule, ApiError> {
 }
 
 /// Parses the `Duration` window, `1h` to `24h`.
-pub fn parse_window(window: &str) -> Result<Duration, ApiError> {
+pub fn parse_window(window: &str) -> Result<Duration, Error> {
     window
         .strip_suffix('h')
         .and_then(|hours| hours.parse::<i64>().ok())
         .filter(|hours| (1..=24).contains(hours))
         .map(Duration::hours)
-        .ok_or_else(|| ApiError::invalid_parameter(format!("Invalid Duration {window:?}: expected 1h to 24h.")))
+        .ok_or_else(|| Error::invalid_parameter(format!("Invalid Duration {window:?}: expected 1h to 24h.")))
 }
 
 #[cfg(test)]
@@ -150,7 +148,7 @@ mod tests {
             (rules(None, None, None), "must specify"),
         ] {
             let error = Schedule::from_rules(&r).unwrap_err();
-            assert_eq!(error.code, "InvalidParameterException");
+            assert_eq!(error.code(), "InvalidParameterException");
             assert!(error.message.contains(expect), "{r:?}: {}", error.message);
         }
     }

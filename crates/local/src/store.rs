@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::{RotationState, State};
 
 const STATE_FILE: &str = "state.json";
@@ -61,11 +61,11 @@ impl Store {
 
     /// Changes the state: `f` works on a copy, which replaces the state only once saved. A refused or unsaved
     /// change leaves nothing behind.
-    pub fn write<R>(&self, f: impl FnOnce(&mut State) -> Result<R, ApiError>) -> Result<R, ApiError> {
+    pub fn write<R>(&self, f: impl FnOnce(&mut State) -> Result<R, Error>) -> Result<R, Error> {
         let mut state = self.state.lock().expect("state lock");
         let mut next = state.clone();
         let result = f(&mut next)?;
-        self.save(&next).map_err(|e| ApiError::internal(format!("could not save the endpoint's state: {e}")))?;
+        self.save(&next).map_err(|e| Error::internal(format!("could not save the endpoint's state: {e}")))?;
         *state = next;
         Ok(result)
     }
@@ -127,7 +127,7 @@ mod tests {
             store.write(|s| Ok(s.secrets.insert("arn:1".into(), record("arn:1")))).unwrap();
             let refused: Result<(), _> = store.write(|s| {
                 s.secrets.clear();
-                Err(ApiError::invalid_request("no"))
+                Err(Error::invalid_request("no"))
             });
             assert!(refused.is_err());
         }

@@ -1,6 +1,6 @@
 //! The Secrets Manager operations, with AWS's semantics, over the endpoint's state.
 //!
-//! Each operation takes the request's JSON and answers JSON or an [`ApiError`] with AWS's code and message.
+//! Each operation takes the request's JSON and answers JSON or an [`Error`] with AWS's code and message.
 //! Rotation (`RotateSecret`) is in [`crate::orchestrator`]; these are the synchronous parts.
 
 use chrono::{DateTime, Utc};
@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::clock::epoch_seconds;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::{SecretRecord, State};
 
 mod password;
@@ -34,8 +34,8 @@ pub struct Identity {
 }
 
 /// Parses an operation's request body.
-pub fn input<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
-    serde_json::from_value(body.clone()).map_err(|e| ApiError::serialization(format!("Invalid request body: {e}")))
+pub fn input<T: DeserializeOwned>(body: &Value) -> Result<T, Error> {
+    serde_json::from_value(body.clone()).map_err(|e| Error::serialization(format!("Invalid request body: {e}")))
 }
 
 fn epoch(time: DateTime<Utc>) -> Value {
@@ -43,11 +43,11 @@ fn epoch(time: DateTime<Utc>) -> Value {
 }
 
 /// A `ClientRequestToken`: 32 to 64 characters, as the service requires.
-fn check_token(token: &str) -> Result<(), ApiError> {
+fn check_token(token: &str) -> Result<(), Error> {
     if (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(ApiError::invalid_parameter("ClientRequestToken must be 32 to 64 printable ASCII characters."))
+        Err(Error::invalid_parameter("ClientRequestToken must be 32 to 64 printable ASCII characters."))
     }
 }
 
@@ -56,15 +56,15 @@ fn new_version_id() -> String {
 }
 
 /// The secret a request names, refusing secrets scheduled for deletion unless `allow_deleted`.
-fn find<'a>(state: &'a State, secret_id: &str, allow_deleted: bool) -> Result<&'a SecretRecord, ApiError> {
-    let secret = state.find(secret_id).ok_or_else(ApiError::secret_not_found)?;
+fn find<'a>(state: &'a State, secret_id: &str, allow_deleted: bool) -> Result<&'a SecretRecord, Error> {
+    let secret = state.find(secret_id).ok_or_else(Error::secret_not_found)?;
     if secret.deleted_date.is_some() && !allow_deleted {
-        return Err(ApiError::marked_for_deletion());
+        return Err(Error::marked_for_deletion());
     }
     Ok(secret)
 }
 
-fn find_mut<'a>(state: &'a mut State, secret_id: &str, allow_deleted: bool) -> Result<&'a mut SecretRecord, ApiError> {
+fn find_mut<'a>(state: &'a mut State, secret_id: &str, allow_deleted: bool) -> Result<&'a mut SecretRecord, Error> {
     find(state, secret_id, allow_deleted)?;
     Ok(state.find_mut(secret_id).expect("found above"))
 }
@@ -80,9 +80,9 @@ struct Tag {
 fn value_of(
     secret_string: Option<String>,
     secret_binary: Option<String>,
-) -> Result<(Option<String>, Option<String>), ApiError> {
+) -> Result<(Option<String>, Option<String>), Error> {
     if secret_string.is_some() && secret_binary.is_some() {
-        return Err(ApiError::invalid_parameter(
+        return Err(Error::invalid_parameter(
             "You can't specify both a binary secret value and a string secret value in the same secret.",
         ));
     }
@@ -95,13 +95,13 @@ struct SecretIdInput {
     secret_id: String,
 }
 
-fn paginate(items: Vec<Value>, max: Option<usize>, next: Option<&str>, key: &str) -> Result<Value, ApiError> {
+fn paginate(items: Vec<Value>, max: Option<usize>, next: Option<&str>, key: &str) -> Result<Value, Error> {
     let max = max.unwrap_or(100);
     if !(1..=100).contains(&max) {
-        return Err(ApiError::invalid_parameter("MaxResults must be from 1 to 100."));
+        return Err(Error::invalid_parameter("MaxResults must be from 1 to 100."));
     }
     let start = match next {
-        Some(token) => token.parse::<usize>().map_err(|_| ApiError::invalid_parameter("Invalid NextToken."))?,
+        Some(token) => token.parse::<usize>().map_err(|_| Error::invalid_parameter("Invalid NextToken."))?,
         None => 0,
     };
     let page: Vec<Value> = items.iter().skip(start).take(max).cloned().collect();

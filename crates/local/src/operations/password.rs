@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::input;
-use crate::error::ApiError;
+use crate::error::Error;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -20,11 +20,11 @@ struct GetRandomPasswordInput {
 }
 
 /// `GetRandomPassword`, with the same generator the rotation functions use locally.
-pub fn get_random_password(body: &Value) -> Result<Value, ApiError> {
+pub fn get_random_password(body: &Value) -> Result<Value, Error> {
     let input: GetRandomPasswordInput = input(body)?;
     let length = input.password_length.unwrap_or(32);
     if !(1..=4096).contains(&length) {
-        return Err(ApiError::invalid_parameter("PasswordLength must be from 1 to 4096."));
+        return Err(Error::invalid_parameter("PasswordLength must be from 1 to 4096."));
     }
     let policy = rotation_core::PasswordPolicy {
         length,
@@ -37,6 +37,6 @@ pub fn get_random_password(body: &Value) -> Result<Value, ApiError> {
         require_each_included_type: input.require_each_included_type.unwrap_or(true),
         source: rotation_core::PasswordSource::Local,
     };
-    let password = policy.generate().map_err(|e| ApiError::invalid_parameter(e.to_string()))?;
+    let password = policy.generate().map_err(|e| Error::invalid_parameter(e.to_string()))?;
     Ok(json!({"RandomPassword": password.expose()}))
 }

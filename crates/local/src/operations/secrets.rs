@@ -8,7 +8,7 @@ use super::versions::put_secret_value;
 use super::{
     Identity, SecretIdInput, Tag, check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of,
 };
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::{SecretRecord, State, VersionRecord};
 
 #[derive(Deserialize)]
@@ -25,23 +25,18 @@ struct CreateSecretInput {
 }
 
 /// `CreateSecret`.
-pub fn create_secret(
-    state: &mut State,
-    identity: &Identity,
-    now: DateTime<Utc>,
-    body: &Value,
-) -> Result<Value, ApiError> {
+pub fn create_secret(state: &mut State, identity: &Identity, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
     let input: CreateSecretInput = input(body)?;
     if input.name.is_empty() || input.name.len() > 512 {
-        return Err(ApiError::invalid_parameter("Name must be 1 to 512 characters."));
+        return Err(Error::invalid_parameter("Name must be 1 to 512 characters."));
     }
     if let Some(existing) = state.secrets.values().find(|s| s.name == input.name) {
         return Err(if existing.deleted_date.is_some() {
-            ApiError::invalid_request(
+            Error::invalid_request(
                 "You can't create this secret because a secret with this name is already scheduled for deletion.",
             )
         } else {
-            ApiError::exists(format!("The operation failed because the secret {} already exists.", input.name))
+            Error::exists(format!("The operation failed because the secret {} already exists.", input.name))
         });
     }
     let (secret_string, secret_binary) = value_of(input.secret_string, input.secret_binary)?;
@@ -102,7 +97,7 @@ pub fn describe(secret: &SecretRecord) -> Value {
 }
 
 /// `DescribeSecret`: works on secrets scheduled for deletion too.
-pub fn describe_secret(state: &State, body: &Value) -> Result<Value, ApiError> {
+pub fn describe_secret(state: &State, body: &Value) -> Result<Value, Error> {
     let input: SecretIdInput = input(body)?;
     Ok(describe(find(state, &input.secret_id, true)?))
 }
@@ -119,7 +114,7 @@ struct UpdateSecretInput {
 }
 
 /// `UpdateSecret`: metadata, and a new `AWSCURRENT` version when a value is given.
-pub fn update_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, ApiError> {
+pub fn update_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
     let input: UpdateSecretInput = input(body)?;
     let (secret_string, secret_binary) = value_of(input.secret_string, input.secret_binary)?;
     let version = if secret_string.is_some() || secret_binary.is_some() {
@@ -189,12 +184,12 @@ fn matches(secret: &SecretRecord, filter: &Filter) -> bool {
 
 /// `ListSecrets`, with filters (`name`, `description`, `tag-key`, `tag-value`, `all`; prefix match, `!` negates)
 /// and pagination.
-pub fn list_secrets(state: &State, body: &Value) -> Result<Value, ApiError> {
+pub fn list_secrets(state: &State, body: &Value) -> Result<Value, Error> {
     let input: ListSecretsInput = input(body)?;
     if let Some(filter) =
         input.filters.iter().find(|f| !["name", "description", "tag-key", "tag-value", "all"].contains(&f.key.as_str()))
     {
-        return Err(ApiError::invalid_parameter(format!("Invalid filter key: {}", filter.key)));
+        return Err(Error::invalid_parameter(format!("Invalid filter key: {}", filter.key)));
     }
     let mut secrets: Vec<&SecretRecord> = state
         .secrets
@@ -225,23 +220,23 @@ struct DeleteSecretInput {
 }
 
 /// `DeleteSecret`: a recovery window of 7 to 30 days (default 30), or at once with `ForceDeleteWithoutRecovery`.
-pub fn delete_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, ApiError> {
+pub fn delete_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
     let input: DeleteSecretInput = input(body)?;
     let force = input.force_delete_without_recovery == Some(true);
     if force && input.recovery_window_in_days.is_some() {
-        return Err(ApiError::invalid_parameter(
+        return Err(Error::invalid_parameter(
             "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
         ));
     }
     let window = input.recovery_window_in_days.unwrap_or(30);
     if !(7..=30).contains(&window) {
-        return Err(ApiError::invalid_parameter(
+        return Err(Error::invalid_parameter(
             "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
         ));
     }
     let secret = find_mut(state, &input.secret_id, true)?;
     if secret.deleted_date.is_some() && !force {
-        return Err(ApiError::invalid_request(
+        return Err(Error::invalid_request(
             "You can't perform this operation on the secret because it was already scheduled for deletion.",
         ));
     }
@@ -257,7 +252,7 @@ pub fn delete_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Res
 }
 
 /// `RestoreSecret`: cancels a scheduled deletion.
-pub fn restore_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, ApiError> {
+pub fn restore_secret(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
     let input: SecretIdInput = input(body)?;
     let secret = find_mut(state, &input.secret_id, true)?;
     secret.deleted_date = None;

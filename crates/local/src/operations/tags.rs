@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Tag, find_mut, input};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::State;
 
 #[derive(Deserialize)]
@@ -15,7 +15,7 @@ struct TagResourceInput {
 }
 
 /// `TagResource`: adds tags, replacing the value of a key already there.
-pub fn tag_resource(state: &mut State, body: &Value) -> Result<Value, ApiError> {
+pub fn tag_resource(state: &mut State, body: &Value) -> Result<Value, Error> {
     let input: TagResourceInput = input(body)?;
     let secret = find_mut(state, &input.secret_id, false)?;
     for tag in input.tags {
@@ -35,7 +35,7 @@ struct UntagResourceInput {
 }
 
 /// `UntagResource`.
-pub fn untag_resource(state: &mut State, body: &Value) -> Result<Value, ApiError> {
+pub fn untag_resource(state: &mut State, body: &Value) -> Result<Value, Error> {
     let input: UntagResourceInput = input(body)?;
     let secret = find_mut(state, &input.secret_id, false)?;
     secret.tags.retain(|(k, _)| !input.tag_keys.contains(k));

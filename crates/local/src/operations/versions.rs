@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::{RotationState, SecretRecord, State, VersionRecord};
 
 #[derive(Deserialize)]
@@ -19,18 +19,16 @@ struct GetSecretValueInput {
 
 /// `GetSecretValue`: by stage (default `AWSCURRENT`), by version, or both (the version must carry the stage).
 /// The value-less rotation placeholder answers `ResourceNotFoundException`.
-pub fn get_secret_value(state: &State, body: &Value) -> Result<Value, ApiError> {
+pub fn get_secret_value(state: &State, body: &Value) -> Result<Value, Error> {
     let input: GetSecretValueInput = input(body)?;
     let secret = find(state, &input.secret_id, false)?;
     let (id, version) = match (&input.version_id, &input.version_stage) {
         (Some(id), stage) => {
             let version = secret.versions.get(id).ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "Secrets Manager can't find the specified secret value for VersionId: {id}"
-                ))
+                Error::not_found(format!("Secrets Manager can't find the specified secret value for VersionId: {id}"))
             })?;
             if let Some(stage) = stage.as_deref().filter(|s| !version.has_stage(s)) {
-                return Err(ApiError::not_found(format!(
+                return Err(Error::not_found(format!(
                     "Secrets Manager can't find the specified secret value for VersionId: {id} and staging label: {stage}"
                 )));
             }
@@ -39,7 +37,7 @@ pub fn get_secret_value(state: &State, body: &Value) -> Result<Value, ApiError> 
         (None, stage) => {
             let stage = stage.as_deref().unwrap_or("AWSCURRENT");
             let id = secret.holding(stage).ok_or_else(|| {
-                ApiError::not_found(format!(
+                Error::not_found(format!(
                     "Secrets Manager can't find the specified secret value for staging label: {stage}"
                 ))
             })?;
@@ -47,7 +45,7 @@ pub fn get_secret_value(state: &State, body: &Value) -> Result<Value, ApiError> 
         }
     };
     if !version.has_value() {
-        return Err(ApiError::not_found(format!(
+        return Err(Error::not_found(format!(
             "Secrets Manager can't find the specified secret value for VersionId: {id}"
         )));
     }
@@ -78,11 +76,11 @@ struct PutSecretValueInput {
 /// `PutSecretValue`. The same token with the same value is a no-op; with another value it is
 /// `ResourceExistsException`. A value for the rotation placeholder fills it. Without `VersionStages` the new
 /// version becomes `AWSCURRENT`; a manual put that moves `AWSCURRENT` abandons an unfinished rotation.
-pub fn put_secret_value(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, ApiError> {
+pub fn put_secret_value(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
     let input: PutSecretValueInput = input(body)?;
     let (secret_string, secret_binary) = value_of(input.secret_string, input.secret_binary)?;
     if secret_string.is_none() && secret_binary.is_none() {
-        return Err(ApiError::invalid_parameter("You must provide either SecretString or SecretBinary."));
+        return Err(Error::invalid_parameter("You must provide either SecretString or SecretBinary."));
     }
     let secret = find_mut(state, &input.secret_id, false)?;
     let token = input.client_request_token.unwrap_or_else(new_version_id);
@@ -100,7 +98,7 @@ pub fn put_secret_value(state: &mut State, now: DateTime<Utc>, body: &Value) -> 
             if existing.secret_string == secret_string && existing.secret_binary == secret_binary {
                 return Ok(response(secret));
             }
-            return Err(ApiError::exists(format!(
+            return Err(Error::exists(format!(
                 "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.",
                 secret.arn
             )));
@@ -141,19 +139,19 @@ struct UpdateSecretVersionStageInput {
 
 /// `UpdateSecretVersionStage`: moving a label that is on another version requires `RemoveFromVersionId` naming
 /// it; moving `AWSCURRENT` puts `AWSPREVIOUS` on the version it left.
-pub fn update_secret_version_stage(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, ApiError> {
+pub fn update_secret_version_stage(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
     let input: UpdateSecretVersionStageInput = input(body)?;
     let secret = find_mut(state, &input.secret_id, false)?;
     let stage = input.version_stage.as_str();
     let holder = secret.holding(stage).map(str::to_owned);
     if let Some(remove_from) = &input.remove_from_version_id {
         if !secret.versions.contains_key(remove_from) {
-            return Err(ApiError::not_found(format!(
+            return Err(Error::not_found(format!(
                 "Secrets Manager can't find the specified secret version: {remove_from}"
             )));
         }
         if holder.as_deref() != Some(remove_from) {
-            return Err(ApiError::invalid_parameter(format!(
+            return Err(Error::invalid_parameter(format!(
                 "The staging label {stage} is not attached to the version {remove_from}, so it can't be removed from it."
             )));
         }
@@ -161,14 +159,14 @@ pub fn update_secret_version_stage(state: &mut State, now: DateTime<Utc>, body: 
     match &input.move_to_version_id {
         Some(move_to) => {
             if !secret.versions.contains_key(move_to) {
-                return Err(ApiError::not_found(format!(
+                return Err(Error::not_found(format!(
                     "Secrets Manager can't find the specified secret version: {move_to}"
                 )));
             }
             if let Some(holder) = holder.as_deref().filter(|h| h != move_to)
                 && input.remove_from_version_id.as_deref() != Some(holder)
             {
-                return Err(ApiError::invalid_parameter(format!(
+                return Err(Error::invalid_parameter(format!(
                     "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached to version {holder}, so you must explicitly reference that version in RemoveFromVersionId."
                 )));
             }
@@ -177,7 +175,7 @@ pub fn update_secret_version_stage(state: &mut State, now: DateTime<Utc>, body: 
         None => match &input.remove_from_version_id {
             Some(remove_from) => secret.detach(stage, remove_from),
             None => {
-                return Err(ApiError::invalid_parameter(
+                return Err(Error::invalid_parameter(
                     "You must specify MoveToVersionId, RemoveFromVersionId, or both.",
                 ));
             }
@@ -197,7 +195,7 @@ struct ListSecretVersionIdsInput {
 }
 
 /// `ListSecretVersionIds`: versions with labels, and those without when `IncludeDeprecated`.
-pub fn list_secret_version_ids(state: &State, body: &Value) -> Result<Value, ApiError> {
+pub fn list_secret_version_ids(state: &State, body: &Value) -> Result<Value, Error> {
     let input: ListSecretVersionIdsInput = input(body)?;
     let secret = find(state, &input.secret_id, true)?;
     let mut versions: Vec<(&String, &VersionRecord)> = secret
