@@ -5,30 +5,33 @@
 //! Secrets Manager client ([`SecretsManager`]), the password policy, and the Lambda entry point ([`run`]). A
 //! system to rotate implements [`Target`].
 
-pub mod config;
-pub mod error;
-pub mod event;
-pub mod password;
-pub mod retry;
-pub mod rotation;
-pub mod runtime;
-pub mod secret;
-pub mod secrets_manager;
-pub mod target;
+mod config;
+mod error;
+mod event;
+mod password;
+mod retry;
+mod rotation;
+mod runtime;
+mod secret;
+mod secrets_manager;
+mod target;
 pub mod telemetry;
-pub mod tls;
-pub mod versions;
+mod tls;
+mod versions;
 
 pub use config::Env;
-pub use error::{RotationError, TargetErrorKind};
+pub use error::{RotationError, TargetErrorKind, with_causes};
 pub use event::{RotationEvent, Step};
-pub use password::{Password, PasswordPolicy, PasswordSource};
+pub use password::{
+    DEFAULT_EXCLUDE_CHARACTERS, MIN_ENTROPY_BITS, PUNCTUATION, Password, PasswordPolicy, PasswordSource, random_bytes,
+};
 pub use retry::Backoff;
 pub use rotation::{DEADLINE_MARGIN, Outcome, Rotator};
-pub use runtime::{run, run_with_exclusions, run_with_policy};
+pub use runtime::{init_failed, run, run_with_exclusions, run_with_policy};
 pub use secret::Secret;
-pub use secrets_manager::{SecretsManager, Selector, Timeouts};
+pub use secrets_manager::{Description, SecretsManager, Selector, Timeouts, load_sdk_config};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};
+pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
 
 pub use lambda_runtime;

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rotation_core::password::random_bytes;
+use rotation_core::random_bytes;
 use rotation_core::{Env, Password, PasswordPolicy, RotationError};
 
 /// The format of generated values (`GENERATED_FORMAT`, with `GENERATED_BYTES` for the byte formats).
@@ -34,7 +34,7 @@ impl Format {
     /// 32, 1 to 1024).
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
         let bytes = env.number("GENERATED_BYTES", 32, 1..=1024)?;
-        let floor = (rotation_core::password::MIN_ENTROPY_BITS / 8.0).ceil() as usize;
+        let floor = (rotation_core::MIN_ENTROPY_BITS / 8.0).ceil() as usize;
         if bytes < floor && !env.flag("ALLOW_WEAK_PASSWORDS", false)? {
             return Err(RotationError::Config {
                 variable: "GENERATED_BYTES",

@@ -35,7 +35,7 @@ impl GeneratedSecret {
 
     /// Reads `GENERATED_KEY`, `GENERATED_FORMAT`/`GENERATED_BYTES` and the password policy from the environment.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
-        let policy = PasswordPolicy::from_env(env, rotation_core::password::DEFAULT_EXCLUDE_CHARACTERS)?;
+        let policy = PasswordPolicy::from_env(env, rotation_core::DEFAULT_EXCLUDE_CHARACTERS)?;
         Self::from_env_with_policy(env, policy)
     }
 

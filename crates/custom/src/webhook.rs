@@ -234,7 +234,7 @@ impl WebhookTarget {
                             "the request failed".to_owned()
                         };
                         RotationError::Target {
-                            kind: if e.is_connect() && rotation_core::tls::is_tls_error(&e) {
+                            kind: if e.is_connect() && rotation_core::is_tls_error(&e) {
                                 TargetErrorKind::Tls
                             } else {
                                 TargetErrorKind::Unreachable

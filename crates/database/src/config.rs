@@ -39,7 +39,7 @@ pub struct DatabaseConfig {
 impl DatabaseConfig {
     /// Reads and validates the environment; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
-        let ca_bundle = rotation_core::tls::ca_bundle_from_env(env)?;
+        let ca_bundle = rotation_core::ca_bundle_from_env(env)?;
         let strategy = Strategy::from_env(env)?;
         let admin_secrets = AdminSecrets::from_env(env)?;
         if strategy.needs_admin() && admin_secrets.is_empty() {

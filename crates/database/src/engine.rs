@@ -36,9 +36,9 @@ pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &Connection, mod
 ///
 /// A "user" is whatever the engine addresses a credential by: a role name (PostgreSQL), an account `user@host`
 /// (MySQL), a user id changed through an API (ElastiCache's `ModifyUser`); an engine with native dual passwords
-/// (Redis ACLs, MySQL's `RETAIN CURRENT PASSWORD`) keeps the old one in `set_*` and drops it in
-/// [`Engine::finish`]. Every method that changes a password must be idempotent: setSecret is retried after any
-/// failure, including after the change succeeded.
+/// (Redis ACLs, MySQL's `RETAIN CURRENT PASSWORD`) keeps the old one when it sets the new. Every method that
+/// changes a password must be idempotent: setSecret is retried after any failure, including after the change
+/// succeeded.
 pub trait Engine: Send + Sync + Debug + 'static {
     /// A logged-in session.
     type Session: Session;

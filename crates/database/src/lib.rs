@@ -5,12 +5,13 @@
 mod admin;
 mod config;
 mod engine;
-pub mod rds;
+mod rds;
 mod target;
 
 pub use admin::{Admin, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
 pub use engine::{Engine, Purpose, Session, fmt_session};
+pub use rds::{Rds, RdsEndpoint};
 pub use target::DatabaseTarget;
 
 use serde_json::Value;

@@ -2,7 +2,7 @@
 
 use aws_sdk_rds::error::ProvideErrorMetadata;
 
-use rotation_core::secrets_manager::{Description, Timeouts, load_sdk_config};
+use rotation_core::{Description, Timeouts, load_sdk_config};
 use rotation_core::{RotationError, TargetErrorKind};
 
 /// The tag RDS puts on a secret it manages for a DB instance.

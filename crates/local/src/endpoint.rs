@@ -41,7 +41,7 @@ pub struct Config {
     pub scheduler_interval: StdDuration,
 }
 
-/// The running endpoint: the HTTP layer over the [`Orchestrator`].
+/// The running endpoint: the HTTP layer over the orchestrator, which owns the state and the rotations.
 #[derive(Debug)]
 pub struct Endpoint {
     orchestrator: Arc<Orchestrator>,

@@ -7,15 +7,15 @@
 //! `ResourceExistsException`. The state survives a restart, and an audit log records every operation without a
 //! value or token.
 
-pub mod clock;
-pub mod endpoint;
-pub mod error;
-pub mod invoke;
-pub mod operations;
-pub mod orchestrator;
-pub mod schedule;
-pub mod state;
-pub mod store;
+mod clock;
+mod endpoint;
+mod error;
+mod invoke;
+mod operations;
+mod orchestrator;
+mod schedule;
+mod state;
+mod store;
 
 pub use clock::Clock;
 pub use endpoint::{Config, Endpoint};

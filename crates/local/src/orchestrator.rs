@@ -121,11 +121,6 @@ impl Orchestrator {
         &self.store
     }
 
-    /// The clock.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
     /// The clock's time.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

@@ -251,7 +251,7 @@ pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMod
             }
             code => (TargetErrorKind::Rejected, format!("{} ({code})", server.message)),
         },
-        error if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_))) || rotation_core::tls::is_tls_error(error) => (
+        error if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_))) || rotation_core::is_tls_error(error) => (
             TargetErrorKind::Tls,
             format!("TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)", mode.as_str()),
         ),

@@ -1,6 +1,6 @@
 //! The Lambda function: configuration from the environment, then rotor's runtime.
 
-use rotation_core::runtime::init_failed;
+use rotation_core::init_failed;
 use rotation_core::{Env, lambda_runtime};
 use rotation_database::{DatabaseConfig, DatabaseTarget};
 
@@ -10,6 +10,6 @@ use crate::MysqlEngine;
 pub async fn run_function(env: Env) -> Result<(), lambda_runtime::Error> {
     rotation_core::telemetry::init();
     let config = DatabaseConfig::from_env(&env).map_err(init_failed)?;
-    let rds = rotation_database::rds::Rds::from_env().await;
+    let rds = rotation_database::Rds::from_env().await;
     rotation_core::run(DatabaseTarget::new(MysqlEngine, config, rds)).await
 }

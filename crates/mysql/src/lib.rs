@@ -15,10 +15,10 @@ mod function;
 mod statements;
 
 pub use account::Account;
-pub use connect::{SESSION_SQL_MODE, Session, StatementError, connect};
+pub use connect::{Session, StatementError};
 pub use engine::MysqlEngine;
 pub use function::run_function;
-pub use statements::{Flavor, PasswordChange, native_hash};
+pub use statements::{Flavor, native_hash};
 
 /// The engines this target accepts in the secret's `engine` field.
 pub const ENGINES: &[&str] = &["mysql", "mariadb", "aurora-mysql"];

@@ -64,5 +64,5 @@ fn db_message(error: &tokio_postgres::Error) -> String {
 /// A TLS failure: rustls's error in the chain, or the driver's own TLS refusal ("server does not support TLS"),
 /// which tokio-postgres reports with no cause and no public kind, only its `Display`.
 fn is_tls(error: &tokio_postgres::Error) -> bool {
-    rotation_core::tls::is_tls_error(error) || error.to_string().starts_with("error performing TLS handshake")
+    rotation_core::is_tls_error(error) || error.to_string().starts_with("error performing TLS handshake")
 }

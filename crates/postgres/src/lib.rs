@@ -14,7 +14,7 @@ mod function;
 mod password;
 mod tls;
 
-pub use connect::{PINNED_SEARCH_PATH, Session, connect};
+pub use connect::Session;
 pub use engine::PostgresEngine;
 pub use function::run_function;
 pub use password::password_statement;

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use rotation_core::error::with_causes;
+use rotation_core::with_causes;
 use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, Strategy, other_username};
 use rotation_mysql::MysqlEngine;
@@ -99,7 +99,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         Function::Custom => {
             let policy = report.check(
                 "the password policy settings",
-                PasswordPolicy::from_env(&env, rotation_core::password::DEFAULT_EXCLUDE_CHARACTERS).map_err(text),
+                PasswordPolicy::from_env(&env, rotation_core::DEFAULT_EXCLUDE_CHARACTERS).map_err(text),
             );
             if let Some(policy) = policy {
                 let target = report.check(
@@ -155,7 +155,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
 /// certificate); an error names what failed.
 async fn reach(url: &str, env: &Env) -> Result<(), String> {
     let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).https_only(true);
-    for der in rotation_core::tls::ca_bundle_from_env(env).map_err(|e| e.to_string())? {
+    for der in rotation_core::ca_bundle_from_env(env).map_err(|e| e.to_string())? {
         builder = builder.tls_certs_merge([reqwest::Certificate::from_der(&der).map_err(|e| e.to_string())?]);
     }
     let client = builder.build().map_err(|e| e.to_string())?;

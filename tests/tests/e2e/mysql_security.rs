@@ -9,7 +9,7 @@ use crate::mysql::{ARN_PREFIX, identified, literal, setup};
 
 /// Every punctuation character but `\ ' "`, so generated passwords are made of digits and those three.
 fn hostile_password_env() -> Vec<(String, String)> {
-    let exclude: String = rotation_core::password::PUNCTUATION.chars().filter(|c| !"\\'\"".contains(*c)).collect();
+    let exclude: String = rotation_core::PUNCTUATION.chars().filter(|c| !"\\'\"".contains(*c)).collect();
     [
         ("EXCLUDE_CHARACTERS", exclude.as_str()),
         ("EXCLUDE_LOWERCASE", "true"),

@@ -1,8 +1,8 @@
 //! `rotate-custom`: the rotation Lambda for targets with no database: a generated secret (`CUSTOM_TARGET=
 //! generated`, the default) or the user's webhooks (`CUSTOM_TARGET=webhook`).
 
-use rotation_core::password::DEFAULT_EXCLUDE_CHARACTERS;
-use rotation_core::runtime::init_failed;
+use rotation_core::DEFAULT_EXCLUDE_CHARACTERS;
+use rotation_core::init_failed;
 use rotation_core::{Env, PasswordPolicy, RotationError, SecretsManager, lambda_runtime};
 use rotation_custom::{GeneratedSecret, WebhookConfig, WebhookTarget};
 
@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some("webhook") => {
             let config = WebhookConfig::from_env(&env).map_err(init_failed)?;
             let secrets = SecretsManager::from_env(&env).await;
-            let ca_bundle = rotation_core::tls::ca_bundle_from_env(&env).map_err(init_failed)?;
+            let ca_bundle = rotation_core::ca_bundle_from_env(&env).map_err(init_failed)?;
             let target = WebhookTarget::new(config, values, secrets, &ca_bundle).map_err(init_failed)?;
             rotation_core::run_with_policy(target, policy).await
         }

@@ -18,9 +18,7 @@ mod tags;
 mod versions;
 
 pub use password::get_random_password;
-pub use secrets::{
-    create_secret, delete_secret, describe, describe_secret, list_secrets, restore_secret, update_secret,
-};
+pub use secrets::{create_secret, delete_secret, describe_secret, list_secrets, restore_secret, update_secret};
 pub use tags::{tag_resource, untag_resource};
 pub use versions::{get_secret_value, list_secret_version_ids, put_secret_value, update_secret_version_stage};
 
