@@ -3,6 +3,7 @@
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+use rotation_core::Versions;
 use serde_json::Value;
 
 /// The secret and, optionally, the endpoint to talk to.
@@ -42,6 +43,11 @@ impl SecretArgs {
         response.status().is_success().then_some(())?;
         response.json::<Value>().await.ok()
     }
+}
+
+/// A described secret's versions and labels, for the core's label logic (current, pending, a stuck rotation).
+pub fn versions_of(described: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput) -> Versions {
+    Versions::new(described.version_ids_to_stages().cloned().unwrap_or_default())
 }
 
 /// An SDK error as one line: the service's code and message, or the transport failure.

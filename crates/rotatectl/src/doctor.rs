@@ -9,7 +9,7 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, Strategy, o
 use rotation_mysql::MysqlEngine;
 use rotation_postgres::PostgresEngine;
 
-use crate::client::{SecretArgs, describe_error};
+use crate::client::{SecretArgs, describe_error, versions_of};
 
 /// The kinds of rotation function `doctor` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,9 +77,8 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     };
     let arn = described.arn().unwrap_or(&args.secret.secret_id).to_owned();
-    let stages = described.version_ids_to_stages().cloned().unwrap_or_default();
-    let holding = |label: &str| stages.iter().find(|(_, s)| s.iter().any(|x| x == label)).map(|(v, _)| v.clone());
-    let stuck = holding("AWSPENDING").filter(|p| Some(p) != holding(AWSCURRENT).as_ref());
+    let versions = versions_of(&described);
+    let stuck = versions.stuck_pending();
     report.check(
         "no rotation is stuck",
         match stuck {

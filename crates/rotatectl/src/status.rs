@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
-use crate::client::{SecretArgs, describe_error};
+use crate::client::{SecretArgs, describe_error, versions_of};
 
 /// A time as RFC 3339, or `-`.
 pub fn time(value: Option<&DateTime>) -> String {
@@ -54,10 +54,8 @@ pub async fn run(args: &SecretArgs) -> Result<ExitCode, String> {
         );
     }
 
-    let stages = secret.version_ids_to_stages().cloned().unwrap_or_default();
-    let holding = |label: &str| stages.iter().find(|(_, s)| s.iter().any(|x| x == label)).map(|(v, _)| v.clone());
-    let pending = holding("AWSPENDING");
-    if let Some(pending) = pending.filter(|p| Some(p) != holding("AWSCURRENT").as_ref()) {
+    let versions = versions_of(&secret);
+    if let Some(pending) = versions.stuck_pending() {
         println!();
         println!("! AWSPENDING is stuck on version {pending}: it is not AWSCURRENT, so new rotations are refused.");
         if let Some(record) = args.local_rotation(&arn).await.and_then(|r| r.get("LastRotation").cloned()) {

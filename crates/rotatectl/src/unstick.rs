@@ -4,7 +4,7 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use crate::client::{SecretArgs, describe_error};
+use crate::client::{SecretArgs, describe_error, versions_of};
 
 /// Options of `unstick`.
 #[derive(clap::Args)]
@@ -22,14 +22,13 @@ pub async fn run(args: &UnstickArgs) -> Result<ExitCode, String> {
     let secret =
         client.describe_secret().secret_id(&args.secret.secret_id).send().await.map_err(|e| describe_error(&e))?;
     let arn = secret.arn().unwrap_or(&args.secret.secret_id).to_owned();
-    let stages = secret.version_ids_to_stages().cloned().unwrap_or_default();
-    let holding = |label: &str| stages.iter().find(|(_, s)| s.iter().any(|x| x == label)).map(|(v, _)| v.clone());
-    let current = holding("AWSCURRENT");
-    let Some(pending) = holding("AWSPENDING").filter(|p| Some(p) != current.as_ref()) else {
+    let versions = versions_of(&secret);
+    let current = versions.current();
+    let Some(pending) = versions.stuck_pending() else {
         println!("{arn}: no stuck rotation (AWSPENDING is not on a version other than AWSCURRENT); nothing to do");
         return Ok(ExitCode::SUCCESS);
     };
-    println!("{arn}: AWSPENDING is stuck on version {pending}; AWSCURRENT is {}", current.as_deref().unwrap_or("-"));
+    println!("{arn}: AWSPENDING is stuck on version {pending}; AWSCURRENT is {}", current.unwrap_or("-"));
     if let Some(record) = args.secret.local_rotation(&arn).await.and_then(|r| r.get("LastRotation").cloned()) {
         let field = |name: &str| record.get(name).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
         println!(
@@ -56,19 +55,19 @@ pub async fn run(args: &UnstickArgs) -> Result<ExitCode, String> {
         .update_secret_version_stage()
         .secret_id(&arn)
         .version_stage("AWSPENDING")
-        .remove_from_version_id(&pending)
+        .remove_from_version_id(pending)
         .send()
         .await
         .map_err(|e| describe_error(&e))?;
     let after = client.describe_secret().secret_id(&arn).send().await.map_err(|e| describe_error(&e))?;
     let still_current = after
         .version_ids_to_stages()
-        .and_then(|m| current.as_ref().and_then(|c| m.get(c)))
+        .and_then(|m| current.and_then(|c| m.get(c)))
         .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
     println!(
         "cleared: rotation is off and AWSPENDING removed; AWSCURRENT {} on {}. Rotate again with `rotatectl rotate` (RotateSecret turns rotation back on).",
         if still_current { "is still" } else { "is NOT" },
-        current.as_deref().unwrap_or("-")
+        current.unwrap_or("-")
     );
     Ok(ExitCode::SUCCESS)
 }
