@@ -142,7 +142,7 @@ impl<'a> FinishContext<'a> {
 }
 
 /// What setSecret knows: the pending and current secrets, and reads of the previous one and of other secrets
-/// (the admin secret named by `masterarn`), made only when a target asks.
+/// (an admin secret a target's secret names), made only when a target asks.
 #[derive(Debug)]
 pub struct SetContext<'a> {
     /// The secret's ARN.
@@ -208,13 +208,13 @@ impl<'a> SetContext<'a> {
         self.secrets.describe_optional(secret_id).await
     }
 
-    /// Reads the `AWSCURRENT` value of another secret, such as the admin secret named by `masterarn`.
+    /// Reads the `AWSCURRENT` value of another secret, such as an admin secret the target's secret names.
     pub async fn load_secret(&self, secret_id: &str) -> Result<Secret, RotationError> {
         let value = self.secrets.get(secret_id, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
             RotationError::invalid_secret(
                 secret_id,
                 "SecretString",
-                "does not exist or has no AWSCURRENT value; check the masterarn",
+                "does not exist or has no AWSCURRENT value; check the field of the secret that names it",
             )
         })?;
         Ok(Secret::parse(secret_id, &value))

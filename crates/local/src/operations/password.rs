@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::input;
+use super::request::input;
 use crate::error::Error;
 
 #[derive(Deserialize)]

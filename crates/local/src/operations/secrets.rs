@@ -4,10 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::versions::put_secret_value;
-use super::{
-    Identity, SecretIdInput, Tag, check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of,
+use super::identity::Identity;
+use super::request::{
+    SecretIdInput, Tag, check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of,
 };
+use super::versions::put_secret_value;
 use crate::error::Error;
 use crate::state::{SecretRecord, State, VersionRecord};
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Tag, find_mut, input};
+use super::request::{Tag, find_mut, input};
 use crate::error::Error;
 use crate::state::State;
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of};
+use super::request::{check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of};
 use crate::error::Error;
 use crate::state::{RotationState, SecretRecord, State, VersionRecord};
 
