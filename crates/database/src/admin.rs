@@ -34,15 +34,7 @@ pub async fn load_admin(
             .invalid("masterarn", "names a secret that does not exist or has no AWSCURRENT value; check the masterarn")
     })?;
     let arn = description.arn.as_str();
-    if !config.admin_secrets.allows(arn) {
-        return Err(RotationError::target(
-            TargetErrorKind::ConfusedDeputy,
-            user.address(),
-            format!(
-                "the secret's masterarn names {arn}, which this function's ADMIN_SECRET_ARNS does not list; a user secret may only name an admin secret the function's configuration allows"
-            ),
-        ));
-    }
+    check_admin_allowed(config, arn, user)?;
     let secret = ctx.load_secret(arn).await?;
     let mut connection = if secret.get("host").is_some() {
         engine.connection(&secret)?
@@ -62,18 +54,39 @@ pub async fn load_admin(
             password: Password::new(secret.require_str("password")?.to_owned()),
         }
     };
-    if !connection.host.eq_ignore_ascii_case(&user.host) || connection.port != user.port {
-        return Err(RotationError::target(
-            TargetErrorKind::ConfusedDeputy,
-            user.address(),
-            format!(
-                "the admin secret {arn} names another server ({}); it must manage the user's own server",
-                connection.address()
-            ),
-        ));
-    }
+    check_same_server(arn, &connection, user)?;
     connection.dbname = user.dbname.clone();
     Ok(Admin { connection, mode: config.tls.for_secret(&secret)? })
+}
+
+/// Refuses an admin secret (by the full ARN Secrets Manager resolved it to) that the function's
+/// `ADMIN_SECRET_ARNS` does not list: a user secret cannot choose its admin.
+pub fn check_admin_allowed(config: &DatabaseConfig, arn: &str, user: &Connection) -> Result<(), RotationError> {
+    if config.admin_secrets.allows(arn) {
+        return Ok(());
+    }
+    Err(RotationError::target(
+        TargetErrorKind::ConfusedDeputy,
+        user.address(),
+        format!(
+            "the secret's masterarn names {arn}, which this function's ADMIN_SECRET_ARNS does not list; a user secret may only name an admin secret the function's configuration allows"
+        ),
+    ))
+}
+
+/// Refuses an admin secret that names another server than the user's.
+pub fn check_same_server(arn: &str, admin: &Connection, user: &Connection) -> Result<(), RotationError> {
+    if admin.host.eq_ignore_ascii_case(&user.host) && admin.port == user.port {
+        return Ok(());
+    }
+    Err(RotationError::target(
+        TargetErrorKind::ConfusedDeputy,
+        user.address(),
+        format!(
+            "the admin secret {arn} names another server ({}); it must manage the user's own server",
+            admin.address()
+        ),
+    ))
 }
 
 /// Refuses to let the admin act on a user that is the admin itself, or that holds administrative rights, unless

@@ -8,7 +8,7 @@ mod engine;
 mod rds;
 mod target;
 
-pub use admin::{Admin, load_admin, refuse_privileged};
+pub use admin::{Admin, check_admin_allowed, check_same_server, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, DatabaseConfig, TlsPolicy};
 pub use engine::{Engine, Purpose, Session, fmt_session};
 pub use rds::{Rds, RdsEndpoint};

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use rotation_core::with_causes;
 use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
-use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, Strategy, other_username};
+use rotation_database::{
+    Connection, DatabaseConfig, Engine, Purpose, Strategy, check_admin_allowed, check_same_server, other_username,
+};
 use rotation_mysql::MysqlEngine;
 use rotation_postgres::PostgresEngine;
 
@@ -215,13 +217,11 @@ async fn check_admin<E: Engine>(
     let described = client.describe_secret().secret_id(arn).send().await.map_err(|e| describe_error(&e));
     let Some(described) = report.check("the admin secret exists", described) else { return };
     let full_arn = described.arn().unwrap_or(arn);
-    let allowed = if config.admin_secrets.allows(full_arn) {
-        Ok(())
-    } else {
-        Err(format!(
+    let allowed = check_admin_allowed(config, full_arn, user).map_err(|_| {
+        format!(
             "{full_arn} is not in the function's ADMIN_SECRET_ARNS; add it there (a secret cannot choose its admin)"
-        ))
-    };
+        )
+    });
     if report.check("the function's ADMIN_SECRET_ARNS allows the admin secret", allowed).is_none() {
         return;
     }
@@ -239,17 +239,8 @@ async fn check_admin<E: Engine>(
     let Some(mut admin) = report.check("the admin secret's fields", engine.connection(&secret).map_err(text)) else {
         return;
     };
-    if report
-        .check(
-            "the admin secret manages the user's own server",
-            if admin.host.eq_ignore_ascii_case(&user.host) && admin.port == user.port {
-                Ok(())
-            } else {
-                Err(format!("it names {}, the user is on {}", admin.address(), user.address()))
-            },
-        )
-        .is_none()
-    {
+    let same_server = check_same_server(full_arn, &admin, user).map_err(text);
+    if report.check("the admin secret manages the user's own server", same_server).is_none() {
         return;
     }
     admin.dbname = user.dbname.clone();
