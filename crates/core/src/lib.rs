@@ -27,7 +27,7 @@ pub use password::{
 };
 pub use retry::Backoff;
 pub use rotation::{DEADLINE_MARGIN, Outcome, Rotator};
-pub use runtime::{init_failed, run, run_with_exclusions, run_with_policy};
+pub use runtime::{Init, RunOptions, run};
 pub use secret::Secret;
 pub use secrets_manager::{Description, SecretsManager, Selector, Timeouts, load_sdk_config};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};

@@ -1,40 +1,88 @@
-//! The Lambda entry point: build clients once, then serve rotation events.
+//! The Lambda entry point, the one way to start a function: telemetry, the shared clients, the target, then the
+//! rotation events; a configuration error at cold start is reported to Lambda as the init error.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::config::Env;
 use crate::error::RotationError;
 use crate::event::RotationEvent;
-use crate::password::PasswordPolicy;
+use crate::password::{DEFAULT_EXCLUDE_CHARACTERS, PasswordPolicy};
 use crate::rotation::Rotator;
-use crate::secrets_manager::SecretsManager;
+use crate::secrets_manager::{SecretsManager, Timeouts, load_sdk_config};
 use crate::target::Target;
 use crate::telemetry::{self, StepRecord};
 
-/// Runs a rotation Lambda for `target` with the password policy from the environment (default exclusions of
-/// AWS's functions).
-///
-/// Call it from `main`; it returns only when the runtime stops.
-pub async fn run<T: Target>(target: T) -> Result<(), lambda_runtime::Error> {
-    run_with_exclusions(target, crate::password::DEFAULT_EXCLUDE_CHARACTERS).await
+/// What a function's target is built from at cold start: the environment (with the binary's defaults), the one
+/// AWS configuration every client shares, the Secrets Manager client the steps use, and the password policy.
+#[derive(Debug)]
+pub struct Init {
+    /// The function's environment, read once, the binary's defaults applied.
+    pub env: Env,
+    /// The AWS configuration (region, credentials, endpoints, rotor's retries and time-outs): build other AWS
+    /// clients from it, so they share its HTTP connector, trusted roots and credentials.
+    pub sdk_config: aws_config::SdkConfig,
+    /// The Secrets Manager client.
+    pub secrets: SecretsManager,
+    /// The password policy.
+    pub policy: PasswordPolicy,
 }
 
-/// As [`run`], with the target's default `EXCLUDE_CHARACTERS` (PostgreSQL adds `:`).
-pub async fn run_with_exclusions<T: Target>(target: T, default_exclude: &str) -> Result<(), lambda_runtime::Error> {
-    telemetry::init();
-    let policy = PasswordPolicy::from_env(&Env::from_process(), default_exclude).map_err(init_failed)?;
-    run_with_policy(target, policy).await
+/// What a binary changes in how its function starts.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    default_exclude: &'static str,
+    env_defaults: Vec<(&'static str, &'static str)>,
 }
 
-/// As [`run`], with a password policy the binary already read (when the target needs it too).
-pub async fn run_with_policy<T: Target>(target: T, policy: PasswordPolicy) -> Result<(), lambda_runtime::Error> {
+impl Default for RunOptions {
+    /// AWS's default excluded characters, no defaults in the environment.
+    fn default() -> Self {
+        Self { default_exclude: DEFAULT_EXCLUDE_CHARACTERS, env_defaults: Vec::new() }
+    }
+}
+
+impl RunOptions {
+    /// `EXCLUDE_CHARACTERS` when the environment does not set it (PostgreSQL adds `:`).
+    pub fn excluding(mut self, characters: &'static str) -> Self {
+        self.default_exclude = characters;
+        self
+    }
+
+    /// A variable's value when the environment does not set it (`rotate-postgres-alternating` defaults
+    /// `ROTATION_STRATEGY`).
+    pub fn env_default(mut self, name: &'static str, value: &'static str) -> Self {
+        self.env_defaults.push((name, value));
+        self
+    }
+}
+
+/// Runs a rotation function: installs telemetry, reads the environment and the password policy, loads the AWS
+/// configuration once, builds the target with `build`, then serves rotation events, each bounded by its
+/// invocation's deadline. A configuration error (from the policy or from `build`) is logged and reported to the
+/// Runtime API's `/runtime/init/error`, so the invocation answers with its type and message; the function then
+/// exits. Call it from `main`; it returns only when the runtime stops.
+pub async fn run<T: Target>(
+    build: impl FnOnce(&Init) -> Result<T, RotationError>,
+    options: RunOptions,
+) -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let secrets = SecretsManager::from_env(&Env::from_process()).await;
-    let rotator = Arc::new(Rotator::new(secrets, target, policy));
+    let env = options.env_defaults.iter().fold(Env::from_process(), |env, (name, value)| env.with_default(name, value));
+    let policy = match PasswordPolicy::from_env(&env, options.default_exclude) {
+        Ok(policy) => policy,
+        Err(error) => return Err(cold_start_failed(error).await),
+    };
+    let sdk_config = load_sdk_config(Timeouts::default()).await;
+    let secrets = SecretsManager::from_sdk_config(&sdk_config, &env);
+    let init = Init { env, sdk_config, secrets, policy };
+    let target = match build(&init) {
+        Ok(target) => target,
+        Err(error) => return Err(cold_start_failed(error).await),
+    };
+    let rotator = Arc::new(Rotator::new(init.secrets, target, init.policy));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let rotator = Arc::clone(&rotator);
         async move { handle(&rotator, &event.payload, deadline_of(&event.context)).await.map(|()| Value::Null) }
@@ -42,10 +90,36 @@ pub async fn run_with_policy<T: Target>(target: T, policy: PasswordPolicy) -> Re
     .await
 }
 
-/// Logs a configuration error found at cold start and returns it for `main` to exit with.
-pub fn init_failed(error: RotationError) -> lambda_runtime::Error {
+/// Logs a cold-start error, reports it to the Runtime API (when there is one) and returns it for `main` to exit
+/// with.
+async fn cold_start_failed(error: RotationError) -> lambda_runtime::Error {
     tracing::error!(error_type = error.error_type(), error = %error, "cold start failed");
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        report_init_error(&error).await;
+    }
     Box::new(error)
+}
+
+/// `POST /2018-06-01/runtime/init/error` with the error's type and message, within a second.
+async fn report_init_error(error: &RotationError) {
+    use lambda_runtime_api_client::{PooledClient, body::Body, build_request};
+
+    let body = json!({"errorType": error.error_type(), "errorMessage": error.to_string()}).to_string();
+    let request = build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", error.error_type())
+        .body(Body::from(body));
+    let sent = match request {
+        Ok(request) => tokio::time::timeout(Duration::from_secs(1), PooledClient::builder().build().call(request))
+            .await
+            .map_err(|_| "no answer within 1 s".to_owned())
+            .and_then(|answer| answer.map(drop).map_err(|e| e.to_string())),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(problem) = sent {
+        tracing::error!(problem, "the init error could not be reported to the Runtime API");
+    }
 }
 
 /// The invocation's deadline (milliseconds since the epoch in the Runtime API's header) as an `Instant`.
@@ -80,4 +154,21 @@ pub async fn handle<T: Target>(
         result: result.as_ref().copied(),
     });
     result.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invocations_deadline_comes_from_its_context() {
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = now_ms + 30_000;
+        let left = deadline_of(&context).unwrap().saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
+        // A deadline already past (cargo-lambda's emulator sends a fixed 600000 ms) bounds nothing.
+        context.deadline = 600_000;
+        assert!(deadline_of(&context).is_none());
+    }
 }

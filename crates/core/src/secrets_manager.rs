@@ -96,8 +96,13 @@ impl SecretsManager {
 
     /// As [`SecretsManager::from_env`], with other time-outs.
     pub async fn from_env_with(env: &Env, timeouts: Timeouts) -> Self {
-        let sdk_config = load_sdk_config(timeouts).await;
-        let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
+        Self::from_sdk_config(&load_sdk_config(timeouts).await, env)
+    }
+
+    /// A client of an AWS configuration already loaded (the one every client of a function shares: one HTTP
+    /// connector, one credentials chain); `SECRETS_MANAGER_ENDPOINT` in `env` wins over its endpoint.
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, env: &Env) -> Self {
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
         if let Some(endpoint) = env.get("SECRETS_MANAGER_ENDPOINT") {
             config = config.endpoint_url(endpoint);
         }

@@ -31,7 +31,7 @@ use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), lambda_runtime::Error> {
-///     rotation_core::run(ApiKey).await
+///     rotation_core::run(|_init| Ok(ApiKey), rotation_core::RunOptions::default()).await
 /// }
 /// ```
 pub trait Target: Send + Sync + 'static {

@@ -1,5 +1,7 @@
 //! RDS endpoints for admin secrets that RDS manages (they hold only a username and a password).
 
+use std::sync::{Arc, OnceLock};
+
 use aws_sdk_rds::error::ProvideErrorMetadata;
 
 use rotation_core::{Description, Timeouts, load_sdk_config};
@@ -21,18 +23,28 @@ pub struct RdsEndpoint {
     pub engine: Option<String>,
 }
 
-/// A thin client of the two RDS calls rotation needs.
+/// A thin client of the two RDS calls rotation needs, built on first use: most functions never meet an
+/// RDS-managed admin secret, and pay nothing for it.
 #[derive(Debug, Clone)]
 pub struct Rds {
-    client: aws_sdk_rds::Client,
+    sdk_config: aws_config::SdkConfig,
+    client: Arc<OnceLock<aws_sdk_rds::Client>>,
 }
 
 impl Rds {
-    /// A client from the standard AWS configuration (`AWS_ENDPOINT_URL_RDS` included), with the same retries and
-    /// time-outs as the Secrets Manager client.
+    /// A client of the function's shared AWS configuration (`AWS_ENDPOINT_URL_RDS` included: the same retries,
+    /// time-outs, connector and credentials as the Secrets Manager client).
+    pub fn new(sdk_config: &aws_config::SdkConfig) -> Self {
+        Self { sdk_config: sdk_config.clone(), client: Arc::default() }
+    }
+
+    /// A client of the standard AWS configuration, loaded here (tools and tests).
     pub async fn from_env() -> Self {
-        let config = load_sdk_config(Timeouts::default()).await;
-        Self { client: aws_sdk_rds::Client::new(&config) }
+        Self::new(&load_sdk_config(Timeouts::default()).await)
+    }
+
+    fn client(&self) -> &aws_sdk_rds::Client {
+        self.client.get_or_init(|| aws_sdk_rds::Client::new(&self.sdk_config))
     }
 
     /// The endpoint of the database a secret managed by RDS belongs to, from its RDS tags (as AWS's functions
@@ -51,7 +63,7 @@ impl Rds {
     /// `DescribeDBInstances` for one instance.
     pub async fn instance(&self, id: &str) -> Result<RdsEndpoint, RotationError> {
         let out = self
-            .client
+            .client()
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
@@ -69,7 +81,7 @@ impl Rds {
     /// `DescribeDBClusters` for one cluster: its writer endpoint.
     pub async fn cluster(&self, id: &str) -> Result<RdsEndpoint, RotationError> {
         let out = self
-            .client
+            .client()
             .describe_db_clusters()
             .db_cluster_identifier(id)
             .send()

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
-    rotation_core::run(toy_api_key_rotation::ToyApiKey::default()).await
+    rotation_core::run(|_| Ok(toy_api_key_rotation::ToyApiKey::default()), rotation_core::RunOptions::default()).await
 }

@@ -27,5 +27,5 @@ impl Target for RefusingTarget {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::run(RefusingTarget).await
+    rotation_core::run(|_| Ok(RefusingTarget), rotation_core::RunOptions::default()).await
 }

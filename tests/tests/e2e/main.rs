@@ -17,6 +17,7 @@ mod postgres_security;
 mod postgres_server;
 mod races;
 mod rotatectl;
+mod runtime;
 mod schedule;
 mod templates;
 mod webhook;

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
-    rotation_mysql::run_function(rotation_core::Env::from_process()).await
+    rotation_mysql::run_function(rotation_core::RunOptions::default()).await
 }

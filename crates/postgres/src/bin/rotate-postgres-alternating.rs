@@ -5,6 +5,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
-    let env = rotation_core::Env::from_process().with_default("ROTATION_STRATEGY", "alternating-users");
-    rotation_postgres::run_function(env).await
+    rotation_postgres::run_function(
+        rotation_core::RunOptions::default().env_default("ROTATION_STRATEGY", "alternating-users"),
+    )
+    .await
 }
