@@ -29,7 +29,7 @@ pub use retry::Backoff;
 pub use rotation::{DEADLINE_MARGIN, Outcome, Rotator};
 pub use runtime::{Init, RunOptions, run};
 pub use secret::Secret;
-pub use secrets_manager::{Description, SecretsManager, Selector, Timeouts, load_sdk_config};
+pub use secrets_manager::{Description, SecretsManager, Selector, Stored, Timeouts, load_sdk_config};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};

@@ -6,7 +6,7 @@ use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
-use crate::secrets_manager::{Description, SecretsManager, Selector};
+use crate::secrets_manager::{Description, SecretsManager, Selector, Stored};
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 
@@ -77,15 +77,19 @@ impl<T: Target> Rotator<T> {
     }
 
     async fn step(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
-        // finishSecret checks the guard right before it promotes: it reads the pending value first.
-        if event.step == Step::FinishSecret
+        // setSecret and finishSecret check the guard right before they change anything (the target, the labels):
+        // they read the pending value first, and the guard's DescribeSecret comes after, once.
+        if matches!(event.step, Step::SetSecret | Step::FinishSecret)
             && let Some(value) = self
                 .secrets
                 .get(&event.secret_id, Selector::VersionInStage(&event.client_request_token, AWSPENDING))
                 .await?
         {
             let pending = Secret::parse(&event.secret_id, &value).with_version(event.client_request_token.as_str());
-            return self.finish(event, &pending, deadline).await;
+            return match event.step {
+                Step::SetSecret => self.set(&event.secret_id, &event.client_request_token, pending, deadline).await,
+                _ => self.finish(event, &pending, deadline).await,
+            };
         }
         let description = self.secrets.describe(&event.secret_id).await?;
         let verdict = guard(&description, &event.client_request_token)?;
@@ -100,7 +104,10 @@ impl<T: Target> Rotator<T> {
             }
             (_, Verdict::AlreadyCurrent) => Ok(Outcome::AlreadyCurrent),
             (Step::CreateSecret, Verdict::Pending) => self.create(arn, token, event.rotation_token.as_deref()).await,
-            (Step::SetSecret, Verdict::Pending) => self.set(arn, token, deadline).await,
+            (Step::SetSecret, Verdict::Pending) => {
+                let pending = self.pending(arn, token).await?;
+                self.set(arn, token, pending, deadline).await
+            }
             (Step::TestSecret, Verdict::Pending) => {
                 let pending = self.pending(arn, token).await?;
                 self.target.test(&TestContext { pending: &pending, deadline }).await?;
@@ -113,13 +120,24 @@ impl<T: Target> Rotator<T> {
         }
     }
 
-    /// setSecret. The target re-checks the guard right before it changes its system; afterwards the guard is
-    /// checked again, and a rotation that lost `AWSPENDING` meanwhile (an operator or a newer rotation moved it)
-    /// sets the system back to `AWSCURRENT`'s credential (after the rotation that took over, if any, finished)
-    /// before it fails.
-    async fn set(&self, arn: &str, token: &str, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
-        let pending = self.pending(arn, token).await?;
-        let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+    /// setSecret, with the pending value read. The guard runs right before the target changes its system (a
+    /// target that first does slow work of its own checks again with [`SetContext::still_pending`]); afterwards
+    /// the guard is checked again, and a rotation that lost `AWSPENDING` meanwhile (an operator or a newer
+    /// rotation moved it) sets the system back to `AWSCURRENT`'s credential (after the rotation that took over,
+    /// if any, finished) before it fails.
+    async fn set(
+        &self,
+        secret_id: &str,
+        token: &str,
+        pending: Secret,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, RotationError> {
+        let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+        let description = self.secrets.describe(secret_id).await?;
+        if guard(&description, token)? == Verdict::AlreadyCurrent {
+            return Ok(Outcome::AlreadyCurrent);
+        }
+        let arn = description.arn.as_str();
         let ctx = SetContext::new(arn, &pending, &current, &self.secrets).for_rotation(token, deadline);
         let result = self.target.set(&ctx).await;
         let description = self.secrets.describe(arn).await?;
@@ -217,11 +235,11 @@ impl<T: Target> Rotator<T> {
         Ok(Outcome::Done)
     }
 
+    /// createSecret. Whether an earlier attempt already stored the pending value is learned from the store
+    /// itself (`PutSecretValue` refuses another value for the token), which saves a read on every rotation; a
+    /// retry then generates a value that is not kept, and a minting target is asked again for the same token.
     async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>) -> Result<Outcome, RotationError> {
         let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        if self.secrets.get(arn, Selector::VersionInStage(token, AWSPENDING)).await?.is_some() {
-            return Ok(Outcome::AlreadyDone);
-        }
         let password = match self.policy.source {
             PasswordSource::Local => self.policy.generate()?,
             PasswordSource::SecretsManager => self.secrets.random_password(arn, &self.policy).await?,
@@ -229,8 +247,10 @@ impl<T: Target> Rotator<T> {
         let next = self.target.create(&CreateContext::new(arn, token, &self.secrets), &current, password).await?;
         // Storing moves AWSPENDING to this version wherever it is: never take it from a rotation that took over.
         still_pending(&self.secrets.describe(arn).await?, token)?;
-        self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await?;
-        Ok(Outcome::Done)
+        match self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await? {
+            Stored::Now => Ok(Outcome::Done),
+            Stored::Before => Ok(Outcome::AlreadyDone),
+        }
     }
 
     async fn pending(&self, arn: &str, token: &str) -> Result<Secret, RotationError> {

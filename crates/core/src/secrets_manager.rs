@@ -77,6 +77,16 @@ pub enum Selector<'a> {
     Version(&'a str),
 }
 
+/// What `PutSecretValue` of a pending value did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// It stored the value (or the same value was already there: the call is idempotent).
+    Now,
+    /// The token's version already holds another value (`ResourceExistsException`): an earlier attempt of
+    /// createSecret stored it, and it stays.
+    Before,
+}
+
 /// The Secrets Manager calls a rotation makes.
 ///
 /// Built from `aws_config` defaults, so `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, region and
@@ -206,9 +216,10 @@ impl SecretsManager {
         token: &str,
         value: &str,
         rotation_token: Option<&str>,
-    ) -> Result<(), RotationError> {
+    ) -> Result<Stored, RotationError> {
         self.count();
-        self.client
+        let result = self
+            .client
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(token)
@@ -216,9 +227,12 @@ impl SecretsManager {
             .version_stages(crate::versions::AWSPENDING)
             .set_rotation_token(rotation_token.map(str::to_owned))
             .send()
-            .await
-            .map_err(|e| service_error("PutSecretValue", secret_id, e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(Stored::Now),
+            Err(SdkError::ServiceError(context)) if context.err().is_resource_exists_exception() => Ok(Stored::Before),
+            Err(e) => Err(service_error("PutSecretValue", secret_id, e)),
+        }
     }
 
     /// `UpdateSecretVersionStage` moving `AWSCURRENT` to the token; the service moves `AWSPREVIOUS` itself.

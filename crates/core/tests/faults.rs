@@ -119,15 +119,20 @@ async fn a_server_error_on_put_is_retried_and_the_step_then_succeeds() {
     assert_eq!(put.num_calls(), 2, "one 500, then the retry stored the pending value");
 }
 
+/// A retry of createSecret after its value was stored: the store refuses another value for the token
+/// (`ResourceExistsException`), the stored one stays, and the step succeeds without a second try.
 #[tokio::test]
-async fn create_secret_with_an_existing_pending_value_puts_nothing() {
+async fn create_secret_with_an_existing_pending_value_keeps_it() {
     let describe = mock!(Client::describe_secret).then_output(described);
     let values = mock!(Client::get_secret_value)
         .then_output(|| GetSecretValueOutput::builder().arn(ARN).secret_string(r#"{"password":"x"}"#).build());
-    let put = mock!(Client::put_secret_value).then_output(|| PutSecretValueOutput::builder().build());
+    let put = mock!(Client::put_secret_value).then_http_response(|| {
+        http(400, error_body("ResourceExistsException", "A resource with the ID you requested already exists."))
+    });
     let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &values, &put]);
-    rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap();
-    assert_eq!(put.num_calls(), 0);
+    let outcome = rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap();
+    assert_eq!(outcome, rotation_core::Outcome::AlreadyDone);
+    assert_eq!(put.num_calls(), 1, "refused once, not retried");
 }
 
 #[tokio::test]

@@ -143,9 +143,9 @@ impl<E: Engine> Target for DatabaseTarget<E> {
                 Err(error) if error.is_authentication_failure() => {}
                 Err(error) => return Err(error),
             }
+            // The guard ran before the login just made: another rotation may have taken over meanwhile.
+            ctx.still_pending().await?;
         }
-        // The last moment before the target changes anything: another rotation may have taken over.
-        ctx.still_pending().await?;
         match strategy {
             Strategy::SingleUser => self.set_own_password(ctx, &pending).await,
             Strategy::Admin => {
