@@ -171,8 +171,10 @@ impl<'a> SetContext<'a> {
         self
     }
 
-    /// Re-checks, right before a target changes its system, that this rotation still owns `AWSPENDING` (an
-    /// operator or a newer rotation may have moved it since the step began). An error names what happened.
+    /// Re-checks that this rotation still owns `AWSPENDING` (an operator or a newer rotation may have moved it).
+    /// The rotator runs this check right before it calls [`Target::set`]; a target that does slow work of its own
+    /// before it changes its system (a login, a remote call) calls it again right before the change. An error
+    /// names what happened.
     pub async fn still_pending(&self) -> Result<(), RotationError> {
         let Some(token) = self.token else { return Ok(()) };
         let description = self.secrets.describe(self.secret_id).await?;
