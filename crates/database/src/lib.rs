@@ -17,11 +17,20 @@ pub use target::DatabaseTarget;
 use serde_json::Value;
 
 use rotation_core::{Env, Password, RotationError, Secret, TargetErrorKind};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// The Amazon RDS root CAs (PEM), trusted by the database functions besides the system's roots and
 /// `TLS_CA_BUNDLE`, so `verify-full` against RDS works without configuration. Where they come from, and how to
 /// refresh them, is at the top of the file.
 pub const RDS_CA_BUNDLE: &[u8] = include_bytes!("rds-ca-bundle.pem");
+
+/// [`RDS_CA_BUNDLE`]'s certificates, decoded once per process (its comment header skipped), for every engine's
+/// trusted roots.
+pub fn rds_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).collect())
+}
 
 /// The suffix of the second user in the alternating-users strategy, as in AWS's functions.
 pub const CLONE_SUFFIX: &str = "_clone";

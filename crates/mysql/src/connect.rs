@@ -6,7 +6,7 @@ use std::time::Duration;
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, OptsBuilder, Params, SslOpts};
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{Connection, DatabaseConfig, RDS_CA_BUNDLE, TlsMode, no_answer};
+use rotation_database::{Connection, DatabaseConfig, TlsMode, no_answer, rds_roots};
 
 use crate::account::Account;
 use crate::statements::Flavor;
@@ -144,11 +144,9 @@ pub async fn connect(
     mode: TlsMode,
     config: &DatabaseConfig,
 ) -> Result<Session, RotationError> {
-    // The driver's built-in roots (Mozilla's), the Amazon RDS roots, and TLS_CA_BUNDLE.
-    let roots = || {
-        let rds = RDS_CA_BUNDLE.into();
-        std::iter::once(rds).chain(config.ca_bundle.iter().map(|der| der.to_vec().into())).collect::<Vec<_>>()
-    };
+    // The driver's built-in roots (Mozilla's), the Amazon RDS roots, and TLS_CA_BUNDLE, handed over already
+    // decoded (DER): the driver builds its connector at every login.
+    let roots = || rds_roots().iter().chain(&config.ca_bundle).map(|der| der.to_vec().into()).collect::<Vec<_>>();
     let ssl = match mode {
         TlsMode::Disable => {
             tracing::warn!(host = %connection.address(), "TLS is disabled for this database: credentials cross the network in the clear");

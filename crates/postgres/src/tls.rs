@@ -3,16 +3,15 @@
 use std::sync::{Arc, OnceLock};
 
 use rotation_core::RotationError;
-use rotation_database::{RDS_CA_BUNDLE, TlsMode};
+use rotation_database::{TlsMode, rds_roots};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// The trusted roots, loaded once at cold start: the system's, the Amazon RDS roots
-/// ([`RDS_CA_BUNDLE`](rotation_database::RDS_CA_BUNDLE)), and `TLS_CA_BUNDLE` when set; each mode's client
+/// ([`rds_roots`](rotation_database::rds_roots)), and `TLS_CA_BUNDLE` when set; each mode's client
 /// configuration is built once, on first use, and shared by every later connection.
 #[derive(Debug, Clone)]
 pub struct TlsRoots {
@@ -28,7 +27,7 @@ impl TlsRoots {
         let mut roots = RootCertStore::empty();
         // Missing system roots are not fatal: a CA bundle alone is a valid setup.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        roots.add_parsable_certificates(CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok));
+        roots.add_parsable_certificates(rds_roots().iter().cloned());
         let (added, _) = roots.add_parsable_certificates(ca_bundle.iter().cloned());
         if added < ca_bundle.len() {
             return Err(RotationError::Config {
@@ -176,15 +175,19 @@ impl ServerCertVerifier for EncryptOnly {
 
 #[cfg(test)]
 mod tests {
+    use rustls_pki_types::pem::PemObject;
+
     use super::*;
 
     /// verify-full against RDS works with no `TLS_CA_BUNDLE`: every RDS root in the embedded bundle (its comment
     /// header skipped) is a trust anchor of the loaded roots, beside the system's.
     #[test]
     fn the_rds_roots_are_trusted_without_a_ca_bundle() {
-        let bundle: Vec<CertificateDer<'_>> =
-            CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).collect::<Result<_, _>>().expect("the RDS bundle parses");
+        let bundle: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(rotation_database::RDS_CA_BUNDLE)
+            .collect::<Result<_, _>>()
+            .expect("the RDS bundle parses");
         assert_eq!(bundle.len(), 87, "the RDS bundle's certificates");
+        assert_eq!(rds_roots(), bundle.as_slice(), "decoded once, all of them");
         let roots = TlsRoots::load(&[]).unwrap();
         let rds_anchors = roots
             .roots
