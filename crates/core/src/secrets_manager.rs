@@ -99,12 +99,7 @@ pub struct SecretsManager {
 }
 
 impl SecretsManager {
-    /// A client from the standard AWS configuration with rotor's retries and time-outs.
-    pub async fn from_env(env: &Env) -> Self {
-        Self::from_env_with(env, Timeouts::default()).await
-    }
-
-    /// As [`SecretsManager::from_env`], with other time-outs.
+    /// A client of the standard AWS configuration loaded here, with other time-outs (tests of the bounds).
     pub async fn from_env_with(env: &Env, timeouts: Timeouts) -> Self {
         Self::from_sdk_config(&load_sdk_config(timeouts).await, env)
     }

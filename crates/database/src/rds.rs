@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use aws_sdk_rds::error::ProvideErrorMetadata;
 
-use rotation_core::{Description, Timeouts, load_sdk_config};
+use rotation_core::Description;
 use rotation_core::{RotationError, TargetErrorKind};
 
 /// The tag RDS puts on a secret it manages for a DB instance.
@@ -36,11 +36,6 @@ impl Rds {
     /// time-outs, connector and credentials as the Secrets Manager client).
     pub fn new(sdk_config: &aws_config::SdkConfig) -> Self {
         Self { sdk_config: sdk_config.clone(), client: Arc::default() }
-    }
-
-    /// A client of the standard AWS configuration, loaded here (tools and tests).
-    pub async fn from_env() -> Self {
-        Self::new(&load_sdk_config(Timeouts::default()).await)
     }
 
     fn client(&self) -> &aws_sdk_rds::Client {
