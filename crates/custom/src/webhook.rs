@@ -182,10 +182,6 @@ impl WebhookTarget {
         Ok(Self { config, values, http, secrets })
     }
 
-    fn urls(&self, secret: &Secret) -> Result<WebhookUrls, RotationError> {
-        self.config.urls(secret)
-    }
-
     /// The signing key and its id.
     async fn signing_key(&self) -> Result<(hmac::Key, String), RotationError> {
         let arn = &self.config.signing_secret;
@@ -343,7 +339,7 @@ impl Target for WebhookTarget {
         current: &Secret,
         password: Password,
     ) -> Result<Secret, RotationError> {
-        let Some(url) = self.urls(current)?.mint else { return self.next_secret(current, password) };
+        let Some(url) = self.config.urls(current)?.mint else { return self.next_secret(current, password) };
         let answer = self.call(&url, &Self::body("createSecret", ctx.secret_id, ctx.token), None).await?;
         let minted = serde_json::from_str::<Value>(&answer)
             .ok()
@@ -373,7 +369,7 @@ impl Target for WebhookTarget {
                 ),
             ));
         }
-        let url = self.urls(ctx.pending)?.set;
+        let url = self.config.urls(ctx.pending)?.set;
         let value = self.values.value_of(ctx.pending)?;
         let mut body = Self::body("setSecret", ctx.secret_id, ctx.pending.version().unwrap_or_default());
         body["pending"] = Value::String(value.to_owned());
@@ -382,7 +378,7 @@ impl Target for WebhookTarget {
 
     async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
         let pending = ctx.pending;
-        let url = self.urls(pending)?.test;
+        let url = self.config.urls(pending)?.test;
         let value = self.values.value_of(pending)?;
         // The receiver proves the pending credential without being sent it again: it knows it from the set
         // request, and the fingerprint says which one is meant.
