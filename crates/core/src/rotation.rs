@@ -77,45 +77,54 @@ impl<T: Target> Rotator<T> {
     }
 
     async fn step(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
-        // setSecret and finishSecret check the guard right before they change anything (the target, the labels):
-        // they read the pending value first, and the guard's DescribeSecret comes after, once.
-        if matches!(event.step, Step::SetSecret | Step::FinishSecret)
-            && let Some(value) = self
-                .secrets
-                .get(&event.secret_id, Selector::VersionInStage(&event.client_request_token, AWSPENDING))
-                .await?
-        {
-            let pending = Secret::parse(&event.secret_id, &value).with_version(event.client_request_token.as_str());
-            return match event.step {
-                Step::SetSecret => self.set(&event.secret_id, &event.client_request_token, pending, deadline).await,
-                _ => self.finish(event, &pending, deadline).await,
-            };
+        let token = event.client_request_token.as_str();
+        // createSecret runs its guard once, right before it stores. setSecret and finishSecret run it right before
+        // they change anything (the target, the labels): they read the pending value first, and the guard's
+        // DescribeSecret comes after, once. testSecret changes nothing: the token's AWSPENDING value is all it
+        // needs.
+        if event.step == Step::CreateSecret {
+            return self.create(&event.secret_id, token, event.rotation_token.as_deref()).await;
+        }
+        let selector = Selector::VersionInStage(token, AWSPENDING);
+        if let Some(value) = self.secrets.get(&event.secret_id, selector).await? {
+            let pending = Secret::parse(&event.secret_id, &value).with_version(token);
+            return self.with_pending(event, &event.secret_id, pending, deadline).await;
         }
         let description = self.secrets.describe(&event.secret_id).await?;
-        let verdict = guard(&description, &event.client_request_token)?;
-        let token = event.client_request_token.as_str();
         let arn = description.arn.as_str();
-        match (event.step, verdict) {
+        match guard(&description, token)? {
             // The configuration test (RotateImmediately=false) puts AWSPENDING on the current version: test it.
-            (Step::TestSecret, Verdict::AlreadyCurrent) => {
+            Verdict::AlreadyCurrent if event.step == Step::TestSecret => {
                 let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?.with_version(token);
                 self.target.test(&TestContext { pending: &current, deadline }).await?;
                 Ok(Outcome::Done)
             }
-            (_, Verdict::AlreadyCurrent) => Ok(Outcome::AlreadyCurrent),
-            (Step::CreateSecret, Verdict::Pending) => self.create(arn, token, event.rotation_token.as_deref()).await,
-            (Step::SetSecret, Verdict::Pending) => {
+            Verdict::AlreadyCurrent => Ok(Outcome::AlreadyCurrent),
+            // AWSPENDING, but without a value a moment ago: read it again (createSecret may just have stored it).
+            Verdict::Pending => {
                 let pending = self.pending(arn, token).await?;
-                self.set(arn, token, pending, deadline).await
+                self.with_pending(event, arn, pending, deadline).await
             }
-            (Step::TestSecret, Verdict::Pending) => {
-                let pending = self.pending(arn, token).await?;
+        }
+    }
+
+    /// setSecret, testSecret or finishSecret, with the token's pending value read.
+    async fn with_pending(
+        &self,
+        event: &RotationEvent,
+        secret_id: &str,
+        pending: Secret,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, RotationError> {
+        match event.step {
+            Step::SetSecret => self.set(secret_id, &event.client_request_token, pending, deadline).await,
+            Step::TestSecret => {
                 self.target.test(&TestContext { pending: &pending, deadline }).await?;
                 Ok(Outcome::Done)
             }
-            (Step::FinishSecret, Verdict::Pending) => {
-                let pending = self.pending(arn, token).await?;
-                self.finish(event, &pending, deadline).await
+            Step::FinishSecret => self.finish(event, &pending, deadline).await,
+            Step::CreateSecret => {
+                self.create(secret_id, &event.client_request_token, event.rotation_token.as_deref()).await
             }
         }
     }
@@ -133,6 +142,12 @@ impl<T: Target> Rotator<T> {
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+        // A target that cannot set the same credential twice harmlessly checks first, changing nothing, whether
+        // an earlier attempt already did.
+        let check = SetContext::new(secret_id, &pending, &current, &self.secrets).for_rotation(token, deadline);
+        if self.target.already_set(&check).await? {
+            return Ok(Outcome::AlreadyDone);
+        }
         let description = self.secrets.describe(secret_id).await?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
@@ -235,19 +250,30 @@ impl<T: Target> Rotator<T> {
         Ok(Outcome::Done)
     }
 
-    /// createSecret. Whether an earlier attempt already stored the pending value is learned from the store
-    /// itself (`PutSecretValue` refuses another value for the token), which saves a read on every rotation; a
-    /// retry then generates a value that is not kept, and a minting target is asked again for the same token.
-    async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>) -> Result<Outcome, RotationError> {
-        let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
+    /// createSecret. The guard runs once, right before the value is stored (storing moves `AWSPENDING` to this
+    /// version wherever it is: never take it from a rotation that took over); making the value changes nothing
+    /// (a minting target checks [`CreateContext::still_pending`] itself before it mints). Whether an earlier
+    /// attempt already stored the pending value is learned from the store itself (`PutSecretValue` refuses another
+    /// value for the token), which saves a read on every rotation; a retry then generates a value that is not
+    /// kept, and a minting target is asked again for the same token.
+    async fn create(
+        &self,
+        secret_id: &str,
+        token: &str,
+        rotation_token: Option<&str>,
+    ) -> Result<Outcome, RotationError> {
+        let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
         let password = match self.policy.source {
             PasswordSource::Local => self.policy.generate()?,
-            PasswordSource::SecretsManager => self.secrets.random_password(arn, &self.policy).await?,
+            PasswordSource::SecretsManager => self.secrets.random_password(secret_id, &self.policy).await?,
         };
-        let next = self.target.create(&CreateContext::new(arn, token, &self.secrets), &current, password).await?;
-        // Storing moves AWSPENDING to this version wherever it is: never take it from a rotation that took over.
-        still_pending(&self.secrets.describe(arn).await?, token)?;
-        match self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await? {
+        let ctx = CreateContext::new(secret_id, token, &self.secrets);
+        let next = self.target.create(&ctx, &current, password).await?;
+        let description = self.secrets.describe(secret_id).await?;
+        if guard(&description, token)? == Verdict::AlreadyCurrent {
+            return Ok(Outcome::AlreadyCurrent);
+        }
+        match self.secrets.put_pending(&description.arn, token, &next.to_secret_string(), rotation_token).await? {
             Stored::Now => Ok(Outcome::Done),
             Stored::Before => Ok(Outcome::AlreadyDone),
         }

@@ -55,6 +55,15 @@ pub trait Target: Send + Sync + 'static {
         std::future::ready(self.next_secret(current, password))
     }
 
+    /// Whether the system already accepts the pending credential, checked by setSecret before its guard and
+    /// changing nothing: `true` ends setSecret with nothing to do. For a target that cannot set the same
+    /// credential twice harmlessly (MySQL's `RETAIN CURRENT PASSWORD` would drop the retained one). The default
+    /// says no and reads nothing.
+    fn already_set(&self, ctx: &SetContext<'_>) -> impl Future<Output = Result<bool, RotationError>> + Send {
+        let _ = ctx;
+        std::future::ready(Ok(false))
+    }
+
     /// Makes the system accept the pending credential. Must be idempotent: it is retried with the same pending
     /// secret after any failure, including after it already succeeded.
     fn set(&self, ctx: &SetContext<'_>) -> impl Future<Output = Result<(), RotationError>> + Send;
@@ -90,6 +99,14 @@ impl<'a> CreateContext<'a> {
     /// A context for a target's create step.
     pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
         Self { secret_id, token, secrets }
+    }
+
+    /// Checks that this rotation still owns `AWSPENDING`, for a target that changes its system before the value
+    /// is stored (one that mints the credential): the rotator's own check comes only right before it stores. An
+    /// error names what happened.
+    pub async fn still_pending(&self) -> Result<(), RotationError> {
+        let description = self.secrets.describe(self.secret_id).await?;
+        crate::rotation::still_pending(&description, self.token)
     }
 
     /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system

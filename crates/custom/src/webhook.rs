@@ -340,6 +340,8 @@ impl Target for WebhookTarget {
         password: Password,
     ) -> Result<Secret, RotationError> {
         let Some(url) = self.config.urls(current)?.mint else { return self.next_secret(current, password) };
+        // Minting changes the system: only for the rotation that owns AWSPENDING.
+        ctx.still_pending().await?;
         let answer = self.call(&url, &Self::body("createSecret", ctx.secret_id, ctx.token), None).await?;
         let minted = serde_json::from_str::<Value>(&answer)
             .ok()

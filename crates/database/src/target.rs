@@ -132,20 +132,27 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         Ok(next)
     }
 
+    /// On an engine that [checks the pending password first](Engine::CHECK_PENDING_FIRST), whether it already
+    /// logs in (a retry after the change); never for alternating users, whose idempotent sync always runs.
+    async fn already_set(&self, ctx: &SetContext<'_>) -> Result<bool, RotationError> {
+        if self.config.strategy == Strategy::AlternatingUsers || !E::CHECK_PENDING_FIRST {
+            return Ok(false);
+        }
+        let current = self.engine.connection(ctx.current)?;
+        let pending = self.engine.connection(ctx.pending)?;
+        check_same_target(&current, &pending, self.config.strategy)?;
+        match self.login(&pending, self.config.tls.for_secret(ctx.pending)?).await {
+            Ok(_) => Ok(true),
+            Err(error) if error.is_authentication_failure() => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
         let strategy = self.config.strategy;
         let current = self.engine.connection(ctx.current)?;
         let pending = self.engine.connection(ctx.pending)?;
         check_same_target(&current, &pending, strategy)?;
-        if strategy != Strategy::AlternatingUsers && E::CHECK_PENDING_FIRST {
-            match self.login(&pending, self.config.tls.for_secret(ctx.pending)?).await {
-                Ok(_) => return Ok(()),
-                Err(error) if error.is_authentication_failure() => {}
-                Err(error) => return Err(error),
-            }
-            // The guard ran before the login just made: another rotation may have taken over meanwhile.
-            ctx.still_pending().await?;
-        }
         match strategy {
             Strategy::SingleUser => self.set_own_password(ctx, &pending).await,
             Strategy::Admin => {
