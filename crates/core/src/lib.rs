@@ -31,7 +31,7 @@ pub use runtime::{Init, RunOptions, run};
 pub use secret::Secret;
 pub use secrets_manager::{Description, SecretsManager, Selector, Stored, Timeouts, load_sdk_config};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};
-pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle};
+pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle, system_root_certificates, system_roots};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
 
 pub use lambda_runtime;

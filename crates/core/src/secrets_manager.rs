@@ -41,6 +41,7 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// shared by every AWS client a rotation function makes.
 pub async fn load_sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
@@ -51,6 +52,18 @@ pub async fn load_sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SDK's own HTTPS client (rustls over aws-lc) trusting the system roots rotor already read
+/// ([`system_roots`](crate::system_roots)), instead of reading and parsing them again for itself.
+fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(crate::tls::system_roots_pem());
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("a trust store alone is valid");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
 }
 
 /// What `DescribeSecret` says about a secret that the rotation needs.

@@ -1,12 +1,84 @@
-//! What every target that speaks TLS shares (databases, webhooks): the one loader of `TLS_CA_BUNDLE` and the one
-//! test for a failure of the TLS layer. TLS modes are the databases' (rotation-database).
+//! What every client that speaks TLS shares (Secrets Manager, databases, webhooks): the system's roots, read once
+//! per process; the one loader of `TLS_CA_BUNDLE`; the one test for a failure of the TLS layer. TLS modes are the
+//! databases' (rotation-database).
 
 use std::path::Path;
+use std::sync::LazyLock;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use crate::{Env, RotationError};
+
+/// Where the system's CA bundle is on the platforms rotor runs on: Debian and Ubuntu, Amazon Linux (Lambda's
+/// `provided.al2023` and `provided.al2`), Alpine and others.
+const SYSTEM_BUNDLES: [&str; 3] =
+    ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
+
+/// The system's roots, read and parsed once per process: the store every rustls client of the process starts
+/// from, and the certificates themselves for the clients that take certificates (the AWS SDK's connector, PEM
+/// only; reqwest).
+struct SystemRoots {
+    store: RootCertStore,
+    certificates: Vec<CertificateDer<'static>>,
+}
+
+static SYSTEM_ROOTS: LazyLock<SystemRoots> = LazyLock::new(|| {
+    let mut store = RootCertStore::empty();
+    let mut certificates = read_system_roots();
+    // Only what parses as a trust anchor: the SDK's connector panics on a certificate it cannot parse.
+    certificates.retain(|certificate| store.add(certificate.clone()).is_ok());
+    if store.is_empty() {
+        tracing::warn!("no system root certificate found: only TLS_CA_BUNDLE and the RDS roots are trusted");
+    }
+    SystemRoots { store, certificates }
+});
+
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR` when set (as OpenSSL reads them); otherwise the first system bundle that
+/// exists, read alone: its directory (`/etc/ssl/certs`, a file per certificate) holds the same certificates again,
+/// and scanning it cost milliseconds of every cold start. Without either, the platform's usual locations.
+fn read_system_roots() -> Vec<CertificateDer<'static>> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let loaded = if set("SSL_CERT_FILE") || set("SSL_CERT_DIR") {
+        rustls_native_certs::load_native_certs()
+    } else if let Some(bundle) = SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) {
+        rustls_native_certs::load_certs_from_paths(Some(bundle), None)
+    } else {
+        rustls_native_certs::load_native_certs()
+    };
+    for error in &loaded.errors {
+        tracing::warn!(error = %error, "a system root certificate location could not be read");
+    }
+    loaded.certs
+}
+
+/// The system's trusted roots, read once per process (the first call reads them): every TLS client of rotor
+/// (Secrets Manager's, the databases') starts from this store.
+pub fn system_roots() -> &'static RootCertStore {
+    &SYSTEM_ROOTS.store
+}
+
+/// The certificates of [`system_roots`], for a client that takes certificates rather than a store.
+pub fn system_root_certificates() -> &'static [CertificateDer<'static>] {
+    &SYSTEM_ROOTS.certificates
+}
+
+/// The system's roots in PEM, for the AWS SDK's HTTPS connector.
+pub(crate) fn system_roots_pem() -> Vec<u8> {
+    let mut pem = Vec::new();
+    for certificate in system_root_certificates() {
+        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+        for line in BASE64.encode(certificate.as_ref()).as_bytes().chunks(64) {
+            pem.extend_from_slice(line);
+            pem.push(b'\n');
+        }
+        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+    }
+    pem
+}
 
 /// The certificates of `TLS_CA_BUNDLE`, read once at cold start: empty when it is unset; an error naming the
 /// variable when the file cannot be read or holds no PEM certificate.
@@ -61,6 +133,18 @@ mod tests {
         struct Wrapper(#[source] std::io::Error);
         assert!(is_tls_error(&Wrapper(io)));
         assert!(!is_tls_error(&std::io::Error::from(std::io::ErrorKind::ConnectionRefused)));
+    }
+
+    #[test]
+    fn the_sdk_is_given_every_system_root_the_store_holds() {
+        let store = system_roots();
+        assert!(!store.is_empty(), "this machine has system roots");
+        let from_pem = CertificateDer::pem_slice_iter(&system_roots_pem()).collect::<Result<Vec<_>, _>>().unwrap();
+        assert_eq!(from_pem.len(), store.len());
+        let mut again = RootCertStore::empty();
+        let (added, ignored) = again.add_parsable_certificates(from_pem);
+        assert_eq!((added, ignored), (store.len(), 0));
+        assert_eq!(again.roots, store.roots, "the same trust anchors");
     }
 
     #[test]

@@ -171,12 +171,15 @@ impl WebhookTarget {
             .timeout(config.timeout)
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none());
-        let certificates: Vec<reqwest::Certificate> = ca_bundle
+        // The process's one read of the system roots, and the bundle: reqwest's platform verifier would read the
+        // system's again.
+        let certificates: Vec<reqwest::Certificate> = rotation_core::system_root_certificates()
             .iter()
+            .chain(ca_bundle)
             .map(|der| reqwest::Certificate::from_der(der))
             .collect::<Result<_, _>>()
             .map_err(|e| RotationError::Config { variable: "TLS_CA_BUNDLE", reason: e.to_string() })?;
-        builder = builder.tls_certs_merge(certificates);
+        builder = builder.tls_certs_only(certificates);
         let http =
             builder.build().map_err(|e| RotationError::Config { variable: "TLS_CA_BUNDLE", reason: e.to_string() })?;
         Ok(Self { config, values, http, secrets })

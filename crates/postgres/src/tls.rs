@@ -24,9 +24,8 @@ pub struct TlsRoots {
 impl TlsRoots {
     /// The system's roots, the RDS roots and `ca_bundle` (`TLS_CA_BUNDLE`'s certificates, already read).
     pub fn load(ca_bundle: &[CertificateDer<'static>]) -> Result<Self, RotationError> {
-        let mut roots = RootCertStore::empty();
-        // Missing system roots are not fatal: a CA bundle alone is a valid setup.
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        // The process's one read of the system roots. Missing ones are not fatal: a CA bundle alone is valid.
+        let mut roots = rotation_core::system_roots().clone();
         roots.add_parsable_certificates(rds_roots().iter().cloned());
         let (added, _) = roots.add_parsable_certificates(ca_bundle.iter().cloned());
         if added < ca_bundle.len() {

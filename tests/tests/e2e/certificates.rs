@@ -1,4 +1,4 @@
-//! Test certificates: a CA with a server certificate for localhost and 127.0.0.1, and an unrelated CA.
+//! Test certificates: a CA with a server certificate for localhost, 127.0.0.1 and ::1, and an unrelated CA.
 
 use std::path::Path;
 
@@ -9,7 +9,8 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 pub fn write(dir: &Path) {
     let (ca_pem, issuer) = ca("rotor test CA");
     let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let mut params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()]).unwrap();
     params.distinguished_name.push(DnType::CommonName, "localhost");
     let cert = params.signed_by(&key, &issuer).unwrap();
     std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();

@@ -19,5 +19,6 @@ mod races;
 mod rotatectl;
 mod runtime;
 mod schedule;
+mod sdk_tls;
 mod templates;
 mod webhook;
