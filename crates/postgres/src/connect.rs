@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 
 use crate::error::classify;
-use crate::tls::TlsRoots;
+use rotation_database::TlsRoots;
 
 /// The `search_path` of [`Purpose::Rotor`] sessions: a startup option, which no statement in the session undoes.
 pub const PINNED_SEARCH_PATH: &str = "pg_catalog,pg_temp";

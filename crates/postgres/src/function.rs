@@ -1,9 +1,9 @@
 //! The Lambda function: configuration from the environment, then rotor's runtime.
 
 use rotation_core::{RunOptions, lambda_runtime};
-use rotation_database::{DatabaseConfig, DatabaseTarget, Rds};
+use rotation_database::{DatabaseConfig, DatabaseTarget, Rds, TlsRoots};
 
-use crate::{DEFAULT_EXCLUDE_CHARACTERS, PostgresEngine, TlsRoots};
+use crate::{DEFAULT_EXCLUDE_CHARACTERS, PostgresEngine};
 
 /// Reads the configuration once (cold start) and serves rotation events until the runtime stops. `options`
 /// carries the binary's defaults (`rotate-postgres-alternating` defaults `ROTATION_STRATEGY`); PostgreSQL's

@@ -12,13 +12,11 @@ mod engine;
 mod error;
 mod function;
 mod password;
-mod tls;
 
 pub use connect::Session;
 pub use engine::PostgresEngine;
 pub use function::run_function;
 pub use password::password_statement;
-pub use tls::TlsRoots;
 
 /// The engines this target accepts in the secret's `engine` field.
 pub const ENGINES: &[&str] = &["postgres", "aurora-postgresql"];

@@ -142,7 +142,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
             };
             if args.function == Function::Postgres {
                 let roots = report
-                    .check("the trusted roots", rotation_postgres::TlsRoots::load(&config.ca_bundle).map_err(text));
+                    .check("the trusted roots", rotation_database::TlsRoots::load(&config.ca_bundle).map_err(text));
                 let Some(roots) = roots else { return Ok(ExitCode::FAILURE) };
                 check_database(&mut report, &client, &current, &PostgresEngine::new(roots), &config).await;
             } else {

@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::{TlsMode, rds_roots};
 use rotation_core::RotationError;
-use rotation_database::{TlsMode, rds_roots};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -11,7 +11,7 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStor
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// The trusted roots, loaded once at cold start: the system's, the Amazon RDS roots
-/// ([`rds_roots`](rotation_database::rds_roots)), and `TLS_CA_BUNDLE` when set; each mode's client
+/// ([`rds_roots`](crate::rds_roots)), and `TLS_CA_BUNDLE` when set; each mode's client
 /// configuration is built once, on first use, and shared by every later connection.
 #[derive(Debug, Clone)]
 pub struct TlsRoots {
@@ -182,7 +182,7 @@ mod tests {
     /// header skipped) is a trust anchor of the loaded roots, beside the system's.
     #[test]
     fn the_rds_roots_are_trusted_without_a_ca_bundle() {
-        let bundle: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(rotation_database::RDS_CA_BUNDLE)
+        let bundle: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(crate::RDS_CA_BUNDLE)
             .collect::<Result<_, _>>()
             .expect("the RDS bundle parses");
         assert_eq!(bundle.len(), 87, "the RDS bundle's certificates");
