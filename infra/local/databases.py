@@ -1,4 +1,4 @@
-"""PostgreSQL and MariaDB servers of the demo's own, from the machine's binaries, in a directory of the demo.
+"""PostgreSQL, MariaDB and Redis servers of the demo's own, from the machine's binaries, in a directory of the demo.
 
 The machine's services trust every local login (PostgreSQL) or have TLS off (MariaDB), so the demo runs its own:
 SCRAM or native password authentication, TLS from a CA made here, free ports on 127.0.0.1. `stop()` ends them.
@@ -6,6 +6,7 @@ SCRAM or native password authentication, TLS from a CA made here, free ports on 
 
 import datetime
 import glob
+import hashlib
 import os
 import shutil
 import socket
@@ -123,6 +124,39 @@ class MariaDB:
                                  "--ssl-verify-server-cert", "-e", "SELECT 1"], env=dict(os.environ, MYSQL_PWD=password),
                                 capture_output=True)
         return result.returncode == 0
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class Redis:
+    """redis-server with TLS only (its plaintext port off), ACL users from a file (`default` off), nothing on disk."""
+
+    def __init__(self, directory, admin_password):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True)
+        write_certificates(self.dir)
+        self.port = free_port()
+        digest = hashlib.sha256(admin_password.encode()).hexdigest()
+        (self.dir / "users.acl").write_text(f"user default off\nuser rotor_admin on #{digest} ~* &* +@all\n")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir), "--aclfile", str(self.dir / "users.acl"),
+             "--logfile", str(self.dir / "redis.log"), "--tls-auth-clients", "no",
+             "--tls-cert-file", str(self.dir / "server.pem"), "--tls-key-file", str(self.dir / "server.key"),
+             "--tls-ca-cert-file", str(self.dir / "ca.pem")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.port, "redis-server", self.dir / "redis.log")
+
+    def cli(self, user, password, *command):
+        return subprocess.run(["redis-cli", "--tls", "--cacert", str(self.dir / "ca.pem"), "-h", "127.0.0.1", "-p", str(self.port),
+                               "--user", user, "--no-auth-warning", *command], env=dict(os.environ, REDISCLI_AUTH=password),
+                              capture_output=True, text=True)
+
+    def logs_in(self, user, password):
+        result = self.cli(user, password, "PING")
+        return result.returncode == 0 and result.stdout.strip() == "PONG"
 
     def stop(self):
         self.process.terminate()

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """`make demo`: rotor end to end on this machine, on embedded defaults.
 
-Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL
-and MariaDB servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
-have TLS off). Runs four rotation functions against them and creates four secrets, each with a daily schedule:
-a PostgreSQL single user, PostgreSQL alternating users, a MariaDB single user, and a generated API key. Then it
+Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL,
+MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
+have TLS off). Runs five rotation functions against them and creates five secrets, each with a daily schedule:
+a PostgreSQL single user, PostgreSQL alternating users, a MariaDB single user, a Redis ACL user whose password the
+admin sets (the previous one kept until the next rotation), and a generated API key. Then it
 moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
 and proves the current credentials log in. Values are never printed. Stops everything it started.
 """
 
+import hashlib
 import json
 import os
 import secrets
@@ -22,7 +24,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).parent))
-from databases import MariaDB, Postgres, free_port, wait_for  # noqa: E402
+from databases import MariaDB, Postgres, Redis, free_port, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "debug"
@@ -55,12 +57,15 @@ def main():
             processes.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=dict(env, **(extra_env or {})), cwd=ROOT))
 
     try:
-        step("starting PostgreSQL and MariaDB (the demo's own, TLS on, password authentication)")
+        step("starting PostgreSQL, MariaDB and Redis (the demo's own, TLS on, password authentication)")
         pg = Postgres(STATE / "postgres")
         servers.append(pg)
         maria = MariaDB(STATE / "mariadb")
         servers.append(maria)
-        print(f"PostgreSQL on 127.0.0.1:{pg.port}, MariaDB on 127.0.0.1:{maria.port}")
+        redis_admin_password = password()
+        redis = Redis(STATE / "redis", redis_admin_password)
+        servers.append(redis)
+        print(f"PostgreSQL on 127.0.0.1:{pg.port}, MariaDB on 127.0.0.1:{maria.port}, Redis (TLS) on 127.0.0.1:{redis.port}")
 
         step(f"starting cargo-lambda's Lambda emulator (127.0.0.1:{invoke_port}) and rotor's endpoint ({endpoint}, clock at {CLOCK_START})")
         start([str(ROOT / ".venv/bin/cargo-lambda"), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(invoke_port)],
@@ -77,6 +82,8 @@ def main():
             "rotate-postgres-alternating": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem"),
                                             "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/postgres-admin-*"},
             "rotate-mysql": {"TLS_CA_BUNDLE": str(maria.dir / "ca.pem")},
+            "rotate-redis": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "ROTATION_STRATEGY": "admin",
+                             "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/redis-admin-*"},
             "rotate-custom": {"GENERATED_KEY": "api_key", "GENERATED_FORMAT": "base64url", "GENERATED_BYTES": "32"},
         }
         step("starting the rotation functions: " + ", ".join(functions))
@@ -91,14 +98,20 @@ def main():
         # The admin owns what the users are granted, so it can grant the same to the alternating user's clone.
         pg.sql("CREATE TABLE orders (id int); ALTER TABLE orders OWNER TO rotor_admin; GRANT SELECT ON orders TO team")
         maria.sql(f"CREATE USER 'shop'@'%' IDENTIFIED BY '{shop_password}'")
+        cache_password = password()
+        redis.cli("rotor_admin", redis_admin_password, "ACL", "SETUSER", "cache", "on",
+                  "#" + hashlib.sha256(cache_password.encode()).hexdigest(), "~cache:*", "+@read", "+@write", "+ping")
         sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
         pg_secret = {"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "dbname": "postgres"}
         admin_arn = sm.create_secret(Name="demo/postgres-admin", SecretString=json.dumps(dict(pg_secret, username="rotor_admin", password=admin_password)))["ARN"]
+        redis_secret = {"engine": "redis", "host": "127.0.0.1", "port": redis.port}
+        redis_admin_arn = sm.create_secret(Name="demo/redis-admin", SecretString=json.dumps(dict(redis_secret, username="rotor_admin", password=redis_admin_password)))["ARN"]
         demo = {
             "demo/postgres-app": ("rotate-postgres", dict(pg_secret, username="app", password=single_password)),
             "demo/postgres-team": ("rotate-postgres-alternating", dict(pg_secret, username="team", password=team_password, masterarn=admin_arn)),
             "demo/mariadb-shop": ("rotate-mysql", {"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": "shop", "password": shop_password}),
+            "demo/redis-cache": ("rotate-redis", dict(redis_secret, username="cache", password=cache_password, masterarn=redis_admin_arn)),
             "demo/api-key": ("rotate-custom", {"api_key": secrets.token_urlsafe(32), "vendor": "acme"}),
         }
         for name, (function, value) in demo.items():
@@ -112,7 +125,7 @@ def main():
         def logs_in(name, value):
             if "engine" not in value:
                 return "n/a (no system to log in to)"
-            check = pg.logs_in if value["engine"] == "postgres" else maria.logs_in
+            check = {"postgres": pg.logs_in, "redis": redis.logs_in}.get(value["engine"], maria.logs_in)
             return "logs in" if check(value["username"], value["password"]) else "DOES NOT LOG IN"
 
         for day in range(1, DAYS + 1):
@@ -127,6 +140,9 @@ def main():
                 holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
                 value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
                 print(f"{name:<20} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
+            # Redis users hold two passwords: clients still holding the previous AWSCURRENT keep working.
+            previous = json.loads(sm.get_secret_value(SecretId="demo/redis-cache", VersionStage="AWSPREVIOUS")["SecretString"])
+            print(f"{'demo/redis-cache':<20} AWSPREVIOUS (what clients may still cache): {logs_in('demo/redis-cache', previous)}")
         step("rotatectl status demo/postgres-team (alternating users: team and team_clone take turns)")
         subprocess.run([str(BIN / "rotatectl"), "status", "demo/postgres-team"], env=env, check=True)
         step(f"done in {time.time() - started:.0f} s; logs and the audit log are in {STATE.relative_to(ROOT)}/")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `stop`: stops the database servers the tests started under target/ (they start them on first use and share
+# `stop`: stops the database and Redis servers the tests started under target/ (they start them on first use and share
 # them between tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,6 +15,11 @@ case "${1:-}" in
       kill "$(cat target/rotor-mariadb/mysqld.pid)" 2>/dev/null || true
       for _ in $(seq 50); do [ -f target/rotor-mariadb/mysqld.pid ] || break; sleep 0.1; done
       rm -f target/rotor-mariadb/port
+    fi
+    if [ -f target/rotor-redis/redis.pid ]; then
+      kill "$(cat target/rotor-redis/redis.pid)" 2>/dev/null || true
+      for _ in $(seq 50); do [ -f target/rotor-redis/redis.pid ] || break; sleep 0.1; done
+      rm -f target/rotor-redis/ports
     fi
     ;;
   *) echo "usage: $0 stop" >&2; exit 2 ;;

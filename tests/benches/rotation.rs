@@ -1,6 +1,6 @@
 //! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build,
-//! for a generated secret (`rotate-custom`), a PostgreSQL single user (`rotate-postgres`) and a MariaDB single
-//! user (`rotate-mysql`). For each: the
+//! for a generated secret (`rotate-custom`), a PostgreSQL single user (`rotate-postgres`), a MariaDB single
+//! user (`rotate-mysql`) and a Redis ACL user changing its own password (`rotate-redis`). For each: the
 //! median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone), each step's median inside the
 //! function, the cold start (process spawn to its first handled event), the first rotation after a cold start
 //! (process spawn until its first rotation is done), peak RSS, and the function's Secrets Manager calls per
@@ -18,6 +18,9 @@ mod mariadb_server;
 #[allow(dead_code)]
 #[path = "../tests/e2e/postgres_server.rs"]
 mod postgres_server;
+#[allow(dead_code)]
+#[path = "../tests/e2e/redis_server.rs"]
+mod redis_server;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -200,6 +203,21 @@ async fn main() {
     }
     let next = std::sync::Mutex::new(users.into_iter());
     measure("MariaDB single user over verified TLS (rotate-mysql)", "rotate-mysql", env, || {
+        next.lock().unwrap().next().unwrap()
+    })
+    .await;
+
+    let redis = redis_server::RedisServer::get().await;
+    let env = vec![("TLS_CA_BUNDLE".to_string(), redis.ca().display().to_string())];
+    let mut users = Vec::new();
+    for _ in 0..=2 * COLD_STARTS {
+        let (user, password) = secret();
+        let hash = rotation_redis::password_hash(&password);
+        redis.run(&["ACL", "SETUSER", &user, "on", &hash, "~*", "&*", "+@all"]).await;
+        users.push(json!({"engine": "redis", "host": "127.0.0.1", "port": redis.tls_port, "username": user, "password": password}).to_string());
+    }
+    let next = std::sync::Mutex::new(users.into_iter());
+    measure("Redis single user over verified TLS (rotate-redis)", "rotate-redis", env, || {
         next.lock().unwrap().next().unwrap()
     })
     .await;

@@ -212,7 +212,7 @@ mod tests {
                 count += 1;
             }
         }
-        assert_eq!(count, 12, "four steps for each of the three functions");
+        assert_eq!(count, 16, "four steps for each of the four function kinds");
     }
 
     #[test]

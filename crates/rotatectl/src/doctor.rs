@@ -10,6 +10,7 @@ use rotation_database::{
 };
 use rotation_mysql::MysqlEngine;
 use rotation_postgres::PostgresEngine;
+use rotation_redis::RedisEngine;
 
 use crate::client::{SecretArgs, describe_error, versions_of};
 
@@ -20,6 +21,8 @@ pub enum Function {
     Postgres,
     /// `rotate-mysql`.
     Mysql,
+    /// `rotate-redis`.
+    Redis,
     /// `rotate-custom`.
     Custom,
 }
@@ -59,6 +62,15 @@ impl Report {
                 None
             }
         }
+    }
+
+    /// Prints the verdict; failure when any check failed.
+    fn exit_code(&self) -> ExitCode {
+        match self.failed {
+            0 => println!("all checks passed"),
+            failed => println!("{failed} check(s) failed"),
+        }
+        if self.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }
 }
 
@@ -135,26 +147,30 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                 }
             }
         }
-        Function::Postgres | Function::Mysql => {
-            let Some(config) = report.check("the function's settings", DatabaseConfig::from_env(&env).map_err(text))
+        Function::Postgres | Function::Mysql | Function::Redis => {
+            let Some(mut config) =
+                report.check("the function's settings", DatabaseConfig::from_env(&env).map_err(text))
             else {
                 return Ok(ExitCode::FAILURE);
             };
+            if args.function == Function::Mysql {
+                check_database(&mut report, &client, &current, &MysqlEngine, &config).await;
+                return Ok(report.exit_code());
+            }
+            let roots =
+                report.check("the trusted roots", rotation_database::TlsRoots::load(&config.ca_bundle).map_err(text));
+            let Some(roots) = roots else { return Ok(ExitCode::FAILURE) };
             if args.function == Function::Postgres {
-                let roots = report
-                    .check("the trusted roots", rotation_database::TlsRoots::load(&config.ca_bundle).map_err(text));
-                let Some(roots) = roots else { return Ok(ExitCode::FAILURE) };
                 check_database(&mut report, &client, &current, &PostgresEngine::new(roots), &config).await;
             } else {
-                check_database(&mut report, &client, &current, &MysqlEngine, &config).await;
+                if env.get("TEST_QUERY").is_none() {
+                    config.test_query = rotation_redis::DEFAULT_TEST_COMMAND.to_owned();
+                }
+                check_database(&mut report, &client, &current, &RedisEngine::new(roots), &config).await;
             }
         }
     }
-    println!(
-        "{}",
-        if report.failed == 0 { "all checks passed".to_owned() } else { format!("{} check(s) failed", report.failed) }
-    );
-    Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(report.exit_code())
 }
 
 /// The HTTPS client doctor reaches webhooks with: 5 s per request, `TLS_CA_BUNDLE` trusted on top of the

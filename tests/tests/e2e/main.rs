@@ -16,6 +16,8 @@ mod postgres;
 mod postgres_security;
 mod postgres_server;
 mod races;
+mod redis_acl;
+mod redis_server;
 mod rotatectl;
 mod runtime;
 mod schedule;

@@ -244,7 +244,14 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
     let binaries: Vec<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
     assert_eq!(
         binaries,
-        ["rotate-custom", "rotate-mysql-alternating", "rotate-mysql", "rotate-postgres-alternating", "rotate-postgres"]
+        [
+            "rotate-custom",
+            "rotate-mysql-alternating",
+            "rotate-mysql",
+            "rotate-postgres-alternating",
+            "rotate-postgres",
+            "rotate-redis"
+        ]
     );
     let globals = rotor.eval(&rotor.template["Globals"]["Function"]);
     assert_eq!(

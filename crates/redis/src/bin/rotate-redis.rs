@@ -1,0 +1,9 @@
+//! `rotate-redis`: the rotation Lambda for Redis and Valkey ACL users (`ROTATION_STRATEGY` defaults to
+//! `single-user`; `admin` and `alternating-users` take `ADMIN_SECRET_ARNS`).
+// The rotation futures nest deeply (runtime, rotator, target, driver); the default limit is too low.
+#![recursion_limit = "256"]
+
+#[tokio::main]
+async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
+    rotation_redis::run_function(rotation_core::RunOptions::default()).await
+}

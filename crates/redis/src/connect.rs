@@ -1,0 +1,197 @@
+//! Connecting to Redis or Valkey as an ACL user, in a TLS mode, and a session whose every command is bounded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, RedisConnectionInfo, RedisError, ServerErrorKind};
+use rotation_core::{RotationError, TargetErrorKind};
+use rotation_database::{Connection, DatabaseConfig, TlsMode, TlsRoots, no_answer};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+
+/// A logged-in connection whose every command is bounded on the client side: a server or a network that stops
+/// answering fails the command with a message naming the host and what timed out.
+pub struct Session {
+    connection: Connection,
+    mode: TlsMode,
+    bound: Duration,
+    redis: MultiplexedConnection,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        rotation_database::fmt_session(f, &self.connection, self.mode)
+    }
+}
+
+impl rotation_database::Session for Session {
+    fn connection(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+impl Session {
+    /// Runs a command; `what` names it in errors (never its arguments, which may hold a password's hash).
+    pub async fn run<T: FromRedisValue>(&mut self, what: &str, command: &Cmd) -> Result<T, RotationError> {
+        match tokio::time::timeout(self.bound, command.query_async::<T>(&mut self.redis)).await {
+            Ok(result) => result.map_err(|e| classify(e, &self.connection, self.mode, what)),
+            Err(_) => {
+                Err(no_answer(&self.connection, &format!("{what} as {:?}", self.connection.username), self.bound))
+            }
+        }
+    }
+
+    /// The connection this session logged in with.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+/// Logs in as `connection.username` (`AUTH <user> <password>`, an ACL user). TLS is never dropped: in every mode
+/// but `disable` the server must complete a TLS handshake verified as the mode says. The login (TCP connect, TLS
+/// handshake and `AUTH` together) is bounded by `CONNECT_TIMEOUT_SECONDS`.
+pub async fn connect(
+    connection: &Connection,
+    mode: TlsMode,
+    roots: &TlsRoots,
+    config: &DatabaseConfig,
+) -> Result<Session, RotationError> {
+    let info = RedisConnectionInfo::default()
+        .set_username(&connection.username)
+        .set_password(connection.password.expose())
+        .set_skip_set_lib_name();
+    // How far the login got, for the error when it runs out of time.
+    let handshaking = std::sync::atomic::AtomicBool::new(false);
+    let login = async {
+        let tcp = TcpStream::connect((connection.host.as_str(), connection.port)).await.map_err(|e| {
+            RotationError::Target {
+                kind: TargetErrorKind::Unreachable,
+                target: connection.address(),
+                message: "the connection failed; check the host, the port, the security group, and that the function runs in the server's VPC".into(),
+                source: Some(Box::new(e)),
+            }
+        })?;
+        tcp.set_nodelay(true).ok();
+        let refused = |e| classify(e, connection, mode, "the login");
+        // The driver's own response time-out is rotor's bound on a command (its default, 500 ms, is not).
+        let driver_config = AsyncConnectionConfig::new().set_response_timeout(Some(config.statement_bound()));
+        // The driver's I/O task runs in the background until the session is dropped.
+        let redis = match roots.client_config(mode)? {
+            None => {
+                tracing::warn!(host = %connection.address(), "TLS is disabled for this server: credentials cross the network in the clear");
+                let (redis, driver) =
+                    MultiplexedConnection::new_with_config(&info, tcp, driver_config.clone()).await.map_err(refused)?;
+                tokio::spawn(driver);
+                redis
+            }
+            Some(tls) => {
+                let name = ServerName::try_from(connection.host.clone()).map_err(|e| RotationError::Target {
+                    kind: TargetErrorKind::Tls,
+                    target: connection.address(),
+                    message: format!("{:?} is not a host name TLS can verify", connection.host),
+                    source: Some(Box::new(e)),
+                })?;
+                handshaking.store(true, std::sync::atomic::Ordering::Relaxed);
+                let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| tls_failure(e, connection, mode))?;
+                handshaking.store(false, std::sync::atomic::Ordering::Relaxed);
+                let (redis, driver) = MultiplexedConnection::new_with_config(&info, stream, driver_config.clone())
+                    .await
+                    .map_err(refused)?;
+                tokio::spawn(driver);
+                redis
+            }
+        };
+        Ok::<_, RotationError>(redis)
+    };
+    let redis = tokio::time::timeout(config.connect_timeout, login).await.unwrap_or_else(|_| {
+        if handshaking.load(std::sync::atomic::Ordering::Relaxed) {
+            // A plaintext Redis port reads a ClientHello as the start of a command and waits for the rest.
+            return Err(RotationError::target(
+                TargetErrorKind::Tls,
+                connection.address(),
+                format!(
+                    "the TLS handshake in mode {} got no answer within {}s: the port may speak plaintext (Redis serves TLS on its tls-port); rotor never falls back to plaintext",
+                    mode.as_str(),
+                    config.connect_timeout.as_secs()
+                ),
+            ));
+        }
+        Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout))
+    })?;
+    Ok(Session { connection: connection.clone(), mode, bound: config.statement_bound(), redis })
+}
+
+fn tls_failure(error: std::io::Error, connection: &Connection, mode: TlsMode) -> RotationError {
+    let tls = rotation_core::is_tls_error(&error);
+    RotationError::Target {
+        kind: if tls { TargetErrorKind::Tls } else { TargetErrorKind::Unreachable },
+        target: connection.address(),
+        message: if tls {
+            format!(
+                "TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
+                mode.as_str()
+            )
+        } else {
+            format!(
+                "the TLS handshake in mode {} did not complete: is TLS on at this port (tls-port)? rotor never falls back to plaintext",
+                mode.as_str()
+            )
+        },
+        source: Some(Box::new(error)),
+    }
+}
+
+/// Classifies a Redis error of `what` as `connection.username`; the message names the cause and the fix. The
+/// driver's error never holds a command's arguments, only the server's answer.
+pub fn classify(error: RedisError, connection: &Connection, mode: TlsMode, what: &str) -> RotationError {
+    let user = &connection.username;
+    let detail = error.detail().unwrap_or_default().to_owned();
+    let (kind, message) = match (error.kind(), error.code()) {
+        (ErrorKind::AuthenticationFailed, _) | (_, Some("WRONGPASS")) => (
+            TargetErrorKind::AuthenticationFailed,
+            format!("user {user:?} was refused: a wrong password, or no such user, or the user is off"),
+        ),
+        (_, Some("NOPERM")) => (
+            TargetErrorKind::PermissionDenied,
+            if what == crate::engine::PROBE {
+                format!("user {user:?} may not run {what} ({detail}); allow it in the user's ACL rules, or set TEST_QUERY to a command it may run")
+            } else {
+                format!(
+                    "user {user:?} may not run {what} ({detail}); allow it in its ACL rules (the admin needs +acl, a single user +acl|setuser)"
+                )
+            },
+        ),
+        (_, Some("ERR"))
+            if detail.contains("wrong number of arguments for 'auth'")
+                || detail.contains("without any password configured")
+                || detail.contains("no password is set") =>
+        {
+            (
+                TargetErrorKind::Rejected,
+                "the server has no ACL users (Redis before 6, or requirepass only): rotor rotates ACL users; upgrade to Redis 6 or later and create the user with ACL SETUSER".to_owned(),
+            )
+        }
+        (ErrorKind::Server(ServerErrorKind::BusyLoading | ServerErrorKind::TryAgain | ServerErrorKind::MasterDown), _) => {
+            (TargetErrorKind::Unreachable, format!("{what} failed ({detail}); retrying later may succeed"))
+        }
+        (ErrorKind::Server(ServerErrorKind::ReadOnly), _) => (
+            TargetErrorKind::Rejected,
+            "the server is a read-only replica; point the secret's host at the primary".to_owned(),
+        ),
+        (ErrorKind::Io, _) if rotation_core::is_tls_error(&error) => (
+            TargetErrorKind::Tls,
+            format!("TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE", mode.as_str()),
+        ),
+        (ErrorKind::Io, _) => (
+            TargetErrorKind::Unreachable,
+            format!("the connection broke during {what}; check the host, the port and the network"),
+        ),
+        (_, Some(code)) => (TargetErrorKind::Rejected, format!("{what} was refused: {code} {detail}")),
+        _ => (TargetErrorKind::Rejected, format!("{what} failed: {}", error.category())),
+    };
+    RotationError::Target { kind, target: connection.address(), message, source: Some(Box::new(error)) }
+}

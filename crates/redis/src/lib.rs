@@ -1,0 +1,23 @@
+//! rotation-redis: the Redis and Valkey target of rotor.
+//!
+//! Rotates ACL users (Redis 6+, Valkey) by the database strategies: the admin sets the user's passwords, alternating
+//! users kept alike both ways, or a single user that may run `ACL SETUSER`. Passwords reach the server only in the
+//! ACL's SHA-256 form, and the new one is added beside the current one, so no client holding AWSCURRENT is refused
+//! while a rotation runs; the one before is dropped at the next rotation.
+
+mod acl;
+mod connect;
+mod engine;
+mod function;
+
+pub use acl::{Rules, password_hash};
+pub use connect::{Session, classify, connect};
+pub use engine::{RedisEngine, RedisUser};
+pub use function::run_function;
+
+/// The engines this target accepts in the secret's `engine` field.
+pub const ENGINES: &[&str] = &["redis", "valkey"];
+/// Redis's default port.
+pub const DEFAULT_PORT: u16 = 6379;
+/// testSecret's default probe.
+pub const DEFAULT_TEST_COMMAND: &str = "PING";
