@@ -167,6 +167,15 @@ impl SecretsManager {
     /// `GetSecretValue`: the `SecretString`, or `None` when no such version has a value
     /// (`ResourceNotFoundException`, as for the value-less `AWSPENDING` placeholder).
     pub async fn get(&self, secret_id: &str, selector: Selector<'_>) -> Result<Option<String>, RotationError> {
+        Ok(self.get_resolved(secret_id, selector).await?.map(|(_, value)| value))
+    }
+
+    /// [`SecretsManager::get`], with the full ARN Secrets Manager resolved `secret_id` to.
+    pub async fn get_resolved(
+        &self,
+        secret_id: &str,
+        selector: Selector<'_>,
+    ) -> Result<Option<(String, String)>, RotationError> {
         self.count();
         let request = self.client.get_secret_value().secret_id(secret_id);
         let request = match selector {
@@ -176,7 +185,7 @@ impl SecretsManager {
         };
         match request.send().await {
             Ok(out) => match out.secret_string {
-                Some(value) => Ok(Some(value)),
+                Some(value) => Ok(Some((out.arn.unwrap_or_else(|| secret_id.to_owned()), value))),
                 None => Err(RotationError::invalid_secret(
                     secret_id,
                     "SecretString",

@@ -229,13 +229,20 @@ impl<'a> SetContext<'a> {
 
     /// Reads the `AWSCURRENT` value of another secret, such as an admin secret the target's secret names.
     pub async fn load_secret(&self, secret_id: &str) -> Result<Secret, RotationError> {
-        let value = self.secrets.get(secret_id, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
-            RotationError::invalid_secret(
-                secret_id,
-                "SecretString",
-                "does not exist or has no AWSCURRENT value; check the field of the secret that names it",
-            )
-        })?;
-        Ok(Secret::parse(secret_id, &value))
+        Ok(self.load_secret_resolved(secret_id).await?.1)
+    }
+
+    /// [`SetContext::load_secret`], with the full ARN Secrets Manager resolved `secret_id` to.
+    pub async fn load_secret_resolved(&self, secret_id: &str) -> Result<(String, Secret), RotationError> {
+        let (arn, value) =
+            self.secrets.get_resolved(secret_id, Selector::Stage(AWSCURRENT)).await?.ok_or_else(|| {
+                RotationError::invalid_secret(
+                    secret_id,
+                    "SecretString",
+                    "does not exist or has no AWSCURRENT value; check the field of the secret that names it",
+                )
+            })?;
+        let secret = Secret::parse(&arn, &value);
+        Ok((arn, secret))
     }
 }

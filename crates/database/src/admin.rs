@@ -14,9 +14,10 @@ pub struct Admin {
     pub mode: TlsMode,
 }
 
-/// Reads the admin secret named by the current secret's `masterarn`, after checking that the function's
-/// `ADMIN_SECRET_ARNS` allows it (compared by the ARN Secrets Manager resolves it to, before its value is read),
-/// and that it manages the user's server.
+/// Reads the admin secret named by the current secret's `masterarn`, checking that the function's
+/// `ADMIN_SECRET_ARNS` allows it (compared by the ARN Secrets Manager resolves it to, before its value is used;
+/// a `masterarn` the list does not allow as written is resolved before its value is read), and that it manages
+/// the user's server.
 ///
 /// A secret RDS manages holds only a username and a password: its database is found, as AWS's functions find
 /// it, through its `aws:rds:primaryDBInstanceArn`/`aws:rds:primaryDBClusterArn` tag and RDS's description.
@@ -29,16 +30,32 @@ pub async fn load_admin(
     engine: &impl Engine,
 ) -> Result<Admin, RotationError> {
     let named = ctx.current.require_str("masterarn")?;
-    let description = ctx.describe_secret(named).await?.ok_or_else(|| {
+    let missing = || {
         ctx.current
             .invalid("masterarn", "names a secret that does not exist or has no AWSCURRENT value; check the masterarn")
-    })?;
-    let arn = description.arn.as_str();
-    check_admin_allowed(config, arn, user)?;
-    let secret = ctx.load_secret(arn).await?;
+    };
+    // A masterarn the configuration lists as it is written (AWS's secrets name the admin by its full ARN) is read
+    // directly; anything else (a name, a partial ARN) is resolved with DescribeSecret first. Either way the check
+    // is made on the ARN Secrets Manager resolved, before the value is used.
+    let (arn, secret, description) = if config.admin_secrets.allows(named) {
+        let (arn, secret) = ctx.load_secret_resolved(named).await?;
+        check_admin_allowed(config, &arn, user)?;
+        (arn, secret, None)
+    } else {
+        let description = ctx.describe_secret(named).await?.ok_or_else(missing)?;
+        check_admin_allowed(config, &description.arn, user)?;
+        let secret = ctx.load_secret(&description.arn).await?;
+        (description.arn.clone(), secret, Some(description))
+    };
+    let arn = arn.as_str();
     let mut connection = if secret.get("host").is_some() {
         engine.connection(&secret)?
     } else {
+        // An RDS-managed admin secret names its database only in its tags.
+        let description = match description {
+            Some(description) => description,
+            None => ctx.describe_secret(arn).await?.ok_or_else(missing)?,
+        };
         let endpoint = rds.endpoint_of(&description).await?.ok_or_else(|| {
             secret.invalid(
                 "host",
