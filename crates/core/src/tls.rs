@@ -1,9 +1,9 @@
 //! What every client that speaks TLS shares (Secrets Manager, databases, webhooks): the system's roots, read once
-//! per process; the one loader of `TLS_CA_BUNDLE`; the one test for a failure of the TLS layer. TLS modes are the
+//! per process (a webhook client reads them once more); the one loader of `TLS_CA_BUNDLE`; the one test for a failure of the TLS layer. TLS modes are the
 //! databases' (rotation-database).
 
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -19,23 +19,20 @@ const SYSTEM_BUNDLES: [&str; 3] =
     ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 
 /// The system's roots, read and parsed once per process: the store every rustls client of the process starts
-/// from, and the certificates themselves for the clients that take certificates (the AWS SDK's connector, PEM
-/// only; reqwest).
-struct SystemRoots {
-    store: RootCertStore,
-    certificates: Vec<CertificateDer<'static>>,
-}
+/// from. The certificates themselves are not kept (the SDK keeps its own PEM copy).
+static SYSTEM_ROOTS: OnceLock<RootCertStore> = OnceLock::new();
 
-static SYSTEM_ROOTS: LazyLock<SystemRoots> = LazyLock::new(|| {
+/// Reads the system's roots: the store, and the certificates in it (only what parses as a trust anchor: the
+/// SDK's connector panics on a certificate it cannot parse).
+fn read() -> (RootCertStore, Vec<CertificateDer<'static>>) {
     let mut store = RootCertStore::empty();
     let mut certificates = read_system_roots();
-    // Only what parses as a trust anchor: the SDK's connector panics on a certificate it cannot parse.
     certificates.retain(|certificate| store.add(certificate.clone()).is_ok());
     if store.is_empty() {
         tracing::warn!("no system root certificate found: only TLS_CA_BUNDLE and the RDS roots are trusted");
     }
-    SystemRoots { store, certificates }
-});
+    (store, certificates)
+}
 
 /// `SSL_CERT_FILE`/`SSL_CERT_DIR` when set (as OpenSSL reads them); otherwise the first system bundle that
 /// exists, read alone: its directory (`/etc/ssl/certs`, a file per certificate) holds the same certificates again,
@@ -55,21 +52,30 @@ fn read_system_roots() -> Vec<CertificateDer<'static>> {
     loaded.certs
 }
 
-/// The system's trusted roots, read once per process (the first call reads them): every TLS client of rotor
-/// (Secrets Manager's, the databases') starts from this store.
+/// The system's trusted roots, read once per process (the first call reads them, unless the AWS configuration
+/// already did): every TLS client of rotor (Secrets Manager's, the databases') starts from this store.
 pub fn system_roots() -> &'static RootCertStore {
-    &SYSTEM_ROOTS.store
+    SYSTEM_ROOTS.get_or_init(|| read().0)
 }
 
-/// The certificates of [`system_roots`], for a client that takes certificates rather than a store.
-pub fn system_root_certificates() -> &'static [CertificateDer<'static>] {
-    &SYSTEM_ROOTS.certificates
+/// The certificates of [`system_roots`], for a client that takes certificates rather than a store (a webhook's
+/// reqwest client). Not kept: this reads them again.
+pub fn system_root_certificates() -> Vec<CertificateDer<'static>> {
+    read().1
 }
 
-/// The system's roots in PEM, for the AWS SDK's HTTPS connector.
+/// The system's roots in PEM, for the AWS SDK's HTTPS connector. The first call is normally the process's one
+/// read of the system roots (the AWS configuration is loaded first at cold start): it fills [`system_roots`] too.
 pub(crate) fn system_roots_pem() -> Vec<u8> {
+    let mut certificates = None;
+    SYSTEM_ROOTS.get_or_init(|| {
+        let (store, read) = read();
+        certificates = Some(read);
+        store
+    });
+    let certificates = certificates.unwrap_or_else(|| read().1);
     let mut pem = Vec::new();
-    for certificate in system_root_certificates() {
+    for certificate in certificates {
         pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
         for line in BASE64.encode(certificate.as_ref()).as_bytes().chunks(64) {
             pem.extend_from_slice(line);

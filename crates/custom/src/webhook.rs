@@ -171,8 +171,8 @@ impl WebhookTarget {
             .timeout(config.timeout)
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none());
-        // The process's one read of the system roots, and the bundle: reqwest's platform verifier would read the
-        // system's again.
+        // The system roots rotor reads (the bundle alone, not a scan of /etc/ssl/certs as reqwest's platform
+        // verifier would), and the bundle.
         let certificates: Vec<reqwest::Certificate> = rotation_core::system_root_certificates()
             .iter()
             .chain(ca_bundle)
