@@ -54,16 +54,27 @@ pub async fn load_sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
         .await
 }
 
-/// The SDK's own HTTPS client (rustls over aws-lc) trusting the system roots rotor already read
-/// ([`system_roots`](crate::system_roots)), instead of reading and parsing them again for itself.
+/// The SDK's default HTTPS client (rustls over aws-lc, `HTTPS_PROXY`/`NO_PROXY` from the environment, as
+/// aws-config builds it for the latest behavior version), trusting the system roots rotor read
+/// ([`system_roots`](crate::system_roots)) instead of reading and parsing them again for itself. Built the way
+/// aws-smithy-runtime builds its default client (`build_with_connector_fn`), since the public HTTPS builder
+/// takes no proxy configuration.
 fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
     let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(crate::tls::system_roots_pem());
     let context = TlsContext::builder().with_trust_store(trust).build().expect("a trust store alone is valid");
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https()
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).tls_context(context.clone());
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// What `DescribeSecret` says about a secret that the rotation needs.

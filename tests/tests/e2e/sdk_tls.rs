@@ -3,9 +3,11 @@
 //! of the local endpoint serves a certificate from the test CA.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::harness::{Function, Harness, unique};
@@ -85,4 +87,57 @@ async fn secrets_manager_with_a_certificate_from_an_untrusted_ca_is_refused() {
     );
     assert_eq!(h.holding(&arn, "AWSCURRENT").await.as_deref(), Some(current.as_str()), "AWSCURRENT untouched");
     assert_eq!(h.value(&arn, "AWSCURRENT").await, INITIAL);
+}
+
+/// An HTTP proxy that serves `CONNECT` only, as egress proxies do for HTTPS; counts the tunnels it opened.
+async fn connect_proxy() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&tunnels);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(target) = head.strip_prefix("CONNECT ").and_then(|rest| rest.split(' ').next()) else {
+                    client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await.ok();
+                    return;
+                };
+                // `localhost` is the TLS proxy on [::1] (127.0.0.1 at that port is the plaintext endpoint).
+                let target = target.replace("localhost:", "[::1]:");
+                let Ok(mut server) = TcpStream::connect(target.as_str()).await else { return };
+                counter.fetch_add(1, Ordering::SeqCst);
+                client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.ok();
+                tokio::io::copy_bidirectional(&mut client, &mut server).await.ok();
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), tunnels)
+}
+
+#[tokio::test]
+async fn secrets_manager_is_reached_through_the_https_proxy_the_environment_names() {
+    let mut h = Harness::start(vec![]).await;
+    crate::certificates::write(h.dir.path());
+    let url = tls_proxy(h.dir.path(), &h.endpoint_url.clone()).await;
+    let (proxy, tunnels) = connect_proxy().await;
+    // By name, as real endpoints are: the proxy tunnel's TLS handshake takes a DNS name.
+    let url = url.replace("[::1]", "localhost");
+    let mut with_proxy = function(&h, &url, "ca.pem");
+    with_proxy.env.push(("HTTPS_PROXY".into(), proxy));
+    h.start_function(with_proxy);
+    let arn = h.create_secret(&unique("https-proxy"), INITIAL).await;
+    h.rotate(&arn, "rotate-custom").await;
+    let record = h.wait_rotation(&arn).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert!(tunnels.load(Ordering::SeqCst) >= 1, "the calls went through the proxy");
 }
