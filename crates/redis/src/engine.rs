@@ -194,7 +194,7 @@ impl Engine for RedisEngine {
     }
 
     async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
-        let me: String = admin.run("ACL WHOAMI", cmd("ACL").arg("WHOAMI")).await?;
+        let me = admin.connection().username.clone();
         match may_run(admin, &me, ADMIN_COMMANDS[0]).await {
             Ok(Some(true)) => Ok(None),
             Ok(_) => Ok(Some("+acl (ACL SETUSER and ACL GETUSER)".to_owned())),

@@ -16,6 +16,7 @@ struct Case {
     h: Harness,
     redis: RedisServer,
     arn: String,
+    admin: String,
     admin_password: String,
 }
 
@@ -61,7 +62,7 @@ async fn setup_with(
         .await;
     let secret = json!({"engine": "redis", "host": "127.0.0.1", "port": redis.tls_port, "username": user, "password": password, "masterarn": admin_arn, "cluster": "kept"});
     let arn = h.create_secret(&unique("rd-app"), &secret.to_string()).await;
-    Case { h, redis, arn, admin_password }
+    Case { h, redis, arn, admin, admin_password }
 }
 
 impl Case {
@@ -265,4 +266,32 @@ async fn the_admin_refuses_a_user_that_may_manage_users_unless_allowed() {
     let allowed = vec![("ALLOW_PRIVILEGED_USERS".to_owned(), "true".to_owned())];
     let case = setup_with("admin", &unique("rd-app-user"), &["+@all"], &["~*", "&*", "+@all"], allowed).await;
     assert_eq!(case.rotate().await["state"], "succeeded");
+}
+
+#[tokio::test]
+async fn doctor_checks_a_redis_secret_its_server_and_its_admin_with_fixes() {
+    let case = setup("admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"]).await;
+    let ca = format!("TLS_CA_BUNDLE={}", case.redis.ca().display());
+    let admins = format!("ADMIN_SECRET_ARNS={}", case.secret("AWSCURRENT").await["masterarn"].as_str().unwrap());
+    let doctor = |extra: &[&str]| {
+        let mut args = vec!["doctor", &case.arn, "--function", "redis", "--env", "ROTATION_STRATEGY=admin"];
+        args.extend_from_slice(&["--env", &ca, "--env", &admins]);
+        args.extend_from_slice(extra);
+        crate::rotatectl::rotatectl(&case.h, &args)
+    };
+    let (ok, out) = doctor(&[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("the current credential logs in") && out.contains("all checks passed"), "{out}");
+
+    // An admin that may no longer manage users.
+    case.redis.run(&["ACL", "SETUSER", &case.admin, "-acl"]).await;
+    let (ok, out) = doctor(&[]);
+    assert!(!ok && out.contains("FAIL  the admin may change other users' passwords") && out.contains("+acl"), "{out}");
+
+    let mut wrong = case.secret("AWSCURRENT").await;
+    wrong["password"] = json!("not-the-password");
+    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(wrong.to_string()).send().await.unwrap();
+    let (ok, out) = doctor(&[]);
+    assert!(!ok && out.contains("was refused"), "{out}");
+    assert!(!out.contains("not-the-password"), "doctor never prints a password");
 }
