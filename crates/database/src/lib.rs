@@ -197,6 +197,18 @@ impl Connection {
     }
 }
 
+/// What a login whose TLS handshake failed in `mode` says, for every engine: the fix, and that rotor never falls
+/// back to plaintext.
+pub fn tls_failed(mode: TlsMode) -> String {
+    format!(
+        "TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
+        mode.as_str()
+    )
+}
+
+/// What a connection that failed below TLS (refused, reset, no route) says, for every engine.
+pub const CONNECTION_FAILED: &str = "the connection failed; check the host, the port, the security group, and that the function runs in the database's VPC";
+
 /// The error of a database call that got no answer within its bound; names the host and what timed out.
 pub fn no_answer(connection: &Connection, what: &str, limit: std::time::Duration) -> RotationError {
     RotationError::target(

@@ -237,30 +237,44 @@ pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMod
         mysql_async::Error::Server(server) => match server.code {
             codes::ACCESS_DENIED => (
                 TargetErrorKind::AuthenticationFailed,
-                format!("user {user:?} was refused ({}): a wrong password, or no account for this client's host", server.code),
+                format!(
+                    "user {user:?} was refused ({}): a wrong password, or no account for this client's host",
+                    server.code
+                ),
             ),
-            codes::DB_ACCESS_DENIED | codes::SPECIFIC_ACCESS_DENIED | codes::TABLE_ACCESS_DENIED | codes::PASSWORD_NOT_ALLOWED => (
+            codes::DB_ACCESS_DENIED
+            | codes::SPECIFIC_ACCESS_DENIED
+            | codes::TABLE_ACCESS_DENIED
+            | codes::PASSWORD_NOT_ALLOWED => (
                 TargetErrorKind::PermissionDenied,
-                format!("user {user:?} lacks a privilege ({}): {}; grant it (for the admin: CREATE USER and GRANT OPTION)", server.code, server.message),
+                format!(
+                    "user {user:?} lacks a privilege ({}): {}; grant it (for the admin: CREATE USER and GRANT OPTION)",
+                    server.code, server.message
+                ),
             ),
-            codes::BAD_DB => (TargetErrorKind::Rejected, format!("{} ({}); check the secret's dbname", server.message, server.code)),
-            codes::TOO_MANY_CONNECTIONS | codes::SHUTDOWN => {
-                (TargetErrorKind::Unreachable, format!("{} ({}); retrying later may succeed", server.message, server.code))
+            codes::BAD_DB => {
+                (TargetErrorKind::Rejected, format!("{} ({}); check the secret's dbname", server.message, server.code))
             }
+            codes::TOO_MANY_CONNECTIONS | codes::SHUTDOWN => (
+                TargetErrorKind::Unreachable,
+                format!("{} ({}); retrying later may succeed", server.message, server.code),
+            ),
             code => (TargetErrorKind::Rejected, format!("{} ({code})", server.message)),
         },
-        error if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_))) || rotation_core::is_tls_error(error) => (
-            TargetErrorKind::Tls,
-            format!("TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)", mode.as_str()),
-        ),
+        error
+            if matches!(error, mysql_async::Error::Io(mysql_async::IoError::Tls(_)))
+                || rotation_core::is_tls_error(error) =>
+        {
+            (TargetErrorKind::Tls, rotation_database::tls_failed(mode))
+        }
         mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => (
             TargetErrorKind::Tls,
-            format!("the server does not offer TLS and the mode is {}; enable TLS on the server, or set ssl=false in the secret to send credentials in the clear (rotor never falls back to plaintext)", mode.as_str()),
+            format!(
+                "the server does not offer TLS and the mode is {}; enable TLS on the server, or set ssl=false in the secret to send credentials in the clear (rotor never falls back to plaintext)",
+                mode.as_str()
+            ),
         ),
-        mysql_async::Error::Io(_) => (
-            TargetErrorKind::Unreachable,
-            "the connection failed; check the host, the port, the security group, and that the function runs in the database's VPC".to_owned(),
-        ),
+        mysql_async::Error::Io(_) => (TargetErrorKind::Unreachable, rotation_database::CONNECTION_FAILED.to_owned()),
         // Driver errors can hold row values in their Debug form: only their Display reaches the message.
         other => (TargetErrorKind::Rejected, other.to_string()),
     };

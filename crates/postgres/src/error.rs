@@ -1,7 +1,7 @@
 //! PostgreSQL errors, classified by SQLSTATE into what a person must fix and what a retry may fix.
 
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{Connection, TlsMode};
+use rotation_database::{CONNECTION_FAILED, Connection, TlsMode, tls_failed};
 use tokio_postgres::error::SqlState;
 
 /// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
@@ -42,17 +42,8 @@ pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: Tls
         }
         Some(code) => (TargetErrorKind::Rejected, format!("{} ({})", db_message(&error), code.code())),
         // The cause itself travels as the error's source, which the Lambda error message chains after this.
-        None if is_tls(&error) => (
-            TargetErrorKind::Tls,
-            format!(
-                "TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
-                mode.as_str()
-            ),
-        ),
-        None => (
-            TargetErrorKind::Unreachable,
-            "the connection failed; check the host, the port, the security group, and that the function runs in the database's VPC".to_owned(),
-        ),
+        None if is_tls(&error) => (TargetErrorKind::Tls, tls_failed(mode)),
+        None => (TargetErrorKind::Unreachable, CONNECTION_FAILED.to_owned()),
     };
     RotationError::Target { kind, target, message, source: Some(Box::new(error)) }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, RedisConnectionInfo, RedisError, ServerErrorKind};
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{Connection, DatabaseConfig, TlsMode, TlsRoots, no_answer};
+use rotation_database::{CONNECTION_FAILED, Connection, DatabaseConfig, TlsMode, TlsRoots, no_answer, tls_failed};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 
@@ -68,7 +68,7 @@ pub async fn connect(
             RotationError::Target {
                 kind: TargetErrorKind::Unreachable,
                 target: connection.address(),
-                message: "the connection failed; check the host, the port, the security group, and that the function runs in the server's VPC".into(),
+                message: CONNECTION_FAILED.into(),
                 source: Some(Box::new(e)),
             }
         })?;
@@ -131,10 +131,7 @@ fn tls_failure(error: std::io::Error, connection: &Connection, mode: TlsMode) ->
         kind: if tls { TargetErrorKind::Tls } else { TargetErrorKind::Unreachable },
         target: connection.address(),
         message: if tls {
-            format!(
-                "TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE, or choose the mode with TLS_MODE or the secret's ssl field (rotor never falls back to plaintext)",
-                mode.as_str()
-            )
+            tls_failed(mode)
         } else {
             format!(
                 "the TLS handshake in mode {} did not complete: is TLS on at this port (tls-port)? rotor never falls back to plaintext",
@@ -182,10 +179,7 @@ pub fn classify(error: RedisError, connection: &Connection, mode: TlsMode, what:
             TargetErrorKind::Rejected,
             "the server is a read-only replica; point the secret's host at the primary".to_owned(),
         ),
-        (ErrorKind::Io, _) if rotation_core::is_tls_error(&error) => (
-            TargetErrorKind::Tls,
-            format!("TLS in mode {} failed; trust the server's CA with TLS_CA_BUNDLE", mode.as_str()),
-        ),
+        (ErrorKind::Io, _) if rotation_core::is_tls_error(&error) => (TargetErrorKind::Tls, tls_failed(mode)),
         (ErrorKind::Io, _) => (
             TargetErrorKind::Unreachable,
             format!("the connection broke during {what}; check the host, the port and the network"),
