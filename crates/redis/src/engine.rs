@@ -24,12 +24,14 @@ impl RedisEngine {
     }
 }
 
-/// An ACL user, and the hash of the password it keeps beside the new one (the current secret's).
+/// An ACL user, the hash of the password it keeps beside the new one (the current secret's), and its rules when
+/// they were read (the user the secret names, read once by the admin; not the other alternating user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisUser {
     /// The user name.
     pub name: String,
     keep: Option<String>,
+    rules: Option<Rules>,
 }
 
 /// `ACL SETUSER <name> resetpass <hash>...`: the user holds exactly these passwords afterwards, atomically.
@@ -45,6 +47,23 @@ fn set_passwords(name: &str, hashes: &[&str]) -> redis::Cmd {
 async fn rules(session: &mut Session, name: &str) -> Result<Option<Rules>, RotationError> {
     let value: Value = session.run("ACL GETUSER", cmd("ACL").arg("GETUSER").arg(name)).await?;
     Ok(Rules::from_getuser(&value))
+}
+
+/// The refusal of a user the server does not have.
+fn no_such_user(admin: &Session, name: &str) -> RotationError {
+    RotationError::target(
+        TargetErrorKind::Rejected,
+        admin.connection().address(),
+        format!("there is no ACL user {name:?}; create it, or fix the secret's username"),
+    )
+}
+
+/// `user`'s rules as already read, else asked of the server; `None` when there is no such user.
+async fn rules_of(session: &mut Session, user: &RedisUser) -> Result<Option<Rules>, RotationError> {
+    match &user.rules {
+        Some(rules) => Ok(Some(rules.clone())),
+        None => rules(session, &user.name).await,
+    }
 }
 
 /// Whether `user` may run `command` (`ACL DRYRUN`, Redis 7+); `None` when the server cannot say.
@@ -107,20 +126,29 @@ impl Engine for RedisEngine {
         session.run::<()>("ACL SETUSER (its own passwords)", &set_passwords(&name, &[&keep, &new])).await
     }
 
+    /// The user the secret names, which must exist: `ACL SETUSER` would create one. Its rules are read here, once,
+    /// for the refusal of privileged users and the alternate user's copy.
     async fn user(
         &self,
         _config: &DatabaseConfig,
-        _admin: &mut Session,
+        admin: &mut Session,
         connection: &Connection,
         _mode: TlsMode,
     ) -> Result<RedisUser, RotationError> {
-        Ok(RedisUser { name: connection.username.clone(), keep: Some(password_hash(connection.password.expose())) })
+        let Some(rules) = rules(admin, &connection.username).await? else {
+            return Err(no_such_user(admin, &connection.username));
+        };
+        Ok(RedisUser {
+            name: connection.username.clone(),
+            keep: Some(password_hash(connection.password.expose())),
+            rules: Some(rules),
+        })
     }
 
     fn alternate(&self, _active: &RedisUser, name: &str) -> Result<RedisUser, String> {
         match refuse_name(name) {
             Some(reason) => Err(format!("gives the other user the name {name:?}, which {reason}")),
-            None => Ok(RedisUser { name: name.to_owned(), keep: None }),
+            None => Ok(RedisUser { name: name.to_owned(), keep: None, rules: None }),
         }
     }
 
@@ -131,7 +159,7 @@ impl Engine for RedisEngine {
     /// The administrative commands `user` may run (`ACL SETUSER`, `CONFIG SET`, `MODULE LOAD`), asked with `ACL
     /// DRYRUN`; before Redis 7, read from its command rules.
     async fn privileged_rights(&self, admin: &mut Session, user: &RedisUser) -> Result<Vec<String>, RotationError> {
-        let Some(rules) = rules(admin, &user.name).await? else { return Ok(Vec::new()) };
+        let Some(rules) = rules_of(admin, user).await? else { return Ok(Vec::new()) };
         let mut rights = Vec::new();
         for command in ADMIN_COMMANDS {
             match may_run(admin, &user.name, command).await? {
@@ -152,21 +180,13 @@ impl Engine for RedisEngine {
         Ok(rights)
     }
 
-    /// Keeps the current secret's password beside the new one; refuses a user that does not exist (`ACL SETUSER`
-    /// would create one).
+    /// Keeps the current secret's password beside the new one ([`Engine::user`] made sure the user exists).
     async fn set_password(
         &self,
         admin: &mut Session,
         user: &RedisUser,
         password: &Password,
     ) -> Result<(), RotationError> {
-        if rules(admin, &user.name).await?.is_none() {
-            return Err(RotationError::target(
-                TargetErrorKind::Rejected,
-                admin.connection().address(),
-                format!("there is no ACL user {:?}; create it, or fix the secret's username", user.name),
-            ));
-        }
         let new = password_hash(password.expose());
         let hashes: Vec<&str> = user.keep.iter().map(String::as_str).chain([new.as_str()]).collect();
         admin.run::<()>("ACL SETUSER (the user's passwords)", &set_passwords(&user.name, &hashes)).await
@@ -181,12 +201,8 @@ impl Engine for RedisEngine {
         inactive: &RedisUser,
         password: &Password,
     ) -> Result<(), RotationError> {
-        let Some(rules) = rules(admin, &active.name).await? else {
-            return Err(RotationError::target(
-                TargetErrorKind::Rejected,
-                admin.connection().address(),
-                format!("there is no ACL user {:?}; create it, or fix the secret's username", active.name),
-            ));
+        let Some(rules) = rules_of(admin, active).await? else {
+            return Err(no_such_user(admin, &active.name));
         };
         let mut command = cmd("ACL");
         command.arg("SETUSER").arg(&inactive.name).arg(rules.setuser_args(&password_hash(password.expose())));
