@@ -1,6 +1,6 @@
 //! What every client that speaks TLS shares (Secrets Manager, databases, webhooks): the system's roots, read once
-//! per process (a webhook client reads them once more); the one loader of `TLS_CA_BUNDLE`; the one test for a failure of the TLS layer. TLS modes are the
-//! databases' (rotation-database).
+//! per process (a webhook client reads them once more); the one loader of `TLS_CA_BUNDLE`; the one test for a
+//! failure of the TLS layer. TLS modes are the databases' (rotation-database).
 
 use std::path::Path;
 use std::sync::OnceLock;
