@@ -154,20 +154,28 @@ impl Default for TlsPolicy {
     }
 }
 
-/// The admin secrets a function may use (`ADMIN_SECRET_ARNS`): comma-separated ARNs, each exact, with `?` standing
-/// for any one character (as in IAM: `...:secret:db-master-??????` is the secret named `db-master` whatever its
-/// random suffix, before it exists), or a prefix ending in `*`. A user secret's `masterarn` is compared by the ARN
-/// Secrets Manager resolves it to, so a name or a partial ARN cannot slip past a pattern.
+/// ARNs a function may act on, read from one variable (`ADMIN_SECRET_ARNS`, `ELASTICACHE_USER_ARNS`):
+/// comma-separated ARNs, each exact, with `?` standing for any one character (as in IAM: `...:secret:db-master-??????`
+/// is the secret named `db-master` whatever its random suffix, before it exists), or a prefix ending in `*`. An ARN
+/// is compared as the service resolved it, so a name or a partial ARN cannot slip past a pattern.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AdminSecrets {
+pub struct ArnPatterns {
     patterns: Vec<String>,
 }
 
-impl AdminSecrets {
+/// The admin secrets a function may use (`ADMIN_SECRET_ARNS`).
+pub type AdminSecrets = ArnPatterns;
+
+impl ArnPatterns {
     /// Reads `ADMIN_SECRET_ARNS`.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
+        Self::from_variable(env, "ADMIN_SECRET_ARNS")
+    }
+
+    /// Reads the patterns from `variable`; an unset variable allows nothing.
+    pub fn from_variable(env: &Env, variable: &'static str) -> Result<Self, RotationError> {
         let patterns: Vec<String> = env
-            .get("ADMIN_SECRET_ARNS")
+            .get(variable)
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
@@ -176,9 +184,9 @@ impl AdminSecrets {
             .collect();
         if let Some(bad) = patterns.iter().find(|p| !p.starts_with("arn:") || p[..p.len() - 1].contains('*')) {
             return Err(RotationError::Config {
-                variable: "ADMIN_SECRET_ARNS",
+                variable,
                 reason: format!(
-                    "holds {bad:?}; each entry must be a secret ARN, with ? for one character, optionally ending in * as a prefix"
+                    "holds {bad:?}; each entry must be an ARN, with ? for one character, optionally ending in * as a prefix"
                 ),
             });
         }
@@ -190,12 +198,12 @@ impl AdminSecrets {
         Self { patterns: patterns.into_iter().map(Into::into).collect() }
     }
 
-    /// Whether no admin secret is allowed.
+    /// Whether nothing is allowed.
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
 
-    /// Whether the secret with this full ARN may be used as an admin.
+    /// Whether the resource with this full ARN is allowed.
     pub fn allows(&self, arn: &str) -> bool {
         self.patterns.iter().any(|pattern| {
             let (fixed, prefix) = match pattern.strip_suffix('*') {
@@ -231,8 +239,8 @@ mod tests {
             ("ROTATION_STRATEGY", "admin", "ADMIN_SECRET_ARNS is required by ROTATION_STRATEGY=admin"),
             ("TLS_MODE", "require", "TLS_MODE is require, weaker than TLS_MIN_MODE=verify-ca"),
             ("TLS_MIN_MODE", "prefer", "TLS_MIN_MODE must be"),
-            ("ADMIN_SECRET_ARNS", "admin-secret", "each entry must be a secret ARN"),
-            ("ADMIN_SECRET_ARNS", "arn:aws:*:admin", "each entry must be a secret ARN"),
+            ("ADMIN_SECRET_ARNS", "admin-secret", "each entry must be an ARN"),
+            ("ADMIN_SECRET_ARNS", "arn:aws:*:admin", "each entry must be an ARN"),
             ("TEST_ATTEMPTS", "20", "testSecret's retries may take"),
         ] {
             let error = DatabaseConfig::from_env(&env(&[(k, v)])).unwrap_err().to_string();
