@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, epoch_seconds};
+use crate::elasticache::{self, Apply, CacheConfig, Fault};
 use crate::error::{Error, ErrorKind};
 use crate::invoke::Invoker;
 use crate::operations::{self, Identity};
@@ -39,6 +40,8 @@ pub struct Config {
     pub clock: Clock,
     /// How often the scheduler looks for due rotations.
     pub scheduler_interval: StdDuration,
+    /// The cache the ElastiCache calls manage, if any.
+    pub elasticache: Option<CacheConfig>,
 }
 
 /// The running endpoint: the HTTP layer over the orchestrator, which owns the state and the rotations.
@@ -118,6 +121,10 @@ impl Endpoint {
 }
 
 async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return query(endpoint, &body).await;
+    }
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let operation = target.strip_prefix("secretsmanager.").unwrap_or(target).to_owned();
     let parsed: Result<Value, Error> = if body.is_empty() {
@@ -143,6 +150,55 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
         }
         Err(error) => answer(error),
     }
+}
+
+/// An ElastiCache call (the Query protocol): answered from the state, its change applied to the cache now (a
+/// created user, undone if the cache refuses it) or after the modify delay (a modified user, then `active`).
+async fn query(endpoint: Arc<Endpoint>, body: &[u8]) -> Response {
+    let request = elasticache::Request::parse(body);
+    let identity = &endpoint.config.identity;
+    let result = match &endpoint.config.elasticache {
+        None => Err(Fault::not_configured()),
+        Some(config) => endpoint
+            .store()
+            .write(|state| Ok(elasticache::call(&mut state.cache, identity, config, &request)))
+            .unwrap_or_else(|error| Err(Fault::internal(error.message))),
+    };
+    let result = match (result, &endpoint.config.elasticache) {
+        (Ok((xml, Apply::Now(args))), Some(config)) => match elasticache::apply(config, &args).await {
+            Ok(()) => Ok(xml),
+            Err(error) => {
+                let id = request.subject().unwrap_or_default().to_owned();
+                let _ = endpoint.store().write(|state| Ok(state.cache.users.remove(&id)));
+                Err(Fault::internal(format!("the cache refused the user: {error}")))
+            }
+        },
+        (Ok((xml, Apply::Later { user_id, args })), Some(config)) => {
+            let (endpoint, config) = (Arc::clone(&endpoint), config.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(config.modify_delay).await;
+                if let Err(error) = elasticache::apply(&config, &args).await {
+                    tracing::error!(user = %user_id, %error, "the cache refused a modified user");
+                }
+                let _ = endpoint.store().write(|state| {
+                    elasticache::activate(&mut state.cache, &user_id);
+                    Ok(())
+                });
+            });
+            Ok(xml)
+        }
+        (Ok((xml, _)), _) => Ok(xml),
+        (Err(fault), _) => Err(fault),
+    };
+    let outcome = result.as_ref().map_or_else(|fault| fault.code, |_| "ok");
+    endpoint.store().audit(endpoint.now(), request.action(), request.subject(), outcome);
+    let (status, xml) = match result {
+        Ok(xml) => (StatusCode::OK, xml),
+        Err(fault) => (StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_REQUEST), fault.to_xml()),
+    };
+    let mut response = (status, xml).into_response();
+    response.headers_mut().insert("content-type", HeaderValue::from_static("text/xml"));
+    response
 }
 
 async fn clock_now(State(endpoint): State<Arc<Endpoint>>) -> Response {

@@ -8,6 +8,7 @@
 //! value or token.
 
 mod clock;
+mod elasticache;
 mod endpoint;
 mod error;
 mod invoke;
@@ -18,6 +19,7 @@ mod state;
 mod store;
 
 pub use clock::Clock;
+pub use elasticache::CacheConfig;
 pub use endpoint::{Config, Endpoint};
 pub use error::{Error, ErrorKind};
 pub use operations::Identity;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::elasticache::CacheState;
 use crate::schedule::RotationRules;
 
 /// Everything the endpoint knows, persisted as one JSON document.
@@ -12,6 +13,9 @@ use crate::schedule::RotationRules;
 pub struct State {
     /// Secrets by ARN.
     pub secrets: BTreeMap<String, SecretRecord>,
+    /// The ElastiCache users and user groups.
+    #[serde(default)]
+    pub cache: CacheState,
 }
 
 /// One secret.

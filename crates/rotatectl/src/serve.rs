@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rotation_local::{Clock, Config, Endpoint, Identity};
+use rotation_local::{CacheConfig, Clock, Config, Endpoint, Identity};
 
 /// Options of `serve`.
 #[derive(clap::Args)]
@@ -36,6 +36,17 @@ pub struct ServeArgs {
     /// Milliseconds between the scheduler's looks for due rotations.
     #[arg(long, default_value_t = 1000)]
     scheduler_interval_ms: u64,
+    /// Serve ElastiCache's user calls over this Redis server: its administrative URL
+    /// (`redis://user:password@127.0.0.1:port`), where users are applied.
+    #[arg(long, env = "ROTOR_ELASTICACHE_REDIS", requires = "elasticache_endpoint")]
+    elasticache_redis: Option<String>,
+    /// The cache's address as clients reach it (`host:port`, its TLS port), answered by
+    /// `DescribeReplicationGroups`.
+    #[arg(long)]
+    elasticache_endpoint: Option<String>,
+    /// Milliseconds a modified ElastiCache user stays `modifying` before its passwords apply.
+    #[arg(long, default_value_t = 1000)]
+    elasticache_modify_ms: u64,
 }
 
 /// Serves until killed.
@@ -49,6 +60,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
                 .with_timezone(&Utc),
         ),
     };
+    let elasticache = match (args.elasticache_redis, args.elasticache_endpoint) {
+        (Some(admin_url), Some(endpoint)) => {
+            let (host, port) = endpoint
+                .rsplit_once(':')
+                .and_then(|(host, port)| Some((host.to_owned(), port.parse::<u16>().ok()?)))
+                .ok_or_else(|| format!("--elasticache-endpoint {endpoint:?} must be host:port"))?;
+            Some(CacheConfig {
+                admin_url,
+                endpoint: (host, port),
+                modify_delay: Duration::from_millis(args.elasticache_modify_ms),
+            })
+        }
+        _ => None,
+    };
     let config = Config {
         state_dir: args.state_dir.clone(),
         identity: Identity { region: args.region, account: args.account },
@@ -56,6 +81,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         invoke_timeout: Duration::from_secs(args.invoke_timeout),
         clock,
         scheduler_interval: Duration::from_millis(args.scheduler_interval_ms),
+        elasticache,
     };
     let endpoint =
         Endpoint::open(config).map_err(|e| format!("cannot open state in {}: {e}", args.state_dir.display()))?;
