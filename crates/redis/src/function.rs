@@ -3,7 +3,7 @@
 use rotation_core::{RunOptions, lambda_runtime};
 use rotation_database::{DatabaseConfig, DatabaseTarget, Rds, TlsRoots};
 
-use crate::RedisEngine;
+use crate::{ElastiCacheConfig, ElastiCacheTarget, RedisEngine};
 
 /// Reads the configuration once (cold start) and serves rotation events until the runtime stops. `TEST_QUERY`
 /// defaults to `PING`.
@@ -15,6 +15,18 @@ pub async fn run_function(options: RunOptions) -> Result<(), lambda_runtime::Err
         }
         let roots = TlsRoots::load(&config.ca_bundle)?;
         Ok(DatabaseTarget::new(RedisEngine::new(roots), config, Rds::new(&init.sdk_config)))
+    };
+    rotation_core::run(build, options).await
+}
+
+/// `rotate-elasticache`: ElastiCache users through the ElastiCache API; testSecret logs in to the cache. Reads
+/// the configuration once (cold start) and serves rotation events until the runtime stops.
+pub async fn run_elasticache(options: RunOptions) -> Result<(), lambda_runtime::Error> {
+    let build = |init: &rotation_core::Init| {
+        let config = ElastiCacheConfig::from_env(&init.env, &init.policy)?;
+        let roots = TlsRoots::load(&config.database.ca_bundle)?;
+        let client = aws_sdk_elasticache::config::Builder::from(&init.sdk_config);
+        Ok(ElastiCacheTarget::new(client, RedisEngine::new(roots), config))
     };
     rotation_core::run(build, options).await
 }

@@ -4,16 +4,21 @@
 //! users kept alike both ways, or a single user that may run `ACL SETUSER`. Passwords reach the server only in the
 //! ACL's SHA-256 form, and the new one is added beside the current one, so no client holding AWSCURRENT is refused
 //! while a rotation runs; the one before is dropped at the next rotation.
+//!
+//! ElastiCache users ([`ElastiCacheTarget`], `rotate-elasticache`) are rotated through the ElastiCache API
+//! (`ModifyUser` with the new and the current password), with the secret AWS's ElastiCache function uses.
 
 mod acl;
 mod connect;
+mod elasticache;
 mod engine;
 mod function;
 
 pub use acl::{Rules, password_hash};
 pub use connect::{Session, classify, connect};
+pub use elasticache::{ElastiCacheConfig, ElastiCacheTarget};
 pub use engine::{RedisEngine, RedisUser};
-pub use function::run_function;
+pub use function::{run_elasticache, run_function};
 
 /// The engines this target accepts in the secret's `engine` field.
 pub const ENGINES: &[&str] = &["redis", "valkey"];

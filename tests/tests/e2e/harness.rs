@@ -99,11 +99,17 @@ pub struct Harness {
     endpoint: Option<Child>,
     others: Vec<Child>,
     http: reqwest::Client,
+    endpoint_args: Vec<String>,
 }
 
 impl Harness {
     /// Starts the emulator, the endpoint (on a manual clock) and the given functions.
     pub async fn start(functions: Vec<Function>) -> Self {
+        Self::start_with(functions, Vec::new()).await
+    }
+
+    /// [`Harness::start`], the endpoint started (and restarted) with `endpoint_args` besides its own.
+    pub async fn start_with(functions: Vec<Function>, endpoint_args: Vec<String>) -> Self {
         let dir = tempfile::Builder::new().prefix("rotor-e2e-").tempdir().unwrap();
         let invoke_port = free_port();
         let log = dir.path().join("cargo-lambda.log");
@@ -124,6 +130,7 @@ impl Harness {
             endpoint: None,
             others: vec![emulator],
             http: reqwest::Client::new(),
+            endpoint_args,
             dir,
         };
         wait_for_port(invoke_port, "cargo lambda watch", &log);
@@ -147,6 +154,7 @@ impl Harness {
             .arg(self.dir.path().join("state"))
             .arg("--invoke-endpoint")
             .arg(&self.invoke_url)
+            .args(&self.endpoint_args)
             .stdout(File::create(&out).unwrap())
             .stderr(File::create(self.dir.path().join("endpoint.err.log")).unwrap())
             .spawn()

@@ -6,6 +6,7 @@ mod boto3;
 mod bounds;
 mod certificates;
 mod crosscheck;
+mod elasticache;
 mod generated;
 mod harness;
 mod mariadb_server;
