@@ -140,6 +140,12 @@ impl ElastiCacheTarget {
         Self { client, redis, config }
     }
 
+    /// `rotatectl doctor`: whether the function may rotate the user `secret` names, and ElastiCache describes it
+    /// under the secret's name, not an administrator.
+    pub async fn check_user(&self, secret: &Secret) -> Result<(), RotationError> {
+        self.describe(&self.user_secret(secret)?).await.map(drop)
+    }
+
     fn client(&self, region: &str) -> Client {
         Client::from_conf(self.client.clone().region(Region::new(region.to_owned())).build())
     }

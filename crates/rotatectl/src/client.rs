@@ -19,11 +19,16 @@ pub struct SecretArgs {
 impl SecretArgs {
     /// A client honouring `--endpoint-url` and the standard AWS configuration.
     pub async fn client(&self) -> Client {
+        Client::new(&self.sdk_config().await)
+    }
+
+    /// The AWS configuration, `--endpoint-url` applied to every service.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        Client::new(&loader.load().await)
+        loader.load().await
     }
 
     /// The endpoint's URL when it is not AWS's (a local endpoint may answer rotor's `/_rotor/` routes).

@@ -4,13 +4,13 @@
 use std::process::ExitCode;
 
 use rotation_core::with_causes;
-use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
+use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret, Target, TestContext};
 use rotation_database::{
     Connection, DatabaseConfig, Engine, Purpose, Strategy, check_admin_allowed, check_same_server, other_username,
 };
 use rotation_mysql::MysqlEngine;
 use rotation_postgres::PostgresEngine;
-use rotation_redis::RedisEngine;
+use rotation_redis::{ElastiCacheConfig, ElastiCacheTarget, RedisEngine};
 
 use crate::client::{SecretArgs, describe_error, versions_of};
 
@@ -23,6 +23,8 @@ pub enum Function {
     Mysql,
     /// `rotate-redis`.
     Redis,
+    /// `rotate-elasticache`.
+    Elasticache,
     /// `rotate-custom`.
     Custom,
 }
@@ -147,6 +149,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
                 }
             }
         }
+        Function::Elasticache => check_elasticache(&mut report, args, &env, &current).await,
         Function::Postgres | Function::Mysql | Function::Redis => {
             let Some(mut config) =
                 report.check("the function's settings", DatabaseConfig::from_env(&env).map_err(text))
@@ -171,6 +174,30 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         }
     }
     Ok(report.exit_code())
+}
+
+/// The ElastiCache checks: the settings, the user (allowed, described under the secret's name, no administrator),
+/// and, once it is active, a login to its cache with the current password.
+async fn check_elasticache(report: &mut Report, args: &DoctorArgs, env: &Env, current: &Secret) {
+    let policy = PasswordPolicy::from_env(env, rotation_core::DEFAULT_EXCLUDE_CHARACTERS).map_err(text);
+    let Some(policy) = report.check("the password policy settings", policy) else { return };
+    let config = ElastiCacheConfig::from_env(env, &policy).map_err(text);
+    let Some(config) = report.check("the function's settings", config) else { return };
+    let roots = rotation_database::TlsRoots::load(&config.database.ca_bundle).map_err(text);
+    let Some(roots) = report.check("the trusted roots", roots) else { return };
+    let client = aws_sdk_elasticache::config::Builder::from(&args.secret.sdk_config().await);
+    let target = ElastiCacheTarget::new(client, RedisEngine::new(roots), config);
+    let user = target.check_user(current).await.map_err(text);
+    if report
+        .check("the function may rotate the user, and ElastiCache describes it under the secret's name", user)
+        .is_none()
+    {
+        return;
+    }
+    // Not the function's ten minutes: a user that stays `modifying` is reported within half a minute.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let login = target.test(&TestContext { pending: current, deadline: Some(deadline) }).await.map_err(text);
+    report.check("the user is active, its cache is found and the current credential logs in", login);
 }
 
 /// The HTTPS client doctor reaches webhooks with: 5 s per request, `TLS_CA_BUNDLE` trusted on top of the

@@ -192,3 +192,32 @@ async fn a_change_that_does_not_reach_the_cache_in_time_fails_testsecret_and_cur
     assert!(cache.logs_in(&current).await, "AWSCURRENT still logs in");
     assert_eq!(cache.h.labels(&arn).await.iter().filter(|(_, l)| l.contains(&"AWSPENDING".to_owned())).count(), 1);
 }
+
+#[tokio::test]
+async fn doctor_checks_an_elasticache_secret_its_user_and_its_cache_with_fixes() {
+    let cache = start(200, &[]).await;
+    let id = unique(ALLOWED.trim_end_matches('-'));
+    let (arn, _) = cache.user(&id, "on ~app:* +@read +ping").await;
+    let ca = format!("TLS_CA_BUNDLE={}", cache.redis.ca().display());
+    let users = format!("ELASTICACHE_USER_ARNS={USER_ARN}{ALLOWED}*");
+    let doctor = |extra: &[&str]| {
+        let mut args = vec!["doctor", &arn, "--function", "elasticache", "--env", &ca, "--env", &users];
+        args.extend_from_slice(extra);
+        crate::rotatectl::rotatectl(&cache.h, &args)
+    };
+    let (ok, out) = doctor(&[]);
+    assert!(ok, "{out}");
+    assert!(out.contains("the current credential logs in") && out.contains("all checks passed"), "{out}");
+
+    let (ok, out) = doctor(&["--env", "ELASTICACHE_USER_ARNS=arn:aws:elasticache:us-east-1:123456789012:user:other-*"]);
+    assert!(!ok && out.contains("not in ELASTICACHE_USER_ARNS"), "{out}");
+    let (ok, out) = doctor(&["--env", "PASSWORD_LENGTH=200"]);
+    assert!(!ok && out.contains("PASSWORD_LENGTH must be from 16 to 128"), "{out}");
+
+    let mut wrong = cache.secret(&arn, "AWSCURRENT").await;
+    wrong["password"] = json!("not-the-password-at-all");
+    cache.h.client.put_secret_value().secret_id(&arn).secret_string(wrong.to_string()).send().await.unwrap();
+    let (ok, out) = doctor(&["--env", "TEST_ATTEMPTS=1"]);
+    assert!(!ok && out.contains("FAIL  the user is active, its cache is found"), "{out}");
+    assert!(!out.contains("not-the-password-at-all"), "doctor never prints a password");
+}
