@@ -234,11 +234,17 @@ fn strings(value: &Value) -> Vec<String> {
 fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotation_function() {
     let admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????";
     let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let cache_users = "arn:aws:elasticache:us-east-1:123456789012:user:app-*";
     let secrets = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*");
     let mut rotor = Stack::new(
         "template.yaml",
         "rotor",
-        &[("AdminSecretArns", json!([admin])), ("KmsKeyArn", json!(kms)), ("ReservedConcurrency", json!("5"))],
+        &[
+            ("AdminSecretArns", json!([admin])),
+            ("KmsKeyArn", json!(kms)),
+            ("ReservedConcurrency", json!("5")),
+            ("ElastiCacheUserArns", json!([cache_users])),
+        ],
     );
     let functions = deployed_functions(&mut rotor);
     let binaries: Vec<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
@@ -246,6 +252,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
         binaries,
         [
             "rotate-custom",
+            "rotate-elasticache",
             "rotate-mysql-alternating",
             "rotate-mysql",
             "rotate-postgres-alternating",
@@ -301,6 +308,17 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             }
         }
         assert_eq!(rotates, 1, "{}: one statement rotates secrets", f.binary);
+        let mut modifies_users = false;
+        for statement in statements(&role) {
+            let actions = strings(&statement["Action"]);
+            if actions.iter().any(|a| a == "elasticache:ModifyUser") {
+                modifies_users = true;
+                assert_eq!(f.binary, "rotate-elasticache", "only the ElastiCache function changes users");
+                assert_eq!(strings(&statement["Resource"]), [cache_users], "it changes only the named users");
+                assert!(f.env.iter().any(|(k, v)| k == "ELASTICACHE_USER_ARNS" && v == cache_users));
+            }
+        }
+        assert_eq!(modifies_users, f.binary == "rotate-elasticache", "{}", f.binary);
 
         let permissions: Vec<Value> = rotor
             .resources("AWS::Lambda::Permission")
