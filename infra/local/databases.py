@@ -131,17 +131,18 @@ class MariaDB:
 
 
 class Redis:
-    """redis-server with TLS only (its plaintext port off), ACL users from a file (`default` off), nothing on disk."""
+    """redis-server with TLS for clients, ACL users from a file (`default` off), nothing on disk. Its plaintext port, on
+    127.0.0.1 and behind the same ACL, is the local endpoint's: where ElastiCache's ModifyUser applies passwords."""
 
     def __init__(self, directory, admin_password):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True)
         write_certificates(self.dir)
-        self.port = free_port()
+        self.port, self.plain_port = free_port(), free_port()
         digest = hashlib.sha256(admin_password.encode()).hexdigest()
         (self.dir / "users.acl").write_text(f"user default off\nuser rotor_admin on #{digest} ~* &* +@all\n")
         self.process = subprocess.Popen(
-            ["redis-server", "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            ["redis-server", "--port", str(self.plain_port), "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.dir), "--aclfile", str(self.dir / "users.acl"),
              "--logfile", str(self.dir / "redis.log"), "--tls-auth-clients", "no",
              "--tls-cert-file", str(self.dir / "server.pem"), "--tls-key-file", str(self.dir / "server.key"),

@@ -3,9 +3,10 @@
 
 Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL,
 MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
-have TLS off). Runs five rotation functions against them and creates five secrets, each with a daily schedule:
-a PostgreSQL single user, PostgreSQL alternating users, a MariaDB single user, a Redis ACL user whose password the
-admin sets (the previous one kept until the next rotation), and a generated API key. Then it
+have TLS off), with the endpoint serving ElastiCache's user calls over the demo's Redis. Runs six rotation functions
+against them and creates six secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating
+users, a MariaDB single user, a Redis ACL user whose password the admin sets and an ElastiCache user whose password
+ModifyUser sets (both keep the previous one until the next rotation), and a generated API key. Then it
 moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
 and proves the current credentials log in. Values are never printed. Stops everything it started.
 """
@@ -72,7 +73,10 @@ def main():
               "cargo-lambda.log")
         wait_for(invoke_port, "cargo lambda watch", STATE / "cargo-lambda.log")
         start([str(BIN / "rotatectl"), "serve", "--port", str(endpoint_port), "--state-dir", str(STATE / "state"),
-               "--invoke-endpoint", f"http://127.0.0.1:{invoke_port}", "--manual-clock", CLOCK_START], "endpoint.log")
+               "--invoke-endpoint", f"http://127.0.0.1:{invoke_port}", "--manual-clock", CLOCK_START,
+               # ElastiCache's user calls, over the demo's Redis as the cache.
+               "--elasticache-redis", f"redis://rotor_admin:{redis_admin_password}@127.0.0.1:{redis.plain_port}",
+               "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500"], "endpoint.log")
         wait_for(endpoint_port, "rotatectl serve", STATE / "endpoint.log")
 
         runtime = lambda name: {"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{invoke_port}/.rt/{name}", "AWS_LAMBDA_FUNCTION_NAME": name,
@@ -84,6 +88,8 @@ def main():
             "rotate-mysql": {"TLS_CA_BUNDLE": str(maria.dir / "ca.pem")},
             "rotate-redis": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "ROTATION_STRATEGY": "admin",
                              "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/redis-admin-*"},
+            "rotate-elasticache": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "WAITING_RETRY_INTERVAL_IN_SECONDS": "1",
+                                   "ELASTICACHE_USER_ARNS": "arn:aws:elasticache:us-east-1:123456789012:user:demo-*"},
             "rotate-custom": {"GENERATED_KEY": "api_key", "GENERATED_FORMAT": "base64url", "GENERATED_BYTES": "32"},
         }
         step("starting the rotation functions: " + ", ".join(functions))
@@ -101,6 +107,12 @@ def main():
         cache_password = password()
         redis.cli("rotor_admin", redis_admin_password, "ACL", "SETUSER", "cache", "on",
                   "#" + hashlib.sha256(cache_password.encode()).hexdigest(), "~cache:*", "+@read", "+@write", "+ping")
+        sessions_password = password()
+        elasticache = boto3.client("elasticache", endpoint_url=endpoint, region_name="us-east-1",
+                                   aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
+        sessions = elasticache.create_user(UserId="demo-sessions", UserName="sessions", Engine="redis",
+                                           AccessString="on ~session:* +@read +@write +ping", Passwords=[sessions_password])
+        elasticache.create_user_group(UserGroupId="demo-cache-users", Engine="redis", UserIds=["demo-sessions"])
         sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
         pg_secret = {"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "dbname": "postgres"}
@@ -112,6 +124,8 @@ def main():
             "demo/postgres-team": ("rotate-postgres-alternating", dict(pg_secret, username="team", password=team_password, masterarn=admin_arn)),
             "demo/mariadb-shop": ("rotate-mysql", {"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": "shop", "password": shop_password}),
             "demo/redis-cache": ("rotate-redis", dict(redis_secret, username="cache", password=cache_password, masterarn=redis_admin_arn)),
+            # AWS's ElastiCache secret: no host; the function finds the cache through the user's user group.
+            "demo/elasticache-sessions": ("rotate-elasticache", {"user_arn": sessions["ARN"], "username": "sessions", "password": sessions_password}),
             "demo/api-key": ("rotate-custom", {"api_key": secrets.token_urlsafe(32), "vendor": "acme"}),
         }
         for name, (function, value) in demo.items():
@@ -120,12 +134,15 @@ def main():
                              RotationRules={"ScheduleExpression": "rate(1 day)", "Duration": "2h"}, RotateImmediately=False)
         for name in demo:
             record = last_rotation(endpoint, name)
-            print(f"{name:<20} configuration test (testSecret with the current credential): {record['state']}")
+            print(f"{name:<26} configuration test (testSecret with the current credential): {record['state']}")
 
         def logs_in(name, value):
-            if "engine" not in value:
+            if "user_arn" in value:
+                check = redis.logs_in
+            elif "engine" not in value:
                 return "n/a (no system to log in to)"
-            check = {"postgres": pg.logs_in, "redis": redis.logs_in}.get(value["engine"], maria.logs_in)
+            else:
+                check = {"postgres": pg.logs_in, "redis": redis.logs_in}.get(value["engine"], maria.logs_in)
             return "logs in" if check(value["username"], value["password"]) else "DOES NOT LOG IN"
 
         for day in range(1, DAYS + 1):
@@ -134,15 +151,16 @@ def main():
                                              headers={"content-type": "application/json"})
             answer = json.load(urllib.request.urlopen(request))
             print(f"rotations run: {answer['rotations_started']}")
-            print(f"{'secret':<20} {'AWSCURRENT':<10} {'AWSPREVIOUS':<11} {'user':<12} current credential")
+            print(f"{'secret':<26} {'AWSCURRENT':<10} {'AWSPREVIOUS':<11} {'user':<12} current credential")
             for name in demo:
                 stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
                 holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
                 value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-                print(f"{name:<20} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
-            # Redis users hold two passwords: clients still holding the previous AWSCURRENT keep working.
-            previous = json.loads(sm.get_secret_value(SecretId="demo/redis-cache", VersionStage="AWSPREVIOUS")["SecretString"])
-            print(f"{'demo/redis-cache':<20} AWSPREVIOUS (what clients may still cache): {logs_in('demo/redis-cache', previous)}")
+                print(f"{name:<26} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
+            # Redis and ElastiCache users hold two passwords: clients still holding the previous AWSCURRENT keep working.
+            for name in ("demo/redis-cache", "demo/elasticache-sessions"):
+                previous = json.loads(sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
+                print(f"{name:<26} AWSPREVIOUS (what clients may still cache): {logs_in(name, previous)}")
         step("rotatectl status demo/postgres-team (alternating users: team and team_clone take turns)")
         subprocess.run([str(BIN / "rotatectl"), "status", "demo/postgres-team"], env=env, check=True)
         step(f"done in {time.time() - started:.0f} s; logs and the audit log are in {STATE.relative_to(ROOT)}/")
