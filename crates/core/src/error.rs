@@ -77,6 +77,22 @@ pub enum RotationError {
         source: Option<BoxError>,
     },
 
+    /// A Parameter Store call failed.
+    #[error("Parameter Store {operation} failed for {parameter}: {reason}")]
+    ParameterStore {
+        /// The API operation (`GetParameters`, `PutParameter`, ...).
+        operation: &'static str,
+        /// The parameter's name.
+        parameter: String,
+        /// The service's error code and message, and the fix where one is known.
+        reason: String,
+        /// Whether trying again may succeed (throttling, 5xx, time-outs, network).
+        retryable: bool,
+        /// The SDK error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// The password policy cannot produce a password.
     #[error("password policy: {reason}")]
     PasswordPolicy {
@@ -151,6 +167,7 @@ impl RotationError {
             Self::RotationDisabled { .. } => "RotationDisabled",
             Self::VersionState { .. } => "VersionState",
             Self::SecretsManager { .. } => "SecretsManagerError",
+            Self::ParameterStore { .. } => "ParameterStoreError",
             Self::PasswordPolicy { .. } => "PasswordPolicy",
             Self::StepTimedOut { .. } => "StepTimedOut",
             Self::Target { kind, .. } => match kind {
@@ -170,7 +187,7 @@ impl RotationError {
     /// configuration, refused credentials and state conflicts need a person.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::SecretsManager { retryable, .. } => *retryable,
+            Self::SecretsManager { retryable, .. } | Self::ParameterStore { retryable, .. } => *retryable,
             Self::StepTimedOut { .. } => true,
             Self::Target { kind, .. } => matches!(kind, TargetErrorKind::Unreachable),
             _ => false,

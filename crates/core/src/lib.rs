@@ -8,6 +8,7 @@
 mod config;
 mod error;
 mod event;
+mod parameters;
 mod password;
 mod retry;
 mod rotation;
@@ -22,6 +23,7 @@ mod versions;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
 pub use event::{RotationEvent, Step};
+pub use parameters::{Created, Parameter, ParameterStore, Settings};
 pub use password::{
     DEFAULT_EXCLUDE_CHARACTERS, MIN_ENTROPY_BITS, PUNCTUATION, Password, PasswordPolicy, PasswordSource, random_bytes,
 };

@@ -1,0 +1,237 @@
+//! The Parameter Store calls a parameter rotation makes (`aws_sdk_ssm`), in the domain's words: read a parameter
+//! and its companion, describe it, create the companion (the lock), write the parameter, label a version, delete.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
+
+use crate::error::RotationError;
+
+/// One version of a parameter, decrypted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Parameter {
+    /// Its name.
+    pub name: String,
+    /// `SecureString`, `String` or `StringList`.
+    pub kind: String,
+    /// Its version.
+    pub version: i64,
+    /// Its value. Never in `Debug`.
+    pub value: String,
+}
+
+impl std::fmt::Debug for Parameter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parameter")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a rotation keeps of a parameter's settings when it writes: its KMS key and tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The KMS key (`alias/aws/ssm` when the parameter uses the AWS-managed key).
+    pub key_id: Option<String>,
+    /// `Standard`, `Advanced` or `Intelligent-Tiering`.
+    pub tier: String,
+}
+
+impl Settings {
+    /// The largest value the tier holds: 4 KB standard, 8 KB advanced.
+    pub fn max_value_bytes(&self) -> usize {
+        if self.tier == "Advanced" { 8192 } else { 4096 }
+    }
+}
+
+/// Whether creating the companion made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// It did: this rotation holds the lock.
+    Now,
+    /// It already existed (`ParameterAlreadyExists`).
+    Exists,
+}
+
+/// The Parameter Store client of a function. Errors never carry a value.
+#[derive(Debug, Clone)]
+pub struct ParameterStore {
+    client: Client,
+    calls: Arc<AtomicU64>,
+}
+
+impl ParameterStore {
+    /// A client of an AWS configuration already loaded (the function's one connector and credentials chain);
+    /// `AWS_ENDPOINT_URL_SSM` and `AWS_ENDPOINT_URL` apply as in every AWS tool.
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig) -> Self {
+        Self { client: Client::new(sdk_config), calls: Arc::default() }
+    }
+
+    /// How many API calls it has made.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `GetParameters` of `names` (names only, no selectors) with decryption, in one call: each one found, or
+    /// `None`.
+    pub async fn read(&self, names: &[&str]) -> Result<Vec<Option<Parameter>>, RotationError> {
+        self.count();
+        let out = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.iter().map(|n| (*n).to_owned()).collect()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetParameters", names[0], e))?;
+        let found = out.parameters();
+        Ok(names.iter().map(|wanted| found.iter().find(|p| p.name() == Some(*wanted)).map(parameter)).collect())
+    }
+
+    /// `GetParameter` of a name or a selector (`name:label`, `name:version`) with decryption; `None` when there
+    /// is no such parameter, version or label.
+    pub async fn read_one(&self, selector: &str) -> Result<Option<Parameter>, RotationError> {
+        self.count();
+        match self.client.get_parameter().name(selector).with_decryption(true).send().await {
+            Ok(out) => Ok(out.parameter().map(parameter)),
+            Err(e) if matches!(e.code(), Some("ParameterNotFound" | "ParameterVersionNotFound")) => Ok(None),
+            Err(e) => Err(store_error("GetParameter", selector, e)),
+        }
+    }
+
+    /// `DescribeParameters` of one name: its KMS key and tier; `None` when there is no such parameter.
+    pub async fn settings(&self, name: &str) -> Result<Option<Settings>, RotationError> {
+        self.count();
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .values(name)
+            .build()
+            .map_err(|e| RotationError::Config { variable: "ParameterName", reason: e.to_string() })?;
+        let out = self
+            .client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .send()
+            .await
+            .map_err(|e| store_error("DescribeParameters", name, e))?;
+        Ok(out.parameters().iter().find(|p| p.name() == Some(name)).map(|p| Settings {
+            key_id: p.key_id().map(str::to_owned),
+            tier: p.tier().map_or("Standard", |t| t.as_str()).to_owned(),
+        }))
+    }
+
+    /// `PutParameter` of a SecureString with `settings`: overwriting (a new newest version, whose number is
+    /// returned) or creating only (`Created::Exists` when the name is taken).
+    pub async fn put(
+        &self,
+        name: &str,
+        value: &str,
+        settings: &Settings,
+        overwrite: bool,
+    ) -> Result<(Created, i64), RotationError> {
+        self.count();
+        let result = self
+            .client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .set_key_id(settings.key_id.clone())
+            .tier(ParameterTier::from(settings.tier.as_str()))
+            .overwrite(overwrite)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok((Created::Now, out.version())),
+            Err(e) if e.code() == Some("ParameterAlreadyExists") && !overwrite => Ok((Created::Exists, 0)),
+            Err(e) => Err(store_error("PutParameter", name, e)),
+        }
+    }
+
+    /// `LabelParameterVersion`: moves each of `labels` to `version` (a label names one version).
+    pub async fn label(&self, name: &str, version: i64, labels: &[&str]) -> Result<(), RotationError> {
+        self.count();
+        let out = self
+            .client
+            .label_parameter_version()
+            .name(name)
+            .parameter_version(version)
+            .set_labels(Some(labels.iter().map(|l| (*l).to_owned()).collect()))
+            .send()
+            .await
+            .map_err(|e| store_error("LabelParameterVersion", name, e))?;
+        match out.invalid_labels() {
+            [] => Ok(()),
+            invalid => Err(RotationError::ParameterStore {
+                operation: "LabelParameterVersion",
+                parameter: name.to_owned(),
+                reason: format!("refused the labels {invalid:?}"),
+                retryable: false,
+                source: None,
+            }),
+        }
+    }
+
+    /// `DeleteParameter`; a parameter already gone is fine.
+    pub async fn delete(&self, name: &str) -> Result<(), RotationError> {
+        self.count();
+        match self.client.delete_parameter().name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ParameterNotFound") => Ok(()),
+            Err(e) => Err(store_error("DeleteParameter", name, e)),
+        }
+    }
+}
+
+fn parameter(p: &aws_sdk_ssm::types::Parameter) -> Parameter {
+    Parameter {
+        name: p.name().unwrap_or_default().to_owned(),
+        kind: p.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+        version: p.version(),
+        value: p.value().unwrap_or_default().to_owned(),
+    }
+}
+
+fn store_error<E>(operation: &'static str, name: &str, error: SdkError<E, HttpResponse>) -> RotationError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = error.code().map(str::to_owned);
+    let (reason, retryable) = match &error {
+        SdkError::TimeoutError(_) => ("timed out; inside a VPC the function reaches Parameter Store only through an interface endpoint or a NAT gateway".to_owned(), true),
+        SdkError::DispatchFailure(_) => ("could not connect; check the endpoint (AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL), the VPC endpoint and security groups".to_owned(), true),
+        _ => {
+            let code = code.as_deref().unwrap_or("UnknownError");
+            let detail = error.message().unwrap_or("no message");
+            let (fix, retryable) = match code {
+                "ThrottlingException" | "TooManyUpdates" => ("the service throttled the call; the rotation is retried later", true),
+                "InternalServerError" | "InternalFailure" | "ServiceUnavailable" => ("a service-side error; retry", true),
+                "AccessDeniedException" | "AccessDenied" => ("grant the function's role this action on the parameter and its companion (<name>.rotor-pending), and kms:Decrypt/kms:Encrypt/kms:GenerateDataKey on the parameter's KMS key", false),
+                "ParameterMaxVersionLimitExceeded" => ("the parameter has 100 versions and the oldest carries a label; remove that label", false),
+                "ParameterLimitExceeded" => ("the account's parameter limit for the tier is reached", false),
+                "InvalidKeyId" => ("the parameter's KMS key cannot be used; check the key and its policy", false),
+                _ => ("", error.raw_response().is_some_and(|r| r.status().is_server_error())),
+            };
+            let reason = if fix.is_empty() { format!("{code}: {detail}") } else { format!("{code}: {detail}; {fix}") };
+            (reason, retryable)
+        }
+    };
+    RotationError::ParameterStore {
+        operation,
+        parameter: name.to_owned(),
+        reason,
+        retryable,
+        source: Some(Box::new(error)),
+    }
+}
