@@ -8,6 +8,7 @@
 mod config;
 mod error;
 mod event;
+mod parameter_rotation;
 mod parameters;
 mod password;
 mod retry;
@@ -23,13 +24,14 @@ mod versions;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
 pub use event::{RotationEvent, Step};
+pub use parameter_rotation::{CURRENT_LABEL, PENDING_SUFFIX, PREVIOUS_LABEL, ParameterEvent};
 pub use parameters::{Created, Parameter, ParameterStore, Settings};
 pub use password::{
     DEFAULT_EXCLUDE_CHARACTERS, MIN_ENTROPY_BITS, PUNCTUATION, Password, PasswordPolicy, PasswordSource, random_bytes,
 };
 pub use retry::Backoff;
 pub use rotation::{DEADLINE_MARGIN, Outcome, Rotator};
-pub use runtime::{Init, RunOptions, run};
+pub use runtime::{Init, RunOptions, handle_parameter, run};
 pub use secret::Secret;
 pub use secrets_manager::{Description, SecretsManager, Selector, Stored, Timeouts, load_sdk_config};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};

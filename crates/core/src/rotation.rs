@@ -64,6 +64,11 @@ impl<T: Target> Rotator<T> {
         &self.secrets
     }
 
+    /// The password policy.
+    pub fn policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
     /// Runs one step: the guard, then the step itself, ending [`DEADLINE_MARGIN`] before `deadline` (the
     /// invocation's) with an error that says so.
     pub async fn handle(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {

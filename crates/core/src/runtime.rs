@@ -1,7 +1,7 @@
 //! The Lambda entry point, the one way to start a function: telemetry, the shared clients, the target, then the
 //! rotation events; a configuration error at cold start is reported to Lambda as the init error.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use crate::config::Env;
 use crate::error::RotationError;
 use crate::event::RotationEvent;
+use crate::parameter_rotation::ParameterEvent;
+use crate::parameters::ParameterStore;
 use crate::password::{DEFAULT_EXCLUDE_CHARACTERS, PasswordPolicy};
 use crate::rotation::Rotator;
 use crate::secrets_manager::{SecretsManager, Timeouts, load_sdk_config};
@@ -83,9 +85,19 @@ pub async fn run<T: Target>(
         Err(error) => return Err(cold_start_failed(error).await),
     };
     let rotator = Arc::new(Rotator::new(init.secrets, target, init.policy));
+    // The Parameter Store client is built on the first parameter event: a function serving secrets never pays it.
+    let parameters = Arc::new((init.sdk_config, OnceLock::new()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let rotator = Arc::clone(&rotator);
-        async move { handle(&rotator, &event.payload, deadline_of(&event.context)).await.map(|()| Value::Null) }
+        let (rotator, parameters) = (Arc::clone(&rotator), Arc::clone(&parameters));
+        async move {
+            let deadline = deadline_of(&event.context);
+            if ParameterEvent::is_parameter_event(&event.payload) {
+                let store = parameters.1.get_or_init(|| ParameterStore::from_sdk_config(&parameters.0));
+                handle_parameter(&rotator, store, &event.payload, deadline).await.map(|()| Value::Null)
+            } else {
+                handle(&rotator, &event.payload, deadline).await.map(|()| Value::Null)
+            }
+        }
     }))
     .await
 }
@@ -154,6 +166,44 @@ pub async fn handle<T: Target>(
         result: result.as_ref().copied(),
     });
     result.map(|_| ())
+}
+
+/// Parses a parameter's event (`{"ParameterName", "RotationId"}`) and runs its four steps within the
+/// invocation's `deadline`, each step recorded as a secret's is.
+pub async fn handle_parameter<T: Target>(
+    rotator: &Rotator<T>,
+    store: &ParameterStore,
+    payload: &Value,
+    deadline: Option<Instant>,
+) -> Result<(), RotationError> {
+    let event = match ParameterEvent::from_value(payload) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(error_type = error.error_type(), error = %error, "rejected event");
+            return Err(error);
+        }
+    };
+    let calls = store.calls();
+    let result = rotator.rotate_parameter(store, &event, deadline).await;
+    let parameter_store_calls = store.calls() - calls;
+    match &result {
+        Ok(outcome) => tracing::info!(
+            parameter = %event.name,
+            rotation = %event.rotation_id,
+            outcome = outcome.as_str(),
+            parameter_store_calls,
+            "parameter rotated"
+        ),
+        Err(error) => tracing::error!(
+            parameter = %event.name,
+            rotation = %event.rotation_id,
+            error_type = error.error_type(),
+            error = %error,
+            parameter_store_calls,
+            "parameter rotation failed"
+        ),
+    }
+    result.map(drop)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use crate::error::RotationError;
+use crate::parameter_rotation::ParameterRotation;
 use crate::password::Password;
 use crate::secret::Secret;
 use crate::secrets_manager::{SecretsManager, Selector};
@@ -93,18 +94,27 @@ pub struct CreateContext<'a> {
     /// The rotation's token (the pending version).
     pub token: &'a str,
     secrets: &'a SecretsManager,
+    parameter: Option<ParameterRotation<'a>>,
 }
 
 impl<'a> CreateContext<'a> {
     /// A context for a target's create step.
     pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, token, secrets }
+        Self { secret_id, token, secrets, parameter: None }
+    }
+
+    /// A context for a parameter's rotation: `secret_id` is the parameter's name, `token` the rotation id.
+    pub(crate) fn for_parameter(rotation: ParameterRotation<'a>, secrets: &'a SecretsManager) -> Self {
+        Self { secret_id: rotation.name, token: rotation.id, secrets, parameter: Some(rotation) }
     }
 
     /// Checks that this rotation still owns `AWSPENDING`, for a target that changes its system before the value
     /// is stored (one that mints the credential): the rotator's own check comes only right before it stores. An
-    /// error names what happened.
+    /// error names what happened. For a parameter: that no other rotation holds its lock.
     pub async fn still_pending(&self) -> Result<(), RotationError> {
+        if let Some(rotation) = &self.parameter {
+            return rotation.check_lock(true).await;
+        }
         let description = self.secrets.describe(self.secret_id).await?;
         crate::rotation::still_pending(&description, self.token)
     }
@@ -112,7 +122,9 @@ impl<'a> CreateContext<'a> {
     /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system
     /// before it is stored; nothing of it is stored yet.
     pub fn lookup(&self, next: &'a Secret, current: &'a Secret) -> SetContext<'a> {
-        SetContext::new(self.secret_id, next, current, self.secrets)
+        let mut ctx = SetContext::new(self.secret_id, next, current, self.secrets);
+        ctx.parameter = self.parameter;
+        ctx
     }
 }
 
@@ -140,16 +152,29 @@ pub struct FinishContext<'a> {
     /// The rotation's token (the pending version).
     pub token: &'a str,
     secrets: &'a SecretsManager,
+    promoted: Option<&'a Secret>,
 }
 
 impl<'a> FinishContext<'a> {
     /// A context for a target's finish hook.
     pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, token, secrets }
+        Self { secret_id, token, secrets, promoted: None }
     }
 
-    /// Reads the pending secret (the token's `AWSPENDING` value).
+    /// A context for a parameter's rotation, which has just written `promoted`.
+    pub(crate) fn for_parameter(
+        rotation: &ParameterRotation<'a>,
+        promoted: &'a Secret,
+        secrets: &'a SecretsManager,
+    ) -> Self {
+        Self { secret_id: rotation.name, token: rotation.id, secrets, promoted: Some(promoted) }
+    }
+
+    /// Reads the pending secret (the token's `AWSPENDING` value; for a parameter, the value just promoted).
     pub async fn pending(&self) -> Result<Secret, RotationError> {
+        if let Some(promoted) = self.promoted {
+            return Ok(promoted.clone());
+        }
         let value =
             self.secrets.get(self.secret_id, Selector::VersionInStage(self.token, crate::versions::AWSPENDING)).await?;
         value.map(|v| Secret::parse(self.secret_id, &v)).ok_or_else(|| {
@@ -172,12 +197,32 @@ pub struct SetContext<'a> {
     pub deadline: Option<Instant>,
     secrets: &'a SecretsManager,
     token: Option<&'a str>,
+    parameter: Option<ParameterRotation<'a>>,
 }
 
 impl<'a> SetContext<'a> {
     /// A context for a target's set step.
     pub fn new(secret_id: &'a str, pending: &'a Secret, current: &'a Secret, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, pending, current, deadline: None, secrets, token: None }
+        Self { secret_id, pending, current, deadline: None, secrets, token: None, parameter: None }
+    }
+
+    /// A context for a parameter's rotation, ending at `deadline`.
+    pub(crate) fn for_parameter(
+        rotation: ParameterRotation<'a>,
+        pending: &'a Secret,
+        current: &'a Secret,
+        secrets: &'a SecretsManager,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Self {
+            secret_id: rotation.name,
+            pending,
+            current,
+            deadline,
+            secrets,
+            token: Some(rotation.id),
+            parameter: Some(rotation),
+        }
     }
 
     /// The same context for the rotation `token`, whose guard [`SetContext::still_pending`] re-checks, ending at
@@ -193,6 +238,9 @@ impl<'a> SetContext<'a> {
     /// before it changes its system (a login, a remote call) calls it again right before the change. An error
     /// names what happened.
     pub async fn still_pending(&self) -> Result<(), RotationError> {
+        if let Some(rotation) = &self.parameter {
+            return rotation.check_lock(false).await;
+        }
         let Some(token) = self.token else { return Ok(()) };
         let description = self.secrets.describe(self.secret_id).await?;
         crate::rotation::still_pending(&description, token)
@@ -201,6 +249,9 @@ impl<'a> SetContext<'a> {
     /// Reads the `AWSPREVIOUS` value, when there is one (a single-user target logs in with it when neither the
     /// pending nor the current credential works).
     pub async fn previous(&self) -> Result<Option<Secret>, RotationError> {
+        if let Some(rotation) = &self.parameter {
+            return rotation.previous().await;
+        }
         let value = self.secrets.get(self.secret_id, Selector::Stage(AWSPREVIOUS)).await?;
         Ok(value.map(|v| Secret::parse(self.secret_id, &v)))
     }
@@ -209,6 +260,10 @@ impl<'a> SetContext<'a> {
     /// most three): a single-user target whose current and previous passwords are refused logs in with these,
     /// because an abandoned rotation may have changed the password before it was abandoned.
     pub async fn abandoned(&self) -> Result<Vec<Secret>, RotationError> {
+        // A parameter's failed rotation keeps its companion and is resumed, never abandoned.
+        if self.parameter.is_some() {
+            return Ok(Vec::new());
+        }
         let mut values = Vec::new();
         for version in self.secrets.abandoned_versions(self.secret_id, 3).await? {
             if let Some(value) = self.secrets.get(self.secret_id, Selector::Version(&version)).await? {

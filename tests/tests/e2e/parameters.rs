@@ -1,0 +1,243 @@
+//! Parameter Store rotation end to end: the function binaries invoked with `{"ParameterName", "RotationId"}`
+//! through the Lambda runtime API, Parameter Store served by moto's server over HTTP (`AWS_ENDPOINT_URL_SSM`).
+//! moto keeps versions, labels, selectors and `Overwrite=false` as AWS does for what rotor uses; it accepts labels
+//! AWS refuses (`AWSCURRENT`), which rotor never writes.
+
+use aws_sdk_ssm::Client as Ssm;
+use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use serde_json::{Value, json};
+
+use crate::harness::{Function, Harness, unique};
+use crate::moto::Moto;
+
+struct Store {
+    h: Harness,
+    ssm: Ssm,
+    _moto: Moto,
+}
+
+/// moto as Parameter Store, and `function` with `env`, reaching it through `AWS_ENDPOINT_URL_SSM`.
+async fn start(function: &'static str, env: &[(&str, &str)]) -> Store {
+    let moto = Moto::start();
+    let mut function_env = vec![("AWS_ENDPOINT_URL_SSM".to_string(), moto.url.clone())];
+    function_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let h = Harness::start(vec![Function { name: function, env: function_env }]).await;
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDROTORTEST", "rotor-test-not-a-secret", None, None, "rotor-tests"))
+        .endpoint_url(&moto.url)
+        .build();
+    Store { h, ssm: Ssm::from_conf(config), _moto: moto }
+}
+
+impl Store {
+    async fn put(&self, name: &str, value: &str, kind: ParameterType) -> i64 {
+        let out = self
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .tier(ParameterTier::Standard)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+        out.version()
+    }
+
+    /// The value (and version) of `name` or `name:label`, decrypted; `None` when there is none.
+    async fn get(&self, selector: &str) -> Option<(String, i64)> {
+        let out = self.ssm.get_parameter().name(selector).with_decryption(true).send().await.ok()?;
+        let parameter = out.parameter()?;
+        Some((parameter.value()?.to_owned(), parameter.version()))
+    }
+
+    async fn json(&self, selector: &str) -> Value {
+        serde_json::from_str(&self.get(selector).await.unwrap().0).unwrap()
+    }
+
+    async fn rotate(&self, function: &str, name: &str, rotation: &str) -> Result<(), (String, String)> {
+        self.h.invoke(function, &json!({"ParameterName": name, "RotationId": rotation})).await
+    }
+
+    /// Every value the parameter and its companion ever held, and the credentials in them.
+    async fn all_values(&self, name: &str) -> Vec<String> {
+        let mut values = Vec::new();
+        for name in [name.to_owned(), format!("{name}.rotor-pending")] {
+            let Ok(out) = self.ssm.get_parameter_history().name(&name).with_decryption(true).send().await else {
+                continue;
+            };
+            for version in out.parameters() {
+                let value = version.value().unwrap_or_default().to_owned();
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&value) {
+                    let credentials = ["password", "api_key", "value"].iter().filter_map(|k| map.get(*k));
+                    values.extend(credentials.filter_map(|v| v.as_str().map(str::to_owned)));
+                }
+                values.push(value);
+            }
+        }
+        values
+    }
+}
+
+const GENERATED: &[(&str, &str)] = &[("GENERATED_KEY", "api_key")];
+
+#[tokio::test]
+async fn a_securestring_rotates_five_times_with_current_and_previous_labels_and_reruns_change_nothing() {
+    let store = start("rotate-custom", GENERATED).await;
+    let name = format!("/rotor/{}/api", unique("p"));
+    store.put(&name, r#"{"api_key":"first-key","vendor":"acme"}"#, ParameterType::SecureString).await;
+    let mut seen = vec![store.json(&name).await];
+    for round in 1..=5 {
+        let id = format!("2026-01-0{round}T00:00:00Z");
+        store.rotate("rotate-custom", &name, &id).await.unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+        let (value, version) = store.get(&name).await.unwrap();
+        let current: Value = serde_json::from_str(&value).unwrap();
+        assert_ne!(current["api_key"], seen.last().unwrap()["api_key"], "round {round}: a new key");
+        assert_eq!(current["vendor"], "acme", "other fields are kept");
+        assert_eq!(version, round + 1, "one new version per rotation");
+        assert_eq!(store.get(&format!("{name}:current")).await.unwrap(), (value.clone(), version));
+        assert_eq!(store.json(&format!("{name}:previous")).await, *seen.last().unwrap(), "previous is readable");
+        assert!(store.get(&format!("{name}.rotor-pending")).await.is_none(), "the lock is gone");
+        // The same rotation again: nothing changes.
+        store.rotate("rotate-custom", &name, &id).await.unwrap();
+        assert_eq!(store.get(&name).await.unwrap().1, version, "round {round}: a re-run writes nothing");
+        seen.push(current);
+    }
+    store.h.assert_no_leaks(&store.all_values(&name).await);
+}
+
+#[tokio::test]
+async fn a_rotation_that_crashed_resumes_with_its_value_and_another_waits_for_it() {
+    let store = start("rotate-custom", GENERATED).await;
+    let name = format!("/rotor/{}/api", unique("p"));
+    let base = store.put(&name, r#"{"api_key":"first-key","vendor":"acme"}"#, ParameterType::SecureString).await;
+    let companion = format!("{name}.rotor-pending");
+
+    // A crash after createSecret: the companion holds rotation A's pending value.
+    let pending = r#"{"api_key":"pendingKeyOfRotationA0123456789!","vendor":"acme"}"#;
+    let lock = json!({"rotation": "rotation-a", "base": base, "value": pending}).to_string();
+    store.put(&companion, &lock, ParameterType::SecureString).await;
+    let (kind, message) = store.rotate("rotate-custom", &name, "rotation-b").await.unwrap_err();
+    assert_eq!(kind, "VersionState", "{message}");
+    assert!(message.contains("rotation \"rotation-a\" holds") && message.contains("RotationId"), "{message}");
+    assert_eq!(store.get(&name).await.unwrap().1, base, "nothing was written");
+    store.rotate("rotate-custom", &name, "rotation-a").await.unwrap();
+    assert_eq!(store.get(&name).await.unwrap().0, pending, "the value the crashed run made is the one promoted");
+    assert!(store.get(&companion).await.is_none());
+
+    // A crash after the parameter was written: only the labels and the lock were left.
+    let base = store.get(&name).await.unwrap().1;
+    let written = r#"{"api_key":"writtenKeyOfRotationC0123456789%","vendor":"acme"}"#;
+    let lock = json!({"rotation": "rotation-c", "base": base, "value": written}).to_string();
+    store.put(&companion, &lock, ParameterType::SecureString).await;
+    let version = store.put(&name, written, ParameterType::SecureString).await;
+    store.rotate("rotate-custom", &name, "rotation-c").await.unwrap();
+    assert_eq!(store.get(&name).await.unwrap(), (written.to_owned(), version), "no second write");
+    assert_eq!(store.get(&format!("{name}:current")).await.unwrap().1, version);
+    assert_eq!(store.get(&format!("{name}:previous")).await.unwrap().1, base);
+    assert!(store.get(&companion).await.is_none());
+
+    // Two rotations at once: one holds the lock; the other fails naming it, or runs after it.
+    let (a, b) =
+        tokio::join!(store.rotate("rotate-custom", &name, "race-1"), store.rotate("rotate-custom", &name, "race-2"));
+    assert!(a.is_ok() || b.is_ok(), "{a:?} {b:?}");
+    for result in [&a, &b] {
+        if let Err((_, message)) = result {
+            assert!(message.contains("cannot start") || message.contains("changed"), "{message}");
+        }
+    }
+    let (value, latest) = store.get(&name).await.unwrap();
+    assert_eq!(store.get(&format!("{name}:current")).await.unwrap(), (value, latest), "current is the newest");
+    assert!(store.get(&companion).await.is_none(), "no lock is left behind");
+}
+
+#[tokio::test]
+async fn parameters_rotor_cannot_rotate_fail_with_the_cause_and_nothing_changes() {
+    let store = start("rotate-custom", GENERATED).await;
+    let plain = format!("/rotor/{}/plain", unique("p"));
+    store.put(&plain, r#"{"api_key":"k","vendor":"acme"}"#, ParameterType::String).await;
+    let (kind, message) = store.rotate("rotate-custom", &plain, "r1").await.unwrap_err();
+    assert_eq!(kind, "InvalidSecret");
+    assert!(message.contains("is String; rotor rotates SecureString parameters only"), "{message}");
+
+    let (_, message) = store.rotate("rotate-custom", &format!("/rotor/{}/none", unique("p")), "r1").await.unwrap_err();
+    assert!(message.contains("names no parameter"), "{message}");
+
+    // The new value would not fit the standard tier's 4 KB.
+    let big = format!("/rotor/{}/big", unique("p"));
+    let value = json!({"api_key": "k", "padding": "x".repeat(4050)}).to_string();
+    store.put(&big, &value, ParameterType::SecureString).await;
+    let (_, message) = store.rotate("rotate-custom", &big, "r1").await.unwrap_err();
+    assert!(message.contains("over the Standard tier's 4096") && message.contains("Advanced tier"), "{message}");
+    assert_eq!(store.get(&big).await.unwrap(), (value, 1), "nothing was written");
+    assert!(store.get(&format!("{big}.rotor-pending")).await.is_none(), "no lock was taken");
+
+    for (event, field) in [
+        (json!({"ParameterName": "/a", "RotationId": ""}), "RotationId"),
+        (json!({"ParameterName": "/a b", "RotationId": "r"}), "ParameterName"),
+        (json!({"ParameterName": "/a.rotor-pending", "RotationId": "r"}), "ParameterName"),
+    ] {
+        let (kind, message) = store.h.invoke("rotate-custom", &event).await.unwrap_err();
+        assert_eq!(kind, "InvalidEvent");
+        assert!(message.contains(field), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_postgresql_credential_in_a_securestring_rotates_and_a_crash_after_setsecret_resumes() {
+    use crate::postgres::quote;
+    use crate::postgres_server::PgServer;
+
+    let pg = PgServer::get();
+    let ca = pg.ca().display().to_string();
+    let store = start("rotate-postgres", &[("TLS_CA_BUNDLE", &ca), ("TEST_ATTEMPTS", "2")]).await;
+    let user = unique("ssm-app");
+    let password = uuid::Uuid::new_v4().to_string();
+    let superuser = pg.superuser("postgres").await;
+    superuser.batch_execute(&format!("CREATE ROLE {}", quote(&user))).await.unwrap();
+    superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
+    let name = format!("/rotor/{}/db", unique("p"));
+    let secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password, "dbname": "postgres"});
+    store.put(&name, &secret.to_string(), ParameterType::SecureString).await;
+    let logs_in = |value: Value| {
+        let pg = &pg;
+        async move {
+            pg.login(value["username"].as_str().unwrap(), value["password"].as_str().unwrap(), "postgres").await.is_ok()
+        }
+    };
+    let mut seen = vec![secret];
+    for round in 1..=5 {
+        store.rotate("rotate-postgres", &name, &format!("round-{round}")).await.unwrap();
+        let current = store.json(&name).await;
+        assert!(logs_in(current.clone()).await, "round {round}: the parameter's credential logs in");
+        assert!(!logs_in(seen.last().unwrap().clone()).await, "round {round}: the single user's old one does not");
+        assert_eq!(store.json(&format!("{name}:previous")).await, *seen.last().unwrap());
+        seen.push(current);
+    }
+
+    // A crash after setSecret: the database already has the pending password, the parameter the old one.
+    let (_, base) = store.get(&name).await.unwrap();
+    let mut pending = seen.last().unwrap().clone();
+    pending["password"] = json!(uuid::Uuid::new_v4().to_string());
+    let lock = json!({"rotation": "crashed", "base": base, "value": pending.to_string()}).to_string();
+    store.put(&format!("{name}.rotor-pending"), &lock, ParameterType::SecureString).await;
+    superuser
+        .batch_execute(&rotation_postgres::password_statement(&user, pending["password"].as_str().unwrap(), "LOGIN"))
+        .await
+        .unwrap();
+    assert!(!logs_in(store.json(&name).await).await, "consumers' credential is refused until the rotation ends");
+    store.rotate("rotate-postgres", &name, "crashed").await.unwrap();
+    assert_eq!(store.json(&name).await, pending, "the value the database took is promoted, not a new one");
+    assert!(logs_in(store.json(&name).await).await);
+    let mut values = store.all_values(&name).await;
+    values.push(password);
+    store.h.assert_no_leaks(&values);
+    let log = pg.log();
+    for value in seen.iter().map(|s| s["password"].as_str().unwrap().to_owned()) {
+        assert!(!log.contains(&value), "a password reached the server's log");
+    }
+}
