@@ -114,6 +114,7 @@ impl Stack {
                     }
                     "Fn::Equals" => json!(text(&self.eval(&arg[0])) == text(&self.eval(&arg[1]))),
                     "Fn::Not" => json!(!self.eval(&arg[0]).as_bool().unwrap()),
+                    "Fn::And" => json!(arg.as_array().unwrap().iter().all(|c| self.eval(c).as_bool().unwrap())),
                     "Condition" => json!(self.condition(arg.as_str().unwrap())),
                     _ => self.eval_object(map),
                 }
@@ -522,4 +523,83 @@ async fn the_postgres_example_stack_schedules_each_secret_on_a_function_whose_cr
 async fn the_mysql_example_stack_schedules_each_secret_on_a_function_whose_create_secret_takes_it() {
     let db = MariaDbServer::get().await;
     check_stack("infra/stacks/mysql-rds.yaml", "mysql", db.port, &db.ca().display().to_string()).await;
+}
+
+#[test]
+fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its_function() {
+    let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????";
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[
+            ("RotatedParameterPath", json!("/rotor/prod/")),
+            ("KmsKeyArn", json!(kms)),
+            ("AdminSecretArns", json!([admin])),
+            ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+        ],
+    );
+    let functions = deployed_functions(&mut rotor);
+    let policies = rotor.resources("AWS::IAM::ManagedPolicy");
+    assert_eq!(policies.len(), 1);
+    let policy = &policies[0].1;
+    let mut roles: Vec<String> = strings(&policy["Roles"]);
+    roles.sort();
+    let mut function_roles: Vec<String> = functions
+        .iter()
+        .map(|f| text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "ref:").replace(".Arn", ""))
+        .collect();
+    function_roles.sort();
+    assert_eq!(roles, function_roles, "every function may rotate parameters under the path");
+    let granted = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+    for statement in granted {
+        let actions = strings(&statement["Action"]);
+        let resources = strings(&statement["Resource"]);
+        if actions.iter().any(|a| a == "ssm:PutParameter") {
+            assert_eq!(resources, ["arn:aws:ssm:us-east-1:123456789012:parameter/rotor/prod/*"]);
+        } else if actions.iter().any(|a| a.starts_with("kms:")) {
+            assert_eq!(resources, [kms]);
+            assert_eq!(statement["Condition"]["StringEquals"]["kms:ViaService"], "ssm.us-east-1.amazonaws.com");
+        } else {
+            assert_eq!(actions, ["ssm:DescribeParameters"], "the only action on every resource");
+        }
+    }
+    assert_eq!(granted.len(), 3);
+    let plain = Stack::new("template.yaml", "rotor", &[]);
+    assert!(plain.resources("AWS::IAM::ManagedPolicy").is_empty(), "no parameter access without a path");
+
+    let stack = Stack::new(
+        "infra/stacks/parameter-rotation.yaml",
+        "app-db",
+        &[
+            ("ParameterName", json!("/rotor/prod/db/app")),
+            ("FunctionArn", json!("arn:aws:lambda:us-east-1:123456789012:function:rotor-rotate-postgres")),
+        ],
+    );
+    let schedule = stack.resource("RotationSchedule");
+    let target = &schedule["Target"];
+    assert_eq!(target["Arn"], "arn:aws:lambda:us-east-1:123456789012:function:rotor-rotate-postgres");
+    let input: Value = serde_json::from_str(target["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, json!({"ParameterName": "/rotor/prod/db/app", "RotationId": "<aws.scheduler.scheduled-time>"}));
+    // What the scheduler sends once it replaced its context attribute: an event the functions take.
+    let sent = target["Input"].as_str().unwrap().replace("<aws.scheduler.scheduled-time>", "2026-11-25T06:00:00Z");
+    let event = rotation_core::ParameterEvent::from_value(&serde_json::from_str(&sent).unwrap()).unwrap();
+    assert_eq!(event.label(), "rotation-2026-11-25T06-00-00Z", "a label Parameter Store takes");
+    assert_eq!(schedule["FlexibleTimeWindow"]["Mode"], "FLEXIBLE");
+    assert!(target["RetryPolicy"]["MaximumRetryAttempts"].as_u64().unwrap() > 0);
+    assert_eq!(target["DeadLetterConfig"]["Arn"], "getatt:DeadLetterQueue.Arn");
+    let role = stack.resource("SchedulerRole");
+    let granted: Vec<(Vec<String>, Vec<String>)> =
+        statements(&role).iter().map(|s| (strings(&s["Action"]), strings(&s["Resource"]))).collect();
+    assert_eq!(
+        granted,
+        [
+            (
+                vec!["lambda:InvokeFunction".to_owned()],
+                vec!["arn:aws:lambda:us-east-1:123456789012:function:rotor-rotate-postgres".to_owned()]
+            ),
+            (vec!["sqs:SendMessage".to_owned()], vec!["getatt:DeadLetterQueue.Arn".to_owned()]),
+        ],
+        "the scheduler may invoke its function and write dead letters, nothing else"
+    );
 }
