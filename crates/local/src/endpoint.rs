@@ -82,6 +82,8 @@ impl Endpoint {
             .route("/_rotor/health", get(|| async { "ok" }))
             .route("/_rotor/clock", get(clock_now).post(clock_advance))
             .route("/_rotor/rotations/{*secret}", get(last_rotation))
+            .route("/_rotor/schedules", post(put_schedule))
+            .route("/_rotor/schedules/{*parameter}", get(get_schedule))
             .with_state(self)
             .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
                 let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
@@ -115,6 +117,16 @@ impl Endpoint {
             "GetRandomPassword" => operations::get_random_password(body),
             "RotateSecret" => self.orchestrator.rotate_secret(body),
             "CancelRotateSecret" => self.orchestrator.cancel_rotate_secret(body),
+            "AmazonSSM.PutParameter" => self.store().write(|s| operations::put_parameter(s, now, body)),
+            "AmazonSSM.GetParameter" => self.store().read(|s| operations::get_parameter(s, identity, body)),
+            "AmazonSSM.GetParameters" => self.store().read(|s| operations::get_parameters(s, identity, body)),
+            "AmazonSSM.GetParameterHistory" => self.store().read(|s| operations::get_parameter_history(s, body)),
+            "AmazonSSM.LabelParameterVersion" => self.store().write(|s| operations::label_parameter_version(s, body)),
+            "AmazonSSM.UnlabelParameterVersion" => {
+                self.store().write(|s| operations::unlabel_parameter_version(s, body))
+            }
+            "AmazonSSM.DescribeParameters" => self.store().read(|s| operations::describe_parameters(s, body)),
+            "AmazonSSM.DeleteParameter" => self.store().write(|s| operations::delete_parameter(s, body)),
             other => Err(Error::unknown_operation(other)),
         }
     }
@@ -242,6 +254,30 @@ async fn last_rotation(State(endpoint): State<Arc<Endpoint>>, Path(secret): Path
         }))
         .into_response(),
     })
+}
+
+/// `POST /_rotor/schedules {"ParameterName", "FunctionName", "ScheduleExpression"}`: EventBridge Scheduler's part
+/// for a parameter.
+async fn put_schedule(State(endpoint): State<Arc<Endpoint>>, body: Bytes) -> Response {
+    let parsed: Result<Value, Error> =
+        serde_json::from_slice(&body).map_err(|e| Error::serialization(format!("Invalid JSON: {e}")));
+    match parsed.and_then(|body| endpoint.orchestrator.put_schedule(&body)) {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(error) => answer(error),
+    }
+}
+
+/// `GET /_rotor/schedules/{parameter}`: the schedule and its last run.
+async fn get_schedule(State(endpoint): State<Arc<Endpoint>>, Path(parameter): Path<String>) -> Response {
+    let parameter = if parameter.starts_with('/') { parameter } else { format!("/{parameter}") };
+    match endpoint
+        .orchestrator
+        .schedule(&parameter)
+        .or_else(|| endpoint.orchestrator.schedule(parameter.trim_start_matches('/')))
+    {
+        Some(schedule) => axum::Json(json!(schedule)).into_response(),
+        None => answer(Error::not_found(format!("no schedule rotates {parameter}"))),
+    }
 }
 
 /// The JSON protocol's answer to an error: AWS's code as `__type` and `X-Amzn-ErrorType`, its message, and the

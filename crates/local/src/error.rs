@@ -21,6 +21,8 @@ pub enum ErrorKind {
     AccessDenied,
     /// `SerializationException`: a body that is not the operation's JSON.
     Serialization,
+    /// A Parameter Store error, by its code (`ParameterNotFound`, `ParameterAlreadyExists`, ...).
+    Parameter(&'static str),
 }
 
 impl ErrorKind {
@@ -35,6 +37,7 @@ impl ErrorKind {
             Self::UnknownOperation => "UnknownOperationException",
             Self::AccessDenied => "AccessDeniedException",
             Self::Serialization => "SerializationException",
+            Self::Parameter(code) => code,
         }
     }
 }
@@ -105,6 +108,11 @@ impl Error {
             ErrorKind::AccessDenied,
             format!("the endpoint serves 127.0.0.1, localhost and [::1] on its own port only, not Host {host:?}"),
         )
+    }
+
+    /// A Parameter Store error with its code.
+    pub fn parameter(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Parameter(code), message)
     }
 
     /// A body that is not the operation's JSON.

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::invoke::{InvokeFailure, Invoker};
 use crate::operations::input;
 use crate::schedule::{RotationRules, Schedule};
-use crate::state::{RotationRecord, RotationState, SecretRecord, VersionRecord};
+use crate::state::{RotationRecord, RotationState, ScheduleRecord, ScheduleRun, SecretRecord, VersionRecord};
 use crate::store::Store;
 
 /// Runs rotations as Secrets Manager does: the value-less `AWSPENDING` placeholder, the four steps through the
@@ -191,6 +191,12 @@ impl Orchestrator {
     /// Starts the rotations that are due at the clock's time: scheduled ones, and failed ones whose next window has
     /// come (retried with the same token, as AWS reattempts them). Also ends deletions whose recovery window is over.
     pub fn start_due(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut started = self.start_due_parameters();
+        started.extend(self.start_due_secrets());
+        started
+    }
+
+    fn start_due_secrets(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let now = self.now();
         let expired = |s: &SecretRecord| s.deleted_date.is_some_and(|d| d <= now);
         // Most ticks find nothing to do: look before taking the write path, which saves the state.
@@ -234,6 +240,123 @@ impl Orchestrator {
                 tokio::spawn(Arc::clone(self).run(plan))
             })
             .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ScheduleInput {
+    parameter_name: String,
+    function_name: String,
+    schedule_expression: String,
+}
+
+impl Orchestrator {
+    /// Creates (or replaces) the schedule of a parameter; its first run is one interval (or the next cron time)
+    /// from now.
+    pub fn put_schedule(&self, body: &Value) -> Result<Value, Error> {
+        let request: ScheduleInput = input(body)?;
+        let rules =
+            RotationRules { schedule_expression: Some(request.schedule_expression.clone()), ..Default::default() };
+        let now = self.now();
+        let next = Schedule::from_rules(&rules)?
+            .next_after(now)
+            .ok_or_else(|| Error::invalid_parameter("The schedule expression never fires."))?;
+        self.store.write(|state| {
+            if !state.parameters.contains_key(&request.parameter_name) {
+                return Err(Error::parameter(
+                    "ParameterNotFound",
+                    format!("Parameter {} not found.", request.parameter_name),
+                ));
+            }
+            let record = ScheduleRecord {
+                parameter: request.parameter_name.clone(),
+                function: request.function_name.clone(),
+                expression: request.schedule_expression.clone(),
+                next,
+                last: None,
+            };
+            state.schedules.insert(request.parameter_name.clone(), record);
+            Ok(json!({"ParameterName": request.parameter_name, "Next": next.to_rfc3339()}))
+        })
+    }
+
+    /// The schedules due now: each run starts with the scheduled time as its `RotationId`, and the schedule moves on.
+    fn start_due_parameters(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let now = self.now();
+        if !self.store.read(|state| state.schedules.values().any(|s| s.next <= now)) {
+            return Vec::new();
+        }
+        let runs = self
+            .store
+            .write(|state| {
+                let mut runs = Vec::new();
+                for schedule in state.schedules.values_mut().filter(|s| s.next <= now) {
+                    let rotation_id = schedule.next.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                    let rules =
+                        RotationRules { schedule_expression: Some(schedule.expression.clone()), ..Default::default() };
+                    let following = Schedule::from_rules(&rules).ok().and_then(|s| s.next_after(schedule.next));
+                    schedule.next = following.unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    schedule.last = Some(ScheduleRun {
+                        rotation_id: rotation_id.clone(),
+                        state: "running".into(),
+                        attempts: 0,
+                        error_type: None,
+                        error_message: None,
+                    });
+                    runs.push((schedule.parameter.clone(), schedule.function.clone(), rotation_id));
+                }
+                Ok(runs)
+            })
+            .unwrap_or_default();
+        runs.into_iter()
+            .map(|(parameter, function, rotation_id)| {
+                self.store.audit(now, "ScheduledParameterRotation", Some(&parameter), "started");
+                tokio::spawn(Arc::clone(self).run_schedule(parameter, function, rotation_id))
+            })
+            .collect()
+    }
+
+    /// Invokes the function with the run's event, up to three times (a failed asynchronous invocation is retried
+    /// twice by Lambda, with the same event), and records the outcome.
+    async fn run_schedule(self: Arc<Self>, parameter: String, function: String, rotation_id: String) {
+        let event = json!({"ParameterName": parameter, "RotationId": rotation_id});
+        let mut outcome = Ok(());
+        let mut attempts = 0;
+        for _ in 0..3 {
+            attempts += 1;
+            outcome = self.invoker.invoke(&function, &event).await;
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        let now = self.now();
+        let result = match &outcome {
+            Ok(()) => "succeeded".to_owned(),
+            Err(failure) => format!("failed: {}", failure.error_type),
+        };
+        let _ = self.store.write(|state| {
+            if let Some(run) = state
+                .schedules
+                .get_mut(&parameter)
+                .and_then(|s| s.last.as_mut())
+                .filter(|r| r.rotation_id == rotation_id)
+            {
+                run.attempts = attempts;
+                run.state = if outcome.is_ok() { "succeeded".into() } else { "failed".into() };
+                if let Err(failure) = &outcome {
+                    run.error_type = Some(failure.error_type.clone());
+                    run.error_message = Some(failure.message.clone());
+                }
+            }
+            Ok(())
+        });
+        self.store.audit(now, "ScheduledParameterRotation", Some(&parameter), &result);
+    }
+
+    /// A parameter's schedule and its last run.
+    pub fn schedule(&self, parameter: &str) -> Option<ScheduleRecord> {
+        self.store.read(|state| state.schedules.get(parameter).cloned())
     }
 }
 

@@ -16,6 +16,73 @@ pub struct State {
     /// The ElastiCache users and user groups.
     #[serde(default)]
     pub cache: CacheState,
+    /// Parameter Store's parameters by name.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterRecord>,
+    /// Parameter rotation schedules (EventBridge Scheduler's part) by parameter name.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, ScheduleRecord>,
+}
+
+/// A schedule that rotates one parameter: each run invokes the function with `{"ParameterName", "RotationId": the
+/// scheduled time}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleRecord {
+    /// The parameter.
+    pub parameter: String,
+    /// The function (name or ARN).
+    pub function: String,
+    /// `rate(...)` or `cron(...)`.
+    pub expression: String,
+    /// The next scheduled time.
+    pub next: DateTime<Utc>,
+    /// The last run: its scheduled time, attempts, outcome.
+    pub last: Option<ScheduleRun>,
+}
+
+/// One scheduled run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleRun {
+    /// The scheduled time, sent as the `RotationId`.
+    pub rotation_id: String,
+    /// `running`, `succeeded` or `failed`.
+    pub state: String,
+    /// How many invocations it took (a failed one is retried twice, as Lambda retries an asynchronous event).
+    pub attempts: u32,
+    /// The last failure's type and message.
+    pub error_type: Option<String>,
+    /// The last failure's message.
+    pub error_message: Option<String>,
+}
+
+/// One parameter and its history (oldest first).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParameterRecord {
+    /// Its name.
+    pub name: String,
+    /// `String`, `StringList` or `SecureString`.
+    pub kind: String,
+    /// A SecureString's KMS key.
+    pub key_id: Option<String>,
+    /// `Standard`, `Advanced` or `Intelligent-Tiering`.
+    pub tier: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its versions, oldest first, at most 100.
+    pub versions: Vec<ParameterVersion>,
+}
+
+/// One version of a parameter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParameterVersion {
+    /// Its number.
+    pub version: i64,
+    /// Its value.
+    pub value: String,
+    /// Its labels (each names one version of the parameter).
+    pub labels: Vec<String>,
+    /// When it was written.
+    pub modified: DateTime<Utc>,
 }
 
 /// One secret.

@@ -14,7 +14,7 @@ use crate::moto::Moto;
 struct Store {
     h: Harness,
     ssm: Ssm,
-    _moto: Moto,
+    _moto: Option<Moto>,
 }
 
 /// moto as Parameter Store, and `function` with `env`, reaching it through `AWS_ENDPOINT_URL_SSM`.
@@ -23,13 +23,26 @@ async fn start(function: &'static str, env: &[(&str, &str)]) -> Store {
     let mut function_env = vec![("AWS_ENDPOINT_URL_SSM".to_string(), moto.url.clone())];
     function_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let h = Harness::start(vec![Function { name: function, env: function_env }]).await;
+    let ssm = ssm_client(&moto.url);
+    Store { h, ssm, _moto: Some(moto) }
+}
+
+/// The local endpoint as Parameter Store (and Secrets Manager), and `function` with `env`.
+async fn start_local(function: &'static str, env: &[(&str, &str)]) -> Store {
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let h = Harness::start(vec![Function { name: function, env }]).await;
+    let ssm = ssm_client(&h.endpoint_url);
+    Store { h, ssm, _moto: None }
+}
+
+fn ssm_client(url: &str) -> Ssm {
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDROTORTEST", "rotor-test-not-a-secret", None, None, "rotor-tests"))
-        .endpoint_url(&moto.url)
+        .endpoint_url(url)
         .build();
-    Store { h, ssm: Ssm::from_conf(config), _moto: moto }
+    Ssm::from_conf(config)
 }
 
 impl Store {
@@ -87,7 +100,15 @@ const GENERATED: &[(&str, &str)] = &[("GENERATED_KEY", "api_key")];
 
 #[tokio::test]
 async fn a_securestring_rotates_five_times_with_current_and_previous_labels_and_reruns_change_nothing() {
-    let store = start("rotate-custom", GENERATED).await;
+    five_rotations(start("rotate-custom", GENERATED).await).await;
+}
+
+#[tokio::test]
+async fn the_same_five_rotations_against_the_local_endpoints_parameter_store() {
+    five_rotations(start_local("rotate-custom", GENERATED).await).await;
+}
+
+async fn five_rotations(store: Store) {
     let name = format!("/rotor/{}/api", unique("p"));
     store.put(&name, r#"{"api_key":"first-key","vendor":"acme"}"#, ParameterType::SecureString).await;
     let mut seen = vec![store.json(&name).await];
@@ -240,4 +261,43 @@ async fn a_postgresql_credential_in_a_securestring_rotates_and_a_crash_after_set
     for value in seen.iter().map(|s| s["password"].as_str().unwrap().to_owned()) {
         assert!(!log.contains(&value), "a password reached the server's log");
     }
+}
+
+#[tokio::test]
+async fn the_local_scheduler_rotates_a_parameter_each_day_and_records_a_failed_run() {
+    let store = start_local("rotate-custom", GENERATED).await;
+    let name = format!("/rotor/{}/api", unique("p"));
+    store.put(&name, r#"{"api_key":"first-key","vendor":"acme"}"#, ParameterType::SecureString).await;
+    let schedule = |parameter: String| {
+        let url = format!("{}/_rotor/schedules", store.h.endpoint_url);
+        async move {
+            let body = json!({"ParameterName": parameter, "FunctionName": "rotate-custom", "ScheduleExpression": "rate(1 day)"});
+            reqwest::Client::new().post(url).json(&body).send().await.unwrap()
+        }
+    };
+    assert!(schedule(name.clone()).await.status().is_success());
+    assert_eq!(schedule("/rotor/none".into()).await.status(), 400, "a schedule needs its parameter");
+    let last_run = |parameter: &str| {
+        let url = format!("{}/_rotor/schedules{parameter}", store.h.endpoint_url);
+        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap()["last"].clone() }
+    };
+    for day in 1..=3 {
+        assert_eq!(store.h.advance_clock(86_400).await, 1, "day {day}: one run");
+        let run = last_run(&name).await;
+        assert_eq!((&run["state"], &run["attempts"]), (&json!("succeeded"), &json!(1)), "day {day}: {run}");
+        assert_eq!(run["rotation_id"], format!("2026-01-0{}T00:00:00Z", day + 1), "the scheduled time is the id");
+        let (_, version) = store.get(&name).await.unwrap();
+        assert_eq!(version, day + 1);
+        let label = format!("{name}:rotation-2026-01-0{}T00-00-00Z", day + 1);
+        assert_eq!(store.get(&label).await.unwrap().1, version, "the run's label marks its version");
+    }
+    // A run that fails is retried with the same id, twice, and recorded.
+    let broken = format!("/rotor/{}/broken", unique("p"));
+    store.put(&broken, r#"{"vendor":"no api_key"}"#, ParameterType::SecureString).await;
+    assert!(schedule(broken.clone()).await.status().is_success());
+    store.h.advance_clock(86_400).await;
+    let run = last_run(&broken).await;
+    assert_eq!((&run["state"], &run["attempts"]), (&json!("failed"), &json!(3)), "{run}");
+    assert!(run["error_message"].as_str().unwrap().contains("api_key"), "{run}");
+    assert_eq!(store.get(&broken).await.unwrap().1, 1, "nothing was written");
 }

@@ -1,9 +1,10 @@
-//! The Secrets Manager operations, with AWS's semantics, over the endpoint's state.
+//! The Secrets Manager (and Parameter Store) operations, with AWS's semantics, over the endpoint's state.
 //!
 //! Each operation takes the request's JSON and answers JSON or an [`Error`] with AWS's code and message.
 //! Rotation (`RotateSecret`) is in [`crate::orchestrator`]; these are the synchronous parts.
 
 mod identity;
+mod parameters;
 mod password;
 mod request;
 mod secrets;
@@ -11,6 +12,10 @@ mod tags;
 mod versions;
 
 pub use identity::Identity;
+pub use parameters::{
+    delete_parameter, describe_parameters, get_parameter, get_parameter_history, get_parameters,
+    label_parameter_version, put_parameter, unlabel_parameter_version,
+};
 pub use password::get_random_password;
 pub use request::input;
 pub use secrets::{create_secret, delete_secret, describe_secret, list_secrets, restore_secret, update_secret};

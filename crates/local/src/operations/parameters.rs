@@ -1,0 +1,492 @@
+//! Parameter Store's operations a parameter rotation (and its operator) uses, in the SSM JSON protocol with AWS's
+//! semantics: `PutParameter`, `GetParameter`, `GetParameters`, `GetParameterHistory`, `LabelParameterVersion`,
+//! `UnlabelParameterVersion`, `DescribeParameters`, `DeleteParameter`.
+//!
+//! What AWS does and emulators get wrong is kept: `Overwrite=false` refuses an existing name
+//! (`ParameterAlreadyExists`), a label names one version and moves, labels beginning with `aws` or `ssm` in any
+//! case (or a digit) are refused as `InvalidLabels`, a version holds at most 10 labels, the history keeps 100
+//! versions (the oldest dropped unless it carries a label), a standard parameter holds 4 KB and an advanced one 8
+//! KB, and a SecureString is returned decrypted only when asked.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::request::{epoch, input};
+use crate::error::Error;
+use crate::operations::Identity;
+use crate::state::{ParameterRecord, ParameterVersion, State};
+
+fn not_found(name: &str) -> Error {
+    Error::parameter("ParameterNotFound", format!("Parameter {name} not found."))
+}
+
+/// A name, or `name:selector`, split.
+fn selector(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(':') {
+        Some((base, selector)) if !base.is_empty() => (base, Some(selector)),
+        _ => (name, None),
+    }
+}
+
+fn valid_name(name: &str) -> Result<(), Error> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/_.-".contains(c);
+    let lower = name.trim_start_matches('/').to_ascii_lowercase();
+    if name.is_empty()
+        || name.len() > 1011
+        || !name.chars().all(allowed)
+        || lower.starts_with("aws")
+        || lower.starts_with("ssm")
+    {
+        return Err(Error::parameter(
+            "ValidationException",
+            format!(
+                "Parameter name {name:?} is invalid: use letters, numbers and / _ . - (not beginning with aws or ssm), at most 1011 characters."
+            ),
+        ));
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err(Error::parameter(
+            "ValidationException",
+            "Parameter name: a fully qualified name must begin with a forward slash (/).",
+        ));
+    }
+    Ok(())
+}
+
+fn version_of<'a>(record: &'a ParameterRecord, selector: Option<&str>) -> Result<&'a ParameterVersion, Error> {
+    let missing = || {
+        Error::parameter(
+            "ParameterVersionNotFound",
+            format!(
+                "Systems Manager could not find version {} of {}. Verify the version and try again.",
+                selector.unwrap_or(""),
+                record.name
+            ),
+        )
+    };
+    match selector {
+        None => record.versions.last().ok_or_else(|| not_found(&record.name)),
+        Some(s) => match s.parse::<i64>() {
+            Ok(version) => record.versions.iter().find(|v| v.version == version).ok_or_else(missing),
+            Err(_) => record.versions.iter().find(|v| v.labels.iter().any(|l| l == s)).ok_or_else(missing),
+        },
+    }
+}
+
+/// A parameter as `GetParameter` answers it; a SecureString's value stays encrypted unless `decrypt`.
+fn shown(
+    identity: &Identity,
+    record: &ParameterRecord,
+    version: &ParameterVersion,
+    selector: Option<&str>,
+    decrypt: bool,
+) -> Value {
+    let value = if record.kind == "SecureString" && !decrypt {
+        // Not the value: an opaque stand-in for the ciphertext AWS returns.
+        format!("AQICAHrotorlocal{}", version.version)
+    } else {
+        version.value.clone()
+    };
+    let mut out = json!({
+        "Name": record.name, "Type": record.kind, "Value": value, "Version": version.version,
+        "LastModifiedDate": epoch(version.modified), "ARN": arn(identity, &record.name), "DataType": "text",
+    });
+    if let Some(selector) = selector {
+        out["Selector"] = json!(format!(":{selector}"));
+    }
+    out
+}
+
+fn arn(identity: &Identity, name: &str) -> String {
+    format!("arn:aws:ssm:{}:{}:parameter/{}", identity.region, identity.account, name.trim_start_matches('/'))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutInput {
+    name: String,
+    value: String,
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    key_id: Option<String>,
+    overwrite: Option<bool>,
+    tier: Option<String>,
+    description: Option<String>,
+}
+
+/// `PutParameter`.
+pub fn put_parameter(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
+    let request: PutInput = input(body)?;
+    valid_name(&request.name)?;
+    let tier = request.tier.clone().unwrap_or_else(|| "Standard".into());
+    let limit = match tier.as_str() {
+        "Standard" => 4096,
+        "Advanced" | "Intelligent-Tiering" => 8192,
+        other => {
+            return Err(Error::parameter(
+                "ValidationException",
+                format!("Tier {other:?} is not Standard, Advanced or Intelligent-Tiering."),
+            ));
+        }
+    };
+    if request.value.is_empty() || request.value.len() > limit {
+        return Err(Error::parameter(
+            "ValidationException",
+            format!("The value must be 1 to {limit} characters for the {tier} tier; it has {}.", request.value.len()),
+        ));
+    }
+    let existing = state.parameters.get(&request.name);
+    if existing.is_some() && !request.overwrite.unwrap_or(false) {
+        return Err(Error::parameter(
+            "ParameterAlreadyExists",
+            "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.",
+        ));
+    }
+    let kind = match (&request.kind, existing) {
+        (Some(kind), _) if ["String", "StringList", "SecureString"].contains(&kind.as_str()) => kind.clone(),
+        (Some(kind), _) => {
+            return Err(Error::parameter(
+                "ValidationException",
+                format!("Type {kind:?} is not String, StringList or SecureString."),
+            ));
+        }
+        (None, Some(record)) => record.kind.clone(),
+        (None, None) => return Err(Error::parameter("ValidationException", "A new parameter needs a Type.")),
+    };
+    if request.key_id.is_some() && kind != "SecureString" {
+        return Err(Error::parameter("ValidationException", "KeyId is required only for SecureString parameters."));
+    }
+    let record = state.parameters.entry(request.name.clone()).or_insert_with(|| ParameterRecord {
+        name: request.name.clone(),
+        kind: kind.clone(),
+        key_id: None,
+        tier: tier.clone(),
+        description: None,
+        versions: Vec::new(),
+    });
+    if record.versions.len() >= 100 {
+        if !record.versions[0].labels.is_empty() {
+            return Err(Error::parameter(
+                "ParameterMaxVersionLimitExceeded",
+                format!(
+                    "You attempted to create a new version of {} by calling the PutParameter API with the overwrite flag. Version {}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.",
+                    record.name, record.versions[0].version
+                ),
+            ));
+        }
+        record.versions.remove(0);
+    }
+    let version = record.versions.last().map_or(1, |v| v.version + 1);
+    record.kind = kind.clone();
+    // A SecureString written without a key uses the account's default key, whatever it had before, as in AWS.
+    record.key_id = (kind == "SecureString").then(|| request.key_id.clone().unwrap_or_else(|| "alias/aws/ssm".into()));
+    record.tier = tier.clone();
+    if request.description.is_some() {
+        record.description = request.description.clone();
+    }
+    record.versions.push(ParameterVersion { version, value: request.value, labels: Vec::new(), modified: now });
+    Ok(json!({"Version": version, "Tier": tier}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetInput {
+    name: String,
+    with_decryption: Option<bool>,
+}
+
+/// `GetParameter` (a name, `name:version` or `name:label`).
+pub fn get_parameter(state: &State, identity: &Identity, body: &Value) -> Result<Value, Error> {
+    let request: GetInput = input(body)?;
+    let (name, selected) = selector(&request.name);
+    let record = state.parameters.get(name).ok_or_else(|| not_found(&request.name))?;
+    let version = version_of(record, selected)?;
+    Ok(json!({"Parameter": shown(identity, record, version, selected, request.with_decryption.unwrap_or(false))}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetManyInput {
+    names: Vec<String>,
+    with_decryption: Option<bool>,
+}
+
+/// `GetParameters`: up to 10 names or selectors; what is missing is listed in `InvalidParameters`.
+pub fn get_parameters(state: &State, identity: &Identity, body: &Value) -> Result<Value, Error> {
+    let request: GetManyInput = input(body)?;
+    if request.names.is_empty() || request.names.len() > 10 {
+        return Err(Error::parameter("ValidationException", "Names must hold 1 to 10 names."));
+    }
+    let (mut found, mut invalid) = (Vec::new(), Vec::new());
+    for wanted in &request.names {
+        let (name, selected) = selector(wanted);
+        match state.parameters.get(name).map(|r| (r, version_of(r, selected))) {
+            Some((record, Ok(version))) => {
+                found.push(shown(identity, record, version, selected, request.with_decryption.unwrap_or(false)))
+            }
+            _ => invalid.push(json!(wanted)),
+        }
+    }
+    Ok(json!({"Parameters": found, "InvalidParameters": invalid}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct HistoryInput {
+    name: String,
+    with_decryption: Option<bool>,
+    max_results: Option<usize>,
+    next_token: Option<String>,
+}
+
+/// `GetParameterHistory`, oldest first, 50 a page at most.
+pub fn get_parameter_history(state: &State, body: &Value) -> Result<Value, Error> {
+    let request: HistoryInput = input(body)?;
+    let record = state.parameters.get(&request.name).ok_or_else(|| not_found(&request.name))?;
+    let decrypt = request.with_decryption.unwrap_or(false);
+    let max = request.max_results.unwrap_or(50);
+    if !(1..=50).contains(&max) {
+        return Err(Error::parameter("ValidationException", "MaxResults must be from 1 to 50."));
+    }
+    let start = match &request.next_token {
+        Some(token) => {
+            token.parse::<usize>().map_err(|_| Error::parameter("InvalidNextToken", "The NextToken is not valid."))?
+        }
+        None => 0,
+    };
+    let page: Vec<Value> = record
+        .versions
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|v| {
+            let value = if record.kind == "SecureString" && !decrypt {
+                format!("AQICAHrotorlocal{}", v.version)
+            } else {
+                v.value.clone()
+            };
+            json!({
+                "Name": record.name, "Type": record.kind, "KeyId": record.key_id, "Value": value, "Version": v.version,
+                "Labels": v.labels, "Tier": record.tier, "LastModifiedDate": epoch(v.modified), "DataType": "text",
+            })
+        })
+        .collect();
+    let mut out = json!({"Parameters": page});
+    if start + max < record.versions.len() {
+        out["NextToken"] = json!((start + max).to_string());
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct LabelInput {
+    name: String,
+    parameter_version: Option<i64>,
+    labels: Vec<String>,
+}
+
+/// Whether Parameter Store takes a label: 1 to 100 letters, digits, `.`, `-`, `_`, not beginning with a digit,
+/// `aws` or `ssm` (in any case).
+fn valid_label(label: &str) -> bool {
+    let lower = label.to_ascii_lowercase();
+    !label.is_empty()
+        && label.len() <= 100
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && !label.starts_with(|c: char| c.is_ascii_digit())
+        && !lower.starts_with("aws")
+        && !lower.starts_with("ssm")
+}
+
+/// `LabelParameterVersion`: each valid label moves to the version (the newest when none is named).
+pub fn label_parameter_version(state: &mut State, body: &Value) -> Result<Value, Error> {
+    let request: LabelInput = input(body)?;
+    if request.labels.is_empty() || request.labels.len() > 10 {
+        return Err(Error::parameter("ValidationException", "Labels must hold 1 to 10 labels."));
+    }
+    let record = state.parameters.get_mut(&request.name).ok_or_else(|| not_found(&request.name))?;
+    let version = request.parameter_version.unwrap_or_else(|| record.versions.last().map_or(0, |v| v.version));
+    let index = record.versions.iter().position(|v| v.version == version).ok_or_else(|| {
+        Error::parameter(
+            "ParameterVersionNotFound",
+            format!(
+                "Systems Manager could not find version {version} of {}. Verify the version and try again.",
+                request.name
+            ),
+        )
+    })?;
+    let (valid, invalid): (Vec<&String>, Vec<&String>) = request.labels.iter().partition(|l| valid_label(l));
+    let adding = valid.iter().filter(|l| !record.versions[index].labels.contains(l)).count();
+    if record.versions[index].labels.len() + adding > 10 {
+        return Err(Error::parameter(
+            "ParameterVersionLabelLimitExceeded",
+            "A parameter version can have maximum 10 labels. Move one or more labels to another version and try again.",
+        ));
+    }
+    for label in &valid {
+        for other in record.versions.iter_mut() {
+            other.labels.retain(|l| l != *label);
+        }
+        record.versions[index].labels.push((*label).clone());
+    }
+    Ok(json!({"InvalidLabels": invalid, "ParameterVersion": version}))
+}
+
+/// `UnlabelParameterVersion`.
+pub fn unlabel_parameter_version(state: &mut State, body: &Value) -> Result<Value, Error> {
+    let request: LabelInput = input(body)?;
+    let record = state.parameters.get_mut(&request.name).ok_or_else(|| not_found(&request.name))?;
+    let version = request
+        .parameter_version
+        .ok_or_else(|| Error::parameter("ValidationException", "ParameterVersion is required."))?;
+    let held = record.versions.iter_mut().find(|v| v.version == version).ok_or_else(|| {
+        Error::parameter(
+            "ParameterVersionNotFound",
+            format!("Systems Manager could not find version {version} of {}.", request.name),
+        )
+    })?;
+    let (removed, invalid): (Vec<&String>, Vec<&String>) = request.labels.iter().partition(|l| held.labels.contains(l));
+    held.labels.retain(|l| !removed.contains(&l));
+    Ok(json!({"RemovedLabels": removed, "InvalidLabels": invalid}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Filter {
+    key: String,
+    option: Option<String>,
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeInput {
+    parameter_filters: Option<Vec<Filter>>,
+}
+
+/// `DescribeParameters`, filtered by `Name` (`Equals`, `BeginsWith`) or `Type`; never a value.
+pub fn describe_parameters(state: &State, body: &Value) -> Result<Value, Error> {
+    let request: DescribeInput = input(body)?;
+    let filters = request.parameter_filters.unwrap_or_default();
+    let matches = |record: &ParameterRecord| {
+        filters.iter().all(|f| {
+            let field = match f.key.as_str() {
+                "Name" => &record.name,
+                "Type" => &record.kind,
+                _ => return false,
+            };
+            match f.option.as_deref().unwrap_or("Equals") {
+                "BeginsWith" => f.values.iter().any(|v| field.starts_with(v.as_str())),
+                _ => f.values.iter().any(|v| v == field),
+            }
+        })
+    };
+    if let Some(bad) = filters.iter().find(|f| f.key != "Name" && f.key != "Type") {
+        return Err(Error::parameter(
+            "InvalidFilterKey",
+            format!("The filter key {:?} is not supported here.", bad.key),
+        ));
+    }
+    let found: Vec<Value> = state
+        .parameters
+        .values()
+        .filter(|r| matches(r))
+        .map(|r| {
+            let newest = r.versions.last();
+            json!({
+                "Name": r.name, "Type": r.kind, "KeyId": r.key_id, "Tier": r.tier, "Description": r.description,
+                "Version": newest.map(|v| v.version), "LastModifiedDate": newest.map(|v| epoch(v.modified)), "DataType": "text",
+            })
+        })
+        .collect();
+    Ok(json!({"Parameters": found}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NameInput {
+    name: String,
+}
+
+/// `DeleteParameter`: the parameter and every version.
+pub fn delete_parameter(state: &mut State, body: &Value) -> Result<Value, Error> {
+    let request: NameInput = input(body)?;
+    state.parameters.remove(&request.name).ok_or_else(|| not_found(&request.name))?;
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity { region: "us-east-1".into(), account: "123456789012".into() }
+    }
+
+    #[test]
+    fn labels_move_and_aws_refuses_what_moto_accepts() {
+        let mut state = State::default();
+        let now = Utc::now();
+        for value in ["one", "two"] {
+            put_parameter(
+                &mut state,
+                now,
+                &json!({"Name": "/p", "Value": value, "Type": "SecureString", "Overwrite": true}),
+            )
+            .unwrap();
+        }
+        let out = label_parameter_version(
+            &mut state,
+            &json!({"Name": "/p", "ParameterVersion": 1, "Labels": ["current", "AWSCURRENT", "Ssm-x", "9lives"]}),
+        )
+        .unwrap();
+        assert_eq!(out["InvalidLabels"], json!(["AWSCURRENT", "Ssm-x", "9lives"]));
+        label_parameter_version(&mut state, &json!({"Name": "/p", "ParameterVersion": 2, "Labels": ["current"]}))
+            .unwrap();
+        let current =
+            get_parameter(&state, &identity(), &json!({"Name": "/p:current", "WithDecryption": true})).unwrap();
+        assert_eq!(
+            (&current["Parameter"]["Value"], &current["Parameter"]["Selector"]),
+            (&json!("two"), &json!(":current"))
+        );
+        assert_eq!(state.parameters["/p"].versions[0].labels, Vec::<String>::new(), "a label names one version");
+        let hidden = get_parameter(&state, &identity(), &json!({"Name": "/p"})).unwrap();
+        assert_ne!(hidden["Parameter"]["Value"], "two", "a SecureString is decrypted only when asked");
+
+        let exists =
+            put_parameter(&mut state, now, &json!({"Name": "/p", "Value": "x", "Type": "SecureString"})).unwrap_err();
+        assert_eq!(exists.code(), "ParameterAlreadyExists");
+        let big =
+            put_parameter(&mut state, now, &json!({"Name": "/big", "Value": "x".repeat(4097), "Type": "SecureString"}));
+        assert_eq!(big.unwrap_err().code(), "ValidationException");
+        let many = get_parameters(
+            &state,
+            &identity(),
+            &json!({"Names": ["/p", "/none", "/p:current"], "WithDecryption": true}),
+        )
+        .unwrap();
+        assert_eq!(many["InvalidParameters"], json!(["/none"]));
+        assert_eq!(many["Parameters"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_history_keeps_a_hundred_versions_unless_the_oldest_is_labelled() {
+        let mut state = State::default();
+        let now = Utc::now();
+        for n in 0..100 {
+            put_parameter(
+                &mut state,
+                now,
+                &json!({"Name": "/h", "Value": format!("v{n}"), "Type": "String", "Overwrite": true}),
+            )
+            .unwrap();
+        }
+        put_parameter(&mut state, now, &json!({"Name": "/h", "Value": "v100", "Overwrite": true})).unwrap();
+        assert_eq!(state.parameters["/h"].versions.first().unwrap().version, 2, "the oldest was dropped");
+        label_parameter_version(&mut state, &json!({"Name": "/h", "ParameterVersion": 2, "Labels": ["keep"]})).unwrap();
+        let refused =
+            put_parameter(&mut state, now, &json!({"Name": "/h", "Value": "v101", "Overwrite": true})).unwrap_err();
+        assert_eq!(refused.code(), "ParameterMaxVersionLimitExceeded");
+    }
+}
