@@ -6,7 +6,8 @@ MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machin
 have TLS off), with the endpoint serving ElastiCache's user calls over the demo's Redis. Runs six rotation functions
 against them and creates six secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating
 users, a MariaDB single user, a Redis ACL user whose password the admin sets and an ElastiCache user whose password
-ModifyUser sets (both keep the previous one until the next rotation), and a generated API key. Then it
+ModifyUser sets (both keep the previous one until the next rotation), and a generated API key; and a PostgreSQL
+credential in a Parameter Store SecureString, rotated by rotate-postgres on a daily schedule. Then it
 moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
 and proves the current credentials log in. Values are never printed. Stops everything it started.
 """
@@ -134,7 +135,21 @@ def main():
                              RotationRules={"ScheduleExpression": "rate(1 day)", "Duration": "2h"}, RotateImmediately=False)
         for name in demo:
             record = last_rotation(endpoint, name)
-            print(f"{name:<26} configuration test (testSecret with the current credential): {record['state']}")
+            print(f"{name:<34} configuration test (testSecret with the current credential): {record['state']}")
+
+        # A PostgreSQL credential in a Parameter Store SecureString, rotated by the same rotate-postgres on a
+        # schedule (EventBridge Scheduler's part is the endpoint's /_rotor/schedules).
+        reporting_password, parameter = password(), "/rotor/demo/postgres-reporting"
+        pg.sql(f"CREATE ROLE reporting LOGIN PASSWORD '{reporting_password}'")
+        ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
+        ssm.put_parameter(Name=parameter, Type="SecureString",
+                          Value=json.dumps(dict(pg_secret, username="reporting", password=reporting_password)))
+        request = urllib.request.Request(f"{endpoint}/_rotor/schedules", headers={"content-type": "application/json"},
+                                         data=json.dumps({"ParameterName": parameter, "FunctionName": "rotate-postgres",
+                                                          "ScheduleExpression": "rate(1 day)"}).encode())
+        urllib.request.urlopen(request)
+        print(f"{parameter} (SecureString) scheduled on rotate-postgres, rate(1 day)")
 
         def logs_in(name, value):
             if "user_arn" in value:
@@ -151,16 +166,21 @@ def main():
                                              headers={"content-type": "application/json"})
             answer = json.load(urllib.request.urlopen(request))
             print(f"rotations run: {answer['rotations_started']}")
-            print(f"{'secret':<26} {'AWSCURRENT':<10} {'AWSPREVIOUS':<11} {'user':<12} current credential")
+            print(f"{'secret':<34} {'AWSCURRENT':<10} {'AWSPREVIOUS':<11} {'user':<12} current credential")
             for name in demo:
                 stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
                 holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
                 value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-                print(f"{name:<26} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
+                print(f"{name:<34} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
+            history = ssm.get_parameter_history(Name=parameter)["Parameters"]
+            at = lambda label: next((f"v{v['Version']}" for v in history if label in v.get("Labels", [])), "-")
+            value = json.loads(ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
+            print(f"{'ssm:' + parameter:<34} {at('current'):<10} {at('previous'):<11} {value['username']:<12} "
+                  f"{'logs in' if pg.logs_in(value['username'], value['password']) else 'DOES NOT LOG IN'} (newest v{history[-1]['Version']})")
             # Redis and ElastiCache users hold two passwords: clients still holding the previous AWSCURRENT keep working.
             for name in ("demo/redis-cache", "demo/elasticache-sessions"):
                 previous = json.loads(sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
-                print(f"{name:<26} AWSPREVIOUS (what clients may still cache): {logs_in(name, previous)}")
+                print(f"{name:<34} AWSPREVIOUS (what clients may still cache): {logs_in(name, previous)}")
         step("rotatectl status demo/postgres-team (alternating users: team and team_clone take turns)")
         subprocess.run([str(BIN / "rotatectl"), "status", "demo/postgres-team"], env=env, check=True)
         step(f"done in {time.time() - started:.0f} s; logs and the audit log are in {STATE.relative_to(ROOT)}/")
