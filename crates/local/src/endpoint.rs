@@ -83,6 +83,7 @@ impl Endpoint {
             .route("/_rotor/clock", get(clock_now).post(clock_advance))
             .route("/_rotor/rotations/{*secret}", get(last_rotation))
             .route("/_rotor/schedules", post(put_schedule))
+            .route("/2015-03-31/functions/{function}/invocations", post(invoke))
             .route("/_rotor/schedules/{*parameter}", get(get_schedule))
             .with_state(self)
             .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -264,6 +265,29 @@ async fn put_schedule(State(endpoint): State<Arc<Endpoint>>, body: Bytes) -> Res
     match parsed.and_then(|body| endpoint.orchestrator.put_schedule(&body)) {
         Ok(value) => axum::Json(value).into_response(),
         Err(error) => answer(error),
+    }
+}
+
+/// Lambda's `Invoke`, passed to the Invoke API the endpoint runs functions with, so one endpoint URL serves a
+/// client's Secrets Manager, Parameter Store and Lambda calls. A function error answers as AWS does: 200 with
+/// `X-Amz-Function-Error` and the error's type and message.
+async fn invoke(State(endpoint): State<Arc<Endpoint>>, Path(function): Path<String>, body: Bytes) -> Response {
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let result = endpoint.orchestrator.invoke(&function, &event).await;
+    endpoint.store().audit(
+        endpoint.now(),
+        "Invoke",
+        Some(&function),
+        if result.is_ok() { "ok" } else { "function error" },
+    );
+    match result {
+        Ok(()) => (StatusCode::OK, "null").into_response(),
+        Err(failure) => {
+            let body = json!({"errorType": failure.error_type, "errorMessage": failure.message}).to_string();
+            let mut response = (StatusCode::OK, body).into_response();
+            response.headers_mut().insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            response
+        }
     }
 }
 

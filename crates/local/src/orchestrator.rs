@@ -354,6 +354,11 @@ impl Orchestrator {
         self.store.audit(now, "ScheduledParameterRotation", Some(&parameter), &result);
     }
 
+    /// Invokes a function through the Invoke API the endpoint was given (for `rotatectl rotate ssm:<name>`).
+    pub async fn invoke(&self, function: &str, event: &Value) -> Result<(), InvokeFailure> {
+        self.invoker.invoke(function, event).await
+    }
+
     /// A parameter's schedule and its last run.
     pub fn schedule(&self, parameter: &str) -> Option<ScheduleRecord> {
         self.store.read(|state| state.schedules.get(parameter).cloned())

@@ -86,29 +86,11 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
     let mut report = Report { failed: 0 };
     let client = args.secret.client().await;
 
-    let described = client.describe_secret().secret_id(&args.secret.secret_id).send().await;
-    let Some(described) =
-        report.check("the secret exists and can be described", described.map_err(|e| describe_error(&e)))
-    else {
-        return Ok(ExitCode::FAILURE);
+    let current = match crate::parameter::name_of(&args.secret.secret_id) {
+        Some(name) => read_parameter(&mut report, args, name).await,
+        None => read_secret(&mut report, &client, args).await,
     };
-    let arn = described.arn().unwrap_or(&args.secret.secret_id).to_owned();
-    let versions = versions_of(&described);
-    let stuck = versions.stuck_pending();
-    report.check(
-        "no rotation is stuck",
-        match stuck {
-            Some(version) => {
-                Err(format!("AWSPENDING is on {version}, not AWSCURRENT; clear it with `rotatectl unstick {arn}`"))
-            }
-            None => Ok(()),
-        },
-    );
-    let value = client.get_secret_value().secret_id(&arn).version_stage(AWSCURRENT).send().await;
-    let Some(value) = report.check("the AWSCURRENT value can be read", value.map_err(|e| describe_error(&e))) else {
-        return Ok(ExitCode::FAILURE);
-    };
-    let current = Secret::parse(arn.clone(), value.secret_string().unwrap_or_default());
+    let Some(current) = current else { return Ok(ExitCode::FAILURE) };
 
     match args.function {
         Function::Custom => {
@@ -198,6 +180,73 @@ async fn check_elasticache(report: &mut Report, args: &DoctorArgs, env: &Env, cu
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let login = target.test(&TestContext { pending: current, deadline: Some(deadline) }).await.map_err(text);
     report.check("the user is active, its cache is found and the current credential logs in", login);
+}
+
+/// The secret's checks: it exists, no rotation is stuck, AWSCURRENT can be read (and is returned).
+async fn read_secret(
+    report: &mut Report,
+    client: &aws_sdk_secretsmanager::Client,
+    args: &DoctorArgs,
+) -> Option<Secret> {
+    let described = client.describe_secret().secret_id(&args.secret.secret_id).send().await;
+    let described =
+        report.check("the secret exists and can be described", described.map_err(|e| describe_error(&e)))?;
+    let arn = described.arn().unwrap_or(&args.secret.secret_id).to_owned();
+    let versions = versions_of(&described);
+    report.check(
+        "no rotation is stuck",
+        match versions.stuck_pending() {
+            Some(version) => {
+                Err(format!("AWSPENDING is on {version}, not AWSCURRENT; clear it with `rotatectl unstick {arn}`"))
+            }
+            None => Ok(()),
+        },
+    );
+    let value = client.get_secret_value().secret_id(&arn).version_stage(AWSCURRENT).send().await;
+    let value = report.check("the AWSCURRENT value can be read", value.map_err(|e| describe_error(&e)))?;
+    Some(Secret::parse(arn, value.secret_string().unwrap_or_default()))
+}
+
+/// The parameter's checks: it exists as a SecureString, no rotation holds its lock, its value fits its tier with
+/// room to grow, and the value (returned) can be read.
+async fn read_parameter(report: &mut Report, args: &DoctorArgs, name: &str) -> Option<Secret> {
+    let client = aws_sdk_ssm::Client::new(&args.secret.sdk_config().await);
+    let read = client.get_parameter().name(name).with_decryption(true).send().await;
+    let out = report.check("the parameter exists and can be read (decrypted)", read.map_err(|e| describe_error(&e)))?;
+    let parameter = out.parameter()?;
+    let kind = parameter.r#type().map_or("?", |t| t.as_str());
+    report.check(
+        "the parameter is a SecureString",
+        if kind == "SecureString" {
+            Ok(())
+        } else {
+            Err(format!(
+                "it is {kind}; store the credential as a SecureString (a String is readable by anyone who may read it)"
+            ))
+        },
+    );
+    let value = parameter.value().unwrap_or_default().to_owned();
+    report.check(
+        "the value leaves room in the standard tier (4 KB) for a longer credential",
+        if value.len() + 256 <= 4096 {
+            Ok(())
+        } else {
+            Err(format!("it holds {} bytes; move it to the Advanced tier (8 KB) or shorten it", value.len()))
+        },
+    );
+    let flight = crate::parameter::in_flight(&client, name).await;
+    report.check(
+        "no rotation holds the parameter's lock",
+        match flight {
+            Ok(None) => Ok(()),
+            Ok(Some((rotation, base))) => Err(format!(
+                "rotation {rotation:?} (from version {base}) holds {name}{}; resume it with `rotatectl rotate ssm:{name} --function <its function> --rotation-id {rotation}`",
+                rotation_core::PENDING_SUFFIX
+            )),
+            Err(problem) => Err(problem),
+        },
+    );
+    Some(Secret::parse(name, &value))
 }
 
 /// The HTTPS client doctor reaches webhooks with: 5 s per request, `TLS_CA_BUNDLE` trusted on top of the

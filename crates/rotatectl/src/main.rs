@@ -3,6 +3,7 @@
 
 mod client;
 mod doctor;
+mod parameter;
 mod rotate;
 mod serve;
 mod status;
@@ -23,9 +24,11 @@ struct Cli {
 enum Command {
     /// Serve the local Secrets Manager endpoint (rotation, schedules, persistence).
     Serve(serve::ServeArgs),
-    /// Show a secret's versions and labels, its rotation settings, and a stuck AWSPENDING.
+    /// Show a secret's (or, as ssm:<name>, a parameter's) versions and labels, its rotation settings, and a
+    /// rotation stuck in flight.
     Status(client::SecretArgs),
-    /// Start a rotation (RotateSecret) and, with --wait, follow it to success or failure.
+    /// Start a rotation (RotateSecret) and, with --wait, follow it to success or failure; for ssm:<name>, invoke
+    /// --function with the parameter's event.
     Rotate(rotate::RotateArgs),
     /// Check a secret and a function's settings before turning rotation on: each check, pass or fail, and the fix.
     Doctor(doctor::DoctorArgs),
@@ -41,7 +44,10 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Status(args) => status::run(&args).await,
+        Command::Status(args) => match parameter::name_of(&args.secret_id) {
+            Some(name) => parameter::status(&args, name).await,
+            None => status::run(&args).await,
+        },
         Command::Rotate(args) => rotate::run(&args).await,
         Command::Unstick(args) => unstick::run(&args).await,
         Command::Doctor(args) => doctor::run(&args).await,

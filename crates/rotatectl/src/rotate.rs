@@ -16,10 +16,21 @@ pub struct RotateArgs {
     /// Seconds to wait with --wait.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// For ssm:<name>: the rotation function to invoke (its name or ARN).
+    #[arg(long)]
+    function: Option<String>,
+    /// For ssm:<name>: the RotationId (a failed rotation's, to resume it); default a new one.
+    #[arg(long)]
+    rotation_id: Option<String>,
 }
 
 /// Starts the rotation and, with `--wait`, follows it.
 pub async fn run(args: &RotateArgs) -> Result<ExitCode, String> {
+    if let Some(name) = crate::parameter::name_of(&args.secret.secret_id) {
+        let function =
+            args.function.as_deref().ok_or("a parameter's rotation needs --function (no service knows it)")?;
+        return crate::parameter::rotate(&args.secret, name, function, args.rotation_id.as_deref()).await;
+    }
     let client = args.secret.client().await;
     let started =
         client.rotate_secret().secret_id(&args.secret.secret_id).send().await.map_err(|e| describe_error(&e))?;

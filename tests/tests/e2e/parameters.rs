@@ -301,3 +301,38 @@ async fn the_local_scheduler_rotates_a_parameter_each_day_and_records_a_failed_r
     assert!(run["error_message"].as_str().unwrap().contains("api_key"), "{run}");
     assert_eq!(store.get(&broken).await.unwrap().1, 1, "nothing was written");
 }
+
+#[tokio::test]
+async fn rotatectl_rotates_shows_and_checks_a_parameter_without_printing_a_value() {
+    let store = start_local("rotate-custom", GENERATED).await;
+    let name = format!("/rotor/{}/api", unique("p"));
+    let id = format!("ssm:{name}");
+    store.put(&name, r#"{"api_key":"first-key-0123456789","vendor":"acme"}"#, ParameterType::SecureString).await;
+    let rotatectl = |args: &[&str]| crate::rotatectl::rotatectl(&store.h, args);
+
+    let (ok, out) = rotatectl(&["rotate", &id, "--function", "rotate-custom", "--rotation-id", "by-hand"]);
+    assert!(ok && out.contains(&format!("rotation succeeded: {id} version 2 is current")), "{out}");
+    let (ok, out) = rotatectl(&["status", &id]);
+    assert!(ok && out.contains("current,rotation-by-hand") && out.contains(&format!("{name}:previous")), "{out}");
+    let doctor = ["doctor", &id, "--function", "custom", "--env", "GENERATED_KEY=api_key"];
+    let (ok, out) = rotatectl(&doctor);
+    assert!(ok && out.contains("PASS  the parameter is a SecureString") && out.contains("all checks passed"), "{out}");
+
+    // A rotation that crashed holds the lock: status and doctor name it and how to resume; another is refused.
+    let lock = json!({"rotation": "crashed-run", "base": 2, "value": "{}"}).to_string();
+    store.put(&format!("{name}.rotor-pending"), &lock, ParameterType::SecureString).await;
+    let (_, out) = rotatectl(&["status", &id]);
+    assert!(out.contains("rotation \"crashed-run\" holds") && out.contains("--rotation-id crashed-run"), "{out}");
+    let (ok, out) = rotatectl(&doctor);
+    assert!(!ok && out.contains("FAIL  no rotation holds the parameter's lock"), "{out}");
+    let (ok, out) = rotatectl(&["rotate", &id, "--function", "rotate-custom"]);
+    assert!(!ok && out.contains("cannot start") && out.contains("the parameter is unchanged"), "{out}");
+    let (ok, out) = rotatectl(&["rotate", &id]);
+    assert!(!ok && out.contains("needs --function"), "{out}");
+
+    for value in store.all_values(&name).await.iter().filter(|v| v.len() >= 8) {
+        for args in [&["status", id.as_str()][..], &doctor[..]] {
+            assert!(!rotatectl(args).1.contains(value.as_str()), "rotatectl printed a value");
+        }
+    }
+}
