@@ -246,3 +246,127 @@ async fn where_moto_is_wrong_the_local_endpoint_does_what_aws_documents() {
         .await;
     assert!(theirs.is_err(), "moto refuses a function it does not host");
 }
+
+/// The Parameter Store calls a parameter rotation makes, in its order, with the answers a caller relies on.
+async fn parameter_rotation_calls(c: &aws_sdk_ssm::Client, name: &str) -> Vec<String> {
+    use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
+    let companion = format!("{name}.rotor-pending");
+    let mut log = Vec::new();
+    let put = |value: &str, overwrite: bool, target: &str| {
+        c.put_parameter()
+            .name(target)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .tier(ParameterTier::Standard)
+            .overwrite(overwrite)
+            .send()
+    };
+    log.push(seen("PutParameter", put("one", false, name).await, |o| format!("{}", o.version())));
+    let r = c.get_parameters().names(name).names(&companion).with_decryption(true).send().await;
+    log.push(seen("GetParameters", r, |o| {
+        let found: Vec<String> =
+            o.parameters().iter().map(|p| format!("{:?} {:?} {}", p.name(), p.value(), p.version())).collect();
+        format!("{found:?} invalid {:?}", o.invalid_parameters())
+    }));
+    let filter = ParameterStringFilter::builder().key("Name").option("Equals").values(name).build().unwrap();
+    let r = c.describe_parameters().parameter_filters(filter).send().await;
+    log.push(seen("DescribeParameters", r, |o| {
+        let found: Vec<String> =
+            o.parameters().iter().map(|p| format!("{:?} {:?} {:?}", p.name(), p.r#type(), p.tier())).collect();
+        format!("{found:?}")
+    }));
+    log.push(seen("PutParameter companion", put("lock", false, &companion).await, |o| format!("{}", o.version())));
+    log.push(seen("PutParameter companion again", put("other", false, &companion).await, |o| {
+        format!("{}", o.version())
+    }));
+    log.push(seen("PutParameter overwrite", put("two", true, name).await, |o| format!("{}", o.version())));
+    let r = c
+        .label_parameter_version()
+        .name(name)
+        .parameter_version(2)
+        .labels("current")
+        .labels("rotation-r1")
+        .send()
+        .await;
+    log.push(seen("LabelParameterVersion", r, |o| format!("{:?} {}", o.invalid_labels(), o.parameter_version())));
+    let r = c.label_parameter_version().name(name).parameter_version(1).labels("previous").send().await;
+    log.push(seen("LabelParameterVersion previous", r, |o| format!("{:?}", o.invalid_labels())));
+    for selector in ["current", "previous", "rotation-r1", "1", "missing"] {
+        let r = c.get_parameter().name(format!("{name}:{selector}")).with_decryption(true).send().await;
+        log.push(seen(&format!("GetParameter :{selector}"), r, |o| {
+            let p = o.parameter().unwrap();
+            format!("{:?} {}", p.value(), p.version())
+        }));
+    }
+    // The label moves: a label names one version.
+    let r = c.label_parameter_version().name(name).parameter_version(1).labels("current").send().await;
+    log.push(seen("LabelParameterVersion moves current", r, |o| format!("{:?}", o.invalid_labels())));
+    let r = c.get_parameter().name(format!("{name}:current")).with_decryption(true).send().await;
+    log.push(seen("GetParameter :current after the move", r, |o| format!("{}", o.parameter().unwrap().version())));
+    let r = c.get_parameter_history().name(name).with_decryption(true).send().await;
+    log.push(seen("GetParameterHistory", r, |o| {
+        let versions: Vec<String> =
+            o.parameters().iter().map(|p| format!("{} {:?} {:?}", p.version(), p.value(), p.labels())).collect();
+        format!("{versions:?}")
+    }));
+    log.push(seen("DeleteParameter companion", c.delete_parameter().name(&companion).send().await, |_| "ok".into()));
+    log.push(seen("DeleteParameter again", c.delete_parameter().name(&companion).send().await, |_| "ok".into()));
+    let r = c.get_parameter().name(&companion).send().await;
+    log.push(seen("GetParameter deleted", r, |_| "found".into()));
+    log
+}
+
+#[tokio::test]
+async fn parameter_store_calls_agree_with_moto() {
+    let moto = Moto::start();
+    let h = Harness::start(vec![]).await;
+    let client = |url: &str| {
+        let config = aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+            .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ssm::config::Credentials::new("AKID", "not-a-secret", None, None, "tests"))
+            .endpoint_url(url)
+            .build();
+        aws_sdk_ssm::Client::from_conf(config)
+    };
+    let name = format!("/rotor/{}/db", crate::harness::unique("x"));
+    let local = parameter_rotation_calls(&client(&h.endpoint_url), &name).await;
+    let theirs = parameter_rotation_calls(&client(&moto.url), &name).await;
+    assert_eq!(local, theirs);
+    assert!(local.iter().any(|l| l.starts_with("PutParameter companion again -> error ParameterAlreadyExists")));
+
+    // Where moto differs from AWS: labels beginning with aws or ssm are refused in any case (moto takes
+    // AWSCURRENT and SSM-x), as AWS documents; the local endpoint does what AWS does.
+    let (ours, theirs) = (client(&h.endpoint_url), client(&moto.url));
+    for c in [&ours, &theirs] {
+        let r = c
+            .label_parameter_version()
+            .name(&name)
+            .parameter_version(2)
+            .labels("AWSCURRENT")
+            .labels("SSM-x")
+            .send()
+            .await;
+        r.unwrap();
+    }
+    let ours = ours
+        .label_parameter_version()
+        .name(&name)
+        .parameter_version(2)
+        .labels("AWSCURRENT")
+        .labels("SSM-x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ours.invalid_labels(), ["AWSCURRENT", "SSM-x"]);
+    let theirs = theirs
+        .label_parameter_version()
+        .name(&name)
+        .parameter_version(2)
+        .labels("AWSCURRENT")
+        .labels("SSM-x")
+        .send()
+        .await
+        .unwrap();
+    assert!(theirs.invalid_labels().is_empty(), "moto takes labels AWS refuses");
+}

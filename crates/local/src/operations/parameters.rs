@@ -69,7 +69,10 @@ fn version_of<'a>(record: &'a ParameterRecord, selector: Option<&str>) -> Result
         None => record.versions.last().ok_or_else(|| not_found(&record.name)),
         Some(s) => match s.parse::<i64>() {
             Ok(version) => record.versions.iter().find(|v| v.version == version).ok_or_else(missing),
-            Err(_) => record.versions.iter().find(|v| v.labels.iter().any(|l| l == s)).ok_or_else(missing),
+            // A missing label is a missing parameter (a missing version number is a missing version), as in AWS.
+            Err(_) => {
+                record.versions.iter().find(|v| v.labels.iter().any(|l| l == s)).ok_or_else(|| not_found(&record.name))
+            }
         },
     }
 }
