@@ -4,7 +4,8 @@
 //! median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone), each step's median inside the
 //! function, the cold start (process spawn to its first handled event), the first rotation after a cold start
 //! (process spawn until its first rotation is done), peak RSS, and the function's Secrets Manager calls per
-//! rotation (from the endpoint's audit log).
+//! rotation (from the endpoint's audit log); and a PostgreSQL single user in a Parameter Store SecureString: the
+//! rotation's time and its Parameter Store calls.
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/certificates.rs"]
@@ -152,6 +153,48 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
     println!("  Secrets Manager calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
 }
 
+/// A parameter's rotations: the function invoked with `{"ParameterName", "RotationId"}` (it runs the four steps
+/// itself), against the local endpoint's Parameter Store; the Parameter Store calls per rotation from the audit log.
+async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String, String)>, value: String) {
+    let mut h = Harness::start(vec![]).await;
+    let pid = h.start_function(Function { name: function, env });
+    let name = format!("/rotor/bench/{}", unique("p"));
+    let put = json!({"Name": name, "Value": value, "Type": "SecureString"});
+    let response = reqwest::Client::new()
+        .post(&h.endpoint_url)
+        .header("x-amz-target", "AmazonSSM.PutParameter")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(put.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let audit_before = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap().lines().count();
+    let mut totals = Vec::new();
+    for run in 0..ROTATIONS {
+        let event = json!({"ParameterName": name, "RotationId": format!("bench-{run}")});
+        let started = Instant::now();
+        h.invoke(function, &event).await.expect("the rotation succeeds");
+        totals.push(ms(started.elapsed()));
+    }
+    let rss = peak_rss_kib(pid);
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    let api_calls = audit
+        .lines()
+        .skip(audit_before)
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["operation"].as_str().unwrap().starts_with("AmazonSSM."))
+        .count();
+    println!("{title}");
+    println!(
+        "  full rotation, four steps in one invocation ({ROTATIONS} runs): median {:.2} ms, p95 {:.2} ms",
+        percentile(&totals, 0.5),
+        percentile(&totals, 0.95)
+    );
+    println!("  peak RSS after {ROTATIONS} rotations: {:.1} MiB", rss as f64 / 1024.0);
+    println!("  Parameter Store calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -172,7 +215,7 @@ async fn main() {
         (user, password)
     };
     let mut users = Vec::new();
-    for _ in 0..=2 * COLD_STARTS {
+    for _ in 0..=2 * COLD_STARTS + 1 {
         let (user, password) = secret();
         superuser.batch_execute(&format!("CREATE ROLE {user}")).await.unwrap();
         superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
@@ -181,11 +224,14 @@ async fn main() {
                 .to_string(),
         );
     }
+    let parameter_user = users.pop().unwrap();
     let next = std::sync::Mutex::new(users.into_iter());
-    measure("PostgreSQL single user over verified TLS (rotate-postgres)", "rotate-postgres", env, || {
+    measure("PostgreSQL single user over verified TLS (rotate-postgres)", "rotate-postgres", env.clone(), || {
         next.lock().unwrap().next().unwrap()
     })
     .await;
+    let title = "PostgreSQL single user in a Parameter Store SecureString (rotate-postgres)";
+    measure_parameter(title, "rotate-postgres", env, parameter_user).await;
 
     let maria = mariadb_server::MariaDbServer::get().await;
     let mut root = maria.root().await;

@@ -257,6 +257,15 @@ async fn a_postgresql_credential_in_a_securestring_rotates_and_a_crash_after_set
     let mut values = store.all_values(&name).await;
     values.push(password);
     store.h.assert_no_leaks(&values);
+    // A value that is not the JSON of a database credential.
+    let text = format!("/rotor/{}/text", unique("p"));
+    store.put(&text, "just-a-password-0123", ParameterType::SecureString).await;
+    let (kind, message) = store.rotate("rotate-postgres", &text, "r1").await.unwrap_err();
+    assert_eq!(kind, "InvalidSecret", "{message}");
+    assert!(message.contains("must be a JSON object"), "says what is wrong: {message}");
+    assert_eq!(store.get(&text).await.unwrap().1, 1, "nothing was written");
+    assert!(store.get(&format!("{text}.rotor-pending")).await.is_none(), "no lock was taken");
+
     let log = pg.log();
     for value in seen.iter().map(|s| s["password"].as_str().unwrap().to_owned()) {
         assert!(!log.contains(&value), "a password reached the server's log");
@@ -335,4 +344,17 @@ async fn rotatectl_rotates_shows_and_checks_a_parameter_without_printing_a_value
             assert!(!rotatectl(args).1.contains(value.as_str()), "rotatectl printed a value");
         }
     }
+}
+
+#[tokio::test]
+async fn a_plain_string_parameter_gets_a_generated_value() {
+    let store = start_local("rotate-custom", &[]).await;
+    let name = format!("/rotor/{}/token", unique("p"));
+    store.put(&name, "first-token-0123456789", ParameterType::SecureString).await;
+    store.rotate("rotate-custom", &name, "r1").await.unwrap();
+    let (value, version) = store.get(&name).await.unwrap();
+    assert_eq!(version, 2);
+    assert_ne!(value, "first-token-0123456789");
+    assert_eq!(value.len(), 32, "a bare value, of the policy's length: {}", value.len());
+    assert!(serde_json::from_str::<Value>(&value).is_err(), "not wrapped in JSON");
 }
