@@ -69,6 +69,7 @@ pub async fn load_admin(
             dbname: None,
             username: secret.require_str("username")?.to_owned(),
             password: Password::new(secret.require_str("password")?.to_owned()),
+            resource: None,
         }
     };
     check_same_server(arn, &connection, user)?;

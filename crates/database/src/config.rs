@@ -39,10 +39,27 @@ pub struct DatabaseConfig {
 impl DatabaseConfig {
     /// Reads and validates the environment; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
+        Self::read(env, true)
+    }
+
+    /// [`DatabaseConfig::from_env`] for an engine whose admin is the function's role
+    /// ([`Engine::ADMIN_IS_ROLE`](crate::Engine::ADMIN_IS_ROLE)): `ADMIN_SECRET_ARNS` is not needed, and refused when
+    /// set (no secret is read as an admin).
+    pub fn from_env_for_role_admin(env: &Env) -> Result<Self, RotationError> {
+        if env.get("ADMIN_SECRET_ARNS").is_some() {
+            return Err(RotationError::Config {
+                variable: "ADMIN_SECRET_ARNS",
+                reason: "must not be set: this function's admin is its own role, and it reads no admin secret".into(),
+            });
+        }
+        Self::read(env, false)
+    }
+
+    fn read(env: &Env, admin_secret: bool) -> Result<Self, RotationError> {
         let ca_bundle = rotation_core::ca_bundle_from_env(env)?;
         let strategy = Strategy::from_env(env)?;
         let admin_secrets = AdminSecrets::from_env(env)?;
-        if strategy.needs_admin() && admin_secrets.is_empty() {
+        if admin_secret && strategy.needs_admin() && admin_secrets.is_empty() {
             return Err(RotationError::Config {
                 variable: "ADMIN_SECRET_ARNS",
                 reason: format!(

@@ -35,7 +35,8 @@ pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &Connection, mod
 /// secret, the confused-deputy checks and the fallbacks, written once for every engine.
 ///
 /// A "user" is whatever the engine addresses a credential by: a role name (PostgreSQL), an account `user@host`
-/// (MySQL), a user id changed through an API (ElastiCache's `ModifyUser`); an engine with native dual passwords
+/// (MySQL), a user id changed through an API (ElastiCache's `ModifyUser`, whose administrator is the function's
+/// role, [`Engine::ADMIN_IS_ROLE`], and whose sessions are API calls or a login to the cache); an engine with native dual passwords
 /// (Redis ACLs, MySQL's `RETAIN CURRENT PASSWORD`) keeps the old one when it sets the new. Every method that
 /// changes a password must be idempotent: setSecret is retried after any failure, including after the change
 /// succeeded.
@@ -124,6 +125,20 @@ pub trait Engine: Send + Sync + Debug + 'static {
         inactive: &Self::User,
         password: &Password,
     ) -> impl Future<Output = Result<(), RotationError>> + Send;
+
+    /// Whether the administrator is the function's own AWS role acting through the engine's API (ElastiCache's
+    /// `ModifyUser`) rather than an admin secret: the admin strategy then reads no `masterarn`, and
+    /// [`Engine::role_admin`] is the admin's session.
+    const ADMIN_IS_ROLE: bool = false;
+
+    /// The admin session of an engine whose administrator is the function's role ([`Engine::ADMIN_IS_ROLE`]).
+    fn role_admin(&self, config: &DatabaseConfig) -> impl Future<Output = Result<Self::Session, RotationError>> + Send {
+        let _ = config;
+        ready(Err(RotationError::Config {
+            variable: "ROTATION_STRATEGY",
+            reason: format!("admin needs an admin secret (masterarn) for {}", self.name()),
+        }))
+    }
 
     /// Whether createSecret asks the server, as the admin, about the other user's name
     /// ([`Engine::refuse_name`]) before storing an alternating user's pending secret.

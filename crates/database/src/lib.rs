@@ -162,6 +162,9 @@ pub struct Connection {
     pub username: String,
     /// `password`, redacted in `Debug`; exposed only at the driver call that needs it.
     pub password: Password,
+    /// For an engine whose users are managed through an API, the user's resource (ElastiCache's `user_arn`);
+    /// `None` for servers the admin logs in to.
+    pub resource: Option<String>,
 }
 
 impl Connection {
@@ -188,12 +191,16 @@ impl Connection {
             dbname: secret.optional_str("dbname")?.map(str::to_owned).or(default_dbname.map(str::to_owned)),
             username: secret.require_str("username")?.to_owned(),
             password: Password::new(secret.require_str("password")?.to_owned()),
+            resource: None,
         })
     }
 
-    /// `host:port`, for messages.
+    /// `host:port`, for messages; an API-managed user without a host is named by its resource.
     pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match (&self.resource, self.host.is_empty()) {
+            (Some(resource), true) => resource.clone(),
+            _ => format!("{}:{}", self.host, self.port),
+        }
     }
 }
 
@@ -234,14 +241,14 @@ pub fn other_username(username: &str) -> String {
 }
 
 /// The pending secret of a database: every field kept, the password replaced, and for alternating users the
-/// other user of the pair. `masterarn` must be there for the strategies that use the admin.
+/// other user of the pair. `masterarn` must be there for the strategies that use an admin secret.
 pub fn next_secret(
     current: &Secret,
     connection: &Connection,
     strategy: Strategy,
     password: Password,
 ) -> Result<Secret, RotationError> {
-    if strategy.needs_admin() {
+    if strategy.needs_admin() && connection.resource.is_none() {
         current.require_str("masterarn")?;
     }
     // The store holds the value itself: this is where the new password leaves its wrapper.
@@ -275,6 +282,9 @@ pub fn check_same_target(current: &Connection, pending: &Connection, strategy: S
     }
     if current.engine.is_some() && pending.engine.is_some() && current.engine != pending.engine {
         return refuse("engine");
+    }
+    if current.resource != pending.resource {
+        return refuse("user resource");
     }
     let same_user = match strategy {
         Strategy::AlternatingUsers => base_username(&current.username) == base_username(&pending.username),

@@ -37,8 +37,12 @@ impl<E: Engine> DatabaseTarget<E> {
         self.engine.login(&self.config, connection, mode, Purpose::Rotor).await
     }
 
-    /// Logs in with the (pinned) admin secret named by the current secret's `masterarn`.
+    /// Logs in with the (pinned) admin secret named by the current secret's `masterarn`; for an engine whose
+    /// administrator is the function's role, that role's session.
     async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<E::Session, RotationError> {
+        if E::ADMIN_IS_ROLE {
+            return self.engine.role_admin(&self.config).await;
+        }
         let admin = load_admin(ctx, &self.rds, user, &self.config, &self.engine).await?;
         self.login(&self.engine.admin_connection(admin.connection), admin.mode).await
     }

@@ -1,17 +1,18 @@
-//! [`ElastiCacheTarget`]: ElastiCache users, whose passwords are changed through the ElastiCache API
+//! [`ElastiCacheEngine`]: ElastiCache users for rotation-database's
+//! [`DatabaseTarget`](rotation_database::DatabaseTarget), their passwords changed through the ElastiCache API
 //! (`ModifyUser`), with the secret AWS's ElastiCache rotation function uses.
 //!
 //! The secret is `{"user_arn": "arn:aws:elasticache:<region>:<account>:user:<user id>", "username": ..., "password":
 //! ...}`, unknown fields kept; `host` and `port` (and `ssl`), when present, name the cache testSecret logs in to, else
-//! it is found from the user's user groups and their replication group. setSecret waits (with a bound) for the
+//! it is found from the user's user groups and their replication group. The administrator is the function's own
+//! role ([`Engine::ADMIN_IS_ROLE`]): the admin strategy reads no `masterarn`. setSecret waits (with a bound) for the
 //! user to be `active`, then gives it two passwords, the pending one and the current one, so a client holding
-//! AWSCURRENT keeps working; the one before is dropped at the next rotation, as AWS's function does. testSecret
-//! waits for `active` again (the change has reached every node), then logs in to the cache with the pending
-//! password and runs the test command.
+//! AWSCURRENT keeps working; the one before is dropped at the next rotation, as AWS's function does. A login (testSecret's probe)
+//! waits for `active` again (the change has reached every node), then logs in to the cache.
 //!
-//! There is no admin secret: the function's role is the administrator. What it may change is bounded twice: by the
-//! role's `elasticache:ModifyUser` resources, and by `ELASTICACHE_USER_ARNS` (or AWS's `USER_NAME`), so a secret
-//! whose `user_arn` names another user is refused before any call.
+//! What the role may change is bounded twice: by its `elasticache:ModifyUser` resources, and by
+//! `ELASTICACHE_USER_ARNS` (or AWS's `USER_NAME`), so a secret whose `user_arn` names another user is refused before
+//! any call.
 
 use std::time::{Duration, Instant};
 
@@ -19,13 +20,10 @@ use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::config::{Builder as ClientConfig, Region};
 use aws_sdk_elasticache::error::ProvideErrorMetadata;
 use aws_sdk_elasticache::types::User;
-use rotation_core::{
-    CreateContext, Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind,
-    TestContext,
-};
-use rotation_database::{ArnPatterns, Connection, DatabaseConfig, Engine, Purpose};
+use rotation_core::{Env, Password, PasswordPolicy, RotationError, Secret, TargetErrorKind};
+use rotation_database::{ArnPatterns, Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
-use crate::{DEFAULT_PORT, RedisEngine};
+use crate::{DEFAULT_PORT, RedisEngine, Session};
 
 /// The characters ElastiCache refuses in a password.
 const REFUSED_CHARACTERS: &str = "/\"@";
@@ -45,12 +43,6 @@ pub struct ElastiCacheConfig {
     pub max_wait: Duration,
     /// `WAITING_RETRY_INTERVAL_IN_SECONDS` (default 5; AWS's function waits 10): between two looks at the user.
     pub interval: Duration,
-    /// `ALLOW_PRIVILEGED_USERS` (default false): whether a user whose access string makes it an administrator
-    /// (`+@all`, `+@admin`, `+@dangerous`, `+acl`) may be rotated.
-    pub allow_privileged_users: bool,
-    /// TLS, time-outs, the test command and its retries, as for the other engines (`TLS_MODE`, `TLS_CA_BUNDLE`,
-    /// `CONNECT_TIMEOUT_SECONDS`, `TEST_QUERY`, `TEST_ATTEMPTS`).
-    pub database: DatabaseConfig,
 }
 
 impl ElastiCacheConfig {
@@ -77,18 +69,28 @@ impl ElastiCacheConfig {
                 reason: format!("must hold {c:?}: ElastiCache refuses passwords with /, \" or @"),
             });
         }
-        let mut database = DatabaseConfig::from_env(env)?;
-        if env.get("TEST_QUERY").is_none() {
-            database.test_query = crate::DEFAULT_TEST_COMMAND.to_owned();
-        }
         Ok(Self {
             users,
             user_name,
             max_wait: Duration::from_secs(env.number("MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS", 600, 1..=900)? as u64),
             interval: Duration::from_secs(env.number("WAITING_RETRY_INTERVAL_IN_SECONDS", 5, 1..=60)? as u64),
-            allow_privileged_users: env.flag("ALLOW_PRIVILEGED_USERS", false)?,
-            database,
         })
+    }
+
+    /// The database settings (TLS, time-outs, the test command and its retries) for ElastiCache users: the admin
+    /// strategy only, whose admin is the function's role, and `PING` unless `TEST_QUERY` says otherwise.
+    pub fn database_config(env: &Env) -> Result<DatabaseConfig, RotationError> {
+        let mut config = DatabaseConfig::from_env_for_role_admin(env)?;
+        if config.strategy != rotation_database::Strategy::Admin {
+            return Err(RotationError::Config {
+                variable: "ROTATION_STRATEGY",
+                reason: "must be admin for ElastiCache users: the function's role sets their passwords with ModifyUser (two at once, so no second user is needed)".into(),
+            });
+        }
+        if env.get("TEST_QUERY").is_none() {
+            config.test_query = crate::DEFAULT_TEST_COMMAND.to_owned();
+        }
+        Ok(config)
     }
 }
 
@@ -105,54 +107,77 @@ struct UserSecret {
 impl UserSecret {
     fn parse(secret: &Secret) -> Result<Self, RotationError> {
         let arn = secret.require_str("user_arn")?;
-        let parts: Vec<&str> = arn.split(':').collect();
-        let [_, partition, "elasticache", region, account, "user", id] = parts[..] else {
+        let Some((region, id)) = region_and_id(arn) else {
             return Err(secret.invalid(
                 "user_arn",
                 "must be an ElastiCache user ARN: arn:aws:elasticache:<region>:<account>:user:<user id>",
             ));
         };
-        if !partition.starts_with("aws") || region.is_empty() || account.is_empty() || id.is_empty() {
-            return Err(secret.invalid("user_arn", "must be arn:aws:elasticache:<region>:<account>:user:<user id>"));
-        }
         Ok(Self {
             arn: arn.to_owned(),
-            region: region.to_owned(),
-            id: id.to_owned(),
+            region,
+            id,
             username: secret.require_str("username")?.to_owned(),
             password: secret.optional_str("password")?.map(|p| Password::new(p.to_owned())),
         })
     }
 }
 
-/// Rotates ElastiCache users through the ElastiCache API; testSecret logs in to the cache.
+/// The region and user id of an ElastiCache user ARN.
+fn region_and_id(arn: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [_, partition, "elasticache", region, account, "user", id] = parts[..] else { return None };
+    let valid = partition.starts_with("aws") && !region.is_empty() && !account.is_empty() && !id.is_empty();
+    valid.then(|| (region.to_owned(), id.to_owned()))
+}
+
+/// ElastiCache users, administered by the function's role through the ElastiCache API; logins (testSecret's probe,
+/// doctor's check) go to the cache over verified TLS with [`RedisEngine`]'s session.
 #[derive(Debug, Clone)]
-pub struct ElastiCacheTarget {
+pub struct ElastiCacheEngine {
     client: ClientConfig,
     redis: RedisEngine,
     config: ElastiCacheConfig,
 }
 
-impl ElastiCacheTarget {
-    /// A target calling ElastiCache with `client` (its region replaced by each user ARN's), logging in to caches
+/// An ElastiCache user: its ARN (region, id), name, access string, and the password kept beside the new one.
+#[derive(Debug, Clone)]
+pub struct ElastiCacheUser {
+    secret: UserSecret,
+    access_string: String,
+}
+
+/// A session: the function's role (ElastiCache API calls), or a login to the cache.
+#[derive(Debug)]
+pub enum ElastiCacheSession {
+    /// The function's role, the users' administrator.
+    Role(Connection),
+    /// A login to the cache as a user.
+    Cache(Session),
+}
+
+impl rotation_database::Session for ElastiCacheSession {
+    fn connection(&self) -> &Connection {
+        match self {
+            Self::Role(connection) => connection,
+            Self::Cache(session) => session.connection(),
+        }
+    }
+}
+
+impl ElastiCacheEngine {
+    /// An engine calling ElastiCache with `client` (its region replaced by each user ARN's), logging in to caches
     /// with `redis`.
     pub fn new(client: ClientConfig, redis: RedisEngine, config: ElastiCacheConfig) -> Self {
         Self { client, redis, config }
-    }
-
-    /// `rotatectl doctor`: whether the function may rotate the user `secret` names, and ElastiCache describes it
-    /// under the secret's name, not an administrator.
-    pub async fn check_user(&self, secret: &Secret) -> Result<(), RotationError> {
-        self.describe(&self.user_secret(secret)?).await.map(drop)
     }
 
     fn client(&self, region: &str) -> Client {
         Client::from_conf(self.client.clone().region(Region::new(region.to_owned())).build())
     }
 
-    /// The user a secret names, refused unless the configuration allows it.
-    fn user_secret(&self, secret: &Secret) -> Result<UserSecret, RotationError> {
-        let user = UserSecret::parse(secret)?;
+    /// Refuses a user the configuration does not name.
+    fn allowed(&self, user: &UserSecret) -> Result<(), RotationError> {
         let refuse = |why: String| {
             RotationError::target(
                 TargetErrorKind::ConfusedDeputy,
@@ -166,11 +191,21 @@ impl ElastiCacheTarget {
         if let Some(name) = self.config.user_name.as_deref().filter(|name| *name != user.username) {
             return Err(refuse(format!("the secret's username is not USER_NAME ({name:?})")));
         }
+        Ok(())
+    }
+
+    /// The user a connection addresses (its `resource` is the user's ARN).
+    fn user_of(&self, connection: &Connection) -> Result<UserSecret, RotationError> {
+        let arn = connection.resource.clone().unwrap_or_default();
+        let (region, id) = region_and_id(&arn)
+            .ok_or_else(|| RotationError::target(TargetErrorKind::Rejected, &arn, "is not an ElastiCache user ARN"))?;
+        let password = Some(connection.password.clone()).filter(|p| !p.expose().is_empty());
+        let user = UserSecret { arn, region, id, username: connection.username.clone(), password };
+        self.allowed(&user)?;
         Ok(user)
     }
 
-    /// The user, as ElastiCache describes it, checked against the secret: the same name, and no administrator
-    /// unless allowed.
+    /// The user, as ElastiCache describes it, checked against the secret: the same name.
     async fn describe(&self, user: &UserSecret) -> Result<User, RotationError> {
         let out = self
             .client(&user.region)
@@ -193,29 +228,14 @@ impl ElastiCacheTarget {
                 ),
             ));
         }
-        let access = found.access_string().unwrap_or_default();
-        let rights: Vec<&str> = access.split_whitespace().filter(|rule| ADMIN_RULES.contains(rule)).collect();
-        if !rights.is_empty() && !self.config.allow_privileged_users {
-            return Err(RotationError::target(
-                TargetErrorKind::ConfusedDeputy,
-                &user.arn,
-                format!(
-                    "the user's access string grants {}: rotor does not rotate administrators (set ALLOW_PRIVILEGED_USERS=true to allow it)",
-                    rights.join(" ")
-                ),
-            ));
-        }
         Ok(found.clone())
     }
 
     /// Waits until the user is `active` (a change made earlier has reached every node), looking every
-    /// `WAITING_RETRY_INTERVAL_IN_SECONDS`, for at most `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` and never past
-    /// `deadline` (less one interval, to report its own error).
-    async fn wait_active(&self, user: &UserSecret, deadline: Option<Instant>) -> Result<User, RotationError> {
-        let mut end = Instant::now() + self.config.max_wait;
-        if let Some(deadline) = deadline {
-            end = end.min(deadline.checked_sub(self.config.interval).unwrap_or(deadline));
-        }
+    /// `WAITING_RETRY_INTERVAL_IN_SECONDS`, for at most `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` (the step itself
+    /// ends before the invocation's deadline).
+    async fn wait_active(&self, user: &UserSecret) -> Result<User, RotationError> {
+        let end = Instant::now() + self.config.max_wait;
         loop {
             let found = self.describe(user).await?;
             let status = found.status().unwrap_or("unknown");
@@ -236,12 +256,9 @@ impl ElastiCacheTarget {
         }
     }
 
-    /// Where the cache is: the secret's `host` and `port`, else the endpoint of the replication group of the
-    /// user's first user group that has one (its configuration endpoint in cluster mode, else its primary).
-    async fn endpoint(&self, secret: &Secret, user: &UserSecret, found: &User) -> Result<(String, u16), RotationError> {
-        if let Some(host) = secret.optional_str("host")? {
-            return Ok((host.to_owned(), secret.port("port", DEFAULT_PORT)?));
-        }
+    /// Where the cache is: the endpoint of the replication group of the user's first user group that has one (its
+    /// configuration endpoint in cluster mode, else its primary).
+    async fn endpoint(&self, user: &UserSecret, found: &User) -> Result<(String, u16), RotationError> {
         let client = self.client(&user.region);
         for group in found.user_group_ids() {
             let out = client
@@ -273,6 +290,28 @@ impl ElastiCacheTarget {
             &user.arn,
             "the user is in no user group of a replication group with an endpoint; add it to one, or name the cache with host and port in the secret (serverless caches: always)",
         ))
+    }
+}
+
+/// The role's session: what messages name as the admin.
+fn role_connection() -> Connection {
+    Connection {
+        engine: Some("elasticache".into()),
+        host: String::new(),
+        port: 0,
+        dbname: None,
+        username: String::new(),
+        password: Password::new(String::new()),
+        resource: Some("the function's role (ElastiCache API)".into()),
+    }
+}
+
+fn unsupported(what: &str) -> RotationError {
+    RotationError::Config {
+        variable: "ROTATION_STRATEGY",
+        reason: format!(
+            "must be admin for ElastiCache users: {what} (the function's role sets their passwords with ModifyUser, two at once)"
+        ),
     }
 }
 
@@ -316,84 +355,139 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
     RotationError::target(kind, resource, message)
 }
 
-impl Target for ElastiCacheTarget {
+impl Engine for ElastiCacheEngine {
+    type Session = ElastiCacheSession;
+    type User = ElastiCacheUser;
+
+    /// `ModifyUser` with the same two passwords again is harmless.
+    const CHECK_PENDING_FIRST: bool = false;
+    const ADMIN_IS_ROLE: bool = true;
+
     fn name(&self) -> &'static str {
         "elasticache"
     }
 
-    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
-        self.user_secret(current)?;
-        // The store holds the value itself: this is where the new password leaves its wrapper.
-        current.with_field("password", password.into_inner())
+    /// The user (`user_arn`, refused unless the configuration names it) as the connection's `resource`, and the
+    /// cache's `host`/`port` when the secret names them (else found at login).
+    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
+        let user = UserSecret::parse(secret)?;
+        self.allowed(&user)?;
+        Ok(Connection {
+            engine: secret.optional_str("engine")?.map(str::to_owned),
+            host: secret.optional_str("host")?.unwrap_or_default().to_owned(),
+            port: secret.port("port", DEFAULT_PORT)?,
+            dbname: None,
+            username: user.username,
+            // AWS's secrets may have no password before their first rotation.
+            password: user.password.unwrap_or_else(|| Password::new(String::new())),
+            resource: Some(user.arn),
+        })
     }
 
-    /// The next secret, once ElastiCache says the user exists under the secret's name.
-    async fn create(
+    async fn role_admin(&self, _config: &DatabaseConfig) -> Result<ElastiCacheSession, RotationError> {
+        Ok(ElastiCacheSession::Role(role_connection()))
+    }
+
+    /// Waits for the user to be `active`, finds the cache when the secret does not name it, and logs in to it.
+    async fn login(
         &self,
-        _ctx: &CreateContext<'_>,
-        current: &Secret,
-        password: Password,
-    ) -> Result<Secret, RotationError> {
-        let next = self.next_secret(current, password)?;
-        self.describe(&self.user_secret(current)?).await?;
-        Ok(next)
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+        purpose: Purpose,
+    ) -> Result<ElastiCacheSession, RotationError> {
+        let user = self.user_of(connection)?;
+        let found = self.wait_active(&user).await?;
+        let mut cache = connection.clone();
+        if cache.host.is_empty() {
+            (cache.host, cache.port) = self.endpoint(&user, &found).await?;
+        }
+        Ok(ElastiCacheSession::Cache(self.redis.login(config, &cache, mode, purpose).await?))
     }
 
-    /// Waits for the user to be `active`, then gives it the pending password and the current one.
-    async fn set(&self, ctx: &SetContext<'_>) -> Result<(), RotationError> {
-        let current = self.user_secret(ctx.current)?;
-        let pending = self.user_secret(ctx.pending)?;
-        if (&pending.arn, &pending.username) != (&current.arn, &current.username) {
-            return Err(RotationError::target(
-                TargetErrorKind::ConfusedDeputy,
-                &current.arn,
-                "the pending secret names another user than the current one; rotate only the credential, never the target",
-            ));
-        }
-        let new = pending.password.as_ref().ok_or_else(|| ctx.pending.invalid("password", "is missing"))?;
-        self.wait_active(&current, ctx.deadline).await?;
-        let mut passwords = vec![new.expose().to_owned()];
-        // AWS's secrets may have no password before their first rotation.
-        if let Some(kept) = current.password.as_ref().filter(|kept| kept.expose() != new.expose()) {
+    async fn set_own_password(
+        &self,
+        _session: &mut ElastiCacheSession,
+        _password: &Password,
+    ) -> Result<(), RotationError> {
+        Err(unsupported("a user cannot change its own password"))
+    }
+
+    /// The user ElastiCache describes under the secret's `user_arn`, which must carry the secret's name.
+    async fn user(
+        &self,
+        _config: &DatabaseConfig,
+        _admin: &mut ElastiCacheSession,
+        connection: &Connection,
+        _mode: TlsMode,
+    ) -> Result<ElastiCacheUser, RotationError> {
+        let secret = self.user_of(connection)?;
+        let found = self.describe(&secret).await?;
+        Ok(ElastiCacheUser { secret, access_string: found.access_string().unwrap_or_default().to_owned() })
+    }
+
+    fn alternate(&self, _active: &ElastiCacheUser, _name: &str) -> Result<ElastiCacheUser, String> {
+        Err("ElastiCache users are rotated by the admin strategy only (ModifyUser keeps two passwords)".into())
+    }
+
+    fn user_name<'u>(&self, user: &'u ElastiCacheUser) -> &'u str {
+        &user.secret.username
+    }
+
+    /// The rules of the user's access string that make it an administrator of the cache.
+    async fn privileged_rights(
+        &self,
+        _admin: &mut ElastiCacheSession,
+        user: &ElastiCacheUser,
+    ) -> Result<Vec<String>, RotationError> {
+        Ok(user.access_string.split_whitespace().filter(|rule| ADMIN_RULES.contains(rule)).map(str::to_owned).collect())
+    }
+
+    /// Waits for the user to be `active`, then gives it the new password and the one it has now.
+    async fn set_password(
+        &self,
+        _admin: &mut ElastiCacheSession,
+        user: &ElastiCacheUser,
+        password: &Password,
+    ) -> Result<(), RotationError> {
+        let secret = &user.secret;
+        self.wait_active(secret).await?;
+        let mut passwords = vec![password.expose().to_owned()];
+        if let Some(kept) = secret.password.as_ref().filter(|kept| kept.expose() != password.expose()) {
             passwords.push(kept.expose().to_owned());
         }
-        self.client(&current.region)
+        self.client(&secret.region)
             .modify_user()
-            .user_id(&current.id)
+            .user_id(&secret.id)
             .set_passwords(Some(passwords))
             .send()
             .await
-            .map_err(|e| api_error("ModifyUser", &current.arn, &e))?;
-        tracing::info!(user = %current.id, "ElastiCache is applying the user's new password");
+            .map_err(|e| api_error("ModifyUser", &secret.arn, &e))?;
+        tracing::info!(user = %secret.id, "ElastiCache is applying the user's new password");
         Ok(())
     }
 
-    /// Waits for the user to be `active`, then logs in to the cache with the pending password and runs the test
-    /// command, with the other engines' bounded retries.
-    async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
-        let user = self.user_secret(ctx.pending)?;
-        let password = user.password.clone().ok_or_else(|| ctx.pending.invalid("password", "is missing"))?;
-        let found = self.wait_active(&user, ctx.deadline).await?;
-        let (host, port) = self.endpoint(ctx.pending, &user, &found).await?;
-        let connection = Connection {
-            engine: Some("elasticache".into()),
-            host,
-            port,
-            dbname: None,
-            username: user.username.clone(),
-            password,
-        };
-        let config = &self.config.database;
-        let mode = config.tls.for_secret(ctx.pending)?;
-        let retry_on = |error: &RotationError| error.is_retryable() || error.is_authentication_failure();
-        let deadline = ctx.deadline.map(|deadline| (deadline, config.test_attempt_bound()));
-        config
-            .test_backoff
-            .retry_if(retry_on, deadline, || async {
-                let mut session = self.redis.login(config, &connection, mode, Purpose::Probe).await?;
-                self.redis.probe(&mut session, &config.test_query).await
-            })
-            .await
+    async fn sync_alternate(
+        &self,
+        _admin: &mut ElastiCacheSession,
+        _active: &ElastiCacheUser,
+        _inactive: &ElastiCacheUser,
+        _password: &Password,
+    ) -> Result<(), RotationError> {
+        Err(unsupported("there is no alternating user"))
+    }
+
+    /// The role's IAM permissions cannot be asked of ElastiCache; doctor's check of the user itself covers
+    /// `DescribeUsers`.
+    async fn missing_admin_rights(&self, _admin: &mut ElastiCacheSession) -> Result<Option<String>, RotationError> {
+        Ok(None)
+    }
+
+    async fn probe(&self, session: &mut ElastiCacheSession, query: &str) -> Result<(), RotationError> {
+        match session {
+            ElastiCacheSession::Cache(session) => self.redis.probe(session, query).await,
+            ElastiCacheSession::Role(_) => Err(unsupported("the role has no cache session to probe")),
+        }
     }
 }
 
@@ -414,7 +508,13 @@ mod tests {
         let config =
             ElastiCacheConfig::from_env(&env(&[("ELASTICACHE_USER_ARNS", "arn:aws:elasticache:*")]), &policy).unwrap();
         assert_eq!((config.max_wait, config.interval), (Duration::from_secs(600), Duration::from_secs(5)));
-        assert_eq!(config.database.test_query, "PING");
+        let database = ElastiCacheConfig::database_config(&env(&[("ROTATION_STRATEGY", "admin")])).unwrap();
+        assert_eq!(database.test_query, "PING");
+        let single = ElastiCacheConfig::database_config(&env(&[])).unwrap_err().to_string();
+        assert!(single.contains("ROTATION_STRATEGY must be admin"), "{single}");
+        let admins = [("ROTATION_STRATEGY", "admin"), ("ADMIN_SECRET_ARNS", "arn:aws:secretsmanager:*")];
+        let pinned = ElastiCacheConfig::database_config(&env(&admins)).unwrap_err().to_string();
+        assert!(pinned.contains("ADMIN_SECRET_ARNS must not be set"), "{pinned}");
         let short = PasswordPolicy { length: 12, ..PasswordPolicy::default() };
         let error = ElastiCacheConfig::from_env(&env(&[("USER_NAME", "app")]), &short).unwrap_err().to_string();
         assert!(error.contains("PASSWORD_LENGTH must be from 16 to 128"), "{error}");

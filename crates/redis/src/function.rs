@@ -3,7 +3,7 @@
 use rotation_core::{RunOptions, lambda_runtime};
 use rotation_database::{DatabaseConfig, DatabaseTarget, Rds, TlsRoots};
 
-use crate::{ElastiCacheConfig, ElastiCacheTarget, RedisEngine};
+use crate::{ElastiCacheConfig, ElastiCacheEngine, RedisEngine};
 
 /// Reads the configuration once (cold start) and serves rotation events until the runtime stops. `TEST_QUERY`
 /// defaults to `PING`.
@@ -19,14 +19,17 @@ pub async fn run_function(options: RunOptions) -> Result<(), lambda_runtime::Err
     rotation_core::run(build, options).await
 }
 
-/// `rotate-elasticache`: ElastiCache users through the ElastiCache API; testSecret logs in to the cache. Reads
-/// the configuration once (cold start) and serves rotation events until the runtime stops.
+/// `rotate-elasticache`: ElastiCache users through the ElastiCache API (`ROTATION_STRATEGY` is admin, the admin
+/// being the function's role); testSecret logs in to the cache. Reads the configuration once (cold start) and
+/// serves rotation events until the runtime stops.
 pub async fn run_elasticache(options: RunOptions) -> Result<(), lambda_runtime::Error> {
     let build = |init: &rotation_core::Init| {
-        let config = ElastiCacheConfig::from_env(&init.env, &init.policy)?;
-        let roots = TlsRoots::load(&config.database.ca_bundle)?;
+        let settings = ElastiCacheConfig::from_env(&init.env, &init.policy)?;
+        let config = ElastiCacheConfig::database_config(&init.env)?;
+        let roots = TlsRoots::load(&config.ca_bundle)?;
         let client = aws_sdk_elasticache::config::Builder::from(&init.sdk_config);
-        Ok(ElastiCacheTarget::new(client, RedisEngine::new(roots), config))
+        let engine = ElastiCacheEngine::new(client, RedisEngine::new(roots), settings);
+        Ok(DatabaseTarget::new(engine, config, Rds::new(&init.sdk_config)))
     };
-    rotation_core::run(build, options).await
+    rotation_core::run(build, options.env_default("ROTATION_STRATEGY", "admin")).await
 }

@@ -5,8 +5,9 @@
 //! ACL's SHA-256 form, and the new one is added beside the current one, so no client holding AWSCURRENT is refused
 //! while a rotation runs; the one before is dropped at the next rotation.
 //!
-//! ElastiCache users ([`ElastiCacheTarget`], `rotate-elasticache`) are rotated through the ElastiCache API
-//! (`ModifyUser` with the new and the current password), with the secret AWS's ElastiCache function uses.
+//! ElastiCache users ([`ElastiCacheEngine`], `rotate-elasticache`) are rotated through the ElastiCache API
+//! (`ModifyUser` with the new and the current password) by the same database target, the function's role as the
+//! admin, with the secret AWS's ElastiCache function uses.
 
 mod acl;
 mod connect;
@@ -16,7 +17,7 @@ mod function;
 
 pub use acl::{Rules, password_hash};
 pub use connect::{Session, classify, connect};
-pub use elasticache::{ElastiCacheConfig, ElastiCacheTarget};
+pub use elasticache::{ElastiCacheConfig, ElastiCacheEngine, ElastiCacheSession, ElastiCacheUser};
 pub use engine::{RedisEngine, RedisUser};
 pub use function::{run_elasticache, run_function};
 

@@ -4,13 +4,13 @@
 use std::process::ExitCode;
 
 use rotation_core::with_causes;
-use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret, Target, TestContext};
+use rotation_core::{AWSCURRENT, Env, PasswordPolicy, RotationError, Secret};
 use rotation_database::{
     Connection, DatabaseConfig, Engine, Purpose, Strategy, check_admin_allowed, check_same_server, other_username,
 };
 use rotation_mysql::MysqlEngine;
 use rotation_postgres::PostgresEngine;
-use rotation_redis::{ElastiCacheConfig, ElastiCacheTarget, RedisEngine};
+use rotation_redis::{ElastiCacheConfig, ElastiCacheEngine, RedisEngine};
 
 use crate::client::{SecretArgs, describe_error, versions_of};
 
@@ -158,28 +158,22 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
     Ok(report.exit_code())
 }
 
-/// The ElastiCache checks: the settings, the user (allowed, described under the secret's name, no administrator),
-/// and, once it is active, a login to its cache with the current password.
+/// The ElastiCache checks: the settings (the password policy against ElastiCache's rules), then the database
+/// checks over [`ElastiCacheEngine`], whose admin is the function's role.
 async fn check_elasticache(report: &mut Report, args: &DoctorArgs, env: &Env, current: &Secret) {
     let policy = PasswordPolicy::from_env(env, rotation_core::DEFAULT_EXCLUDE_CHARACTERS).map_err(text);
     let Some(policy) = report.check("the password policy settings", policy) else { return };
-    let config = ElastiCacheConfig::from_env(env, &policy).map_err(text);
+    let settings = ElastiCacheConfig::from_env(env, &policy).map_err(text);
+    let Some(settings) = report.check("the ElastiCache settings", settings) else { return };
+    let env = env.clone().with_default("ROTATION_STRATEGY", "admin");
+    let config = ElastiCacheConfig::database_config(&env).map_err(text);
     let Some(config) = report.check("the function's settings", config) else { return };
-    let roots = rotation_database::TlsRoots::load(&config.database.ca_bundle).map_err(text);
+    let roots = rotation_database::TlsRoots::load(&config.ca_bundle).map_err(text);
     let Some(roots) = report.check("the trusted roots", roots) else { return };
     let client = aws_sdk_elasticache::config::Builder::from(&args.secret.sdk_config().await);
-    let target = ElastiCacheTarget::new(client, RedisEngine::new(roots), config);
-    let user = target.check_user(current).await.map_err(text);
-    if report
-        .check("the function may rotate the user, and ElastiCache describes it under the secret's name", user)
-        .is_none()
-    {
-        return;
-    }
-    // Not the function's ten minutes: a user that stays `modifying` is reported within half a minute.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let login = target.test(&TestContext { pending: current, deadline: Some(deadline) }).await.map_err(text);
-    report.check("the user is active, its cache is found and the current credential logs in", login);
+    let engine = ElastiCacheEngine::new(client, RedisEngine::new(roots), settings);
+    let secrets = args.secret.client().await;
+    check_database(report, &secrets, current, &engine, &config).await;
 }
 
 /// The secret's checks: it exists, no rotation is stuck, AWSCURRENT can be read (and is returned).
@@ -298,9 +292,34 @@ async fn check_database<E: Engine>(
         ),
         engine.login(config, &connection, mode, Purpose::Rotor).await.map(drop).map_err(text),
     );
-    if config.strategy.needs_admin() {
+    if config.strategy.needs_admin() && E::ADMIN_IS_ROLE {
+        check_role_admin(report, &connection, engine, config, mode).await;
+    } else if config.strategy.needs_admin() {
         check_admin(report, client, current, &connection, engine, config).await;
     }
+}
+
+/// For an engine whose admin is the function's role: the role finds the user under the secret's name, and the
+/// user is no administrator (unless allowed).
+async fn check_role_admin<E: Engine>(
+    report: &mut Report,
+    connection: &Connection,
+    engine: &E,
+    config: &DatabaseConfig,
+    mode: rotation_database::TlsMode,
+) {
+    let Some(mut admin) = report.check("the function's role can act", engine.role_admin(config).await.map_err(text))
+    else {
+        return;
+    };
+    let user = engine.user(config, &mut admin, connection, mode).await.map_err(text);
+    let Some(user) = report.check("the function's role finds the user under the secret's name", user) else { return };
+    let rights = engine.privileged_rights(&mut admin, &user).await.map_err(text);
+    let refused = rights.and_then(|rights| {
+        let role = rotation_database::Session::connection(&admin);
+        rotation_database::refuse_privileged(config, role, engine.user_name(&user), &rights).map_err(text)
+    });
+    report.check("the user is no administrator (or ALLOW_PRIVILEGED_USERS is set)", refused);
 }
 
 async fn check_admin<E: Engine>(

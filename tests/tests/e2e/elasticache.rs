@@ -218,6 +218,7 @@ async fn doctor_checks_an_elasticache_secret_its_user_and_its_cache_with_fixes()
     wrong["password"] = json!("not-the-password-at-all");
     cache.h.client.put_secret_value().secret_id(&arn).secret_string(wrong.to_string()).send().await.unwrap();
     let (ok, out) = doctor(&["--env", "TEST_ATTEMPTS=1"]);
-    assert!(!ok && out.contains("FAIL  the user is active, its cache is found"), "{out}");
+    assert!(!ok && out.contains("the current credential logs in") && out.contains("FAIL"), "{out}");
+    assert!(out.contains("PASS  the function's role finds the user under the secret's name"), "{out}");
     assert!(!out.contains("not-the-password-at-all"), "doctor never prints a password");
 }
