@@ -114,8 +114,16 @@ pub fn record_step(record: &StepRecord<'_>) {
     let _ = writeln!(stdout, "{line}");
 }
 
-/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1) and `SecretsManagerCalls`, by target
-/// and step.
+/// The function's name as Lambda gives it (`AWS_LAMBDA_FUNCTION_NAME`), read once; `local` outside Lambda.
+pub fn function_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok().filter(|n| !n.is_empty()).unwrap_or_else(|| "local".into())
+    })
+}
+
+/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1) and `SecretsManagerCalls`, by target and
+/// step, and by function (the dimension the template's alarms watch).
 pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
     let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
     serde_json::json!({
@@ -123,7 +131,7 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
             "Timestamp": timestamp,
             "CloudWatchMetrics": [{
                 "Namespace": METRIC_NAMESPACE,
-                "Dimensions": [["Target", "Step"]],
+                "Dimensions": [["Target", "Step"], ["Function"]],
                 "Metrics": [
                     {"Name": "StepDuration", "Unit": "Milliseconds"},
                     {"Name": "StepFailure", "Unit": "Count"},
@@ -133,6 +141,7 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
         },
         "Target": record.target,
         "Step": record.event.step.as_str(),
+        "Function": function_name(),
         "StepDuration": record.duration.as_secs_f64() * 1000.0,
         "StepFailure": u8::from(record.result.is_err()),
         "SecretsManagerCalls": record.secrets_manager_calls,

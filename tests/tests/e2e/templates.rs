@@ -115,6 +115,7 @@ impl Stack {
                     "Fn::Equals" => json!(text(&self.eval(&arg[0])) == text(&self.eval(&arg[1]))),
                     "Fn::Not" => json!(!self.eval(&arg[0]).as_bool().unwrap()),
                     "Fn::And" => json!(arg.as_array().unwrap().iter().all(|c| self.eval(c).as_bool().unwrap())),
+                    "Fn::Or" => json!(arg.as_array().unwrap().iter().any(|c| self.eval(c).as_bool().unwrap())),
                     "Condition" => json!(self.condition(arg.as_str().unwrap())),
                     _ => self.eval_object(map),
                 }
@@ -602,4 +603,74 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
         ],
         "the scheduler may invoke its function and write dead letters, nothing else"
     );
+}
+
+#[tokio::test]
+async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_the_topic() {
+    let admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????";
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[
+            ("CreateAlertTopic", json!("true")),
+            ("AdminSecretArns", json!([admin])),
+            ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+        ],
+    );
+    let functions = deployed_functions(&mut rotor);
+
+    // One EMF line as rotate-custom emits it, deployed under the name the template gives it.
+    let custom = functions.iter().find(|f| f.binary == "rotate-custom").unwrap();
+    let deployed_name = text(&rotor.resource(&custom.logical)["FunctionName"]);
+    let env = vec![("AWS_LAMBDA_FUNCTION_NAME".to_string(), deployed_name.clone())];
+    let h = crate::harness::Harness::start(vec![crate::harness::Function { name: "rotate-custom", env }]).await;
+    let arn = h.create_secret(&crate::harness::unique("emf"), r#"{"password":"x"}"#).await;
+    h.rotate(&arn, "rotate-custom").await;
+    h.wait_rotation(&arn).await;
+    let log = std::fs::read_to_string(h.dir.path().join("rotate-custom.log")).unwrap();
+    let line: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l.get("_aws").is_some())
+        .expect("the function emits EMF lines");
+    let emitted = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(line["Function"], deployed_name.as_str());
+
+    let alarms = rotor.resources("AWS::CloudWatch::Alarm");
+    assert_eq!(alarms.len(), functions.len(), "one alarm per deployed function");
+    for f in &functions {
+        let id = format!("{}FailureAlarm", f.logical.strip_suffix("Function").unwrap());
+        let alarm = &alarms.iter().find(|(logical, _)| *logical == id).unwrap_or_else(|| panic!("no {id}")).1;
+        assert_eq!(alarm["AlarmActions"], json!(["ref:AlertTopic"]), "{id}");
+        let metric = |wanted: &str| {
+            alarm["Metrics"].as_array().unwrap().iter().find(|m| m["Id"] == wanted).unwrap()["MetricStat"]["Metric"]
+                .clone()
+        };
+        let steps = metric("steps");
+        assert_eq!(steps["Namespace"], emitted["Namespace"], "{id}: the namespace the functions write");
+        let names: Vec<&Value> = emitted["Metrics"].as_array().unwrap().iter().map(|m| &m["Name"]).collect();
+        assert!(names.contains(&&steps["MetricName"]), "{id}: a metric the functions write");
+        let keys: Vec<Value> = steps["Dimensions"].as_array().unwrap().iter().map(|d| d["Name"].clone()).collect();
+        assert!(emitted["Dimensions"].as_array().unwrap().contains(&json!(keys)), "{id}: a dimension set written");
+        let function = text(&rotor.resource(&f.logical)["FunctionName"]);
+        assert_eq!(steps["Dimensions"][0]["Value"], function.as_str(), "{id}: its own function's metric");
+        assert_eq!(metric("errors")["Dimensions"][0]["Value"], format!("ref:{}", f.logical), "{id}: Lambda's Errors");
+    }
+    let rule = rotor.resource("RotationFailureRule");
+    assert_eq!(
+        rule["EventPattern"]["detail"]["eventName"],
+        json!(["RotationFailed", "RotationAbandoned", "TestRotationFailed"])
+    );
+    assert_eq!(rule["Targets"][0]["Arn"], "ref:AlertTopic");
+    let policy = rotor.resource("AlertTopicPolicy");
+    let statement = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], json!(["events.amazonaws.com", "cloudwatch.amazonaws.com"]));
+
+    let quiet = Stack::new("template.yaml", "rotor", &[]);
+    assert!(quiet.resources("AWS::CloudWatch::Alarm").is_empty() && quiet.resources("AWS::Events::Rule").is_empty());
+    let given =
+        Stack::new("template.yaml", "rotor", &[("AlertTopicArn", json!("arn:aws:sns:us-east-1:123456789012:ops"))]);
+    for (_, alarm) in given.resources("AWS::CloudWatch::Alarm") {
+        assert_eq!(alarm["AlarmActions"], json!(["arn:aws:sns:us-east-1:123456789012:ops"]));
+    }
 }
