@@ -4,6 +4,7 @@
 mod client;
 mod doctor;
 mod parameter;
+mod report;
 mod rotate;
 mod serve;
 mod status;
@@ -32,6 +33,8 @@ enum Command {
     Rotate(rotate::RotateArgs),
     /// Check a secret and a function's settings before turning rotation on: each check, pass or fail, and the fix.
     Doctor(doctor::DoctorArgs),
+    /// Every secret (and rotated parameter) against the rotation policy: a table or --json; fails on a violation.
+    Report(report::ReportArgs),
     /// Clear a stuck AWSPENDING after confirmation: cancel the rotation, remove the label, keep AWSCURRENT.
     Unstick(unstick::UnstickArgs),
 }
@@ -50,6 +53,7 @@ async fn main() -> ExitCode {
         },
         Command::Rotate(args) => rotate::run(&args).await,
         Command::Unstick(args) => unstick::run(&args).await,
+        Command::Report(args) => report::run(&args).await,
         Command::Doctor(args) => doctor::run(&args).await,
     };
     match result {

@@ -83,3 +83,50 @@ async fn rotate_wait_reports_a_failure_and_status_points_out_the_stuck_pending()
     assert!(!ok);
     assert!(out.contains("ResourceNotFoundException"), "{out}");
 }
+
+#[tokio::test]
+async fn report_lists_every_secret_against_the_policy_and_fails_on_a_violation() {
+    use aws_sdk_secretsmanager::types::RotationRulesType;
+    let h = Harness::start(vec![Function::new("rotate-custom"), Function::new("rotate-failing")]).await;
+    let rotate_every = |name: String, function: &'static str, days: i64| {
+        let h = &h;
+        async move {
+            let arn = h.create_secret(&name, r#"{"password":"x"}"#).await;
+            h.client
+                .rotate_secret()
+                .secret_id(&arn)
+                .rotation_lambda_arn(crate::harness::lambda_arn(function))
+                .rotation_rules(RotationRulesType::builder().automatically_after_days(days).build())
+                .send()
+                .await
+                .unwrap();
+            h.wait_rotation(&arn).await;
+            arn
+        }
+    };
+    let fresh = rotate_every(unique("rp-fresh"), "rotate-custom", 30).await;
+    let overdue = rotate_every(unique("rp-overdue"), "rotate-custom", 365).await;
+    let stuck = rotate_every(unique("rp-stuck"), "rotate-failing", 30).await;
+    let off = h.create_secret(&unique("rp-off"), r#"{"password":"x"}"#).await;
+    // 100 days on the endpoint's clock: the 30-day schedule rotated three times since, the 365-day one not.
+    h.advance_clock(100 * 86_400).await;
+
+    let (ok, out) = rotatectl(&h, &["report", "--json"]);
+    assert!(!ok, "violations fail the report: {out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entry = |arn: &str| report["entries"].as_array().unwrap().iter().find(|e| e["arn"] == arn).unwrap().clone();
+    assert_eq!(entry(&fresh)["violations"], serde_json::json!([]), "{out}");
+    assert!(entry(&fresh)["age_days"].as_i64().unwrap() <= 30);
+    assert_eq!(entry(&overdue)["violations"], serde_json::json!(["not rotated for 100 days (over 90)"]), "{out}");
+    let off = entry(&off);
+    assert_eq!(off["violations"][0], "rotation is not enabled", "{out}");
+    let stuck = entry(&stuck);
+    let violations = stuck["violations"].as_array().unwrap();
+    assert!(violations.iter().any(|v| v.as_str().unwrap().starts_with("a rotation is stuck")), "{out}");
+    assert!(stuck["last_failure"].as_str().unwrap().starts_with("TargetRejected at setSecret"), "{out}");
+    assert_eq!(report["violations"], 3);
+
+    let (ok, out) = rotatectl(&h, &["report", "--max-age", "120"]);
+    assert!(!ok && out.contains("4 checked, 2 violating"), "{out}");
+    assert!(out.contains("last failure: TargetRejected at setSecret"), "{out}");
+}
