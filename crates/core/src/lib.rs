@@ -8,6 +8,7 @@
 mod config;
 mod error;
 mod event;
+mod notify;
 mod parameter_rotation;
 mod parameters;
 mod password;
@@ -24,6 +25,7 @@ mod versions;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
 pub use event::{RotationEvent, Step};
+pub use notify::{DETAIL_TYPE, EVENT_SOURCE, Notifier, Rotated};
 pub use parameter_rotation::{CURRENT_LABEL, PENDING_SUFFIX, PREVIOUS_LABEL, ParameterEvent};
 pub use parameters::{Created, Parameter, ParameterStore, Settings};
 pub use password::{

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
+use crate::notify::Rotated;
 use crate::parameters::{Created, Parameter, ParameterStore, Settings};
 use crate::password::PasswordSource;
 use crate::rotation::{Outcome, Rotator};
@@ -355,6 +356,9 @@ impl<T: Target> Rotator<T> {
         if let Err(error) = self.target().finish(&ctx).await {
             tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
         }
+        let rotated =
+            Rotated { store: "ssm", id: rotation.name, version: version.to_string(), target: self.target().name() };
+        self.notify(rotated).await;
         Ok(Outcome::Done)
     }
 

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
+use crate::notify::{Notifier, Rotated};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
 use crate::secrets_manager::{Description, SecretsManager, Selector, Stored};
@@ -46,12 +47,26 @@ pub struct Rotator<T> {
     secrets: SecretsManager,
     target: T,
     policy: PasswordPolicy,
+    notifier: Option<Notifier>,
 }
 
 impl<T: Target> Rotator<T> {
     /// A rotator over a Secrets Manager client, a target and the password policy.
     pub fn new(secrets: SecretsManager, target: T, policy: PasswordPolicy) -> Self {
-        Self { secrets, target, policy }
+        Self { secrets, target, policy, notifier: None }
+    }
+
+    /// The same rotator, publishing a "rotated" event after each successful promotion when `notifier` is given.
+    pub fn with_notifier(mut self, notifier: Option<Notifier>) -> Self {
+        self.notifier = notifier;
+        self
+    }
+
+    /// Publishes the "rotated" event, when a notifier is configured.
+    pub(crate) async fn notify(&self, rotated: Rotated<'_>) {
+        if let Some(notifier) = &self.notifier {
+            notifier.rotated(&rotated).await;
+        }
     }
 
     /// The target.
@@ -252,6 +267,9 @@ impl<T: Target> Rotator<T> {
         if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
             tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
         }
+        let rotated =
+            Rotated { store: "secretsmanager", id: arn, version: token.to_owned(), target: self.target.name() };
+        self.notify(rotated).await;
         Ok(Outcome::Done)
     }
 

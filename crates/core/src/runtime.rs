@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::config::Env;
 use crate::error::RotationError;
 use crate::event::RotationEvent;
+use crate::notify::Notifier;
 use crate::parameter_rotation::ParameterEvent;
 use crate::parameters::ParameterStore;
 use crate::password::{DEFAULT_EXCLUDE_CHARACTERS, PasswordPolicy};
@@ -84,7 +85,8 @@ pub async fn run<T: Target>(
         Ok(target) => target,
         Err(error) => return Err(cold_start_failed(error).await),
     };
-    let rotator = Arc::new(Rotator::new(init.secrets, target, init.policy));
+    let notifier = Notifier::from_env(&init.env, &init.sdk_config);
+    let rotator = Arc::new(Rotator::new(init.secrets, target, init.policy).with_notifier(notifier));
     // The Parameter Store client is built on the first parameter event: a function serving secrets never pays it.
     let parameters = Arc::new((init.sdk_config, OnceLock::new()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -83,6 +83,7 @@ impl Endpoint {
             .route("/_rotor/clock", get(clock_now).post(clock_advance))
             .route("/_rotor/rotations/{*secret}", get(last_rotation))
             .route("/_rotor/schedules", post(put_schedule))
+            .route("/_rotor/events", get(events))
             .route("/2015-03-31/functions/{function}/invocations", post(invoke))
             .route("/_rotor/schedules/{*parameter}", get(get_schedule))
             .with_state(self)
@@ -128,6 +129,7 @@ impl Endpoint {
             }
             "AmazonSSM.DescribeParameters" => self.store().read(|s| operations::describe_parameters(s, body)),
             "AmazonSSM.DeleteParameter" => self.store().write(|s| operations::delete_parameter(s, body)),
+            "AWSEvents.PutEvents" => self.store().write(|s| operations::put_events(s, now, body)),
             other => Err(Error::unknown_operation(other)),
         }
     }
@@ -289,6 +291,11 @@ async fn invoke(State(endpoint): State<Arc<Endpoint>>, Path(function): Path<Stri
             response
         }
     }
+}
+
+/// `GET /_rotor/events`: the events put on any bus, oldest first.
+async fn events(State(endpoint): State<Arc<Endpoint>>) -> Response {
+    endpoint.store().read(|state| axum::Json(json!({"Events": state.events})).into_response())
 }
 
 /// `GET /_rotor/schedules/{parameter}`: the schedule and its last run.

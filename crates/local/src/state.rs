@@ -22,6 +22,28 @@ pub struct State {
     /// Parameter rotation schedules (EventBridge Scheduler's part) by parameter name.
     #[serde(default)]
     pub schedules: BTreeMap<String, ScheduleRecord>,
+    /// The events put with EventBridge's `PutEvents` (the last 1,000).
+    #[serde(default)]
+    pub events: Vec<EventRecord>,
+}
+
+/// One event put on a bus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Its id.
+    pub id: String,
+    /// When it was put.
+    pub time: DateTime<Utc>,
+    /// The bus.
+    pub bus: String,
+    /// `source`.
+    pub source: String,
+    /// `detail-type`.
+    pub detail_type: String,
+    /// `resources`.
+    pub resources: Vec<String>,
+    /// `detail`.
+    pub detail: serde_json::Value,
 }
 
 /// A schedule that rotates one parameter: each run invokes the function with `{"ParameterName", "RotationId": the

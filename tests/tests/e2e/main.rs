@@ -13,6 +13,7 @@ mod mariadb_server;
 mod moto;
 mod mysql;
 mod mysql_security;
+mod notifications;
 mod parameters;
 mod postgres;
 mod postgres_security;

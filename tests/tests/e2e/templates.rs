@@ -674,3 +674,28 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
         assert_eq!(alarm["AlarmActions"], json!(["arn:aws:sns:us-east-1:123456789012:ops"]));
     }
 }
+
+#[test]
+fn with_an_event_bus_every_function_publishes_there_and_only_rotor_events() {
+    let mut rotor = Stack::new("template.yaml", "rotor", &[("RotationEventBus", json!("rotor-rotations"))]);
+    let functions = deployed_functions(&mut rotor);
+    for f in &functions {
+        assert!(f.env.iter().any(|(k, v)| k == "ROTATION_EVENT_BUS" && v == "rotor-rotations"), "{}", f.binary);
+    }
+    let policies = rotor.resources("AWS::IAM::ManagedPolicy");
+    let (_, policy) = policies.iter().find(|(id, _)| id == "NotificationPolicy").unwrap();
+    let mut roles = strings(&policy["Roles"]);
+    roles.sort();
+    let mut expected: Vec<String> = functions
+        .iter()
+        .map(|f| text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "ref:").replace(".Arn", ""))
+        .collect();
+    expected.sort();
+    assert_eq!(roles, expected);
+    let statement = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(strings(&statement["Action"]), ["events:PutEvents"]);
+    assert_eq!(strings(&statement["Resource"]), ["arn:aws:events:us-east-1:123456789012:event-bus/rotor-rotations"]);
+    assert_eq!(statement["Condition"]["StringEquals"]["events:source"], rotation_core::EVENT_SOURCE);
+    let mut quiet = Stack::new("template.yaml", "rotor", &[]);
+    assert!(deployed_functions(&mut quiet).iter().all(|f| f.env.iter().all(|(k, _)| k != "ROTATION_EVENT_BUS")));
+}

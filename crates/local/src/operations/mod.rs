@@ -3,6 +3,7 @@
 //! Each operation takes the request's JSON and answers JSON or an [`Error`] with AWS's code and message.
 //! Rotation (`RotateSecret`) is in [`crate::orchestrator`]; these are the synchronous parts.
 
+mod events;
 mod identity;
 mod parameters;
 mod password;
@@ -11,6 +12,7 @@ mod secrets;
 mod tags;
 mod versions;
 
+pub use events::put_events;
 pub use identity::Identity;
 pub use parameters::{
     delete_parameter, describe_parameters, get_parameter, get_parameter_history, get_parameters,
