@@ -159,16 +159,7 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
     let mut h = Harness::start(vec![]).await;
     let pid = h.start_function(Function { name: function, env });
     let name = format!("/rotor/bench/{}", unique("p"));
-    let put = json!({"Name": name, "Value": value, "Type": "SecureString"});
-    let response = reqwest::Client::new()
-        .post(&h.endpoint_url)
-        .header("x-amz-target", "AmazonSSM.PutParameter")
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(put.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    h.put_parameter(&name, &value).await;
     let audit_before = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap().lines().count();
     let mut totals = Vec::new();
     for run in 0..ROTATIONS {

@@ -367,6 +367,21 @@ impl Harness {
         out["rotations_started"].as_u64().unwrap()
     }
 
+    /// Puts a SecureString parameter on the endpoint's Parameter Store (Parameter Store's JSON protocol).
+    pub async fn put_parameter(&self, name: &str, value: &str) {
+        let put = json!({"Name": name, "Value": value, "Type": "SecureString", "Overwrite": true});
+        let response = self
+            .http
+            .post(&self.endpoint_url)
+            .header("x-amz-target", "AmazonSSM.PutParameter")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(put.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "PutParameter {name}: {}", response.status());
+    }
+
     /// Invokes one step of `function` directly through the emulator, as Secrets Manager would.
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<(), (String, String)> {
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.invoke_url);
