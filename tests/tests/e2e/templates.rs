@@ -699,3 +699,51 @@ fn with_an_event_bus_every_function_publishes_there_and_only_rotor_events() {
     let mut quiet = Stack::new("template.yaml", "rotor", &[]);
     assert!(deployed_functions(&mut quiet).iter().all(|f| f.env.iter().all(|(k, _)| k != "ROTATION_EVENT_BUS")));
 }
+
+#[test]
+fn the_ecs_wiring_redeploys_one_service_on_the_event_rotor_publishes_for_its_secret() {
+    let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-db-AbCdEf";
+    let stack = Stack::new(
+        "infra/stacks/ecs-redeploy-on-rotation.yaml",
+        "redeploy",
+        &[
+            ("EventBusName", json!("rotor-rotations")),
+            ("SecretArn", json!(secret)),
+            ("ClusterName", json!("prod")),
+            ("ServiceName", json!("app")),
+        ],
+    );
+    let rule = stack.resource("SecretRotatedRule");
+    assert_eq!(rule["EventBusName"], "rotor-rotations");
+    // The event as a function publishes it (notify.rs), as EventBridge delivers it.
+    let event = json!({"source": rotation_core::EVENT_SOURCE, "detail-type": rotation_core::DETAIL_TYPE, "resources": [secret]});
+    let matches = |event: &Value| {
+        rule["EventPattern"].as_object().unwrap().iter().all(|(key, allowed)| {
+            let values = match &event[key] {
+                Value::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            values.iter().any(|v| allowed.as_array().unwrap().contains(v))
+        })
+    };
+    assert!(matches(&event), "the rule matches rotor's event for the secret");
+    let mut other = event.clone();
+    other["resources"] = json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf"]);
+    assert!(!matches(&other), "not another secret's");
+    assert_eq!(rule["Targets"][0]["Arn"], "ref:RedeployStateMachine");
+
+    let machine = stack.resource("RedeployStateMachine");
+    let definition: Value = serde_json::from_str(machine["DefinitionString"].as_str().unwrap()).unwrap();
+    let task = &definition["States"]["ForceNewDeployment"];
+    assert_eq!(task["Resource"], "arn:aws:states:::aws-sdk:ecs:updateService");
+    assert_eq!(task["Parameters"], json!({"Cluster": "prod", "Service": "app", "ForceNewDeployment": true}));
+    let role = stack.resource("RedeployRole");
+    let redeploy = &statements(&role)[0];
+    assert_eq!(strings(&redeploy["Action"]), ["ecs:UpdateService"]);
+    assert_eq!(strings(&redeploy["Resource"]), ["arn:aws:ecs:us-east-1:123456789012:service/prod/app"]);
+    let starts = &statements(&stack.resource("RuleRole"))[0];
+    assert_eq!(
+        (strings(&starts["Action"]), strings(&starts["Resource"])),
+        (vec!["states:StartExecution".to_owned()], vec!["ref:RedeployStateMachine".to_owned()])
+    );
+}
