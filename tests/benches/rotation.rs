@@ -5,7 +5,7 @@
 //! function, the cold start (process spawn to its first handled event), the first rotation after a cold start
 //! (process spawn until its first rotation is done), peak RSS, and the function's Secrets Manager calls per
 //! rotation (from the endpoint's audit log); and a PostgreSQL single user in a Parameter Store SecureString: the
-//! rotation's time and its Parameter Store calls.
+//! rotation's time and its Parameter Store calls; and `rotatectl report` over 5,000 secrets.
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/certificates.rs"]
@@ -186,10 +186,68 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
     println!("  Parameter Store calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
 }
 
+/// `rotatectl report` over a fleet: `count` secrets (one in ten never rotated) in a state file the local endpoint
+/// loads, the report's wall time and what it found.
+fn measure_report(count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut secrets = serde_json::Map::new();
+    for i in 0..count {
+        let name = format!("fleet/app-{i:05}");
+        let arn = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf");
+        let rotated = i % 10 != 0;
+        let record = json!({
+            "arn": arn, "name": name, "description": null, "kms_key_id": null,
+            "created": "2026-01-01T00:00:00Z", "last_changed": "2026-01-01T00:00:00Z",
+            "last_rotated": if rotated { json!("2026-01-01T00:00:00Z") } else { Value::Null },
+            "next_rotation": null, "rotation_enabled": rotated.then_some(true),
+            "rotation_lambda_arn": rotated.then_some("arn:aws:lambda:us-east-1:123456789012:function:rotate-custom"),
+            "rotation_rules": if rotated { json!({"AutomaticallyAfterDays": 30}) } else { Value::Null },
+            "tags": [], "deleted_date": null, "last_rotation": null,
+            "versions": {uuid::Uuid::new_v4().to_string(): {"secret_string": "{}", "secret_binary": null, "stages": ["AWSCURRENT"], "created": "2026-01-01T00:00:00Z"}},
+        });
+        secrets.insert(arn, record);
+    }
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("state.json"), json!({"secrets": secrets}).to_string()).unwrap();
+    let mut endpoint = std::process::Command::new(harness::binary("rotatectl"))
+        .args(["serve", "--port", "0", "--manual-clock", "2026-01-02T00:00:00Z", "--state-dir"])
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(endpoint.stdout.take().unwrap()), &mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let started = Instant::now();
+    let out = std::process::Command::new(harness::binary("rotatectl"))
+        .args(["report", "--json", "--endpoint-url", &url])
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDROTORBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "rotor-bench-not-a-secret")
+        .output()
+        .unwrap();
+    let elapsed = ms(started.elapsed());
+    endpoint.kill().ok();
+    endpoint.wait().ok();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("rotatectl report over {count} secrets on the local endpoint");
+    println!(
+        "  {elapsed:.0} ms for {} entries, {} violating (the never-rotated tenth)",
+        report["entries"].as_array().unwrap().len(),
+        report["violations"]
+    );
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; this is a benchmark, not a test.
+    }
+    // `cargo bench -p rotor-tests --bench rotation -- report`: the fleet report alone.
+    if std::env::args().any(|a| a == "report") {
+        measure_report(5000);
+        return;
     }
     println!("rotor benchmark (release build; local endpoint; cargo-lambda's runtime API; this machine)");
     measure("generated secret (rotate-custom)", "rotate-custom", vec![], || {
@@ -258,4 +316,6 @@ async fn main() {
         next.lock().unwrap().next().unwrap()
     })
     .await;
+
+    measure_report(5000);
 }
