@@ -196,6 +196,22 @@ async fn parameters_rotor_cannot_rotate_fail_with_the_cause_and_nothing_changes(
     assert!(message.contains("over the Standard tier's 4096") && message.contains("Advanced tier"), "{message}");
     assert_eq!(store.get(&big).await.unwrap(), (value, 1), "nothing was written");
     assert!(store.get(&format!("{big}.rotor-pending")).await.is_none(), "no lock was taken");
+    // And an advanced parameter's 8 KB.
+    let advanced = format!("/rotor/{}/advanced", unique("p"));
+    let value = json!({"api_key": "k", "padding": "x".repeat(8130)}).to_string();
+    store
+        .ssm
+        .put_parameter()
+        .name(&advanced)
+        .value(&value)
+        .r#type(ParameterType::SecureString)
+        .tier(ParameterTier::Advanced)
+        .send()
+        .await
+        .unwrap();
+    let (_, message) = store.rotate("rotate-custom", &advanced, "r1").await.unwrap_err();
+    assert!(message.contains("over the Advanced tier's 8192") && !message.contains("move"), "{message}");
+    assert_eq!(store.get(&advanced).await.unwrap(), (value, 1), "nothing was written");
 
     for (event, field) in [
         (json!({"ParameterName": "/a", "RotationId": ""}), "RotationId"),
