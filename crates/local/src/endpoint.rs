@@ -100,6 +100,26 @@ impl Endpoint {
         axum::serve(listener, app).await
     }
 
+    /// A Secrets Manager call signed for another Region than the endpoint's: a replica's read, answered from the
+    /// primary under the replica's ARNs; any change is refused there, and a secret not replicated to that Region
+    /// does not exist in it.
+    fn dispatch_in(self: &Arc<Self>, region: &str, operation: &str, body: &Value) -> Result<Value, Error> {
+        let identity = &self.config.identity;
+        if region == identity.region || operation.starts_with("AmazonSSM.") || operation.starts_with("AWSEvents.") {
+            return self.dispatch(operation, body);
+        }
+        if !operations::READ_OPERATIONS.contains(&operation) {
+            return Err(Error::invalid_request(format!(
+                "Operation {operation} is not permitted on a replica secret: call it in the primary Region ({}).",
+                identity.region
+            )));
+        }
+        let primary = self.store().read(|s| operations::to_primary(s, identity, region, body));
+        let primary = primary.ok_or_else(Error::secret_not_found)?;
+        let answer = self.dispatch(operation, &primary)?;
+        Ok(self.store().read(|s| operations::to_replica(s, identity, region, answer)))
+    }
+
     fn dispatch(self: &Arc<Self>, operation: &str, body: &Value) -> Result<Value, Error> {
         let now = self.now();
         let identity = &self.config.identity;
@@ -119,6 +139,12 @@ impl Endpoint {
             "GetRandomPassword" => operations::get_random_password(body),
             "RotateSecret" => self.orchestrator.rotate_secret(body),
             "CancelRotateSecret" => self.orchestrator.cancel_rotate_secret(body),
+            "ReplicateSecretToRegions" => {
+                self.store().write(|s| operations::replicate_secret_to_regions(s, identity, body))
+            }
+            "RemoveRegionsFromReplication" => {
+                self.store().write(|s| operations::remove_regions_from_replication(s, body))
+            }
             "AmazonSSM.PutParameter" => self.store().write(|s| operations::put_parameter(s, now, body)),
             "AmazonSSM.GetParameter" => self.store().read(|s| operations::get_parameter(s, identity, body)),
             "AmazonSSM.GetParameters" => self.store().read(|s| operations::get_parameters(s, identity, body)),
@@ -147,9 +173,14 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
     } else {
         serde_json::from_slice(&body).map_err(|e| Error::serialization(format!("Invalid JSON: {e}")))
     };
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let region = operations::signed_region(authorization).map(str::to_owned);
     let result = parsed.and_then(|body| {
         let secret = body.get("SecretId").or_else(|| body.get("Name")).and_then(Value::as_str).map(str::to_owned);
-        let result = endpoint.dispatch(&operation, &body);
+        let result = match &region {
+            Some(region) => endpoint.dispatch_in(region, &operation, &body),
+            None => endpoint.dispatch(&operation, &body),
+        };
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => e.code(),

@@ -140,6 +140,10 @@ pub struct SecretRecord {
     pub versions: BTreeMap<String, VersionRecord>,
     /// The last rotation the endpoint ran or is running.
     pub last_rotation: Option<RotationRecord>,
+    /// The Regions the secret is replicated to (`ReplicateSecretToRegions`): they read the primary's versions and
+    /// labels, and refuse every change.
+    #[serde(default)]
+    pub replicas: Vec<String>,
 }
 
 /// One version of a secret.
@@ -243,6 +247,7 @@ impl SecretRecord {
             deleted_date: None,
             versions: BTreeMap::new(),
             last_rotation: None,
+            replicas: Vec::new(),
         }
     }
 

@@ -30,9 +30,12 @@ pub struct ReportArgs {
     /// One JSON document instead of the table.
     #[arg(long)]
     json: bool,
-    /// At most this many lookups of a failure's cause at once (rotor's endpoint only).
+    /// At most this many lookups at once (a failure's cause on rotor's endpoint; replicas with --replicas).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// List each secret's replica Regions too (one DescribeSecret per secret).
+    #[arg(long)]
+    replicas: bool,
 }
 
 /// One secret or parameter, as the report shows it.
@@ -50,6 +53,10 @@ struct Entry {
     overdue: bool,
     stuck: Option<String>,
     last_failure: Option<String>,
+    /// The Region the secret is rotated in, when it is replicated (a replica lists its primary's).
+    primary_region: Option<String>,
+    /// The Regions it is replicated to (with `--replicas`).
+    replicas: Vec<String>,
     violations: Vec<String>,
 }
 
@@ -93,6 +100,9 @@ pub async fn run(args: &ReportArgs) -> Result<ExitCode, String> {
         entries.extend(parameter_entries(&config, path, args.max_age, now).await?);
     }
     explain_failures(args, &mut entries).await;
+    if args.replicas {
+        list_replicas(&client, args.concurrency, &mut entries).await?;
+    }
     let violating = entries.iter().filter(|e| !e.violations.is_empty()).count();
     if args.json {
         let document = json!({"max_age_days": args.max_age, "entries": entries, "violations": violating});
@@ -139,6 +149,8 @@ fn secret_entry(secret: &aws_sdk_secretsmanager::types::SecretListEntry, max_age
         overdue,
         stuck,
         last_failure: None,
+        primary_region: secret.primary_region().map(str::to_owned),
+        replicas: Vec::new(),
         violations,
     }
 }
@@ -194,6 +206,8 @@ async fn parameter_entries(
             overdue,
             stuck: locked.then(|| "companion".to_owned()),
             last_failure: None,
+            primary_region: None,
+            replicas: Vec::new(),
             violations,
         });
     }
@@ -228,6 +242,31 @@ async fn explain_failures(args: &ReportArgs, entries: &mut [Entry]) {
     }
 }
 
+/// Each secret's replica Regions, from `DescribeSecret` (at most `concurrency` at once).
+async fn list_replicas(
+    client: &aws_sdk_secretsmanager::Client,
+    concurrency: usize,
+    entries: &mut [Entry],
+) -> Result<(), String> {
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut lookups = tokio::task::JoinSet::new();
+    for (index, entry) in entries.iter().enumerate().filter(|(_, e)| e.kind == "secret") {
+        let (client, arn, limit) = (client.clone(), entry.arn.clone(), std::sync::Arc::clone(&limit));
+        lookups.spawn(async move {
+            let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+            let described = client.describe_secret().secret_id(&arn).send().await.map_err(|e| describe_error(&e))?;
+            let regions: Vec<String> =
+                described.replication_status().iter().filter_map(|r| r.region()).map(str::to_owned).collect();
+            Ok::<_, String>((index, regions))
+        });
+    }
+    while let Some(done) = lookups.join_next().await {
+        let (index, regions) = done.map_err(|e| e.to_string())??;
+        entries[index].replicas = regions;
+    }
+    Ok(())
+}
+
 fn print_table(entries: &[Entry], max_age: i64) {
     println!(
         "{:<40} {:<8} {:<22} {:<22} {:>5}  VIOLATIONS",
@@ -245,6 +284,9 @@ fn print_table(entries: &[Entry], max_age: i64) {
         );
         if let Some(failure) = &entry.last_failure {
             println!("{:<40} last failure: {failure}", "");
+        }
+        if !entry.replicas.is_empty() {
+            println!("{:<40} replicated to {}", "", entry.replicas.join(", "));
         }
     }
     let violating = entries.iter().filter(|e| !e.violations.is_empty()).count();

@@ -21,6 +21,7 @@ mod postgres_server;
 mod races;
 mod redis_acl;
 mod redis_server;
+mod replicas;
 mod rotatectl;
 mod runtime;
 mod schedule;

@@ -7,6 +7,7 @@ mod events;
 mod identity;
 mod parameters;
 mod password;
+mod replicas;
 mod request;
 mod secrets;
 mod tags;
@@ -19,7 +20,13 @@ pub use parameters::{
     label_parameter_version, put_parameter, unlabel_parameter_version,
 };
 pub use password::get_random_password;
+pub use replicas::{
+    READ_OPERATIONS, remove_regions_from_replication, replicate_secret_to_regions, signed_region, to_primary,
+    to_replica,
+};
 pub use request::input;
-pub use secrets::{create_secret, delete_secret, describe_secret, list_secrets, restore_secret, update_secret};
+pub use secrets::{
+    create_secret, delete_secret, describe, describe_secret, list_secrets, restore_secret, update_secret,
+};
 pub use tags::{tag_resource, untag_resource};
 pub use versions::{get_secret_value, list_secret_version_ids, put_secret_value, update_secret_version_stage};

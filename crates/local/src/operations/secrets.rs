@@ -84,6 +84,16 @@ pub fn describe(secret: &SecretRecord) -> Value {
         ("NextRotationDate", secret.next_rotation.filter(|_| secret.rotation_enabled == Some(true)).map(epoch)),
         ("DeletedDate", secret.deleted_date.map(epoch)),
         (
+            "PrimaryRegion",
+            (!secret.replicas.is_empty()).then(|| json!(secret.arn.split(':').nth(3).unwrap_or_default())),
+        ),
+        (
+            "ReplicationStatus",
+            (!secret.replicas.is_empty()).then(|| {
+                json!(secret.replicas.iter().map(|region| json!({"Region": region, "Status": "InSync", "StatusMessage": "Replication succeeded"})).collect::<Vec<_>>())
+            }),
+        ),
+        (
             "Tags",
             (!secret.tags.is_empty())
                 .then(|| json!(secret.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>())),
