@@ -747,3 +747,33 @@ fn the_ecs_wiring_redeploys_one_service_on_the_event_rotor_publishes_for_its_sec
         (vec!["states:StartExecution".to_owned()], vec!["ref:RedeployStateMachine".to_owned()])
     );
 }
+
+#[test]
+fn the_example_secrets_replicate_to_the_chosen_region_and_rotate_at_the_primary() {
+    for path in ["infra/stacks/postgres-rds.yaml", "infra/stacks/mysql-rds.yaml"] {
+        let template = decode(path);
+        let mut chosen: Vec<(&str, Value)> = Vec::new();
+        for (key, spec) in template["Parameters"].as_object().unwrap() {
+            if spec.get("Default").is_none() {
+                let kind = spec["Type"].as_str().unwrap();
+                let value =
+                    if kind.starts_with("List") || kind == "CommaDelimitedList" { json!(["x"]) } else { json!("x") };
+                chosen.push((key.as_str(), value));
+            }
+        }
+        chosen.push(("AppUserCreated", json!("true")));
+        let plain = Stack::new(path, "example", &chosen);
+        chosen.push(("ReplicaRegion", json!("eu-west-1")));
+        let replicated = Stack::new(path, "example", &chosen);
+        let secrets = replicated.resources("AWS::SecretsManager::Secret");
+        assert_eq!(secrets.len(), 2, "{path}");
+        for (id, secret) in &secrets {
+            assert_eq!(secret["ReplicaRegions"], json!([{"Region": "eu-west-1"}]), "{path} {id}");
+        }
+        for (id, secret) in plain.resources("AWS::SecretsManager::Secret") {
+            assert!(secret.get("ReplicaRegions").is_none(), "{path} {id}: no replica unless asked");
+        }
+        // Rotation stays in the stack's (primary) Region: one schedule per secret, on the primary's secrets.
+        assert_eq!(replicated.resources("AWS::SecretsManager::RotationSchedule").len(), 2, "{path}");
+    }
+}
