@@ -143,8 +143,10 @@ pub struct ElastiCacheEngine {
 /// An ElastiCache user: its ARN (region, id), name, access string, and the password kept beside the new one.
 #[derive(Debug, Clone)]
 pub struct ElastiCacheUser {
-    secret: UserSecret,
+    account: UserSecret,
     access_string: String,
+    /// Whether it was `active` when described: setSecret then changes it without describing it again.
+    active: bool,
 }
 
 /// A session: the function's role (ElastiCache API calls), or a login to the cache.
@@ -421,9 +423,13 @@ impl Engine for ElastiCacheEngine {
         connection: &Connection,
         _mode: TlsMode,
     ) -> Result<ElastiCacheUser, RotationError> {
-        let secret = self.user_of(connection)?;
-        let found = self.describe(&secret).await?;
-        Ok(ElastiCacheUser { secret, access_string: found.access_string().unwrap_or_default().to_owned() })
+        let account = self.user_of(connection)?;
+        let found = self.describe(&account).await?;
+        Ok(ElastiCacheUser {
+            account,
+            access_string: found.access_string().unwrap_or_default().to_owned(),
+            active: found.status() == Some("active"),
+        })
     }
 
     fn alternate(&self, _active: &ElastiCacheUser, _name: &str) -> Result<ElastiCacheUser, String> {
@@ -431,7 +437,7 @@ impl Engine for ElastiCacheEngine {
     }
 
     fn user_name<'u>(&self, user: &'u ElastiCacheUser) -> &'u str {
-        &user.secret.username
+        &user.account.username
     }
 
     /// The rules of the user's access string that make it an administrator of the cache.
@@ -443,27 +449,31 @@ impl Engine for ElastiCacheEngine {
         Ok(user.access_string.split_whitespace().filter(|rule| ADMIN_RULES.contains(rule)).map(str::to_owned).collect())
     }
 
-    /// Waits for the user to be `active`, then gives it the new password and the one it has now.
+    /// Waits for the user to be `active` (unless [`Engine::user`] just found it so: a change begun since is refused
+    /// by ElastiCache as `InvalidUserState`, which the service retries), then gives it the new password and the one
+    /// it has now.
     async fn set_password(
         &self,
         _admin: &mut ElastiCacheSession,
         user: &ElastiCacheUser,
         password: &Password,
     ) -> Result<(), RotationError> {
-        let secret = &user.secret;
-        self.wait_active(secret).await?;
+        let account = &user.account;
+        if !user.active {
+            self.wait_active(account).await?;
+        }
         let mut passwords = vec![password.expose().to_owned()];
-        if let Some(kept) = secret.password.as_ref().filter(|kept| kept.expose() != password.expose()) {
+        if let Some(kept) = account.password.as_ref().filter(|kept| kept.expose() != password.expose()) {
             passwords.push(kept.expose().to_owned());
         }
-        self.client(&secret.region)
+        self.client(&account.region)
             .modify_user()
-            .user_id(&secret.id)
+            .user_id(&account.id)
             .set_passwords(Some(passwords))
             .send()
             .await
-            .map_err(|e| api_error("ModifyUser", &secret.arn, &e))?;
-        tracing::info!(user = %secret.id, "ElastiCache is applying the user's new password");
+            .map_err(|e| api_error("ModifyUser", &account.arn, &e))?;
+        tracing::info!(user = %account.id, "ElastiCache is applying the user's new password");
         Ok(())
     }
 
