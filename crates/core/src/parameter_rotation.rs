@@ -70,13 +70,18 @@ impl ParameterEvent {
     /// The label that marks the version this rotation wrote: `rotation-` and the id, `:` made `-` (labels take
     /// letters, digits, `.`, `-`, `_`).
     pub fn label(&self) -> String {
-        format!("rotation-{}", self.rotation_id.replace(':', "-"))
+        rotation_label(&self.rotation_id)
     }
 
     /// The companion's name.
     pub fn companion(&self) -> String {
         format!("{}{PENDING_SUFFIX}", self.name)
     }
+}
+
+/// The label of the version rotation `id` wrote.
+fn rotation_label(id: &str) -> String {
+    format!("rotation-{}", id.replace(':', "-"))
 }
 
 /// One parameter rotation, as the step contexts see it.
@@ -370,7 +375,7 @@ impl<T: Target> Rotator<T> {
         pending: &Pending,
         version: i64,
     ) -> Result<(), RotationError> {
-        let label = ParameterEvent { name: rotation.name.to_owned(), rotation_id: rotation.id.to_owned() }.label();
+        let label = rotation_label(rotation.id);
         rotation.store.label(rotation.name, version, &[CURRENT_LABEL, &label]).await?;
         rotation.store.label(rotation.name, pending.base, &[PREVIOUS_LABEL]).await?;
         rotation.store.delete(rotation.companion).await

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_ssm::Client;
+use aws_sdk_ssm::error::ProvideErrorMetadata;
 use rotation_core::{CURRENT_LABEL, PENDING_SUFFIX, PREVIOUS_LABEL};
 use serde_json::{Value, json};
 
@@ -26,7 +27,7 @@ pub async fn in_flight(client: &Client, name: &str) -> Result<Option<(String, i6
             let rotation = value["rotation"].as_str().unwrap_or("?").to_owned();
             Ok(Some((rotation, value["base"].as_i64().unwrap_or(0))))
         }
-        Err(e) if describe_error(&e).starts_with("ParameterNotFound") => Ok(None),
+        Err(e) if e.code() == Some("ParameterNotFound") => Ok(None),
         Err(e) => Err(format!("{companion}: {}", describe_error(&e))),
     }
 }

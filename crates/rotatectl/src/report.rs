@@ -214,31 +214,52 @@ async fn parameter_entries(
     Ok(entries)
 }
 
+/// Runs `lookup` on each `(index, input)`, at most `concurrency` at once; the answers with their index.
+async fn bounded<I, T, F, Fut>(concurrency: usize, inputs: Vec<(usize, I)>, lookup: F) -> Vec<(usize, T)>
+where
+    T: Send + 'static,
+    F: Fn(I) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    for (index, input) in inputs {
+        let (limit, job) = (std::sync::Arc::clone(&limit), lookup(input));
+        running.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, job.await)
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = running.join_next().await {
+        answers.extend(done.ok());
+    }
+    answers
+}
+
 /// For stuck secrets, the failure rotor's endpoint recorded (at most `--concurrency` lookups at once); against AWS
 /// there is none to ask (the function's logs have it).
 async fn explain_failures(args: &ReportArgs, entries: &mut [Entry]) {
     let Some(base) = args.endpoint_url.clone() else { return };
     let base = base.trim_end_matches('/').to_owned();
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
-    let mut lookups = tokio::task::JoinSet::new();
-    for (index, entry) in entries.iter().enumerate().filter(|(_, e)| e.kind == "secret" && e.stuck.is_some()) {
-        let url = format!("{base}/_rotor/rotations/{}", entry.arn);
-        let limit = std::sync::Arc::clone(&limit);
-        lookups.spawn(async move {
-            let _permit = limit.acquire_owned().await.ok()?;
-            let answer: serde_json::Value = reqwest::get(url).await.ok()?.json().await.ok()?;
-            let record = &answer["LastRotation"];
-            let failed = record["state"] == "failed" || record["state"] == "interrupted";
-            failed.then(|| {
-                let field = |name: &str| record[name].as_str().unwrap_or("-").to_owned();
-                (index, format!("{} at {}: {}", field("error_type"), field("step"), field("error_message")))
-            })
-        });
-    }
-    while let Some(done) = lookups.join_next().await {
-        if let Ok(Some((index, failure))) = done {
-            entries[index].last_failure = Some(failure);
-        }
+    let stuck: Vec<(usize, String)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == "secret" && e.stuck.is_some())
+        .map(|(index, e)| (index, format!("{base}/_rotor/rotations/{}", e.arn)))
+        .collect();
+    let failures = bounded(args.concurrency, stuck, |url| async move {
+        let answer: serde_json::Value = reqwest::get(url).await.ok()?.json().await.ok()?;
+        let record = &answer["LastRotation"];
+        let failed = record["state"] == "failed" || record["state"] == "interrupted";
+        failed.then(|| {
+            let field = |name: &str| record[name].as_str().unwrap_or("-").to_owned();
+            format!("{} at {}: {}", field("error_type"), field("step"), field("error_message"))
+        })
+    })
+    .await;
+    for (index, failure) in failures {
+        entries[index].last_failure = failure;
     }
 }
 
@@ -248,21 +269,20 @@ async fn list_replicas(
     concurrency: usize,
     entries: &mut [Entry],
 ) -> Result<(), String> {
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut lookups = tokio::task::JoinSet::new();
-    for (index, entry) in entries.iter().enumerate().filter(|(_, e)| e.kind == "secret") {
-        let (client, arn, limit) = (client.clone(), entry.arn.clone(), std::sync::Arc::clone(&limit));
-        lookups.spawn(async move {
-            let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+    let secrets: Vec<(usize, String)> =
+        entries.iter().enumerate().filter(|(_, e)| e.kind == "secret").map(|(i, e)| (i, e.arn.clone())).collect();
+    let described = bounded(concurrency, secrets, |arn| {
+        let client = client.clone();
+        async move {
             let described = client.describe_secret().secret_id(&arn).send().await.map_err(|e| describe_error(&e))?;
-            let regions: Vec<String> =
-                described.replication_status().iter().filter_map(|r| r.region()).map(str::to_owned).collect();
-            Ok::<_, String>((index, regions))
-        });
-    }
-    while let Some(done) = lookups.join_next().await {
-        let (index, regions) = done.map_err(|e| e.to_string())??;
-        entries[index].replicas = regions;
+            Ok::<_, String>(
+                described.replication_status().iter().filter_map(|r| r.region()).map(str::to_owned).collect(),
+            )
+        }
+    })
+    .await;
+    for (index, regions) in described {
+        entries[index].replicas = regions?;
     }
     Ok(())
 }

@@ -85,12 +85,7 @@ fn shown(
     selector: Option<&str>,
     decrypt: bool,
 ) -> Value {
-    let value = if record.kind == "SecureString" && !decrypt {
-        // Not the value: an opaque stand-in for the ciphertext AWS returns.
-        format!("AQICAHrotorlocal{}", version.version)
-    } else {
-        version.value.clone()
-    };
+    let value = value_of(record, version, decrypt);
     let mut out = json!({
         "Name": record.name, "Type": record.kind, "Value": value, "Version": version.version,
         "LastModifiedDate": epoch(version.modified), "ARN": arn(identity, &record.name), "DataType": "text",
@@ -99,6 +94,16 @@ fn shown(
         out["Selector"] = json!(format!(":{selector}"));
     }
     out
+}
+
+/// A version's value as an answer shows it: a SecureString's only when decryption was asked, else an opaque
+/// stand-in for the ciphertext AWS returns.
+fn value_of(record: &ParameterRecord, version: &ParameterVersion, decrypt: bool) -> String {
+    if record.kind == "SecureString" && !decrypt {
+        format!("AQICAHrotorlocal{}", version.version)
+    } else {
+        version.value.clone()
+    }
 }
 
 fn arn(identity: &Identity, name: &str) -> String {
@@ -264,11 +269,7 @@ pub fn get_parameter_history(state: &State, body: &Value) -> Result<Value, Error
         .skip(start)
         .take(max)
         .map(|v| {
-            let value = if record.kind == "SecureString" && !decrypt {
-                format!("AQICAHrotorlocal{}", v.version)
-            } else {
-                v.value.clone()
-            };
+            let value = value_of(record, v, decrypt);
             json!({
                 "Name": record.name, "Type": record.kind, "KeyId": record.key_id, "Value": value, "Version": v.version,
                 "Labels": v.labels, "Tier": record.tier, "LastModifiedDate": epoch(v.modified), "DataType": "text",
