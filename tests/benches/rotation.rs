@@ -48,6 +48,17 @@ fn peak_rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// How many lines the endpoint's audit log has (where a measurement's calls start).
+fn audit_len(h: &Harness) -> usize {
+    std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap().lines().count()
+}
+
+/// The audit records since line `from` that `counted` accepts (the function's own API calls).
+fn calls_since(h: &Harness, from: usize, counted: impl Fn(&Value) -> bool) -> usize {
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    audit.lines().skip(from).map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|l| counted(l)).count()
+}
+
 async fn wait_done(h: &Harness, arn: &str, token: &str) {
     loop {
         let record = h.last_rotation(arn).await;
@@ -66,7 +77,7 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
     let arn = h.create_secret(&unique("bench"), &secret()).await;
     let record = h.configure_rotation(&arn, function).await;
     assert_eq!(record["state"], "succeeded", "{record}");
-    let audit_before = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap().lines().count();
+    let audit_before = audit_len(&h);
 
     let mut totals = Vec::new();
     for _ in 0..ROTATIONS {
@@ -77,14 +88,10 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
     }
     let rss = peak_rss_kib(pid);
 
-    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
     // The function's own calls: the benchmark's RotateSecret and the endpoint's step records are not counted.
-    let api_calls = audit
-        .lines()
-        .skip(audit_before)
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["secret"] == arn.as_str() && !l["operation"].as_str().unwrap().starts_with("Rotat"))
-        .count();
+    let api_calls = calls_since(&h, audit_before, |l| {
+        l["secret"] == arn.as_str() && !l["operation"].as_str().unwrap().starts_with("Rotat")
+    });
 
     let log = std::fs::read_to_string(h.dir.path().join(format!("{function}.log"))).unwrap();
     let mut steps: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -160,7 +167,7 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
     let pid = h.start_function(Function { name: function, env });
     let name = format!("/rotor/bench/{}", unique("p"));
     h.put_parameter(&name, &value).await;
-    let audit_before = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap().lines().count();
+    let audit_before = audit_len(&h);
     let mut totals = Vec::new();
     for run in 0..ROTATIONS {
         let event = json!({"ParameterName": name, "RotationId": format!("bench-{run}")});
@@ -169,13 +176,7 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
         totals.push(ms(started.elapsed()));
     }
     let rss = peak_rss_kib(pid);
-    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
-    let api_calls = audit
-        .lines()
-        .skip(audit_before)
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["operation"].as_str().unwrap().starts_with("AmazonSSM."))
-        .count();
+    let api_calls = calls_since(&h, audit_before, |l| l["operation"].as_str().unwrap().starts_with("AmazonSSM."));
     println!("{title}");
     println!(
         "  full rotation, four steps in one invocation ({ROTATIONS} runs): median {:.2} ms, p95 {:.2} ms",

@@ -337,36 +337,15 @@ async fn parameter_store_calls_agree_with_moto() {
 
     // Where moto differs from AWS: labels beginning with aws or ssm are refused in any case (moto takes
     // AWSCURRENT and SSM-x), as AWS documents; the local endpoint does what AWS does.
-    let (ours, theirs) = (client(&h.endpoint_url), client(&moto.url));
-    for c in [&ours, &theirs] {
-        let r = c
-            .label_parameter_version()
-            .name(&name)
-            .parameter_version(2)
-            .labels("AWSCURRENT")
-            .labels("SSM-x")
-            .send()
-            .await;
-        r.unwrap();
-    }
-    let ours = ours
-        .label_parameter_version()
-        .name(&name)
-        .parameter_version(2)
-        .labels("AWSCURRENT")
-        .labels("SSM-x")
-        .send()
-        .await
-        .unwrap();
+    let aws_prefixed = |c: aws_sdk_ssm::Client| {
+        let name = name.clone();
+        async move {
+            let out = c.label_parameter_version().name(name).parameter_version(2).labels("AWSCURRENT").labels("SSM-x");
+            out.send().await.unwrap()
+        }
+    };
+    let ours = aws_prefixed(client(&h.endpoint_url)).await;
     assert_eq!(ours.invalid_labels(), ["AWSCURRENT", "SSM-x"]);
-    let theirs = theirs
-        .label_parameter_version()
-        .name(&name)
-        .parameter_version(2)
-        .labels("AWSCURRENT")
-        .labels("SSM-x")
-        .send()
-        .await
-        .unwrap();
+    let theirs = aws_prefixed(client(&moto.url)).await;
     assert!(theirs.invalid_labels().is_empty(), "moto takes labels AWS refuses");
 }
