@@ -32,6 +32,19 @@ pub enum RotationError {
         reason: String,
     },
 
+    /// A `rotor:` tag on the secret is invalid (unknown, malformed, or asking for more than the function allows).
+    #[error(
+        "secret {secret} has an invalid tag `{tag}`: {reason}; fix or remove the tag (see the README, \"Per-secret settings\") and rotate again"
+    )]
+    InvalidTag {
+        /// The secret's ARN or name.
+        secret: String,
+        /// The tag key at fault.
+        tag: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The function's configuration (its environment) is invalid.
     #[error("invalid configuration: environment variable {variable} {reason}")]
     Config {
@@ -163,6 +176,7 @@ impl RotationError {
         match self {
             Self::InvalidEvent { .. } => "InvalidEvent",
             Self::InvalidSecret { .. } => "InvalidSecret",
+            Self::InvalidTag { .. } => "InvalidSecretTag",
             Self::Config { .. } => "InvalidConfiguration",
             Self::RotationDisabled { .. } => "RotationDisabled",
             Self::VersionState { .. } => "VersionState",

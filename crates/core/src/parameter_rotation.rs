@@ -223,8 +223,7 @@ impl<T: Target> Rotator<T> {
         set?;
 
         let started = (Instant::now(), self.secrets().calls());
-        let test =
-            self.target().test(&TestContext { pending: &pending.secret, deadline }).await.map(|()| Outcome::Done);
+        let test = self.target().test(&TestContext::new(&pending.secret).until(deadline)).await.map(|()| Outcome::Done);
         self.record(&step_event(Step::TestSecret), started, test.as_ref().copied());
         test?;
 

@@ -73,6 +73,9 @@ pub struct PasswordPolicy {
     pub include_space: bool,
     /// `PASSWORD_GENERATOR`: `local` (default) or `secretsmanager`.
     pub source: PasswordSource,
+    /// `ALLOW_WEAK_PASSWORDS`: whether policies under [`MIN_ENTROPY_BITS`] are accepted (the function's
+    /// choice only; a secret's tags cannot set it).
+    pub allow_weak: bool,
 }
 
 impl Default for PasswordPolicy {
@@ -87,6 +90,7 @@ impl Default for PasswordPolicy {
             require_each_included_type: true,
             include_space: false,
             source: PasswordSource::Local,
+            allow_weak: false,
         }
     }
 }
@@ -105,6 +109,7 @@ impl PasswordPolicy {
             exclude_lowercase: env.flag("EXCLUDE_LOWERCASE", false)?,
             require_each_included_type: env.flag("REQUIRE_EACH_INCLUDED_TYPE", true)?,
             include_space: false,
+            allow_weak: env.flag("ALLOW_WEAK_PASSWORDS", false)?,
             source: match env.get("PASSWORD_GENERATOR").as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("local") => PasswordSource::Local,
                 Some("secretsmanager") => PasswordSource::SecretsManager,
@@ -117,7 +122,7 @@ impl PasswordPolicy {
             },
         };
         let bits = policy.entropy_bits()?;
-        if bits < MIN_ENTROPY_BITS && !env.flag("ALLOW_WEAK_PASSWORDS", false)? {
+        if bits < MIN_ENTROPY_BITS && !policy.allow_weak {
             return Err(RotationError::PasswordPolicy {
                 reason: format!(
                     "PASSWORD_LENGTH {} over the {} characters the exclusions leave gives about {bits:.0} bits, under the {MIN_ENTROPY_BITS:.0}-bit floor; raise PASSWORD_LENGTH or loosen the exclusions (or, if you mean it, set ALLOW_WEAK_PASSWORDS=true)",
@@ -341,6 +346,7 @@ mod tests {
                 length, exclude_characters: exclude.clone(), exclude_numbers: numbers,
                 exclude_punctuation: punctuation, exclude_uppercase: upper, exclude_lowercase: false,
                 require_each_included_type: require_each, include_space: false, source: PasswordSource::Local,
+                allow_weak: true,
             };
             prop_assume!(policy.classes().is_ok());
             let password = policy.generate().unwrap();

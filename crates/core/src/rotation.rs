@@ -8,6 +8,7 @@ use crate::notify::{Notifier, Rotated};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
 use crate::secrets_manager::{Description, SecretsManager, Selector, Stored};
+use crate::settings::SecretSettings;
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 
@@ -116,7 +117,7 @@ impl<T: Target> Rotator<T> {
             // The configuration test (RotateImmediately=false) puts AWSPENDING on the current version: test it.
             Verdict::AlreadyCurrent if event.step == Step::TestSecret => {
                 let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?.with_version(token);
-                self.target.test(&TestContext { pending: &current, deadline }).await?;
+                self.target.test(&self.test_context(arn, &current, deadline)).await?;
                 Ok(Outcome::Done)
             }
             Verdict::AlreadyCurrent => Ok(Outcome::AlreadyCurrent),
@@ -139,7 +140,7 @@ impl<T: Target> Rotator<T> {
         match event.step {
             Step::SetSecret => self.set(secret_id, &event.client_request_token, pending, deadline).await,
             Step::TestSecret => {
-                self.target.test(&TestContext { pending: &pending, deadline }).await?;
+                self.target.test(&self.test_context(secret_id, &pending, deadline)).await?;
                 Ok(Outcome::Done)
             }
             Step::FinishSecret => self.finish(event, &pending, deadline).await,
@@ -256,7 +257,7 @@ impl<T: Target> Rotator<T> {
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
-        self.target.test(&TestContext { pending, deadline }).await?;
+        self.target.test(&self.test_context(&event.secret_id, pending, deadline)).await?;
         let description = self.secrets.describe(&event.secret_id).await?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
@@ -273,12 +274,14 @@ impl<T: Target> Rotator<T> {
         Ok(Outcome::Done)
     }
 
-    /// createSecret. The guard runs once, right before the value is stored (storing moves `AWSPENDING` to this
-    /// version wherever it is: never take it from a rotation that took over); making the value changes nothing
-    /// (a minting target checks [`CreateContext::still_pending`] itself before it mints). Whether an earlier
-    /// attempt already stored the pending value is learned from the store itself (`PutSecretValue` refuses another
-    /// value for the token), which saves a read on every rotation; a retry then generates a value that is not
-    /// kept, and a minting target is asked again for the same token.
+    /// createSecret. The guard runs first, with the one `DescribeSecret` that also reads the secret's tags (its
+    /// password rules, [`SecretSettings`]); then the value is made and stored. Storing moves `AWSPENDING` to this
+    /// version wherever it is, so the time between the guard and the store is kept short: making a value is local
+    /// work, and a target that changes its system before the store (one that mints the credential) checks
+    /// [`CreateContext::still_pending`] itself right before it mints. Whether an earlier attempt already stored the
+    /// pending value is learned from the store itself (`PutSecretValue` refuses another value for the token),
+    /// which saves a read on every rotation; a retry then generates a value that is not kept, and a minting target
+    /// is asked again for the same token.
     async fn create(
         &self,
         secret_id: &str,
@@ -286,20 +289,39 @@ impl<T: Target> Rotator<T> {
         rotation_token: Option<&str>,
     ) -> Result<Outcome, RotationError> {
         let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        let password = match self.policy.source {
-            PasswordSource::Local => self.policy.generate()?,
-            PasswordSource::SecretsManager => self.secrets.random_password(secret_id, &self.policy).await?,
-        };
-        let ctx = CreateContext::new(secret_id, token, &self.secrets);
-        let next = self.target.create(&ctx, &current, password).await?;
         let description = self.secrets.describe(secret_id).await?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
-        match self.secrets.put_pending(&description.arn, token, &next.to_secret_string(), rotation_token).await? {
+        let arn = description.arn.as_str();
+        let settings = self.settings(&description)?;
+        let password = match settings.policy.source {
+            PasswordSource::Local => settings.policy.generate()?,
+            PasswordSource::SecretsManager => self.secrets.random_password(arn, &settings.policy).await?,
+        };
+        let ctx = CreateContext::new(arn, token, &self.secrets);
+        let next = self.target.create(&ctx, &current, password).await?;
+        match self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await? {
             Stored::Now => Ok(Outcome::Done),
             Stored::Before => Ok(Outcome::AlreadyDone),
         }
+    }
+
+    /// testSecret's context, able to read the secret's tags if the target asks.
+    fn test_context<'a>(
+        &'a self,
+        secret_id: &'a str,
+        pending: &'a Secret,
+        deadline: Option<Instant>,
+    ) -> TestContext<'a> {
+        TestContext::new(pending).until(deadline).with_settings_of(&self.secrets, secret_id, &self.policy)
+    }
+
+    /// The secret's settings: its `rotor:` tags over the function's defaults, checked by the target.
+    fn settings(&self, description: &Description) -> Result<SecretSettings, RotationError> {
+        let settings = SecretSettings::from_tags(&description.arn, &description.tags, &self.policy)?;
+        self.target.accepts(&description.arn, &settings)?;
+        Ok(settings)
     }
 
     async fn pending(&self, arn: &str, token: &str) -> Result<Secret, RotationError> {

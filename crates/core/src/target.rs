@@ -6,8 +6,10 @@ use std::time::Instant;
 use crate::error::RotationError;
 use crate::parameter_rotation::ParameterRotation;
 use crate::password::Password;
+use crate::password::PasswordPolicy;
 use crate::secret::Secret;
 use crate::secrets_manager::{SecretsManager, Selector};
+use crate::settings::{STRATEGY_TAG, SecretSettings};
 use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 
 /// A system whose credential rotor rotates: a database, a webhook, or nothing at all (a generated secret).
@@ -54,6 +56,21 @@ pub trait Target: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Secret, RotationError>> + Send {
         let _ = ctx;
         std::future::ready(self.next_secret(current, password))
+    }
+
+    /// Whether this target can rotate a secret with `settings`, its `rotor:` tags applied over the function's
+    /// defaults: a password policy its system accepts, the strategy it runs. createSecret checks it before it
+    /// makes anything; an error names the tag. The default accepts any policy and refuses a strategy tag (a
+    /// target without strategies has none to choose).
+    fn accepts(&self, secret: &str, settings: &SecretSettings) -> Result<(), RotationError> {
+        match &settings.strategy {
+            None => Ok(()),
+            Some(_) => Err(RotationError::InvalidTag {
+                secret: secret.to_owned(),
+                tag: STRATEGY_TAG.to_owned(),
+                reason: format!("the {} target has no strategy to choose; remove the tag", self.name()),
+            }),
+        }
     }
 
     /// Whether the system already accepts the pending credential, checked by setSecret before its guard and
@@ -135,12 +152,45 @@ pub struct TestContext<'a> {
     pub pending: &'a Secret,
     /// When the invocation ends (Lambda's deadline), if known: retries stop in time to report their own error.
     pub deadline: Option<Instant>,
+    settings: Option<SettingsLookup<'a>>,
+}
+
+/// Where a test step reads the secret's own settings from, when it needs them.
+#[derive(Debug, Clone, Copy)]
+struct SettingsLookup<'a> {
+    secrets: &'a SecretsManager,
+    secret_id: &'a str,
+    policy: &'a PasswordPolicy,
 }
 
 impl<'a> TestContext<'a> {
     /// A context without a deadline (tests, tools).
     pub fn new(pending: &'a Secret) -> Self {
-        Self { pending, deadline: None }
+        Self { pending, deadline: None, settings: None }
+    }
+
+    /// The same context, ending at `deadline`.
+    pub fn until(self, deadline: Option<Instant>) -> Self {
+        Self { deadline, ..self }
+    }
+
+    /// The same context, able to read the secret's tags (its [`SecretSettings`] over the function's `policy`).
+    pub(crate) fn with_settings_of(
+        self,
+        secrets: &'a SecretsManager,
+        secret_id: &'a str,
+        policy: &'a PasswordPolicy,
+    ) -> Self {
+        Self { settings: Some(SettingsLookup { secrets, secret_id, policy }), ..self }
+    }
+
+    /// The secret's own settings (its `rotor:` tags over the function's defaults), read with one `DescribeSecret`
+    /// when asked: a target that checks the pending value against the password policy asks only when the
+    /// function's policy does not admit it. `None` where there is no secret to describe (a parameter, a tool).
+    pub async fn secret_settings(&self) -> Result<Option<SecretSettings>, RotationError> {
+        let Some(lookup) = self.settings else { return Ok(None) };
+        let description = lookup.secrets.describe(lookup.secret_id).await?;
+        SecretSettings::from_tags(&description.arn, &description.tags, lookup.policy).map(Some)
     }
 }
 

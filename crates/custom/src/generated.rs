@@ -80,16 +80,24 @@ impl Target for GeneratedSecret {
         Ok(())
     }
 
+    /// The pending value must have the format and meet the function's password policy or, when the secret's
+    /// `rotor:` tags set its own rules, those (read only when the function's policy does not admit the value).
     async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
         let pending = ctx.pending;
         let value = self.value_of(pending)?;
-        self.format.admits(value, &self.policy).map_err(|reason| {
-            RotationError::target(
-                TargetErrorKind::Rejected,
-                pending.origin(),
-                format!("the pending value of `{}` {reason}; check the password policy variables", self.key),
-            )
-        })
+        let Err(reason) = self.format.admits(value, &self.policy) else { return Ok(()) };
+        let reason = match ctx.secret_settings().await? {
+            Some(settings) if settings.tagged => match self.format.admits(value, &settings.policy) {
+                Ok(()) => return Ok(()),
+                Err(reason) => format!("{reason}; check the secret's rotor: password tags"),
+            },
+            _ => format!("{reason}; check the password policy variables"),
+        };
+        Err(RotationError::target(
+            TargetErrorKind::Rejected,
+            pending.origin(),
+            format!("the pending value of `{}` {reason}", self.key),
+        ))
     }
 }
 

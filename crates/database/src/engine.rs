@@ -4,7 +4,7 @@
 use std::fmt::Debug;
 use std::future::{Future, ready};
 
-use rotation_core::{Password, RotationError, Secret};
+use rotation_core::{Password, PasswordPolicy, RotationError, Secret};
 
 use crate::{Connection, DatabaseConfig, TlsMode};
 
@@ -138,6 +138,13 @@ pub trait Engine: Send + Sync + Debug + 'static {
             variable: "ROTATION_STRATEGY",
             reason: format!("admin needs an admin secret (masterarn) for {}", self.name()),
         }))
+    }
+
+    /// Why the engine's server would refuse passwords from `policy` (a length or a character it does not take),
+    /// checked at createSecret when a secret's tags set its own rules; `None` when it takes them.
+    fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
+        let _ = policy;
+        None
     }
 
     /// Whether createSecret asks the server, as the admin, about the other user's name

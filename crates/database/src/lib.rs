@@ -52,14 +52,22 @@ pub enum Strategy {
 impl Strategy {
     /// Reads `ROTATION_STRATEGY` (default `single-user`).
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
-        match env.get("ROTATION_STRATEGY").map(|s| s.to_ascii_lowercase()).as_deref() {
-            None | Some("single-user") | Some("singleuser") => Ok(Self::SingleUser),
-            Some("admin") => Ok(Self::Admin),
-            Some("alternating-users") | Some("multiuser") | Some("multi-user") => Ok(Self::AlternatingUsers),
-            Some(_) => Err(RotationError::Config {
+        match env.get("ROTATION_STRATEGY") {
+            None => Ok(Self::SingleUser),
+            Some(name) => Self::parse(&name).ok_or_else(|| RotationError::Config {
                 variable: "ROTATION_STRATEGY",
                 reason: "must be single-user, admin or alternating-users".into(),
             }),
+        }
+    }
+
+    /// Parses a strategy's name (AWS's `singleuser`/`multiuser` too), in any case.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "single-user" | "singleuser" => Some(Self::SingleUser),
+            "admin" => Some(Self::Admin),
+            "alternating-users" | "multiuser" | "multi-user" => Some(Self::AlternatingUsers),
+            _ => None,
         }
     }
 

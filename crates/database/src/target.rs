@@ -1,6 +1,9 @@
 //! [`DatabaseTarget`]: the one database [`Target`], the strategies written once over an [`Engine`].
 
-use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
+use rotation_core::{
+    CreateContext, Password, RotationError, STRATEGY_TAG, Secret, SecretSettings, SetContext, Target, TargetErrorKind,
+    TestContext,
+};
 
 use crate::engine::{Engine, Purpose, Session};
 use crate::rds::Rds;
@@ -115,6 +118,39 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         let next = next_secret(current, &connection, self.config.strategy, password)?;
         self.engine.check_username(current, next.require_str("username")?)?;
         Ok(next)
+    }
+
+    /// A `rotor:strategy` tag must name this function's strategy: the steps of one rotation are separate
+    /// invocations and a secret's version has nowhere to pin a strategy, so a tag changed mid-rotation would switch
+    /// it between steps. A secret chooses its strategy by the function its rotation names. A password policy from
+    /// the tags must be one the engine's server takes.
+    fn accepts(&self, secret: &str, settings: &SecretSettings) -> Result<(), RotationError> {
+        let invalid = |tag: &str, reason: String| RotationError::InvalidTag {
+            secret: secret.to_owned(),
+            tag: tag.to_owned(),
+            reason,
+        };
+        if let Some(name) = &settings.strategy {
+            let Some(strategy) = Strategy::parse(name) else {
+                return Err(invalid(STRATEGY_TAG, "must be single-user, admin or alternating-users".into()));
+            };
+            if strategy != self.config.strategy {
+                return Err(invalid(
+                    STRATEGY_TAG,
+                    format!(
+                        "asks for {}, but this function rotates with {}: a secret's strategy is the function its rotation names, so point the secret's rotation at rotor's {} function for {}",
+                        strategy.as_str(),
+                        self.config.strategy.as_str(),
+                        strategy.as_str(),
+                        self.engine.name()
+                    ),
+                ));
+            }
+        }
+        match self.engine.refuse_policy(&settings.policy) {
+            Some(reason) if settings.tagged => Err(invalid("rotor:password-*", reason)),
+            _ => Ok(()),
+        }
     }
 
     /// The next secret; for alternating users on an engine that [asks about names](Engine::ASKS_ABOUT_NAMES), the

@@ -57,17 +57,8 @@ impl ElastiCacheConfig {
                 reason: "is not set: name the users this function may rotate (arn:aws:elasticache:<region>:<account>:user:<id>, * as a prefix), or set USER_NAME as AWS's function does".into(),
             });
         }
-        if !(16..=128).contains(&policy.length) {
-            return Err(RotationError::Config {
-                variable: "PASSWORD_LENGTH",
-                reason: "must be from 16 to 128: ElastiCache refuses other passwords".into(),
-            });
-        }
-        if let Some(c) = REFUSED_CHARACTERS.chars().find(|c| !policy.exclude_characters.contains(*c)) {
-            return Err(RotationError::Config {
-                variable: "EXCLUDE_CHARACTERS",
-                reason: format!("must hold {c:?}: ElastiCache refuses passwords with /, \" or @"),
-            });
+        if let Some((variable, reason)) = refuse_policy(policy) {
+            return Err(RotationError::Config { variable, reason });
         }
         Ok(Self {
             users,
@@ -92,6 +83,15 @@ impl ElastiCacheConfig {
         }
         Ok(config)
     }
+}
+
+/// Why ElastiCache would refuse passwords from `policy`, with the variable that sets what it refuses.
+fn refuse_policy(policy: &PasswordPolicy) -> Option<(&'static str, String)> {
+    if !(16..=128).contains(&policy.length) {
+        return Some(("PASSWORD_LENGTH", "must be from 16 to 128: ElastiCache refuses other passwords".into()));
+    }
+    let c = REFUSED_CHARACTERS.chars().find(|c| !policy.exclude_characters.contains(*c))?;
+    Some(("EXCLUDE_CHARACTERS", format!("must hold {c:?}: ElastiCache refuses passwords with /, \" or @")))
 }
 
 /// The user a secret names.
@@ -363,6 +363,10 @@ impl Engine for ElastiCacheEngine {
 
     /// `ModifyUser` with the same two passwords again is harmless.
     const CHECK_PENDING_FIRST: bool = false;
+
+    fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
+        refuse_policy(policy).map(|(variable, reason)| format!("{variable} {reason}"))
+    }
     const ADMIN_IS_ROLE: bool = true;
 
     fn name(&self) -> &'static str {

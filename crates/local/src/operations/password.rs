@@ -36,6 +36,7 @@ pub fn get_random_password(body: &Value) -> Result<Value, Error> {
         include_space: input.include_space.unwrap_or(false),
         require_each_included_type: input.require_each_included_type.unwrap_or(true),
         source: rotation_core::PasswordSource::Local,
+        allow_weak: true,
     };
     let password = policy.generate().map_err(|e| Error::invalid_parameter(e.to_string()))?;
     Ok(json!({"RandomPassword": password.expose()}))
