@@ -88,7 +88,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
 
     let current = match crate::parameter::name_of(&args.secret.secret_id) {
         Some(name) => read_parameter(&mut report, args, name).await,
-        None => read_secret(&mut report, &client, args).await,
+        None => read_secret(&mut report, &client, args, &env).await,
     };
     let Some(current) = current else { return Ok(ExitCode::FAILURE) };
 
@@ -181,6 +181,7 @@ async fn read_secret(
     report: &mut Report,
     client: &aws_sdk_secretsmanager::Client,
     args: &DoctorArgs,
+    env: &Env,
 ) -> Option<Secret> {
     let described = client.describe_secret().secret_id(&args.secret.secret_id).send().await;
     let described =
@@ -196,6 +197,17 @@ async fn read_secret(
             None => Ok(()),
         },
     );
+    let tags: Vec<(String, String)> = described
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect();
+    if tags.iter().any(|(key, _)| key.starts_with(rotation_core::TAG_PREFIX) && key != "rotor:function") {
+        // The function's own checks (its strategy, its engine's limits) run at createSecret; this checks the tags.
+        let policy = PasswordPolicy::from_env(env, rotation_core::DEFAULT_EXCLUDE_CHARACTERS).unwrap_or_default();
+        let settings = rotation_core::SecretSettings::from_tags(&arn, &tags, &policy);
+        report.check("the secret's rotor: settings tags", settings.map(drop).map_err(text));
+    }
     let value = client.get_secret_value().secret_id(&arn).version_stage(AWSCURRENT).send().await;
     let value = report.check("the AWSCURRENT value can be read", value.map_err(|e| describe_error(&e)))?;
     Some(Secret::parse(arn, value.secret_string().unwrap_or_default()))
