@@ -26,5 +26,6 @@ mod rotatectl;
 mod runtime;
 mod schedule;
 mod sdk_tls;
+mod settings;
 mod templates;
 mod webhook;

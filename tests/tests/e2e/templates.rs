@@ -376,6 +376,46 @@ fn no_template_or_policy_names_the_aws_partition_literally() {
     }
 }
 
+/// IAM's `StringLike`: `*` any run of characters, `?` one.
+fn string_like(pattern: &str, value: &str) -> bool {
+    match pattern.chars().next() {
+        None => value.is_empty(),
+        Some('*') => {
+            (0..=value.len()).filter(|i| value.is_char_boundary(*i)).any(|i| string_like(&pattern[1..], &value[i..]))
+        }
+        Some(c) => value.starts_with(c) && string_like(&pattern[c.len_utf8()..], &value[c.len_utf8()..]),
+    }
+}
+
+#[test]
+fn the_tag_guard_denies_every_rotor_tag_to_all_but_the_admins() {
+    let body = fs::read_to_string(repo_root().join("infra/iam/protect-rotor-tag-scp.json")).unwrap();
+    let policy: Value = serde_json::from_str(&body).unwrap();
+    let statement = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"].as_array().unwrap().iter().any(|a| a == "secretsmanager:TagResource"))
+        .expect("a statement on TagResource");
+    assert_eq!(statement["Effect"], "Deny");
+    for action in ["secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:CreateSecret"] {
+        assert!(statement["Action"].as_array().unwrap().iter().any(|a| a == action), "{action}");
+    }
+    let keys = statement["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"].as_array().unwrap();
+    let denied = |key: &str| keys.iter().any(|pattern| string_like(pattern.as_str().unwrap(), key));
+    for key in [
+        "rotor:function",
+        "rotor:password-preset",
+        "rotor:password-length",
+        "rotor:exclude-characters",
+        "rotor:strategy",
+    ] {
+        assert!(denied(key), "{key} is not protected");
+    }
+    assert!(!denied("team") && !denied("rotorx"), "other tags stay free");
+    assert!(statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"].as_array().is_some_and(|a| !a.is_empty()));
+}
+
 /// Runs the example stack's wiring: the scheduled secrets, in the shape the stack creates them (the generated
 /// password, then the connection fields the `SecretTargetAttachment` adds), each through the createSecret of the
 /// function its schedule names, configured as `template.yaml` deploys it with the `AdminSecretArns` the stack's
