@@ -23,6 +23,7 @@ use crate::error::{Error, ErrorKind};
 use crate::invoke::Invoker;
 use crate::operations::{self, Identity};
 use crate::orchestrator::Orchestrator;
+use crate::quotas::Quotas;
 use crate::store::Store;
 
 /// How the endpoint is set up.
@@ -42,6 +43,12 @@ pub struct Config {
     pub scheduler_interval: StdDuration,
     /// The cache the ElastiCache calls manage, if any.
     pub elasticache: Option<CacheConfig>,
+    /// Secrets Manager's per-second quotas, when enforced.
+    pub quotas: Option<Arc<Quotas>>,
+    /// At most this many function invocations at once (Lambda's concurrency), when bounded.
+    pub max_concurrent_invocations: Option<usize>,
+    /// Save the state at this interval instead of after every change (fleet-scale runs).
+    pub save_interval: Option<StdDuration>,
 }
 
 /// The running endpoint: the HTTP layer over the orchestrator, which owns the state and the rotations.
@@ -55,8 +62,9 @@ pub struct Endpoint {
 impl Endpoint {
     /// Opens the state and prepares the Invoke client.
     pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
-        let store = Store::open(&config.state_dir)?;
-        let invoker = Invoker::new(&config.invoke_endpoint, config.invoke_timeout);
+        let store = Store::open_with(&config.state_dir, config.save_interval.is_none())?;
+        let invoker = Invoker::new(&config.invoke_endpoint, config.invoke_timeout)
+            .with_concurrency(config.max_concurrent_invocations);
         let orchestrator = Orchestrator::new(store, invoker, config.clock.clone());
         Ok(Arc::new(Self { orchestrator, config, wake: Notify::new() }))
     }
@@ -76,6 +84,9 @@ impl Endpoint {
     /// endpoint through DNS rebinding.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         tokio::spawn(scheduler(Arc::clone(&self)));
+        if let Some(interval) = self.config.save_interval {
+            tokio::spawn(saver(Arc::clone(&self), interval));
+        }
         let port = listener.local_addr()?.port();
         let app = Router::new()
             .route("/", post(dispatch))
@@ -177,9 +188,10 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
     let region = operations::signed_region(authorization).map(str::to_owned);
     let result = parsed.and_then(|body| {
         let secret = body.get("SecretId").or_else(|| body.get("Name")).and_then(Value::as_str).map(str::to_owned);
-        let result = match &region {
-            Some(region) => endpoint.dispatch_in(region, &operation, &body),
-            None => endpoint.dispatch(&operation, &body),
+        let result = match (&region, &endpoint.config.quotas) {
+            (_, Some(quotas)) if !quotas.admit(&operation) => Err(Error::throttled()),
+            (Some(region), _) => endpoint.dispatch_in(region, &operation, &body),
+            (None, _) => endpoint.dispatch(&operation, &body),
         };
         let outcome = match &result {
             Ok(_) => "ok",
@@ -245,6 +257,19 @@ async fn query(endpoint: Arc<Endpoint>, body: &[u8]) -> Response {
     let mut response = (status, xml).into_response();
     response.headers_mut().insert("content-type", HeaderValue::from_static("text/xml"));
     response
+}
+
+/// Saves the state at `interval` when it changed (an endpoint that does not save after every change).
+async fn saver(endpoint: Arc<Endpoint>, interval: StdDuration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let flushed = Arc::clone(&endpoint);
+        match tokio::task::spawn_blocking(move || flushed.store().flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "could not save the endpoint's state"),
+            Err(error) => tracing::error!(%error, "the state saver stopped"),
+        }
+    }
 }
 
 async fn clock_now(State(endpoint): State<Arc<Endpoint>>) -> Response {

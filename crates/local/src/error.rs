@@ -21,6 +21,8 @@ pub enum ErrorKind {
     AccessDenied,
     /// `SerializationException`: a body that is not the operation's JSON.
     Serialization,
+    /// `ThrottlingException`: over the operation's per-second quota (with `--quotas aws`).
+    Throttling,
     /// A Parameter Store error, by its code (`ParameterNotFound`, `ParameterAlreadyExists`, ...).
     Parameter(&'static str),
 }
@@ -37,6 +39,7 @@ impl ErrorKind {
             Self::UnknownOperation => "UnknownOperationException",
             Self::AccessDenied => "AccessDeniedException",
             Self::Serialization => "SerializationException",
+            Self::Throttling => "ThrottlingException",
             Self::Parameter(code) => code,
         }
     }
@@ -60,6 +63,11 @@ impl Error {
     /// AWS's error code (`ResourceNotFoundException`, ...).
     pub fn code(&self) -> &'static str {
         self.kind.code()
+    }
+
+    /// A request over its quota, as AWS answers it.
+    pub fn throttled() -> Self {
+        Self::new(ErrorKind::Throttling, "Rate exceeded")
     }
 
     /// A secret that does not exist.

@@ -1,6 +1,9 @@
 //! Invoking a rotation function through the Lambda Invoke API (`cargo lambda watch`, or any Invoke endpoint).
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use serde_json::Value;
 
@@ -28,13 +31,20 @@ pub fn function_name(lambda_arn: &str) -> &str {
 pub struct Invoker {
     http: reqwest::Client,
     endpoint: String,
+    concurrency: Option<Arc<Semaphore>>,
 }
 
 impl Invoker {
     /// A client of the Invoke API at `endpoint` (`http://127.0.0.1:9000`), waiting at most `timeout` per call.
     pub fn new(endpoint: &str, timeout: Duration) -> Self {
         let http = reqwest::Client::builder().timeout(timeout).build().expect("HTTP client");
-        Self { http, endpoint: endpoint.trim_end_matches('/').to_owned() }
+        Self { http, endpoint: endpoint.trim_end_matches('/').to_owned(), concurrency: None }
+    }
+
+    /// The same client, with at most `limit` invocations running at once, as Lambda's concurrency limit allows;
+    /// the others wait their turn, as a caller retrying Lambda's throttled invocations would.
+    pub fn with_concurrency(self, limit: Option<usize>) -> Self {
+        Self { concurrency: limit.map(|n| Arc::new(Semaphore::new(n.max(1)))), ..self }
     }
 
     /// Invokes `function` (a name or a Lambda ARN) synchronously (`RequestResponse`) with `event`. A function
@@ -42,6 +52,10 @@ impl Invoker {
     /// (cargo-lambda's emulator).
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<(), InvokeFailure> {
         let url = format!("{}/2015-03-31/functions/{}/invocations", self.endpoint, function_name(function));
+        let _permit = match &self.concurrency {
+            Some(limit) => Some(limit.acquire().await.expect("the semaphore is never closed")),
+            None => None,
+        };
         let response = self
             .http
             .post(&url)
@@ -68,6 +82,40 @@ impl Invoker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn no_more_invocations_run_at_once_than_the_limit() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (r, p) = (Arc::clone(&running), Arc::clone(&peak));
+        let app = axum::Router::new().route(
+            "/2015-03-31/functions/{function}/invocations",
+            axum::routing::post(move || {
+                let (running, peak) = (Arc::clone(&r), Arc::clone(&p));
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    "null"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let invoker = Invoker::new(&url, Duration::from_secs(5)).with_concurrency(Some(3));
+        let calls: Vec<_> = (0..12)
+            .map(|_| {
+                let invoker = invoker.clone();
+                tokio::spawn(async move { invoker.invoke("rotate-custom", &serde_json::json!({})).await })
+            })
+            .collect();
+        for call in calls {
+            call.await.unwrap().unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 3, "three at once, never more");
+    }
 
     #[test]
     fn function_names_from_arns() {

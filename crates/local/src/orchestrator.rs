@@ -208,7 +208,7 @@ impl Orchestrator {
             .write(|state| {
                 state.secrets.retain(|_, s| !expired(s));
                 let mut plans = Vec::new();
-                for secret in state.secrets.values_mut().filter(|s| due(s, now)) {
+                for secret in state.secrets.values_mut().filter(|s| due(s, now)).map(Arc::make_mut) {
                     let plan = match (secret.stuck_pending().map(str::to_owned), secret.rotation_lambda_arn.clone()) {
                         (Some(token), Some(function)) => {
                             let plan = Plan {
@@ -380,7 +380,8 @@ impl Orchestrator {
         let steps: &[Step] = if plan.test_only { &[Step::TestSecret] } else { &Step::ALL };
         for &step in steps {
             let still_running = self.store.write(|state| {
-                let rotation = state.secrets.get_mut(&plan.arn).and_then(|s| s.last_rotation.as_mut());
+                let rotation =
+                    state.secrets.get_mut(&plan.arn).map(Arc::make_mut).and_then(|s| s.last_rotation.as_mut());
                 Ok(match rotation.filter(|r| r.token == plan.token && r.state == RotationState::Running) {
                     Some(rotation) => {
                         rotation.step = Some(step.as_str().to_owned());
@@ -416,7 +417,9 @@ impl Orchestrator {
 
     fn finish(&self, plan: &Plan, now: DateTime<Utc>, failure: Option<InvokeFailure>) {
         let saved = self.store.write(|state| {
-            let Some(secret) = state.secrets.get_mut(&plan.arn) else { return Ok("secret deleted".to_owned()) };
+            let Some(secret) = state.secrets.get_mut(&plan.arn).map(Arc::make_mut) else {
+                return Ok("secret deleted".to_owned());
+            };
             let Some(rotation) = secret.last_rotation.as_mut().filter(|r| r.token == plan.token) else {
                 return Ok("superseded".to_owned());
             };

@@ -1,6 +1,7 @@
 //! The endpoint's state: secrets, their versions and labels, and the rotations it ran.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use crate::schedule::RotationRules;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     /// Secrets by ARN.
-    pub secrets: BTreeMap<String, SecretRecord>,
+    pub secrets: BTreeMap<String, Arc<SecretRecord>>,
     /// The ElastiCache users and user groups.
     #[serde(default)]
     pub cache: CacheState,
@@ -216,15 +217,18 @@ pub struct RotationRecord {
 impl State {
     /// Finds a secret by full ARN, name, or partial ARN (the ARN without its six-character suffix).
     pub fn find(&self, secret_id: &str) -> Option<&SecretRecord> {
-        self.secrets.get(secret_id).or_else(|| {
-            self.secrets.values().find(|s| s.name == secret_id || s.arn.get(..s.arn.len() - 7) == Some(secret_id))
+        self.secrets.get(secret_id).map(|s| &**s).or_else(|| {
+            self.secrets
+                .values()
+                .map(|s| &**s)
+                .find(|s| s.name == secret_id || s.arn.get(..s.arn.len() - 7) == Some(secret_id))
         })
     }
 
     /// As [`State::find`], mutably.
     pub fn find_mut(&mut self, secret_id: &str) -> Option<&mut SecretRecord> {
         let arn = self.find(secret_id)?.arn.clone();
-        self.secrets.get_mut(&arn)
+        self.secrets.get_mut(&arn).map(Arc::make_mut)
     }
 }
 
@@ -338,7 +342,7 @@ mod tests {
     fn find_by_name_arn_and_partial_arn() {
         let mut state = State::default();
         let s = secret();
-        state.secrets.insert(s.arn.clone(), s);
+        state.secrets.insert(s.arn.clone(), Arc::new(s));
         assert!(state.find("app").is_some());
         assert!(state.find("arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf").is_some());
         assert!(state.find("arn:aws:secretsmanager:us-east-1:123456789012:secret:app").is_some());

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -14,18 +15,29 @@ use crate::state::{RotationState, State};
 const STATE_FILE: &str = "state.json";
 const AUDIT_FILE: &str = "audit.jsonl";
 
-/// The state behind a lock, saved after every change so that a restart loses nothing.
+/// The state behind a lock, saved after every change so that a restart loses nothing, or (for fleet-scale runs)
+/// at an interval by [`Store::flush`].
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     state: Mutex<State>,
     audit: Mutex<File>,
+    save_each_change: bool,
+    dirty: AtomicBool,
+    saving: Mutex<()>,
 }
 
 impl Store {
     /// Opens (or creates) the state in `dir`. A rotation that was running when the endpoint stopped is marked
     /// interrupted: its `AWSPENDING` stays, as after a failure.
     pub fn open(dir: &Path) -> io::Result<Self> {
+        Self::open_with(dir, true)
+    }
+
+    /// [`Store::open`]; unless `save_each_change`, a change is only marked, and saved by the next
+    /// [`Store::flush`]: a crash then loses the changes since the last flush. Saving the whole state on every change
+    /// costs time in proportion to the fleet, which a run over thousands of secrets cannot afford.
+    pub fn open_with(dir: &Path, save_each_change: bool) -> io::Result<Self> {
         // The state holds every secret value: the directory and its files are its owner's alone.
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
@@ -36,7 +48,7 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(e),
         };
-        for secret in state.secrets.values_mut() {
+        for secret in state.secrets.values_mut().map(std::sync::Arc::make_mut) {
             if let Some(rotation) = secret.last_rotation.as_mut().filter(|r| r.state == RotationState::Running) {
                 rotation.state = RotationState::Interrupted;
                 rotation.error_message = Some("the endpoint stopped while the rotation ran".into());
@@ -44,7 +56,14 @@ impl Store {
         }
         let audit = OpenOptions::new().create(true).append(true).mode(0o600).open(dir.join(AUDIT_FILE))?;
         audit.set_permissions(fs::Permissions::from_mode(0o600))?;
-        let store = Self { dir: dir.to_owned(), state: Mutex::new(state), audit: Mutex::new(audit) };
+        let store = Self {
+            dir: dir.to_owned(),
+            state: Mutex::new(state),
+            audit: Mutex::new(audit),
+            save_each_change,
+            dirty: AtomicBool::new(false),
+            saving: Mutex::new(()),
+        };
         store.save(&store.state.lock().expect("state lock"))?;
         Ok(store)
     }
@@ -63,11 +82,27 @@ impl Store {
     /// change leaves nothing behind.
     pub fn write<R>(&self, f: impl FnOnce(&mut State) -> Result<R, Error>) -> Result<R, Error> {
         let mut state = self.state.lock().expect("state lock");
+        // Cheap: secrets are shared until changed (`Arc::make_mut` copies only the one a change touches).
         let mut next = state.clone();
         let result = f(&mut next)?;
-        self.save(&next).map_err(|e| Error::internal(format!("could not save the endpoint's state: {e}")))?;
+        if self.save_each_change {
+            self.save(&next).map_err(|e| Error::internal(format!("could not save the endpoint's state: {e}")))?;
+        } else {
+            self.dirty.store(true, Ordering::Release);
+        }
         *state = next;
         Ok(result)
+    }
+
+    /// Saves the state if a change is not saved yet (a store opened without saving each change); the copy is
+    /// taken under the lock, written outside it.
+    pub fn flush(&self) -> io::Result<()> {
+        let _saving = self.saving.lock().expect("saving lock");
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let snapshot = self.state.lock().expect("state lock").clone();
+        self.save(&snapshot).inspect_err(|_| self.dirty.store(true, Ordering::Release))
     }
 
     fn save(&self, state: &State) -> io::Result<()> {
@@ -124,7 +159,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.write(|s| Ok(s.secrets.insert("arn:1".into(), record("arn:1")))).unwrap();
+            store.write(|s| Ok(s.secrets.insert("arn:1".into(), record("arn:1").into()))).unwrap();
             let refused: Result<(), _> = store.write(|s| {
                 s.secrets.clear();
                 Err(Error::invalid_request("no"))
@@ -139,6 +174,22 @@ mod tests {
             assert_eq!(rotation.state, RotationState::Interrupted);
         });
         assert!(!dir.path().join("state.json.tmp").exists());
+    }
+
+    #[test]
+    fn without_saving_each_change_a_change_reaches_the_file_at_the_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let saved = || fs::read_to_string(dir.path().join(STATE_FILE)).unwrap().contains("arn:2");
+        {
+            let store = Store::open_with(dir.path(), false).unwrap();
+            store.write(|s| Ok(s.secrets.insert("arn:2".into(), record("arn:2").into()))).unwrap();
+            assert!(store.read(|s| s.secrets.contains_key("arn:2")), "the change is served at once");
+            assert!(!saved(), "and not saved before the flush");
+            store.flush().unwrap();
+            assert!(saved());
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.read(|s| s.secrets.contains_key("arn:2")));
     }
 
     #[test]

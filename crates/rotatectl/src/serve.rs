@@ -47,6 +47,19 @@ pub struct ServeArgs {
     /// Milliseconds a modified ElastiCache user stays `modifying` before its passwords apply.
     #[arg(long, default_value_t = 1000)]
     elasticache_modify_ms: u64,
+    /// Enforce Secrets Manager's documented per-second quotas (`aws`), answering `ThrottlingException` over them.
+    #[arg(long, value_parser = ["aws", "none"], default_value = "none")]
+    quotas: String,
+    /// Multiply the quotas' rates by this (tests meet throttling with fewer calls at 0.2).
+    #[arg(long, default_value_t = 1.0)]
+    quota_scale: f64,
+    /// Run at most this many function invocations at once, as Lambda's concurrency limit does (others wait).
+    #[arg(long)]
+    max_concurrent_invocations: Option<usize>,
+    /// Save the state every N milliseconds instead of after every change: for runs over thousands of secrets,
+    /// where saving the whole state per change would dominate; a crash loses the last interval's changes.
+    #[arg(long)]
+    save_interval_ms: Option<u64>,
 }
 
 /// Serves until killed.
@@ -82,6 +95,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         clock,
         scheduler_interval: Duration::from_millis(args.scheduler_interval_ms),
         elasticache,
+        quotas: (args.quotas == "aws").then(|| std::sync::Arc::new(rotation_local::Quotas::aws(args.quota_scale))),
+        max_concurrent_invocations: args.max_concurrent_invocations,
+        save_interval: args.save_interval_ms.map(Duration::from_millis),
     };
     let endpoint =
         Endpoint::open(config).map_err(|e| format!("cannot open state in {}: {e}", args.state_dir.display()))?;

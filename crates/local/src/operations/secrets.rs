@@ -58,7 +58,7 @@ pub fn create_secret(state: &mut State, identity: &Identity, now: DateTime<Utc>,
         );
         response["VersionId"] = json!(version);
     }
-    state.secrets.insert(arn, secret);
+    state.secrets.insert(arn, secret.into());
     Ok(response)
 }
 
@@ -205,6 +205,7 @@ pub fn list_secrets(state: &State, body: &Value) -> Result<Value, Error> {
     let mut secrets: Vec<&SecretRecord> = state
         .secrets
         .values()
+        .map(|s| &**s)
         .filter(|s| s.deleted_date.is_none() || input.include_planned_deletion == Some(true))
         .filter(|s| input.filters.iter().all(|f| matches(s, f)))
         .collect();
