@@ -245,17 +245,18 @@ impl SecretsManager {
         value: &str,
         rotation_token: Option<&str>,
     ) -> Result<Stored, RotationError> {
-        self.count();
-        let result = self
-            .client
-            .put_secret_value()
-            .secret_id(secret_id)
-            .client_request_token(token)
-            .secret_string(value)
-            .version_stages(crate::versions::AWSPENDING)
-            .set_rotation_token(rotation_token.map(str::to_owned))
-            .send()
-            .await;
+        let result = through_throttling("PutSecretValue", || {
+            self.count();
+            self.client
+                .put_secret_value()
+                .secret_id(secret_id)
+                .client_request_token(token)
+                .secret_string(value)
+                .version_stages(crate::versions::AWSPENDING)
+                .set_rotation_token(rotation_token.map(str::to_owned))
+                .send()
+        })
+        .await;
         match result {
             Ok(_) => Ok(Stored::Now),
             Err(SdkError::ServiceError(context)) if context.err().is_resource_exists_exception() => Ok(Stored::Before),
@@ -265,16 +266,18 @@ impl SecretsManager {
 
     /// `UpdateSecretVersionStage` moving `AWSCURRENT` to the token; the service moves `AWSPREVIOUS` itself.
     pub async fn promote(&self, secret_id: &str, promotion: &Promotion) -> Result<(), RotationError> {
-        self.count();
-        self.client
-            .update_secret_version_stage()
-            .secret_id(secret_id)
-            .version_stage(AWSCURRENT)
-            .move_to_version_id(&promotion.move_to)
-            .set_remove_from_version_id(promotion.remove_from.clone())
-            .send()
-            .await
-            .map_err(|e| service_error("UpdateSecretVersionStage", secret_id, e))?;
+        through_throttling("UpdateSecretVersionStage", || {
+            self.count();
+            self.client
+                .update_secret_version_stage()
+                .secret_id(secret_id)
+                .version_stage(AWSCURRENT)
+                .move_to_version_id(&promotion.move_to)
+                .set_remove_from_version_id(promotion.remove_from.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| service_error("UpdateSecretVersionStage", secret_id, e))?;
         Ok(())
     }
 
@@ -319,6 +322,47 @@ fn description(
         versions,
         tags,
     }
+}
+
+/// How many more times a rotation's write is sent after the SDK's own attempts all met throttling.
+const THROTTLED_ROUNDS: u32 = 3;
+
+/// Sends a write again, after a jittered wait of 1-2 s, 2-4 s, then 4-8 s, while Secrets Manager keeps
+/// answering that it is throttled. The writes a rotation makes (`PutSecretValue`, `UpdateSecretVersionStage`)
+/// share one 50-a-second quota per account and Region; rotations that fall due together (a fleet on one schedule)
+/// can exhaust the SDK's attempts while the service is only busy. Both writes are idempotent for the rotation's
+/// token. The step's deadline still bounds it all.
+async fn through_throttling<T, E, Fut>(
+    operation: &'static str,
+    mut call: impl FnMut() -> Fut,
+) -> Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    let mut round = 0;
+    loop {
+        match call().await {
+            Err(error) if round < THROTTLED_ROUNDS && is_throttling(error.code()) => {
+                let base = Duration::from_secs(1 << round);
+                let jitter = crate::password::random_bytes(1).map_or(128, |b| u32::from(b[0]));
+                let wait = base + base * jitter / 256;
+                tracing::warn!(
+                    operation,
+                    wait_ms = wait.as_millis() as u64,
+                    "Secrets Manager throttled the call after the SDK's retries (the account's quota, shared with other rotations); sending it again"
+                );
+                tokio::time::sleep(wait).await;
+                round += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether a service error code says the caller was throttled.
+fn is_throttling(code: Option<&str>) -> bool {
+    matches!(code, Some("ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"))
 }
 
 /// Maps an SDK error to a [`RotationError`] naming the operation, the service's code and the fix.

@@ -91,6 +91,45 @@ async fn throttling_is_retried_by_the_sdk_then_reported_as_retryable() {
     assert!(error.to_string().contains("ThrottlingException"), "{error}");
 }
 
+/// createSecret's mocks with PutSecretValue answering `ThrottlingException` `throttled` times before it stores.
+fn throttled_put(throttled: usize) -> (Client, aws_smithy_mocks::Rule) {
+    let describe = mock!(Client::describe_secret).then_output(described);
+    let current = mock!(Client::get_secret_value)
+        .match_requests(|r| r.version_stage() == Some("AWSCURRENT"))
+        .then_output(|| GetSecretValueOutput::builder().arn(ARN).secret_string(r#"{"password":"old"}"#).build());
+    let mut put = mock!(Client::put_secret_value)
+        .sequence()
+        .http_response(|| http(400, error_body("ThrottlingException", "Rate exceeded")))
+        .times(throttled);
+    put = put.output(|| PutSecretValueOutput::builder().arn(ARN).version_id(TOKEN).build());
+    let put = put.build();
+    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &current, &put], |c| c
+        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))));
+    (client, put)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_throttled_past_the_sdks_attempts_is_sent_again_and_the_step_succeeds() {
+    let (client, put) = throttled_put(7);
+    let started = tokio::time::Instant::now();
+    let outcome = rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap();
+    assert_eq!(outcome, rotation_core::Outcome::Done);
+    assert_eq!(put.num_calls(), 8, "three SDK attempts, twice, then the stored one");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_secs(7),
+        "waits of 1-2 s and 2-4 s: {waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_throttled_without_end_fails_the_step_as_retryable_after_three_more_rounds() {
+    let (client, put) = throttled_put(100);
+    let error = rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap_err();
+    assert_eq!(put.num_calls(), 12, "four rounds of the SDK's three attempts");
+    assert!(error.is_retryable() && error.to_string().contains("ThrottlingException"), "{error}");
+}
+
 #[tokio::test]
 async fn a_server_error_on_put_is_retried_and_the_step_then_succeeds() {
     let describe = mock!(Client::describe_secret).then_output(described);
