@@ -240,6 +240,135 @@ fn measure_report(count: usize) {
     );
 }
 
+/// What one fleet run measured.
+struct FleetRun {
+    rotations: usize,
+    seconds: f64,
+}
+
+/// The fleet scenario: `generated` generated secrets (and `postgres` PostgreSQL single-user secrets) all due in
+/// one schedule window, on an endpoint enforcing Secrets Manager's per-second quotas, with at most `concurrency`
+/// function invocations at once (that many instances of each function). Every rotation must complete and none be
+/// left stuck; prints throughput, Secrets Manager calls, throttled calls (which the SDK retried) and
+/// PostgreSQL's peak connection count.
+async fn measure_fleet(generated: usize, postgres: usize, concurrency: usize) -> FleetRun {
+    let limit = concurrency.to_string();
+    let args = ["--quotas", "aws", "--max-concurrent-invocations", &limit, "--save-interval-ms", "500"];
+    let mut h = Harness::start_with(vec![], args.iter().map(|a| a.to_string()).collect()).await;
+    let mut secrets = serde_json::Map::new();
+    for i in 0..generated {
+        let value = r#"{"password":"abcdefghijklmnopqrstuvwxyzABCD1!","service":"fleet"}"#;
+        let (arn, record) = harness::due_secret(&format!("fleet/generated-{i:05}"), value, "rotate-custom");
+        secrets.insert(arn, record);
+    }
+    let pg = (postgres > 0).then(postgres_server::PgServer::get);
+    let mut pg_env = Vec::new();
+    if let Some(pg) = &pg {
+        let superuser = pg.superuser("postgres").await;
+        for i in 0..postgres {
+            let user = format!("fleet_{}_{i}", uuid::Uuid::new_v4().simple());
+            let password = uuid::Uuid::new_v4().to_string();
+            superuser.batch_execute(&format!("CREATE ROLE {user}")).await.unwrap();
+            superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
+            let value = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password});
+            let (arn, record) =
+                harness::due_secret(&format!("fleet/postgres-{i:03}"), &value.to_string(), "rotate-postgres");
+            secrets.insert(arn, record);
+        }
+        pg_env.push(("TLS_CA_BUNDLE".to_string(), pg.ca().display().to_string()));
+    }
+    let arns: Vec<String> = secrets.keys().cloned().collect();
+    std::fs::write(h.dir.path().join("state/state.json"), json!({"secrets": secrets}).to_string()).unwrap();
+    h.start_endpoint();
+    let quiet = || vec![("RUST_LOG".to_string(), "info".to_string())];
+    for _ in 0..concurrency {
+        h.start_function(Function { name: "rotate-custom", env: quiet() });
+        if postgres > 0 {
+            let mut env = quiet();
+            env.extend(pg_env.clone());
+            h.start_function(Function { name: "rotate-postgres", env });
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await; // the instances poll the Runtime API
+    let audit_before = audit_len(&h);
+
+    // PostgreSQL's client connections, sampled every 10 ms while the window runs (less the sampler's own).
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let sampler = match &pg {
+        Some(pg) => {
+            let client = pg.superuser("postgres").await;
+            let peak = std::sync::Arc::clone(&peak);
+            Some(tokio::spawn(async move {
+                loop {
+                    let row = client
+                        .query_one("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'", &[])
+                        .await
+                        .unwrap();
+                    peak.fetch_max(row.get::<_, i64>(0) - 1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }))
+        }
+        None => None,
+    };
+    let started = Instant::now();
+    let count = h.advance_clock(86_400).await as usize;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(sampler) = sampler {
+        sampler.abort();
+    }
+    assert_eq!(count, arns.len(), "every secret was due in the window");
+    // The functions' calls (before this bench's own reads below).
+    let function_call = |l: &Value| {
+        let op = l["operation"].as_str().unwrap_or_default();
+        !op.starts_with("Rotation") && !op.starts_with("Scheduled")
+    };
+    let calls = calls_since(&h, audit_before, function_call);
+    let throttled = calls_since(&h, audit_before, |l| function_call(l) && l["outcome"] == "ThrottlingException");
+
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    let mut stuck = 0;
+    for arn in &arns {
+        let record = h.last_rotation(arn).await;
+        *states.entry(record["state"].as_str().unwrap_or("none").to_owned()).or_default() += 1;
+        if record["state"] != "succeeded" {
+            println!("  not succeeded: {record}");
+        }
+        stuck += usize::from(h.holding(arn, "AWSPENDING").await.is_some());
+    }
+    let succeeded = states.get("succeeded").copied().unwrap_or(0);
+    println!(
+        "fleet: {generated} generated + {postgres} PostgreSQL secrets due in one window; AWS's quotas; {concurrency} invocations at once"
+    );
+    println!("  {succeeded} of {count} rotations succeeded ({states:?}), {stuck} left with AWSPENDING");
+    println!("  {seconds:.1} s for the window: {:.1} rotations/s", count as f64 / seconds);
+    println!(
+        "  Secrets Manager calls: {calls} ({:.1} per rotation), {throttled} throttled and retried by the SDK",
+        calls as f64 / count as f64
+    );
+    if postgres > 0 {
+        println!("  PostgreSQL peak client connections: {}", peak.load(std::sync::atomic::Ordering::Relaxed));
+    }
+    assert_eq!((succeeded, stuck), (count, 0), "every rotation completes and none is left stuck");
+    FleetRun { rotations: count, seconds }
+}
+
+/// The fleet at two sizes: 1,000 generated and 100 PostgreSQL secrets, then 5,000 generated; the time per rotation
+/// must not grow with the fleet.
+async fn measure_fleets() {
+    let small = measure_fleet(1000, 100, 8).await;
+    let large = measure_fleet(5000, 0, 8).await;
+    let (per_small, per_large) = (small.seconds / small.rotations as f64, large.seconds / large.rotations as f64);
+    println!(
+        "fleet scaling: {:.1} ms per rotation at {} secrets, {:.1} ms at {} ({:.2}x; linear is 1.00x)",
+        per_small * 1000.0,
+        small.rotations,
+        per_large * 1000.0,
+        large.rotations,
+        per_large / per_small
+    );
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -248,6 +377,11 @@ async fn main() {
     // `cargo bench -p rotor-tests --bench rotation -- report`: the fleet report alone.
     if std::env::args().any(|a| a == "report") {
         measure_report(5000);
+        return;
+    }
+    // `... -- fleet`: the fleet scenario alone.
+    if std::env::args().any(|a| a == "fleet") {
+        measure_fleets().await;
         return;
     }
     println!("rotor benchmark (release build; local endpoint; cargo-lambda's runtime API; this machine)");
@@ -319,4 +453,5 @@ async fn main() {
     .await;
 
     measure_report(5000);
+    measure_fleets().await;
 }

@@ -85,6 +85,23 @@ impl Function {
     }
 }
 
+/// A secret record for the endpoint's state file: rotation on `function`, due at the window after the clock's
+/// start.
+pub fn due_secret(name: &str, value: &str, function: &str) -> (String, Value) {
+    let arn = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf");
+    let record = json!({
+        "arn": arn, "name": name, "description": null, "kms_key_id": null,
+        "created": "2026-01-01T00:00:00Z", "last_changed": "2026-01-01T00:00:00Z",
+        "last_rotated": "2026-01-01T00:00:00Z", "next_rotation": "2026-01-02T00:00:00Z",
+        "rotation_enabled": true,
+        "rotation_lambda_arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+        "rotation_rules": {"AutomaticallyAfterDays": 1},
+        "tags": [], "deleted_date": null, "last_rotation": null,
+        "versions": {uuid::Uuid::new_v4().to_string(): {"secret_string": value, "secret_binary": null, "stages": ["AWSCURRENT"], "created": "2026-01-01T00:00:00Z"}},
+    });
+    (arn, record)
+}
+
 /// One test's running parts.
 pub struct Harness {
     /// The test's directory (state, logs).

@@ -18,6 +18,7 @@ mod parameters;
 mod postgres;
 mod postgres_security;
 mod postgres_server;
+mod quotas;
 mod races;
 mod redis_acl;
 mod redis_server;
