@@ -136,6 +136,18 @@ impl<'a> CreateContext<'a> {
         crate::rotation::still_pending(&description, self.token)
     }
 
+    /// The value an earlier attempt of this createSecret already stored for the token, if any: a target whose
+    /// system shows a minted credential only once (IAM's secret access key) returns it instead of minting
+    /// another. Always `None` for a parameter, whose rotation reuses its stored value before it asks the target.
+    pub async fn stored(&self) -> Result<Option<Secret>, RotationError> {
+        if self.parameter.is_some() {
+            return Ok(None);
+        }
+        let value =
+            self.secrets.get(self.secret_id, Selector::VersionInStage(self.token, crate::versions::AWSPENDING)).await?;
+        Ok(value.map(|v| Secret::parse(self.secret_id, &v).with_version(self.token)))
+    }
+
     /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system
     /// before it is stored; nothing of it is stored yet.
     pub fn lookup(&self, next: &'a Secret, current: &'a Secret) -> SetContext<'a> {
