@@ -27,6 +27,8 @@ pub enum Function {
     Elasticache,
     /// `rotate-custom`.
     Custom,
+    /// `rotate-iam-access-key`.
+    IamAccessKey,
 }
 
 /// Options of `doctor`.
@@ -132,6 +134,16 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
             }
         }
         Function::Elasticache => check_elasticache(&mut report, args, &env, &current).await,
+        Function::IamAccessKey => {
+            let config = rotation_iam::IamConfig::from_env(&env).map_err(text);
+            let Some(config) = report.check("the function's settings", config) else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let target = rotation_iam::AccessKeyTarget::new(config, &args.secret.sdk_config().await);
+            for (name, result) in target.doctor(&current).await {
+                report.check(&name, result);
+            }
+        }
         Function::Postgres | Function::Mysql | Function::Redis => {
             let Some(mut config) =
                 report.check("the function's settings", DatabaseConfig::from_env(&env).map_err(text))
