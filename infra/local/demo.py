@@ -3,10 +3,11 @@
 
 Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL,
 MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
-have TLS off), with the endpoint serving ElastiCache's user calls over the demo's Redis. Runs six rotation functions
-against them and creates six secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating
+have TLS off), with the endpoint serving ElastiCache's user calls over the demo's Redis. Runs seven rotation functions
+against them and creates seven secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating
 users, a MariaDB single user, a Redis ACL user whose password the admin sets and an ElastiCache user whose password
-ModifyUser sets (both keep the previous one until the next rotation), and a generated API key; and a PostgreSQL
+ModifyUser sets (both keep the previous one until the next rotation), a generated API key, and an IAM user's
+access key (moto serving IAM and STS with request signing checked); and a PostgreSQL
 credential in a Parameter Store SecureString, rotated by rotate-postgres on a daily schedule. Then it
 moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
 and proves the current credentials log in. Values are never printed. Stops everything it started.
@@ -80,6 +81,28 @@ def main():
                "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500"], "endpoint.log")
         wait_for(endpoint_port, "rotatectl serve", STATE / "endpoint.log")
 
+        # IAM and STS: moto's server, checking signatures and policies after its first three (setup) calls.
+        moto_port = free_port()
+        moto = f"http://127.0.0.1:{moto_port}"
+        start([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], "moto.log",
+              {"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+        wait_for(moto_port, "moto_server", STATE / "moto.log")
+        iam_as = lambda key: boto3.client("iam", endpoint_url=moto, region_name="us-east-1",
+                                          aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+        setup = iam_as({"AccessKeyId": "AKIDROTORDEMO", "SecretAccessKey": "rotor-demo-not-a-secret"})
+        setup.create_user(UserName="demo-admin")
+        setup.put_user_policy(UserName="demo-admin", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        iam = iam_as(setup.create_access_key(UserName="demo-admin")["AccessKey"])
+        iam.create_user(UserName="rotor-function")
+        iam.put_user_policy(UserName="rotor-function", PolicyName="rotate-keys", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                "iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"]}]}))
+        function_key = iam.create_access_key(UserName="rotor-function")["AccessKey"]
+        iam.create_user(UserName="ci-deployer", Path="/rotor/")
+        deployer_key = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
+        print(f"moto (IAM, STS) on {moto}: IAM user /rotor/ci-deployer with one access key")
+
         runtime = lambda name: {"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{invoke_port}/.rt/{name}", "AWS_LAMBDA_FUNCTION_NAME": name,
                                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST"}
         functions = {
@@ -92,6 +115,9 @@ def main():
             "rotate-elasticache": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "WAITING_RETRY_INTERVAL_IN_SECONDS": "1",
                                    "ELASTICACHE_USER_ARNS": "arn:aws:elasticache:us-east-1:123456789012:user:demo-*"},
             "rotate-custom": {"GENERATED_KEY": "api_key", "GENERATED_FORMAT": "base64url", "GENERATED_BYTES": "32"},
+            "rotate-iam-access-key": {"AWS_ENDPOINT_URL_IAM": moto, "AWS_ENDPOINT_URL_STS": moto, "IAM_USER_PATH": "/rotor/",
+                                      "AWS_ACCESS_KEY_ID": function_key["AccessKeyId"],
+                                      "AWS_SECRET_ACCESS_KEY": function_key["SecretAccessKey"]},
         }
         step("starting the rotation functions: " + ", ".join(functions))
         for name, extra in functions.items():
@@ -128,6 +154,9 @@ def main():
             # AWS's ElastiCache secret: no host; the function finds the cache through the user's user group.
             "demo/elasticache-sessions": ("rotate-elasticache", {"user_arn": sessions["ARN"], "username": "sessions", "password": sessions_password}),
             "demo/api-key": ("rotate-custom", {"api_key": secrets.token_urlsafe(32), "vendor": "acme"}),
+            "demo/iam-ci-deployer": ("rotate-iam-access-key", {"type": "aws-iam-access-key", "user_name": "ci-deployer",
+                                                               "access_key_id": deployer_key["AccessKeyId"],
+                                                               "secret_access_key": deployer_key["SecretAccessKey"]}),
         }
         for name, (function, value) in demo.items():
             sm.create_secret(Name=name, SecretString=json.dumps(value))
@@ -151,7 +180,18 @@ def main():
         urllib.request.urlopen(request)
         print(f"{parameter} (SecureString) scheduled on rotate-postgres, rate(1 day)")
 
+        def signs_in(value):
+            sts = boto3.client("sts", endpoint_url=moto, region_name="us-east-1", aws_access_key_id=value["access_key_id"],
+                               aws_secret_access_key=value["secret_access_key"])
+            try:
+                return sts.get_caller_identity()["Arn"].endswith("/ci-deployer")
+            except Exception:  # noqa: BLE001 - any refusal means the key does not sign in
+                return False
+
         def logs_in(name, value):
+            if "access_key_id" in value:
+                keys = len(iam.list_access_keys(UserName=value["user_name"])["AccessKeyMetadata"])
+                return f"signs in as the user ({keys} keys)" if signs_in(value) else "DOES NOT SIGN IN"
             if "user_arn" in value:
                 check = redis.logs_in
             elif "engine" not in value:
@@ -171,14 +211,16 @@ def main():
                 stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
                 holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
                 value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-                print(f"{name:<34} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {value.get('username', '-'):<12} {logs_in(name, value)}")
+                user = value.get("username", value.get("user_name", "-"))
+                print(f"{name:<34} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {user:<12} {logs_in(name, value)}")
             history = ssm.get_parameter_history(Name=parameter)["Parameters"]
             at = lambda label: next((f"v{v['Version']}" for v in history if label in v.get("Labels", [])), "-")
             value = json.loads(ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
             print(f"{'ssm:' + parameter:<34} {at('current'):<10} {at('previous'):<11} {value['username']:<12} "
                   f"{'logs in' if pg.logs_in(value['username'], value['password']) else 'DOES NOT LOG IN'} (newest v{history[-1]['Version']})")
-            # Redis and ElastiCache users hold two passwords: clients still holding the previous AWSCURRENT keep working.
-            for name in ("demo/redis-cache", "demo/elasticache-sessions"):
+            # Redis and ElastiCache users hold two passwords, an IAM user two keys: clients still holding the previous
+            # AWSCURRENT keep working until the next rotation.
+            for name in ("demo/redis-cache", "demo/elasticache-sessions", "demo/iam-ci-deployer"):
                 previous = json.loads(sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
                 print(f"{name:<34} AWSPREVIOUS (what clients may still cache): {logs_in(name, previous)}")
         step("rotatectl status demo/postgres-team (alternating users: team and team_clone take turns)")

@@ -19,11 +19,18 @@ pub struct Moto {
 impl Moto {
     /// Starts a moto server on a free port.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts a moto server with extra environment (`INITIAL_NO_AUTH_ACTION_COUNT` makes it check request
+    /// signatures and IAM policies after that many calls).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let venv = repo_root().join(".venv/bin/moto_server");
         let program = if venv.exists() { venv } else { "moto_server".into() };
         let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

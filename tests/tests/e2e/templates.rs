@@ -246,6 +246,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             ("KmsKeyArn", json!(kms)),
             ("ReservedConcurrency", json!("5")),
             ("ElastiCacheUserArns", json!([cache_users])),
+            ("IamUserPath", json!("/rotor/")),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -255,6 +256,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
         [
             "rotate-custom",
             "rotate-elasticache",
+            "rotate-iam-access-key",
             "rotate-mysql-alternating",
             "rotate-mysql",
             "rotate-postgres-alternating",
@@ -321,6 +323,31 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             }
         }
         assert_eq!(modifies_users, f.binary == "rotate-elasticache", "{}", f.binary);
+        let mut manages_keys = false;
+        for statement in statements(&role) {
+            let actions = strings(&statement["Action"]);
+            if actions.iter().any(|a| a.starts_with("iam:")) {
+                manages_keys = true;
+                assert_eq!(f.binary, "rotate-iam-access-key", "only the IAM function touches IAM");
+                assert_eq!(
+                    strings(&statement["Resource"]),
+                    [format!("arn:aws:iam::{ACCOUNT}:user/rotor/*")],
+                    "it manages the keys of the users under the path only"
+                );
+                assert!(actions.iter().all(|a| {
+                    [
+                        "iam:GetUser",
+                        "iam:ListAccessKeys",
+                        "iam:CreateAccessKey",
+                        "iam:UpdateAccessKey",
+                        "iam:DeleteAccessKey",
+                    ]
+                    .contains(&a.as_str())
+                }));
+                assert!(f.env.iter().any(|(k, v)| k == "IAM_USER_PATH" && v == "/rotor/"));
+            }
+        }
+        assert_eq!(manages_keys, f.binary == "rotate-iam-access-key", "{}", f.binary);
 
         let permissions: Vec<Value> = rotor
             .resources("AWS::Lambda::Permission")
@@ -374,6 +401,26 @@ fn no_template_or_policy_names_the_aws_partition_literally() {
             path.display()
         );
     }
+}
+
+#[test]
+fn the_iam_example_stack_holds_its_key_in_the_shape_the_function_reads_and_rotates_it_there() {
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:rotor-rotate-iam-access-key";
+    let stack = Stack::new(
+        "infra/stacks/iam-access-key.yaml",
+        "ci",
+        &[("IamAccessKeyFunctionArn", json!(function)), ("IamUserPath", json!("/rotor/"))],
+    );
+    assert_eq!(stack.resource("CiUser")["Path"], "/rotor/", "the user sits under the function's path");
+    let secret = stack.resource("CiUserSecret");
+    let value = rotation_core::Secret::parse("ci", secret["SecretString"].as_str().unwrap());
+    let key = rotation_iam::KeySecret::parse(&value).unwrap();
+    assert_eq!(key.user_name, "ref:CiUser");
+    assert_eq!(key.access_key_id, "ref:CiUserKey");
+    assert_eq!(key.secret_access_key(), "getatt:CiUserKey.SecretAccessKey");
+    assert_eq!(secret["Tags"], json!([{"Key": "rotor:function", "Value": "iam-access-key"}]));
+    let schedule = stack.resource("CiUserRotation");
+    assert_eq!((&schedule["SecretId"], &schedule["RotationLambdaARN"]), (&json!("ref:CiUserSecret"), &json!(function)));
 }
 
 /// IAM's `StringLike`: `*` any run of characters, `?` one.
