@@ -452,6 +452,10 @@ async fn main() {
     })
     .await;
 
+    // `... -- single`: the per-function measurements alone (no report, no fleet).
+    if std::env::args().any(|a| a == "single") {
+        return;
+    }
     measure_report(5000);
     measure_fleets().await;
 }
