@@ -291,10 +291,46 @@ where
     }
 }
 
+/// A well-formed access key id that no user holds: doctor's probes of the write permissions.
+const PROBE_KEY_ID: &str = "AKIAROTORDOCTORPROBE";
+
+/// A probe's answer: IAM authorizes before it looks the key up, so `NoSuchEntity` means the action is allowed.
+fn probed<T, E>(
+    action: &str,
+    user: &str,
+    result: Result<T, SdkError<E, aws_sdk_iam::config::http::HttpResponse>>,
+) -> Result<(), String>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
+        Err(e) => Err(rotation_core::with_causes(&iam_error(action, user, e))),
+    }
+}
+
+impl AccessKeyTarget {
+    async fn probe_update(&self, user: &str) -> Result<(), String> {
+        let request = self.iam.update_access_key().user_name(user).access_key_id(PROBE_KEY_ID);
+        probed("UpdateAccessKey", user, request.status(StatusType::Inactive).send().await)
+    }
+
+    async fn probe_delete(&self, user: &str) -> Result<(), String> {
+        probed(
+            "DeleteAccessKey",
+            user,
+            self.iam.delete_access_key().user_name(user).access_key_id(PROBE_KEY_ID).send().await,
+        )
+    }
+}
+
 impl AccessKeyTarget {
     /// `rotatectl doctor`'s checks of a secret, each named, changing nothing: the secret's shape, the user (it
     /// exists and the function may manage it), its keys (AWSCURRENT's among them and active; two keys means the
-    /// next rotation deletes the other), and that AWSCURRENT's key signs in as the user.
+    /// next rotation deletes the other), the caller's permission to update and delete the user's keys (probed with
+    /// a key id no user holds; run with the function role's credentials, this checks the function; IAM has no dry
+    /// run for `CreateAccessKey`, which is not probed), and that AWSCURRENT's key signs in as the user.
     pub async fn doctor(&self, current: &Secret) -> Vec<(String, Result<(), String>)> {
         let text = |e: RotationError| rotation_core::with_causes(&e);
         let mut checks = Vec::new();
@@ -329,6 +365,14 @@ impl AccessKeyTarget {
             Some(_) => Ok(()),
         });
         checks.push((name, keys));
+        for (action, probe) in
+            [("UpdateAccessKey", self.probe_update(user).await), ("DeleteAccessKey", self.probe_delete(user).await)]
+        {
+            checks.push((
+                format!("the caller may iam:{action} on the user (probed with a key id that does not exist)"),
+                probe,
+            ));
+        }
         let signs_in = self.test(&TestContext::new(current)).await.map_err(text);
         checks.push(("AWSCURRENT's key signs in as the user (sts:GetCallerIdentity)".to_owned(), signs_in));
         checks

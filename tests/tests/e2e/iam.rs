@@ -34,6 +34,7 @@ pub struct IamCase {
     pub user: String,
     pub arn: String,
     admin: (String, String),
+    function: (String, String),
 }
 
 /// moto with signing enforced after the first three calls (the test administrator, its policy, its key); a
@@ -87,7 +88,8 @@ pub async fn setup(path: &str, actions: &[&str], extra_env: Vec<(String, String)
     });
     let arn = h.create_secret(&unique("iam/ci-deployer"), &secret.to_string()).await;
     let admin = (admin_key.access_key_id().to_owned(), admin_key.secret_access_key().to_owned());
-    IamCase { h, moto, iam, user, arn, admin }
+    let function = (function_key.access_key_id().to_owned(), function_key.secret_access_key().to_owned());
+    IamCase { h, moto, iam, user, arn, admin, function }
 }
 
 impl IamCase {
@@ -129,6 +131,11 @@ impl IamCase {
 
     /// `rotatectl doctor --function iam-access-key` as an operator (the test's administrator) would run it.
     pub fn doctor(&self) -> (bool, String) {
+        self.doctor_as(&self.admin)
+    }
+
+    /// `rotatectl doctor` with `credentials` (the function's, to check its permissions).
+    pub fn doctor_as(&self, credentials: &(String, String)) -> (bool, String) {
         let out = std::process::Command::new(crate::harness::binary("rotatectl"))
             .args(["doctor", &self.arn, "--function", "iam-access-key", "--env", "IAM_USER_PATH=/rotor/"])
             .env_clear()
@@ -136,8 +143,8 @@ impl IamCase {
             .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &self.h.endpoint_url)
             .env("AWS_ENDPOINT_URL_IAM", &self.moto.url)
             .env("AWS_ENDPOINT_URL_STS", &self.moto.url)
-            .env("AWS_ACCESS_KEY_ID", &self.admin.0)
-            .env("AWS_SECRET_ACCESS_KEY", &self.admin.1)
+            .env("AWS_ACCESS_KEY_ID", &credentials.0)
+            .env("AWS_SECRET_ACCESS_KEY", &credentials.1)
             .output()
             .unwrap();
         (
@@ -287,12 +294,22 @@ async fn refusals_change_no_key_and_the_current_key_still_signs_in() {
     let actions: Vec<&str> = FUNCTION_ACTIONS.iter().copied().filter(|a| *a != "iam:CreateAccessKey").collect();
     let case = setup("/rotor/", &actions, vec![]).await;
     configured(&case).await;
+    // Run as the function, doctor checks what it can probe without changing anything: this function lacks only
+    // iam:CreateAccessKey, which IAM offers no dry run for.
+    let (ok, out) = case.doctor_as(&case.function);
+    assert!(ok, "{out}");
     let keys = case.keys().await;
     let record = case.rotate().await;
     assert_eq!(record["error_type"], "TargetPermissionDenied", "{record}");
     assert!(record["error_message"].as_str().unwrap().contains("iam:CreateAccessKey"), "{record}");
     assert_eq!(case.keys().await, keys);
     assert!(case.signs_in(&case.secret("AWSCURRENT").await).await);
+
+    let actions: Vec<&str> = FUNCTION_ACTIONS.iter().copied().filter(|a| *a != "iam:DeleteAccessKey").collect();
+    let no_delete = setup("/rotor/", &actions, vec![]).await;
+    let (ok, out) = no_delete.doctor_as(&no_delete.function);
+    assert!(!ok && out.contains("FAIL  the caller may iam:DeleteAccessKey"), "{out}");
+    assert!(out.contains("may not iam:DeleteAccessKey"), "{out}");
 
     // A secret naming a user that does not exist.
     let missing = json!({"user_name": "no-such-user", "access_key_id": "AKIAEXAMPLEEXAMPLE01", "secret_access_key": "x".repeat(40)});
