@@ -325,8 +325,7 @@ impl<T: Target> Rotator<T> {
     }
 
     async fn pending(&self, arn: &str, token: &str) -> Result<Secret, RotationError> {
-        let value = self.secrets.get(arn, Selector::VersionInStage(token, AWSPENDING)).await?;
-        value.map(|v| Secret::parse(arn, &v).with_version(token)).ok_or_else(|| RotationError::VersionState {
+        read_pending(&self.secrets, arn, token).await?.ok_or_else(|| RotationError::VersionState {
             secret: arn.to_owned(),
             version: token.to_owned(),
             reason: "has no AWSPENDING value: createSecret has not stored one; the service retries from createSecret"
@@ -340,6 +339,16 @@ impl<T: Target> Rotator<T> {
             RotationError::invalid_secret(arn, "SecretString", format!("has no {what} value; put a value first"))
         })
     }
+}
+
+/// The token's `AWSPENDING` value, `None` while it has none (the service's placeholder).
+pub(crate) async fn read_pending(
+    secrets: &SecretsManager,
+    secret_id: &str,
+    token: &str,
+) -> Result<Option<Secret>, RotationError> {
+    let value = secrets.get(secret_id, Selector::VersionInStage(token, AWSPENDING)).await?;
+    Ok(value.map(|v| Secret::parse(secret_id, &v).with_version(token)))
 }
 
 /// Whether the rotation of `token` still owns `AWSPENDING` (or already finished); an error naming what happened

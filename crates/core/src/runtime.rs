@@ -143,6 +143,11 @@ fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
     Some(Instant::now() + left)
 }
 
+/// An event that does not parse, logged (its type and cause, never the payload) and passed on.
+fn logged_rejection<E>(parsed: Result<E, RotationError>) -> Result<E, RotationError> {
+    parsed.inspect_err(|error| tracing::error!(error_type = error.error_type(), error = %error, "rejected event"))
+}
+
 /// Parses the event, runs the step within the invocation's `deadline`, and records it (one log record, one
 /// metric line).
 pub async fn handle<T: Target>(
@@ -150,13 +155,7 @@ pub async fn handle<T: Target>(
     payload: &Value,
     deadline: Option<Instant>,
 ) -> Result<(), RotationError> {
-    let event = match RotationEvent::from_value(payload) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::error!(error_type = error.error_type(), error = %error, "rejected event");
-            return Err(error);
-        }
-    };
+    let event = logged_rejection(RotationEvent::from_value(payload))?;
     let started = Instant::now();
     let calls_before = rotator.secrets().calls();
     let result = rotator.handle(&event, deadline).await;
@@ -178,13 +177,7 @@ pub async fn handle_parameter<T: Target>(
     payload: &Value,
     deadline: Option<Instant>,
 ) -> Result<(), RotationError> {
-    let event = match ParameterEvent::from_value(payload) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::error!(error_type = error.error_type(), error = %error, "rejected event");
-            return Err(error);
-        }
-    };
+    let event = logged_rejection(ParameterEvent::from_value(payload))?;
     let calls = store.calls();
     let result = rotator.rotate_parameter(store, &event, deadline).await;
     let parameter_store_calls = store.calls() - calls;

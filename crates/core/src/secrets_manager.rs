@@ -360,9 +360,9 @@ where
     }
 }
 
-/// Whether a service error code says the caller was throttled.
+/// Whether a Secrets Manager error code says the caller was throttled.
 fn is_throttling(code: Option<&str>) -> bool {
-    matches!(code, Some("ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"))
+    matches!(code, Some("ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded"))
 }
 
 /// Maps an SDK error to a [`RotationError`] naming the operation, the service's code and the fix.
@@ -385,7 +385,7 @@ where
             let code = code.as_deref().unwrap_or("UnknownError");
             let detail = message.as_deref().unwrap_or("no message");
             let (fix, retryable) = match code {
-                "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                code if is_throttling(Some(code)) => {
                     ("the service throttled the call; the rotation is retried later", true)
                 }
                 "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {

@@ -143,9 +143,7 @@ impl<'a> CreateContext<'a> {
         if self.parameter.is_some() {
             return Ok(None);
         }
-        let value =
-            self.secrets.get(self.secret_id, Selector::VersionInStage(self.token, crate::versions::AWSPENDING)).await?;
-        Ok(value.map(|v| Secret::parse(self.secret_id, &v).with_version(self.token)))
+        crate::rotation::read_pending(self.secrets, self.secret_id, self.token).await
     }
 
     /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system
@@ -237,9 +235,7 @@ impl<'a> FinishContext<'a> {
         if let Some(promoted) = self.promoted {
             return Ok(promoted.clone());
         }
-        let value =
-            self.secrets.get(self.secret_id, Selector::VersionInStage(self.token, crate::versions::AWSPENDING)).await?;
-        value.map(|v| Secret::parse(self.secret_id, &v)).ok_or_else(|| {
+        crate::rotation::read_pending(self.secrets, self.secret_id, self.token).await?.ok_or_else(|| {
             RotationError::invalid_secret(self.secret_id, "SecretString", "has no AWSPENDING value for this rotation")
         })
     }
