@@ -42,10 +42,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
+/// A `/proc/<pid>/status` field in KiB (`VmHWM`: peak RSS; `RssFile`: mapped file pages, mostly the binary's
+/// text; `RssAnon`: heap and stacks).
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':'))).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Peak RSS and what the process holds now, split into file-backed and anonymous pages.
+fn memory(pid: u32) -> String {
+    let mib = |field| status_kib(pid, field) as f64 / 1024.0;
+    format!("{:.1} MiB (now {:.1} MiB file-backed, {:.1} MiB anonymous)", mib("VmHWM"), mib("RssFile"), mib("RssAnon"))
 }
 
 /// How many lines the endpoint's audit log has (where a measurement's calls start).
@@ -86,7 +94,7 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
         wait_done(&h, &arn, &token).await;
         totals.push(ms(started.elapsed()));
     }
-    let rss = peak_rss_kib(pid);
+    let rss = memory(pid);
 
     // The function's own calls: the benchmark's RotateSecret and the endpoint's step records are not counted.
     let api_calls = calls_since(&h, audit_before, |l| {
@@ -156,7 +164,7 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
         percentile(&first, 0.5),
         percentile(&first, 0.5) - percentile(&totals, 0.5)
     );
-    println!("  peak RSS after {ROTATIONS} rotations: {:.1} MiB", rss as f64 / 1024.0);
+    println!("  peak RSS after {ROTATIONS} rotations: {rss}");
     println!("  Secrets Manager calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
 }
 
@@ -175,7 +183,7 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
         h.invoke(function, &event).await.expect("the rotation succeeds");
         totals.push(ms(started.elapsed()));
     }
-    let rss = peak_rss_kib(pid);
+    let rss = memory(pid);
     let api_calls = calls_since(&h, audit_before, |l| l["operation"].as_str().unwrap().starts_with("AmazonSSM."));
     println!("{title}");
     println!(
@@ -183,7 +191,7 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
         percentile(&totals, 0.5),
         percentile(&totals, 0.95)
     );
-    println!("  peak RSS after {ROTATIONS} rotations: {:.1} MiB", rss as f64 / 1024.0);
+    println!("  peak RSS after {ROTATIONS} rotations: {rss}");
     println!("  Parameter Store calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
 }
 
