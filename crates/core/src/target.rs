@@ -32,7 +32,7 @@ use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 ///     async fn test(&self, _ctx: &TestContext<'_>) -> Result<(), RotationError> { Ok(()) }
 /// }
 ///
-/// #[tokio::main]
+/// #[tokio::main(flavor = "current_thread")]
 /// async fn main() -> Result<(), lambda_runtime::Error> {
 ///     rotation_core::run(|_init| Ok(ApiKey), rotation_core::RunOptions::default()).await
 /// }

@@ -25,7 +25,7 @@ impl Target for RefusingTarget {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::run(|_| Ok(RefusingTarget), rotation_core::RunOptions::default()).await
 }

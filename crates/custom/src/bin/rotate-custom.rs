@@ -4,7 +4,7 @@
 use rotation_core::{RunOptions, lambda_runtime};
 use rotation_custom::{CustomConfig, CustomTarget};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::run(|init| CustomTarget::build(CustomConfig::from_init(init)?, init), RunOptions::default()).await
 }

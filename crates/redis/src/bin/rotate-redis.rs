@@ -3,7 +3,7 @@
 // The rotation futures nest deeply (runtime, rotator, target, driver); the default limit is too low.
 #![recursion_limit = "256"]
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
     rotation_redis::run_function(rotation_core::RunOptions::default()).await
 }
