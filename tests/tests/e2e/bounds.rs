@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::harness::unique;
 
 /// A listener that accepts connections and never sends a byte; connections stay open until the test ends.
-async fn silent_listener() -> u16 {
+pub async fn silent_listener() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

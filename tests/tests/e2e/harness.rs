@@ -210,6 +210,16 @@ impl Harness {
         .collect()
     }
 
+    /// Starts `function` behind a Runtime API that gives every invocation `timeout` to run, as Lambda does with
+    /// the function's configured timeout (see [`deadline_runtime_api`]).
+    pub async fn start_function_with_timeout(&mut self, mut function: Function, timeout: Duration) -> u32 {
+        let upstream = format!("http://127.0.0.1:{}", self.invoke_port);
+        let port = deadline_runtime_api(upstream, timeout).await;
+        let runtime_api = format!("http://127.0.0.1:{port}/.rt/{}", function.name);
+        function.env.push(("AWS_LAMBDA_RUNTIME_API".to_owned(), runtime_api));
+        self.start_function(function)
+    }
+
     /// Starts a rotation function process polling the emulator.
     pub fn start_function(&mut self, function: Function) -> u32 {
         // A second instance of the same function gets a log of its own.
@@ -421,6 +431,51 @@ impl Drop for Harness {
             child.wait().ok();
         }
     }
+}
+
+/// The Runtime API header that carries an invocation's deadline, in milliseconds since the epoch.
+const DEADLINE_HEADER: &str = "lambda-runtime-deadline-ms";
+
+/// A Runtime API in front of the emulator's (`upstream`) that stamps each invocation it hands out with a deadline
+/// `timeout` from then, in milliseconds since the epoch, as Lambda does; everything else passes through unchanged.
+/// cargo-lambda's emulator sends a fixed `600000` (a moment of 1970), so under it alone no function ever sees a
+/// deadline. Serves on this test's runtime until the test ends; returns its port.
+async fn deadline_runtime_api(upstream: String, timeout: Duration) -> u16 {
+    use axum::body::{Body, to_bytes};
+    use axum::extract::Request;
+    use axum::http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+    use axum::http::{HeaderValue, Response};
+
+    let client = reqwest::Client::new();
+    let forward = move |request: Request| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = to_bytes(body, usize::MAX).await.unwrap();
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut outbound = client.request(parts.method, format!("{upstream}{path}")).body(body);
+            for (name, value) in parts.headers.iter().filter(|(name, _)| *name != HOST) {
+                outbound = outbound.header(name, value);
+            }
+            // `/invocation/next` waits for an event for as long as it takes: no time-out here.
+            let answer = outbound.send().await.unwrap();
+            let mut response = Response::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                if name == DEADLINE_HEADER {
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+                    let deadline = (now + timeout).as_millis().to_string();
+                    response = response.header(name, HeaderValue::from_str(&deadline).unwrap());
+                } else if name != CONTENT_LENGTH && name != TRANSFER_ENCODING {
+                    response = response.header(name, value);
+                }
+            }
+            response.body(Body::from(answer.bytes().await.unwrap())).unwrap()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
+    port
 }
 
 /// A Lambda ARN for a function name, as a template would give it.

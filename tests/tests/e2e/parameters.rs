@@ -35,7 +35,8 @@ async fn start_local(function: &'static str, env: &[(&str, &str)]) -> Store {
     Store { h, ssm, _moto: None }
 }
 
-fn ssm_client(url: &str) -> Ssm {
+/// An SDK client of the Parameter Store at `url`, with test credentials.
+pub fn ssm_client(url: &str) -> Ssm {
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))

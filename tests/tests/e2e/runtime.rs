@@ -1,9 +1,10 @@
 //! The functions' one entry point through cargo-lambda's Runtime API emulator: a configuration error at cold start
 //! is reported to `/runtime/init/error`, so the invocation waiting for the function answers with its type and
-//! message instead of hanging until it times out.
+//! message instead of hanging until it times out; and the deadline each invocation carries bounds its step.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rotation_core::DEADLINE_MARGIN;
 use serde_json::{Value, json};
 
 use crate::harness::{Function, Harness, unique};
@@ -44,4 +45,59 @@ async fn a_configuration_error_at_cold_start_answers_the_invocation_with_its_typ
         assert!(answer["errorMessage"].as_str().unwrap().contains(message), "{function} {env:?}: {answer}");
         assert!(h.all_logs().contains("cold start failed"), "the error is logged too");
     }
+}
+
+/// A function's timeout in the deadline tests: shorter than one login to a server that never answers
+/// (`CONNECT_TIMEOUT_SECONDS`, 5 s by default), so only the deadline can end the step.
+const TIMEOUT: Duration = Duration::from_secs(4);
+
+/// `rotate-postgres` behind a Runtime API that gives each invocation [`TIMEOUT`], and a PostgreSQL credential
+/// whose server accepts connections and never answers.
+async fn never_answering_postgres() -> (Harness, Value) {
+    let mut h = Harness::start(vec![]).await;
+    h.start_function_with_timeout(Function::new("rotate-postgres"), TIMEOUT).await;
+    let port = crate::bounds::silent_listener().await;
+    let password = uuid::Uuid::new_v4().to_string();
+    let credential =
+        json!({"engine": "postgres", "host": "127.0.0.1", "port": port, "username": "app", "password": password});
+    (h, credential)
+}
+
+#[tokio::test]
+async fn a_step_stops_before_the_deadline_its_invocation_carries() {
+    let (h, credential) = never_answering_postgres().await;
+    let arn = h.create_secret(&unique("deadline"), &credential.to_string()).await;
+    let started = Instant::now();
+    let record = h.configure_rotation(&arn, "rotate-postgres").await;
+    let took = started.elapsed();
+    assert_eq!(record["error_type"], "StepTimedOut", "{record}");
+    let message = record["error_message"].as_str().unwrap();
+    assert!(message.contains("testSecret stopped 2s before the function's deadline"), "{message}");
+    assert!(message.contains("raise the function's timeout"), "names the fix: {message}");
+    // The step used the time it had, then answered while the invocation was still alive.
+    assert!(took >= TIMEOUT - DEADLINE_MARGIN && took < TIMEOUT, "answered after {took:?}");
+    assert_eq!(h.value(&arn, "AWSCURRENT").await, credential.to_string(), "the working credential is kept");
+}
+
+#[tokio::test]
+async fn a_parameters_rotation_stops_before_the_deadline_its_invocation_carries() {
+    let (h, credential) = never_answering_postgres().await;
+    let name = format!("/rotor/{}/db", unique("deadline"));
+    h.put_parameter(&name, &credential.to_string()).await;
+    let ssm = crate::parameters::ssm_client(&h.endpoint_url);
+    let before = ssm.get_parameter().name(&name).with_decryption(true).send().await.unwrap();
+    let event = json!({"ParameterName": name, "RotationId": "r1"});
+    let started = Instant::now();
+    let (kind, message) = h.invoke("rotate-postgres", &event).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(kind, "StepTimedOut", "{message}");
+    assert!(message.contains("the parameter's rotation stopped 2s before the function's deadline"), "{message}");
+    assert!(took >= TIMEOUT - DEADLINE_MARGIN && took < TIMEOUT, "answered after {took:?}");
+    let after = ssm.get_parameter().name(&name).with_decryption(true).send().await.unwrap();
+    let (before, after) = (before.parameter().unwrap(), after.parameter().unwrap());
+    assert_eq!(
+        (after.value(), after.version()),
+        (before.value(), before.version()),
+        "consumers keep the working value"
+    );
 }
