@@ -62,6 +62,6 @@ bench: setup
 	cargo build --workspace --bins --release --locked
 	cargo bench -p rotor-tests --bench rotation --locked
 
-## package: sam build of the three functions (release, cross-compiled by cargo-lambda) and their zip sizes
+## package: sam build of every function (release, cross-compiled by cargo-lambda) and their binary and zip sizes
 package: setup
 	bash infra/local/package.sh
