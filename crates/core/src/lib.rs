@@ -5,6 +5,7 @@
 //! Secrets Manager client ([`SecretsManager`]), the password policy, and the Lambda entry point ([`run`]). A
 //! system to rotate implements [`Target`].
 
+mod aws_failure;
 mod config;
 mod error;
 mod event;
@@ -23,6 +24,7 @@ pub mod telemetry;
 mod tls;
 mod versions;
 
+pub use aws_failure::AwsFailure;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
 pub use event::{RotationEvent, Step};

@@ -9,6 +9,7 @@ use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
 
+use crate::aws_failure::AwsFailure;
 use crate::error::RotationError;
 
 /// One version of a parameter, decrypted.
@@ -207,31 +208,26 @@ fn store_error<E>(operation: &'static str, name: &str, error: SdkError<E, HttpRe
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = error.code().map(str::to_owned);
-    let (reason, retryable) = match &error {
-        SdkError::TimeoutError(_) => ("timed out; inside a VPC the function reaches Parameter Store only through an interface endpoint or a NAT gateway".to_owned(), true),
-        SdkError::DispatchFailure(_) => ("could not connect; check the endpoint (AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL), the VPC endpoint and security groups".to_owned(), true),
-        _ => {
-            let code = code.as_deref().unwrap_or("UnknownError");
-            let detail = error.message().unwrap_or("no message");
-            let (fix, retryable) = match code {
-                "ThrottlingException" | "TooManyUpdates" => ("the service throttled the call; the rotation is retried later", true),
-                "InternalServerError" | "InternalFailure" | "ServiceUnavailable" => ("a service-side error; retry", true),
-                "AccessDeniedException" | "AccessDenied" => ("grant the function's role this action on the parameter and its companion (<name>.rotor-pending), and kms:Decrypt/kms:Encrypt/kms:GenerateDataKey on the parameter's KMS key", false),
-                "ParameterMaxVersionLimitExceeded" => ("the parameter has 100 versions and the oldest carries a label; remove that label", false),
-                "ParameterLimitExceeded" => ("the account's parameter limit for the tier is reached", false),
-                "InvalidKeyId" => ("the parameter's KMS key cannot be used; check the key and its policy", false),
-                _ => ("", error.raw_response().is_some_and(|r| r.status().is_server_error())),
-            };
-            let reason = if fix.is_empty() { format!("{code}: {detail}") } else { format!("{code}: {detail}; {fix}") };
-            (reason, retryable)
+    let failure = AwsFailure::of(&error);
+    let fix = match failure.code().unwrap_or_default() {
+        "AccessDeniedException" | "AccessDenied" => {
+            "grant the function's role this action on the parameter and its companion (<name>.rotor-pending), and kms:Decrypt/kms:Encrypt/kms:GenerateDataKey on the parameter's KMS key"
         }
+        "ParameterMaxVersionLimitExceeded" => {
+            "the parameter has 100 versions and the oldest carries a label; remove that label"
+        }
+        "ParameterLimitExceeded" => "the account's parameter limit for the tier is reached",
+        "InvalidKeyId" => "the parameter's KMS key cannot be used; check the key and its policy",
+        _ => "",
     };
+    let reason = failure
+        .unanswered("Parameter Store", "AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL")
+        .unwrap_or_else(|| failure.answer_with(fix));
     RotationError::ParameterStore {
         operation,
         parameter: name.to_owned(),
         reason,
-        retryable,
+        retryable: failure.is_retryable(),
         source: Some(Box::new(error)),
     }
 }

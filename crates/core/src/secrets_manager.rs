@@ -11,6 +11,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
+use crate::aws_failure::AwsFailure;
 use crate::config::Env;
 use crate::error::RotationError;
 use crate::password::{Password, PasswordPolicy};
@@ -343,7 +344,7 @@ where
     let mut round = 0;
     loop {
         match call().await {
-            Err(error) if round < THROTTLED_ROUNDS && is_throttling(error.code()) => {
+            Err(error) if round < THROTTLED_ROUNDS && AwsFailure::of(&error).is_throttling() => {
                 let base = Duration::from_secs(1 << round);
                 let jitter = crate::password::random_bytes(1).map_or(128, |b| u32::from(b[0]));
                 let wait = base + base * jitter / 256;
@@ -360,67 +361,34 @@ where
     }
 }
 
-/// Whether a Secrets Manager error code says the caller was throttled.
-fn is_throttling(code: Option<&str>) -> bool {
-    matches!(code, Some("ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded"))
-}
-
 /// Maps an SDK error to a [`RotationError`] naming the operation, the service's code and the fix.
 fn service_error<E>(operation: &'static str, secret_id: &str, error: SdkError<E, HttpResponse>) -> RotationError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = error.code().map(str::to_owned);
-    let message = error.message().map(str::to_owned);
-    let (reason, retryable) = match &error {
-        SdkError::TimeoutError(_) => (
-            "timed out; inside a VPC the function reaches Secrets Manager only through an interface endpoint or a NAT gateway".to_owned(),
-            true,
-        ),
-        SdkError::DispatchFailure(_) => (
-            "could not connect; check the endpoint (AWS_ENDPOINT_URL / SECRETS_MANAGER_ENDPOINT), the VPC endpoint and security groups".to_owned(),
-            true,
-        ),
-        _ => {
-            let code = code.as_deref().unwrap_or("UnknownError");
-            let detail = message.as_deref().unwrap_or("no message");
-            let (fix, retryable) = match code {
-                code if is_throttling(Some(code)) => {
-                    ("the service throttled the call; the rotation is retried later", true)
-                }
-                "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
-                    ("a service-side error; retry", true)
-                }
-                "AccessDeniedException" | "AccessDenied" => (
-                    "grant the function's role this action on the secret (and kms:Decrypt/kms:GenerateDataKey on its KMS key)",
-                    false,
-                ),
-                "ResourceNotFoundException" => ("check the SecretId; the secret may have been deleted", false),
-                "ResourceExistsException" => (
-                    "a different value already exists under this ClientRequestToken; cancel the rotation and start a new one",
-                    false,
-                ),
-                "InvalidRequestException" => {
-                    ("the secret's state does not allow this call (deleted, or labels moved)", false)
-                }
-                "DecryptionFailure" | "EncryptionFailure" => {
-                    ("allow the function's role kms:Decrypt and kms:GenerateDataKey on the secret's KMS key", false)
-                }
-                _ => ("", error.raw_response().is_some_and(|r| r.status().is_server_error())),
-            };
-            let mut reason = format!("{code}: {detail}");
-            if !fix.is_empty() {
-                reason.push_str("; ");
-                reason.push_str(fix);
-            }
-            (reason, retryable)
+    let failure = AwsFailure::of(&error);
+    let fix = match failure.code().unwrap_or_default() {
+        "AccessDeniedException" | "AccessDenied" => {
+            "grant the function's role this action on the secret (and kms:Decrypt/kms:GenerateDataKey on its KMS key)"
         }
+        "ResourceNotFoundException" => "check the SecretId; the secret may have been deleted",
+        "ResourceExistsException" => {
+            "a different value already exists under this ClientRequestToken; cancel the rotation and start a new one"
+        }
+        "InvalidRequestException" => "the secret's state does not allow this call (deleted, or labels moved)",
+        "DecryptionFailure" | "EncryptionFailure" => {
+            "allow the function's role kms:Decrypt and kms:GenerateDataKey on the secret's KMS key"
+        }
+        _ => "",
     };
+    let reason = failure
+        .unanswered("Secrets Manager", "AWS_ENDPOINT_URL / SECRETS_MANAGER_ENDPOINT")
+        .unwrap_or_else(|| failure.answer_with(fix));
     RotationError::SecretsManager {
         operation,
         secret: secret_id.to_owned(),
         reason,
-        retryable,
+        retryable: failure.is_retryable(),
         source: Some(Box::new(error)),
     }
 }

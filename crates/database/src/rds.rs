@@ -2,10 +2,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use aws_sdk_rds::error::ProvideErrorMetadata;
+use aws_sdk_rds::config::http::HttpResponse;
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 
 use rotation_core::Description;
-use rotation_core::{RotationError, TargetErrorKind};
+use rotation_core::{AwsFailure, RotationError, TargetErrorKind};
 
 /// The tag RDS puts on a secret it manages for a DB instance.
 pub const INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
@@ -104,22 +105,20 @@ fn not_found(id: &str) -> RotationError {
     )
 }
 
-fn rds_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    operation: &str,
-    id: &str,
-    error: &E,
-) -> RotationError {
-    let (kind, fix) = match error.code() {
-        Some("AccessDenied") | Some("AccessDeniedException") => (
-            TargetErrorKind::PermissionDenied,
-            "allow the function's role rds:DescribeDBInstances and rds:DescribeDBClusters",
-        ),
-        Some("DBInstanceNotFound") | Some("DBInstanceNotFoundFault") | Some("DBClusterNotFoundFault") => {
-            (TargetErrorKind::Rejected, "the database named by the admin secret's RDS tag does not exist")
+/// An RDS API error, named by its operation, with the fix.
+fn rds_error<E: ProvideErrorMetadata>(operation: &str, id: &str, error: &SdkError<E, HttpResponse>) -> RotationError {
+    let failure = AwsFailure::of(error);
+    let fix = match failure.code().unwrap_or_default() {
+        "AccessDenied" | "AccessDeniedException" => {
+            "allow the function's role rds:DescribeDBInstances and rds:DescribeDBClusters"
         }
-        _ => (TargetErrorKind::Unreachable, "check the RDS endpoint (AWS_ENDPOINT_URL_RDS) and the network"),
+        "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault" => {
+            "the database named by the admin secret's RDS tag does not exist"
+        }
+        _ => "",
     };
-    RotationError::target(kind, id, format!("RDS {operation} failed ({}): {fix}", error.code().unwrap_or("no code")))
+    let reason = failure.unanswered("RDS", "AWS_ENDPOINT_URL_RDS").unwrap_or_else(|| failure.answer_with(fix));
+    RotationError::target(failure.target_kind(), id, format!("RDS {operation} failed: {reason}"))
 }
 
 #[cfg(test)]

@@ -3,9 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
-use rotation_core::{CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext};
+use rotation_core::{
+    AwsFailure, CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext,
+};
 
 use crate::config::IamConfig;
 use crate::key::KeySecret;
@@ -225,56 +228,16 @@ fn rejected(user: &str, message: &str) -> RotationError {
 }
 
 /// An IAM error, classified, naming the operation and the fix.
-fn iam_error<E>(
-    operation: &str,
-    user: &str,
-    error: SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
-) -> RotationError
+fn iam_error<E>(operation: &str, user: &str, error: SdkError<E, HttpResponse>) -> RotationError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    // An answer whose code the SDK could not read is classified by its HTTP status.
-    let status = error.raw_response().map(|r| r.status().as_u16());
-    let code = match (error.code(), status) {
-        (Some(code), _) => code.to_owned(),
-        (None, Some(403)) => "AccessDenied".to_owned(),
-        (None, Some(404)) => "NoSuchEntity".to_owned(),
-        (None, Some(429)) => "Throttling".to_owned(),
-        (None, Some(status)) if status >= 500 => "ServiceFailure".to_owned(),
-        (None, Some(status)) => format!("HTTP {status}"),
-        (None, None) => String::new(),
-    };
-    let (kind, fix) = match code.as_str() {
-        "AccessDenied" | "AccessDeniedException" => (
-            TargetErrorKind::PermissionDenied,
-            format!(
-                "the function's role may not iam:{operation} on this user: it manages users under IAM_USER_PATH only (template parameter IamUserPath)"
-            ),
-        ),
-        "NoSuchEntity" => {
-            (TargetErrorKind::Rejected, "the user does not exist; fix user_name in the secret".to_owned())
-        }
-        "LimitExceeded" => (TargetErrorKind::Rejected, "the user already holds two access keys".to_owned()),
-        "Throttling" | "ThrottlingException" | "ServiceFailure" | "ServiceUnavailable" => {
-            (TargetErrorKind::Unreachable, "IAM is busy; the rotation is retried".to_owned())
-        }
-        "" => (
-            TargetErrorKind::Unreachable,
-            "IAM could not be reached (time-out or connection); check the network path to iam.amazonaws.com".to_owned(),
-        ),
-        other => (TargetErrorKind::Rejected, format!("IAM answered {other}")),
-    };
-    RotationError::Target {
-        kind,
-        target: format!("IAM user {user}"),
-        message: format!("{operation} failed: {fix}"),
-        source: Some(Box::new(error)),
-    }
+    api_error("IAM", "AWS_ENDPOINT_URL_IAM", operation, user, error)
 }
 
 /// An STS error while signing with the pending key: an unknown or unpropagated key is an authentication failure
 /// (retried); anything else as IAM's.
-fn sts_error<E>(user: &str, error: SdkError<E, aws_sdk_sts::config::http::HttpResponse>) -> RotationError
+fn sts_error<E>(user: &str, error: SdkError<E, HttpResponse>) -> RotationError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -287,7 +250,38 @@ where
                 error.code().unwrap_or_default()
             ),
         ),
-        _ => iam_error("GetCallerIdentity", user, error),
+        _ => api_error("STS", "AWS_ENDPOINT_URL_STS", "GetCallerIdentity", user, error),
+    }
+}
+
+/// An IAM or STS error (`service`, its endpoint set by `endpoint_variable`), classified, naming the operation and
+/// the fix.
+fn api_error<E>(
+    service: &str,
+    endpoint_variable: &str,
+    operation: &str,
+    user: &str,
+    error: SdkError<E, HttpResponse>,
+) -> RotationError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let failure = AwsFailure::of(&error);
+    let fix = match failure.code().unwrap_or_default() {
+        "AccessDenied" | "AccessDeniedException" => format!(
+            "the function's role may not iam:{operation} on this user: it manages users under IAM_USER_PATH only (template parameter IamUserPath)"
+        ),
+        // moto answers a missing user in a shape the SDK cannot read: its status says it.
+        "NoSuchEntity" | "HTTP 404" => "the user does not exist; fix user_name in the secret".to_owned(),
+        "LimitExceeded" => "the user already holds two access keys".to_owned(),
+        _ => String::new(),
+    };
+    let reason = failure.unanswered(service, endpoint_variable).unwrap_or_else(|| failure.answer_with(&fix));
+    RotationError::Target {
+        kind: failure.target_kind(),
+        target: format!("IAM user {user}"),
+        message: format!("{operation} failed: {reason}"),
+        source: Some(Box::new(error)),
     }
 }
 
@@ -295,11 +289,7 @@ where
 const PROBE_KEY_ID: &str = "AKIAROTORDOCTORPROBE";
 
 /// A probe's answer: IAM authorizes before it looks the key up, so `NoSuchEntity` means the action is allowed.
-fn probed<T, E>(
-    action: &str,
-    user: &str,
-    result: Result<T, SdkError<E, aws_sdk_iam::config::http::HttpResponse>>,
-) -> Result<(), String>
+fn probed<T, E>(action: &str, user: &str, result: Result<T, SdkError<E, HttpResponse>>) -> Result<(), String>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -17,10 +17,11 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_elasticache::Client;
+use aws_sdk_elasticache::config::http::HttpResponse;
 use aws_sdk_elasticache::config::{Builder as ClientConfig, Region};
-use aws_sdk_elasticache::error::ProvideErrorMetadata;
+use aws_sdk_elasticache::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticache::types::User;
-use rotation_core::{Env, Password, PasswordPolicy, RotationError, Secret, TargetErrorKind};
+use rotation_core::{AwsFailure, Env, Password, PasswordPolicy, RotationError, Secret, TargetErrorKind};
 use rotation_database::{ArnPatterns, Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::{DEFAULT_PORT, RedisEngine, Session};
@@ -326,35 +327,30 @@ fn no_such_user(user: &UserSecret) -> RotationError {
 }
 
 /// An ElastiCache API error, named by its operation, with the fix.
-fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+fn api_error<E: ProvideErrorMetadata>(
     operation: &str,
     resource: &str,
-    error: &aws_sdk_elasticache::error::SdkError<E, aws_sdk_elasticache::config::http::HttpResponse>,
+    error: &SdkError<E, HttpResponse>,
 ) -> RotationError {
-    let code = error.code();
-    let (kind, fix) = match code {
-        Some("AccessDenied") | Some("AccessDeniedException") | Some("UnauthorizedOperation") => (
+    let failure = AwsFailure::of(error);
+    let (kind, fix) = match failure.code().unwrap_or_default() {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => (
             TargetErrorKind::PermissionDenied,
             "allow the function's role elasticache:DescribeUsers, elasticache:ModifyUser, elasticache:DescribeUserGroups and elasticache:DescribeReplicationGroups on it",
         ),
-        Some("UserNotFound") => (TargetErrorKind::Rejected, "ElastiCache has no such user; fix the secret's user_arn"),
-        Some("UserGroupNotFound") | Some("ReplicationGroupNotFoundFault") => {
+        "UserNotFound" => (TargetErrorKind::Rejected, "ElastiCache has no such user; fix the secret's user_arn"),
+        "UserGroupNotFound" | "ReplicationGroupNotFoundFault" => {
             (TargetErrorKind::Rejected, "it was deleted; name the cache with host and port in the secret")
         }
-        Some("InvalidUserState") => (TargetErrorKind::Unreachable, "the user is being changed; the service retries"),
-        Some("InvalidParameterValue") | Some("InvalidParameterCombination") => {
+        "InvalidUserState" => (TargetErrorKind::Unreachable, "the user is being changed; the service retries"),
+        "InvalidParameterValue" | "InvalidParameterCombination" => {
             (TargetErrorKind::Rejected, "ElastiCache refused the request")
         }
-        _ => (
-            TargetErrorKind::Unreachable,
-            "check the ElastiCache endpoint (AWS_ENDPOINT_URL_ELASTICACHE) and the network",
-        ),
+        _ => (failure.target_kind(), ""),
     };
-    let message = match code {
-        Some(code) => format!("ElastiCache {operation} failed ({code}): {fix}"),
-        None => format!("ElastiCache {operation} got no answer ({error}): {fix}"),
-    };
-    RotationError::target(kind, resource, message)
+    let reason =
+        failure.unanswered("ElastiCache", "AWS_ENDPOINT_URL_ELASTICACHE").unwrap_or_else(|| failure.answer_with(fix));
+    RotationError::target(kind, resource, format!("ElastiCache {operation} failed: {reason}"))
 }
 
 impl Engine for ElastiCacheEngine {

@@ -244,6 +244,24 @@ async fn an_unreachable_secrets_manager_fails_the_step_with_the_fix() {
 }
 
 #[tokio::test]
+async fn a_function_without_credentials_fails_the_step_saying_so_not_blaming_the_network() {
+    let mut h = Harness::start(vec![]).await;
+    let arn = h.create_secret(&unique("no-credentials"), INITIAL).await;
+    let token = h.holding(&arn, "AWSCURRENT").await.unwrap();
+    // Empty keys count as none; no instance metadata to fall back on.
+    let env = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", ""), ("AWS_EC2_METADATA_DISABLED", "true")];
+    let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    h.start_function(Function { name: "rotate-custom", env });
+    let (kind, text) = h
+        .invoke("rotate-custom", &event("testSecret", &arn, &token, "rt-nocred-0000-1111-2222-333344445555"))
+        .await
+        .unwrap_err();
+    assert_eq!(kind, "SecretsManagerError", "{text}");
+    assert!(text.contains("the function's credentials could not be loaded"), "{text}");
+    assert!(!text.contains("could not connect"), "not the network's fault: {text}");
+}
+
+#[tokio::test]
 async fn a_bad_password_policy_stops_the_function_at_cold_start() {
     let mut h = Harness::start(vec![]).await;
     h.start_function(Function { name: "rotate-custom", env: vec![("PASSWORD_LENGTH".into(), "zero".into())] });
