@@ -89,11 +89,7 @@ impl SecretSettings {
             let policy = &mut settings.policy;
             policy.length = preset.length;
             policy.exclude_punctuation = preset.exclude_punctuation;
-            for c in preset.exclude_characters.chars() {
-                if !policy.exclude_characters.contains(c) {
-                    policy.exclude_characters.push(c);
-                }
-            }
+            exclude_more(policy, preset.exclude_characters);
             settings.tagged = true;
         }
         if let Some(raw) = rotor("rotor:password-length") {
@@ -104,8 +100,9 @@ impl SecretSettings {
                 .ok_or_else(|| invalid("rotor:password-length", "must be a whole number from 1 to 4096".into()))?;
             settings.tagged = true;
         }
+        // Adds to the function's and the preset's exclusions: a tag narrows the characters, never widens them.
         if let Some(raw) = rotor("rotor:exclude-characters") {
-            settings.policy.exclude_characters = raw.to_owned();
+            exclude_more(&mut settings.policy, raw);
             settings.tagged = true;
         }
         for (tag, field) in [
@@ -139,6 +136,15 @@ impl SecretSettings {
             }
         }
         Ok(settings)
+    }
+}
+
+/// Adds `characters` to what `policy` leaves out.
+fn exclude_more(policy: &mut PasswordPolicy, characters: &str) {
+    for c in characters.chars() {
+        if !policy.exclude_characters.contains(c) {
+            policy.exclude_characters.push(c);
+        }
     }
 }
 
@@ -195,6 +201,23 @@ mod tests {
         let password = url.policy.generate().unwrap();
         assert!(password.expose().chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c)));
         assert!(url.policy.exclude_characters.contains('@') && url.policy.exclude_characters.contains('/'));
+    }
+
+    #[test]
+    fn excluded_characters_from_a_tag_add_to_the_functions_and_the_presets() {
+        let policy = PasswordPolicy { exclude_characters: "/@\"'\\".into(), ..PasswordPolicy::default() };
+        let tagged = tags(&[("rotor:password-preset", "url-safe"), ("rotor:exclude-characters", "xyz")]);
+        let settings = SecretSettings::from_tags("s", &tagged, &policy).unwrap();
+        for c in "/@\"'\\xyz:?#".chars() {
+            assert!(settings.policy.exclude_characters.contains(c), "{c:?} stays excluded");
+        }
+        let only_tag = tags(&[("rotor:exclude-characters", "q")]);
+        let settings = SecretSettings::from_tags("s", &only_tag, &policy).unwrap();
+        assert_eq!(settings.policy.exclude_characters, "/@\"'\\q");
+        for _ in 0..20 {
+            let password = settings.policy.generate().unwrap();
+            assert!(!password.expose().contains(['/', '@', '"', '\'', '\\', 'q']));
+        }
     }
 
     #[test]
