@@ -124,6 +124,22 @@ pub enum RotationError {
         margin: std::time::Duration,
     },
 
+    /// The identity the rotation would change is not bound to the secret (the trust model): neither pinned by an
+    /// administrator's `rotor:user` tag nor proven by a login with the secret's own credential.
+    #[error(
+        "secret {secret} names {kind} {identity:?}, but nothing binds that {kind} to the secret: {reason}; rotor changes only an identity the secret proves or an administrator pins: put a credential that logs in as {identity:?} into the secret's AWSCURRENT (PutSecretValue), or have an administrator tag the secret rotor:user={identity} (the tag guard keeps rotor:* tags to administrators); the first rotation of a secret whose password never worked needs the tag"
+    )]
+    IdentityNotBound {
+        /// The secret's ARN or name.
+        secret: String,
+        /// What kind of identity (`user`, `IAM user`).
+        kind: &'static str,
+        /// The identity the secret names.
+        identity: String,
+        /// Why it is not bound.
+        reason: String,
+    },
+
     /// The target system refused or failed the step.
     #[error("{kind} {target}: {message}")]
     Target {
@@ -184,6 +200,7 @@ impl RotationError {
             Self::ParameterStore { .. } => "ParameterStoreError",
             Self::PasswordPolicy { .. } => "PasswordPolicy",
             Self::StepTimedOut { .. } => "StepTimedOut",
+            Self::IdentityNotBound { .. } => "IdentityNotBound",
             Self::Target { kind, .. } => match kind {
                 TargetErrorKind::Unreachable => "TargetUnreachable",
                 TargetErrorKind::AuthenticationFailed => "TargetAuthenticationFailed",

@@ -174,7 +174,9 @@ impl<T: Target> Rotator<T> {
             return Ok(Outcome::AlreadyCurrent);
         }
         let arn = description.arn.as_str();
-        let ctx = SetContext::new(arn, &pending, &current, &self.secrets).for_rotation(token, deadline);
+        let ctx = SetContext::new(arn, &pending, &current, &self.secrets)
+            .for_rotation(token, deadline)
+            .with_tags(&description.tags);
         let result = self.target.set(&ctx).await;
         let description = self.secrets.describe(arn).await?;
         if let Err(lost) = still_pending(&description, token) {
@@ -221,9 +223,10 @@ impl<T: Target> Rotator<T> {
         mine: &Secret,
         deadline: Option<Instant>,
     ) -> Result<bool, RotationError> {
-        let before = self.secrets.describe(arn).await?.versions.current().map(str::to_owned);
+        let description = self.secrets.describe(arn).await?;
+        let before = description.versions.current().map(str::to_owned);
         let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        let mut ctx = SetContext::new(arn, &current, mine, &self.secrets);
+        let mut ctx = SetContext::new(arn, &current, mine, &self.secrets).with_tags(&description.tags);
         ctx.deadline = deadline;
         self.target.set(&ctx).await?;
         let after = self.secrets.describe(arn).await.ok().and_then(|d| d.versions.current().map(str::to_owned));
@@ -299,7 +302,7 @@ impl<T: Target> Rotator<T> {
             PasswordSource::Local => settings.policy.generate()?,
             PasswordSource::SecretsManager => self.secrets.random_password(arn, &settings.policy).await?,
         };
-        let ctx = CreateContext::new(arn, token, &self.secrets);
+        let ctx = CreateContext::new(arn, token, &self.secrets).with_tags(&description.tags);
         let next = self.target.create(&ctx, &current, password).await?;
         match self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await? {
             Stored::Now => Ok(Outcome::Done),

@@ -165,6 +165,7 @@ const KNOWN_TAGS: &[&str] = &[
     "rotor:exclude-lowercase",
     "rotor:require-each-included-type",
     STRATEGY_TAG,
+    crate::identity::USER_TAG,
 ];
 
 #[cfg(test)]

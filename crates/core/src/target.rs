@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use crate::error::RotationError;
+use crate::identity::{Binding, BindingSource, Claim, Possession};
 use crate::parameter_rotation::ParameterRotation;
 use crate::password::Password;
 use crate::password::PasswordPolicy;
@@ -112,17 +113,24 @@ pub struct CreateContext<'a> {
     pub token: &'a str,
     secrets: &'a SecretsManager,
     parameter: Option<ParameterRotation<'a>>,
+    tags: Option<&'a [(String, String)]>,
 }
 
 impl<'a> CreateContext<'a> {
     /// A context for a target's create step.
     pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, token, secrets, parameter: None }
+        Self { secret_id, token, secrets, parameter: None, tags: None }
     }
 
     /// A context for a parameter's rotation: `secret_id` is the parameter's name, `token` the rotation id.
     pub(crate) fn for_parameter(rotation: ParameterRotation<'a>, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id: rotation.name, token: rotation.id, secrets, parameter: Some(rotation) }
+        Self { secret_id: rotation.name, token: rotation.id, secrets, parameter: Some(rotation), tags: None }
+    }
+
+    /// The same context, knowing the secret's tags (read by the guard's `DescribeSecret`): the identity rule reads
+    /// its binding tag there.
+    pub fn with_tags(self, tags: &'a [(String, String)]) -> Self {
+        Self { tags: Some(tags), ..self }
     }
 
     /// Checks that this rotation still owns `AWSPENDING`, for a target that changes its system before the value
@@ -151,6 +159,7 @@ impl<'a> CreateContext<'a> {
     pub fn lookup(&self, next: &'a Secret, current: &'a Secret) -> SetContext<'a> {
         let mut ctx = SetContext::new(self.secret_id, next, current, self.secrets);
         ctx.parameter = self.parameter;
+        ctx.tags = self.tags;
         ctx
     }
 }
@@ -256,12 +265,37 @@ pub struct SetContext<'a> {
     secrets: &'a SecretsManager,
     token: Option<&'a str>,
     parameter: Option<ParameterRotation<'a>>,
+    tags: Option<&'a [(String, String)]>,
 }
 
 impl<'a> SetContext<'a> {
     /// A context for a target's set step.
     pub fn new(secret_id: &'a str, pending: &'a Secret, current: &'a Secret, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, pending, current, deadline: None, secrets, token: None, parameter: None }
+        Self { secret_id, pending, current, deadline: None, secrets, token: None, parameter: None, tags: None }
+    }
+
+    /// The same context, knowing the secret's tags (read by the guard's `DescribeSecret`): the identity rule reads
+    /// its binding tag there.
+    pub fn with_tags(self, tags: &'a [(String, String)]) -> Self {
+        Self { tags: Some(tags), ..self }
+    }
+
+    /// The identity rule of the trust model, before any change a target makes to an identity other than by logging
+    /// in as it: `claim` must be pinned by the secret's `rotor:user` tag, or proven by `possession` of
+    /// `AWSCURRENT`'s (or else `AWSPREVIOUS`'s) credential; otherwise an error naming the identity and both ways to
+    /// bind it. A tag naming another identity refuses outright.
+    pub async fn bind_identity(
+        &self,
+        claim: &Claim<'_>,
+        possession: &impl Possession,
+    ) -> Result<Binding, RotationError> {
+        let binding = crate::identity::bind(self, claim, possession).await?;
+        tracing::info!(
+            identity = claim.name,
+            binding = binding.as_str(),
+            "the identity to change is bound to the secret"
+        );
+        Ok(binding)
     }
 
     /// A context for a parameter's rotation, ending at `deadline`.
@@ -280,6 +314,7 @@ impl<'a> SetContext<'a> {
             secrets,
             token: Some(rotation.id),
             parameter: Some(rotation),
+            tags: None,
         }
     }
 
@@ -357,5 +392,23 @@ impl<'a> SetContext<'a> {
             })?;
         let secret = Secret::parse(&arn, &value);
         Ok((arn, secret))
+    }
+}
+
+impl BindingSource for SetContext<'_> {
+    fn secret_id(&self) -> &str {
+        self.secret_id
+    }
+
+    fn tags(&self) -> Option<&[(String, String)]> {
+        self.tags
+    }
+
+    fn current(&self) -> &Secret {
+        self.current
+    }
+
+    async fn previous(&self) -> Result<Option<Secret>, RotationError> {
+        SetContext::previous(self).await
     }
 }
