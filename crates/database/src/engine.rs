@@ -78,6 +78,24 @@ pub trait Engine: Send + Sync + Debug + 'static {
         purpose: Purpose,
     ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
 
+    /// The identity rule's proof of possession: whether `connection`'s password logs in as its user (`Ok(false)`
+    /// when the server refuses it). The default is a login; an engine whose server may log a client in as someone
+    /// else than it asked (MySQL's anonymous accounts) also checks who it is.
+    fn proves(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+    ) -> impl Future<Output = Result<bool, RotationError>> + Send {
+        async move {
+            match self.login(config, connection, mode, Purpose::Rotor).await {
+                Ok(_) => Ok(true),
+                Err(error) if error.is_authentication_failure() => Ok(false),
+                Err(error) => Err(error),
+            }
+        }
+    }
+
     /// Single user: the session's own user sets its password to `password`.
     fn set_own_password(
         &self,

@@ -1,14 +1,15 @@
 //! [`DatabaseTarget`]: the one database [`Target`], the strategies written once over an [`Engine`].
 
 use rotation_core::{
-    CreateContext, Password, RotationError, STRATEGY_TAG, Secret, SecretSettings, SetContext, Target, TargetErrorKind,
-    TestContext,
+    Claim, CreateContext, Password, Possession, RotationError, STRATEGY_TAG, Secret, SecretSettings, SetContext,
+    Target, TargetErrorKind, TestContext,
 };
 
 use crate::engine::{Engine, Purpose, Session};
 use crate::rds::Rds;
 use crate::{
-    Connection, DatabaseConfig, Strategy, TlsMode, check_same_target, load_admin, next_secret, refuse_privileged,
+    CLONE_SUFFIX, Connection, DatabaseConfig, Strategy, TlsMode, base_username, check_same_target, load_admin,
+    next_secret, refuse_privileged,
 };
 
 /// Rotates a database credential by the configured strategy (single user, admin, alternating users) on the
@@ -48,6 +49,24 @@ impl<E: Engine> DatabaseTarget<E> {
         }
         let admin = load_admin(ctx, &self.rds, user, &self.config, &self.engine).await?;
         self.login(&self.engine.admin_connection(admin.connection), admin.mode).await
+    }
+
+    /// The admin's session, once the user `current` names is bound to the secret (the identity rule: pinned by the
+    /// secret's `rotor:user` tag, or proven by a login as it with `AWSCURRENT`'s or `AWSPREVIOUS`'s password on the
+    /// same server). The admin's login and the proof run side by side; nothing changes before both succeed.
+    async fn bound_admin(&self, ctx: &SetContext<'_>, current: &Connection) -> Result<E::Session, RotationError> {
+        let base = base_username(&current.username);
+        let clone = format!("{base}{CLONE_SUFFIX}");
+        let aliases = [clone.as_str()];
+        let claim = Claim {
+            kind: "user",
+            name: base,
+            aliases: if self.config.strategy == Strategy::AlternatingUsers { &aliases } else { &[] },
+        };
+        let proof = LoginProof { target: self, current };
+        let (admin, bound) = tokio::join!(self.admin(ctx, current), ctx.bind_identity(&claim, &proof));
+        bound?;
+        admin
     }
 
     /// Refuses users the admin must not act on: itself, and users with administrative rights (unless allowed).
@@ -196,14 +215,14 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         match strategy {
             Strategy::SingleUser => self.set_own_password(ctx, &pending).await,
             Strategy::Admin => {
-                let mut admin = self.admin(ctx, &current).await?;
+                let mut admin = self.bound_admin(ctx, &current).await?;
                 let mode = self.config.tls.for_secret(ctx.current)?;
                 let user = self.engine.user(&self.config, &mut admin, &current, mode).await?;
                 self.refuse_privileged(&mut admin, &[&user]).await?;
                 self.engine.set_password(&mut admin, &user, &pending.password).await
             }
             Strategy::AlternatingUsers => {
-                let mut admin = self.admin(ctx, &current).await?;
+                let mut admin = self.bound_admin(ctx, &current).await?;
                 let mode = self.config.tls.for_secret(ctx.current)?;
                 let active = self.engine.user(&self.config, &mut admin, &current, mode).await?;
                 let inactive = self
@@ -231,5 +250,24 @@ impl<E: Engine> Target for DatabaseTarget<E> {
                 self.engine.probe(&mut session, &self.config.test_query).await
             })
             .await
+    }
+}
+
+/// The database's proof of possession: a login, on the current secret's server, as a user of the current secret's
+/// pair, with one of the secret's own credentials.
+struct LoginProof<'t, E: Engine> {
+    target: &'t DatabaseTarget<E>,
+    current: &'t Connection,
+}
+
+impl<E: Engine> Possession for LoginProof<'_, E> {
+    async fn proves(&self, secret: &Secret) -> Result<bool, RotationError> {
+        let target = self.target;
+        let Ok(login) = target.engine.connection(secret) else { return Ok(false) };
+        // A credential for another server or user proves nothing about this one.
+        if check_same_target(self.current, &login, target.config.strategy).is_err() {
+            return Ok(false);
+        }
+        target.engine.proves(&target.config, &login, target.config.tls.for_secret(secret)?).await
     }
 }

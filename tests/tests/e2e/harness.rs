@@ -351,6 +351,25 @@ impl Harness {
         }
     }
 
+    /// Removes `AWSPENDING` from a version other than `AWSCURRENT`'s (what `rotatectl unstick` does), so a failed
+    /// rotation does not block the next.
+    pub async fn unstick(&self, arn: &str) {
+        let (Some(stuck), current) = (self.holding(arn, "AWSPENDING").await, self.holding(arn, "AWSCURRENT").await)
+        else {
+            return;
+        };
+        if Some(&stuck) != current.as_ref() {
+            self.client
+                .update_secret_version_stage()
+                .secret_id(arn)
+                .version_stage("AWSPENDING")
+                .remove_from_version_id(stuck)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
     /// Configures rotation with `function` and rotates now; returns the rotation's token.
     pub async fn rotate(&self, secret_id: &str, function: &str) -> String {
         let out = self

@@ -20,7 +20,7 @@ async fn race(h: &Harness, arn: &str, function: &str, delay: Duration) -> Value 
     // again, as a person would when RotateSecret says a previous rotation isn't complete.
     let mut tries = 0;
     loop {
-        unstick(h, arn).await;
+        h.unstick(arn).await;
         match h.client.rotate_secret().secret_id(arn).rotation_lambda_arn(lambda_arn(function)).send().await {
             Ok(_) => break,
             Err(error) if tries < 5 => {
@@ -34,25 +34,8 @@ async fn race(h: &Harness, arn: &str, function: &str, delay: Duration) -> Value 
     let record = h.wait_rotation(arn).await;
     // A's step still in flight ends (and repairs what it changed) within its bounds.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    unstick(h, arn).await;
+    h.unstick(arn).await;
     record
-}
-
-/// Removes `AWSPENDING` from a version other than `AWSCURRENT`'s (what `rotatectl unstick` does).
-async fn unstick(h: &Harness, arn: &str) {
-    let (Some(stuck), current) = (h.holding(arn, "AWSPENDING").await, h.holding(arn, "AWSCURRENT").await) else {
-        return;
-    };
-    if Some(&stuck) != current.as_ref() {
-        h.client
-            .update_secret_version_stage()
-            .secret_id(arn)
-            .version_stage("AWSPENDING")
-            .remove_from_version_id(stuck)
-            .send()
-            .await
-            .unwrap();
-    }
 }
 
 const ROUNDS: u64 = 8;

@@ -1,0 +1,158 @@
+//! The identity rule, tried as its attacker: whoever may write one user secret (and nothing else) aims it at
+//! another user of the admin's server, on every engine and every strategy with an admin. Nothing of the victim
+//! changes, the error names the user and both ways to bind it, and the secret's own user keeps working. An
+//! administrator's `rotor:user` tag binds a user whose password never worked (a first rotation), and a tag naming
+//! another user refuses even a working credential.
+
+use mysql_async::prelude::Queryable;
+use serde_json::{Value, json};
+
+use crate::harness::{Harness, unique};
+use crate::{mysql, postgres};
+
+/// Tags the secret as an administrator would (the tag guard keeps `rotor:*` tags to administrators).
+pub async fn bind(h: &Harness, arn: &str, user: &str) {
+    let tag = aws_sdk_secretsmanager::types::Tag::builder().key("rotor:user").value(user).build();
+    h.client.tag_resource().secret_id(arn).tags(tag).send().await.unwrap();
+}
+
+/// Rotates now with `function`, after clearing what a failed rotation before left stuck.
+async fn rotate(h: &Harness, arn: &str, function: &str) -> Value {
+    h.unstick(arn).await;
+    h.rotate(arn, function).await;
+    h.wait_rotation(arn).await
+}
+
+/// The failed rotation's record names the victim, the error type, and both ways to bind; no password in it.
+fn assert_refused(record: &Value, victim: &str, what: &str) {
+    assert_eq!(record["state"], "failed", "{what}: {record}");
+    assert_eq!(record["error_type"], "IdentityNotBound", "{what}: {record}");
+    let message = record["error_message"].as_str().unwrap();
+    for expected in [format!("{victim:?}"), "rotor:user=".into(), "AWSCURRENT".into()] {
+        assert!(message.contains(&expected), "{what}: {expected} in {message}");
+    }
+    assert!(!message.contains("attacker-chosen"), "{what}: no value in the error: {message}");
+}
+
+/// Puts placeholder passwords as AWSCURRENT and AWSPREVIOUS, as a secret made before its user had a password.
+async fn never_worked(h: &Harness, arn: &str, good: &Value) {
+    for placeholder in ["placeholder-one", "placeholder-two"] {
+        let mut value = good.clone();
+        value["password"] = json!(placeholder);
+        h.client.put_secret_value().secret_id(arn).secret_string(value.to_string()).send().await.unwrap();
+    }
+}
+
+/// The attacker's value: the secret as it is, aimed at `victim` with a password of the attacker's choosing.
+fn aimed_at(good: &Value, victim: &str) -> Value {
+    let mut aimed = good.clone();
+    aimed["username"] = json!(victim);
+    aimed["password"] = json!(format!("attacker-chosen-{}", uuid::Uuid::new_v4()));
+    aimed
+}
+
+#[tokio::test]
+async fn a_writer_of_one_postgres_secret_cannot_take_over_another_user() {
+    for strategy in ["admin", "alternating-users"] {
+        let case = postgres::setup(strategy, &unique("app"), vec![]).await;
+        postgres::configure(&case).await;
+        let good = case.secret("AWSCURRENT").await;
+        let (victim, victim_password) = (unique("victim"), uuid::Uuid::new_v4().to_string());
+        let superuser = case.pg.superuser("postgres").await;
+        for statement in [
+            format!("CREATE ROLE {}", postgres::quote(&victim)),
+            rotation_postgres::password_statement(&victim, &victim_password, "LOGIN"),
+        ] {
+            superuser.batch_execute(&statement).await.unwrap();
+        }
+        case.put(&aimed_at(&good, &victim)).await;
+        let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
+        assert_refused(&record, &victim, strategy);
+        let victim_login = json!({"username": victim, "password": victim_password});
+        assert!(case.logs_in(&victim_login).await, "{strategy}: the victim's password is unchanged");
+        let clone =
+            superuser.query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&format!("{victim}_clone")]).await.unwrap();
+        assert!(clone.is_empty(), "{strategy}: no clone of the victim was made");
+        assert!(case.logs_in(&good).await, "{strategy}: the secret's own user still logs in");
+
+        // An administrator's tag for the secret's own user does not make the claim on the victim good.
+        bind(&case.h, &case.arn, &case.user).await;
+        assert_refused(&rotate(&case.h, &case.arn, "rotate-postgres").await, &victim, strategy);
+        assert!(case.logs_in(&victim_login).await, "{strategy}: the victim's password is unchanged");
+    }
+}
+
+#[tokio::test]
+async fn an_administrators_tag_binds_a_postgres_user_whose_password_never_worked() {
+    for strategy in ["admin", "alternating-users"] {
+        let case = postgres::setup(strategy, &unique("app"), vec![]).await;
+        never_worked(&case.h, &case.arn, &case.secret("AWSCURRENT").await).await;
+        let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
+        assert_refused(&record, &case.user, strategy);
+        bind(&case.h, &case.arn, &case.user).await;
+        let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
+        assert_eq!(record["state"], "succeeded", "{strategy}: {record}");
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}: AWSCURRENT logs in");
+        // And the next rotation proves possession again (or the tag still binds): the pair keeps rotating.
+        assert_eq!(rotate(&case.h, &case.arn, "rotate-postgres").await["state"], "succeeded", "{strategy}");
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}: AWSCURRENT logs in");
+    }
+}
+
+#[tokio::test]
+async fn a_postgres_rotation_is_proven_by_awsprevious_when_awscurrent_was_overwritten() {
+    let case = postgres::setup("admin", &unique("app"), vec![]).await;
+    postgres::configure(&case).await;
+    let good = case.secret("AWSCURRENT").await;
+    let mut broken = good.clone();
+    broken["password"] = json!("an-operator-typo");
+    case.put(&broken).await;
+    let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
+    assert_eq!(record["state"], "succeeded", "AWSPREVIOUS proves the user: {record}");
+    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+}
+
+#[tokio::test]
+async fn a_writer_of_one_mariadb_secret_cannot_take_over_another_user() {
+    for strategy in ["admin", "alternating-users"] {
+        let case = mysql::setup(strategy, &unique("app"), "%", vec![]).await;
+        case.configure().await;
+        let good = case.secret("AWSCURRENT").await;
+        let (victim, victim_password) = (unique("victim"), uuid::Uuid::new_v4().to_string());
+        let mut root = case.db.root().await;
+        root.query_drop(format!("CREATE USER {}@'%' {}", mysql::literal(&victim), mysql::identified(&victim_password)))
+            .await
+            .unwrap();
+        case.put(&aimed_at(&good, &victim)).await;
+        let record = rotate(&case.h, &case.arn, "rotate-mysql").await;
+        assert_refused(&record, &victim, strategy);
+        assert!(
+            case.db.login(&victim, &victim_password).await.is_ok(),
+            "{strategy}: the victim's password is unchanged"
+        );
+        let clones: Vec<String> =
+            root.exec("SELECT User FROM mysql.user WHERE User = ?", (format!("{victim}_clone"),)).await.unwrap();
+        assert!(clones.is_empty(), "{strategy}: no clone of the victim was made");
+        assert!(case.logs_in(&good).await, "{strategy}: the secret's own user still logs in");
+
+        bind(&case.h, &case.arn, &case.user).await;
+        assert_refused(&rotate(&case.h, &case.arn, "rotate-mysql").await, &victim, strategy);
+        assert!(
+            case.db.login(&victim, &victim_password).await.is_ok(),
+            "{strategy}: the victim's password is unchanged"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_administrators_tag_binds_a_mariadb_user_whose_password_never_worked() {
+    for strategy in ["admin", "alternating-users"] {
+        let case = mysql::setup(strategy, &unique("app"), "%", vec![]).await;
+        never_worked(&case.h, &case.arn, &case.secret("AWSCURRENT").await).await;
+        assert_refused(&rotate(&case.h, &case.arn, "rotate-mysql").await, &case.user, strategy);
+        bind(&case.h, &case.arn, &case.user).await;
+        let record = rotate(&case.h, &case.arn, "rotate-mysql").await;
+        assert_eq!(record["state"], "succeeded", "{strategy}: {record}");
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}: AWSCURRENT logs in");
+    }
+}
