@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use rotation_core::{RotationError, TargetErrorKind};
 
 use crate::account::{Account, literal};
-use crate::connect::Session;
-use crate::statements::{Flavor, credential_texts, identified_by};
+use crate::connect::{LOCKED_FIX, Session};
+use crate::statements::{credential_texts, identified_by};
+use crate::version::{Feature, Flavor};
 
 /// One thing `SHOW GRANTS` says an account holds, in a form two accounts can be compared by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,7 +77,7 @@ impl Grant {
 }
 
 /// Splits `text` at the first `keyword` that is outside quotes, backticks and parentheses.
-fn split_outside<'a>(text: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
+pub(crate) fn split_outside<'a>(text: &'a str, keyword: &str) -> Option<(&'a str, &'a str)> {
     let (mut quote, mut depth) = (None, 0usize);
     for (i, c) in text.char_indices() {
         match (quote, c) {
@@ -94,8 +95,8 @@ fn split_outside<'a>(text: &'a str, keyword: &str) -> Option<(&'a str, &'a str)>
     None
 }
 
-/// Splits a privilege list at the commas outside parentheses (`SELECT, UPDATE (a, b)`).
-fn privileges(list: &str) -> Vec<String> {
+/// Splits a list at the commas outside quotes and parentheses (`SELECT, UPDATE (a, b)`; `` `r1`@`%`,r2 ``).
+pub(crate) fn split_list(list: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = list;
     while let Some((head, tail)) = split_outside(rest, ",") {
@@ -136,7 +137,7 @@ pub fn parse_grants(lines: &[String], account: &Account) -> Result<BTreeSet<Gran
         match split_outside(what, " ON ") {
             Some((list, on)) => {
                 let on = on.trim().to_owned();
-                for privilege in privileges(list) {
+                for privilege in split_list(list) {
                     if revoke {
                         grants.insert(Grant::PartialRevoke { on: on.clone(), privilege });
                     } else if privilege != "USAGE" {
@@ -148,7 +149,7 @@ pub fn parse_grants(lines: &[String], account: &Account) -> Result<BTreeSet<Gran
                 }
             }
             None if !revoke => {
-                for role in privileges(what) {
+                for role in split_list(what) {
                     grants.insert(Grant::Role { role, admin: admin_option });
                 }
             }
@@ -208,26 +209,46 @@ pub async fn name_limit(admin: &mut Session) -> Result<Option<u64>, RotationErro
         .map(Option::flatten)
 }
 
-/// The administrative rights an account holds on `*.*` (`SUPER`, `CREATE USER`, `GRANT OPTION`); empty when
-/// none or when the account does not exist.
-pub async fn privileged_rights(admin: &mut Session, account: &Account) -> Result<Vec<String>, RotationError> {
-    let rows: Vec<(String, String, String)> = admin
-        .exec(
-            "SELECT Super_priv, Create_user_priv, Grant_priv FROM mysql.user WHERE User = ? AND Host = ?",
-            (account.user.clone(), account.host.clone()),
-        )
-        .await?;
-    let Some((sup, create_user, grant)) = rows.into_iter().next() else { return Ok(Vec::new()) };
-    Ok([(sup, "SUPER"), (create_user, "CREATE USER"), (grant, "GRANT OPTION on *.*")]
-        .into_iter()
-        .filter(|(flag, _)| flag.eq_ignore_ascii_case("Y"))
-        .map(|(_, name)| name.to_owned())
-        .collect())
+/// Whether `account` is locked (`ACCOUNT LOCK`); `false` when it does not exist or the server has no locking.
+async fn locked(admin: &mut Session, account: &Account) -> Result<bool, RotationError> {
+    let version = admin.version().await?;
+    if !version.has(Feature::AccountLock) {
+        return Ok(false);
+    }
+    let sql = match version.flavor {
+        Flavor::MariaDb => {
+            "SELECT JSON_VALUE(Priv, '$.account_locked') FROM mysql.global_priv WHERE User = ? AND Host = ?"
+        }
+        Flavor::Mysql => "SELECT account_locked FROM mysql.user WHERE User = ? AND Host = ?",
+    };
+    let rows: Vec<Option<String>> = admin.exec(sql, (account.user.clone(), account.host.clone())).await?;
+    Ok(rows.into_iter().flatten().any(|flag| locked_flag(&flag)))
+}
+
+/// Reads a lock flag: MariaDB's `JSON_VALUE` gives JSON's `true` as `1`; MySQL's column is `Y` or `N`.
+fn locked_flag(flag: &str) -> bool {
+    matches!(flag.trim().to_ascii_lowercase().as_str(), "1" | "true" | "y")
+}
+
+/// Refuses, before any change, a pair where either user is locked: the sync would give a locked inactive user a
+/// working password, or make the clone of a locked active user an unlocked account with its grants.
+async fn refuse_locked(admin: &mut Session, active: &Account, inactive: &Account) -> Result<(), RotationError> {
+    for (which, account) in [("the active user", active), ("the other user", inactive)] {
+        if locked(admin, account).await? {
+            return Err(RotationError::target(
+                TargetErrorKind::Rejected,
+                admin.connection().address(),
+                format!("{which} {} is locked (ACCOUNT LOCK); {LOCKED_FIX}", account.to_sql()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Creates the inactive account when missing, sets its password (the hash, on MariaDB) and TLS requirement to the
 /// active one's, and gives it exactly the grants the active account holds: what it lacks is granted, what it
-/// holds beyond them is revoked. Idempotent.
+/// holds beyond them is revoked. Idempotent. Refuses before any change when either account is locked: rotor never
+/// re-enables an account an operator locked.
 pub async fn sync_and_set_password(
     admin: &mut Session,
     flavor: Flavor,
@@ -235,6 +256,7 @@ pub async fn sync_and_set_password(
     inactive: &Account,
     password: &str,
 ) -> Result<(), RotationError> {
+    refuse_locked(admin, active, inactive).await?;
     let require = require_of(admin, active).await?;
     let secrets = credential_texts(password);
     let identified = identified_by(flavor, password);
@@ -275,6 +297,15 @@ mod tests {
 
     fn lines(text: &[&str]) -> Vec<String> {
         text.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn lock_flags_read_as_each_server_writes_them() {
+        for (flag, locked) in
+            [("1", true), ("true", true), ("Y", true), ("y", true), ("0", false), ("N", false), ("", false)]
+        {
+            assert_eq!(locked_flag(flag), locked, "{flag:?}");
+        }
     }
 
     #[test]

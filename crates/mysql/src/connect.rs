@@ -9,7 +9,7 @@ use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, TlsMode, no_answer, rds_roots};
 
 use crate::account::Account;
-use crate::statements::Flavor;
+use crate::version::{Flavor, Version};
 
 /// Server error codes rotor tells apart.
 pub mod codes {
@@ -31,6 +31,10 @@ pub mod codes {
     pub const SHUTDOWN: u16 = 1053;
     /// `ER_PASSWORD_ANONYMOUS_USER`, `ER_PASSWORD_NOT_ALLOWED`: own password changes refused.
     pub const PASSWORD_NOT_ALLOWED: u16 = 1132;
+    /// MySQL's `ER_ACCOUNT_HAS_BEEN_LOCKED`: the account is locked (`ACCOUNT LOCK`).
+    pub const ACCOUNT_LOCKED: u16 = 3118;
+    /// MariaDB's `ER_ACCOUNT_HAS_BEEN_LOCKED`.
+    pub const ACCOUNT_LOCKED_MARIADB: u16 = 4151;
 }
 
 /// The `sql_mode` of every rotor session, set at connect: without `NO_BACKSLASH_ESCAPES` or `ANSI_QUOTES`, the
@@ -38,13 +42,16 @@ pub mod codes {
 /// mode.
 pub const SESSION_SQL_MODE: &str = "SET SESSION sql_mode = ''";
 
+/// What rotor says of a locked account (`ACCOUNT LOCK`), wherever it meets one: it never re-enables it.
+pub const LOCKED_FIX: &str = "rotor does not re-enable an account an operator locked: unlock it (ALTER USER ... ACCOUNT UNLOCK) or turn rotation off for this secret";
+
 /// A logged-in connection whose every call is bounded on the client side; errors name the host and the cause.
 pub struct Session {
     conn: Conn,
     connection: Connection,
     mode: TlsMode,
     bound: Duration,
-    flavor: Option<Flavor>,
+    version: Option<Version>,
 }
 
 impl std::fmt::Debug for Session {
@@ -94,18 +101,23 @@ impl Session {
 
     /// The server's flavor (MySQL or MariaDB, from `@@version`), asked once per session.
     pub async fn flavor(&mut self) -> Result<Flavor, RotationError> {
-        match self.flavor {
-            Some(flavor) => Ok(flavor),
-            None => self.current_account().await.map(|_| self.flavor.unwrap_or(Flavor::Mysql)),
+        self.version().await.map(|version| version.flavor)
+    }
+
+    /// The server's flavor and release (from `@@version`), asked once per session.
+    pub async fn version(&mut self) -> Result<Version, RotationError> {
+        match self.version {
+            Some(version) => Ok(version),
+            None => self.current_account().await.map(|_| self.version.unwrap_or(Version::parse(""))),
         }
     }
 
     /// The account the server logged the session in as (`CURRENT_USER()`, the real `user@host`); the server's
-    /// flavor comes in the same query.
+    /// version comes in the same query.
     pub async fn current_account(&mut self) -> Result<Account, RotationError> {
         let row: Option<(String, String)> = self.first("SELECT CURRENT_USER(), @@version").await?;
         let (current, version) = row.unwrap_or_default();
-        self.flavor = Some(Flavor::of_version(&version));
+        self.version = Some(Version::parse(&version));
         Account::parse(&current)
             .map_err(|reason| RotationError::target(TargetErrorKind::Rejected, self.connection.address(), reason))
     }
@@ -174,7 +186,7 @@ pub async fn connect(
             return Err(no_answer(connection, &what, config.connect_timeout));
         }
     };
-    Ok(Session { conn, connection: connection.clone(), mode, bound: config.statement_bound(), flavor: None })
+    Ok(Session { conn, connection: connection.clone(), mode, bound: config.statement_bound(), version: None })
 }
 
 /// Runs a driver call within `limit`, classifying its error.
@@ -248,10 +260,13 @@ pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMod
             | codes::PASSWORD_NOT_ALLOWED => (
                 TargetErrorKind::PermissionDenied,
                 format!(
-                    "user {user:?} lacks a privilege ({}): {}; grant it (for the admin: CREATE USER and GRANT OPTION)",
+                    "user {user:?} lacks a privilege ({}): {}; grant it (for the admin: CREATE USER, GRANT OPTION, and SELECT on the grant tables in mysql.*)",
                     server.code, server.message
                 ),
             ),
+            codes::ACCOUNT_LOCKED | codes::ACCOUNT_LOCKED_MARIADB => {
+                (TargetErrorKind::Rejected, format!("user {user:?} is locked ({}); {}", server.code, LOCKED_FIX))
+            }
             codes::BAD_DB => {
                 (TargetErrorKind::Rejected, format!("{} ({}); check the secret's dbname", server.message, server.code))
             }

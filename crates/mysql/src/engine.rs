@@ -4,9 +4,11 @@ use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::account::{Account, unsafe_name};
-use crate::clone::{name_limit, privileged_rights, sync_and_set_password};
+use crate::clone::{name_limit, sync_and_set_password};
 use crate::connect::{Session, codes, connect};
-use crate::statements::{Flavor, PasswordChange, alter_password, credential_texts, set_password_hash};
+use crate::privileges::privileged_rights;
+use crate::statements::{PasswordChange, alter_password, credential_texts, set_password_hash};
+use crate::version::Flavor;
 use crate::{DEFAULT_PORT, ENGINES};
 
 /// MySQL, MariaDB and Aurora MySQL: accounts `user@host` as the server names them, passwords sent as hashes to
@@ -56,6 +58,24 @@ impl MysqlEngine {
     }
 }
 
+/// Logs in as `connection`'s user and returns the account the server names; `None` when the password is refused
+/// or the server logged the client in as another account: a user without an account for the client's host is
+/// logged in as an anonymous account (`''@'%'`), which proves nothing about the user and must never be changed.
+async fn own_account(
+    config: &DatabaseConfig,
+    connection: &Connection,
+    mode: TlsMode,
+) -> Result<Option<Account>, RotationError> {
+    match connect(connection, mode, config).await {
+        Ok(mut session) => {
+            let account = session.current_account().await?;
+            Ok((account.user == connection.username).then_some(account))
+        }
+        Err(error) if error.is_authentication_failure() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 impl Engine for MysqlEngine {
     type Session = Session;
     type User = Account;
@@ -97,13 +117,23 @@ impl Engine for MysqlEngine {
         connect(connection, mode, config).await
     }
 
+    /// A login proves possession only when the server logs the client in as the user it asked for.
+    async fn proves(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+    ) -> Result<bool, RotationError> {
+        own_account(config, connection, mode).await.map(|account| account.is_some())
+    }
+
     async fn set_own_password(&self, session: &mut Session, password: &Password) -> Result<(), RotationError> {
         let account = session.current_account().await?;
         self.change_password(session, &account, password).await
     }
 
-    /// The user's real account: as the server names it when the current credential logs in, else from the
-    /// admin's view of `mysql.user` (which must hold exactly one account of that name).
+    /// The user's real account: as the server names it when the current credential logs in as that user, else
+    /// from the admin's view of `mysql.user` (which must hold exactly one account of that name).
     async fn user(
         &self,
         config: &DatabaseConfig,
@@ -111,10 +141,8 @@ impl Engine for MysqlEngine {
         connection: &Connection,
         mode: TlsMode,
     ) -> Result<Account, RotationError> {
-        match connect(connection, mode, config).await {
-            Ok(mut session) => return session.current_account().await,
-            Err(error) if error.is_authentication_failure() => {}
-            Err(error) => return Err(error),
+        if let Some(account) = own_account(config, connection, mode).await? {
+            return Ok(account);
         }
         let hosts: Vec<String> =
             admin.exec("SELECT Host FROM mysql.user WHERE User = ?", (connection.username.clone(),)).await?;

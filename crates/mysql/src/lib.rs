@@ -12,13 +12,16 @@ mod clone;
 mod connect;
 mod engine;
 mod function;
+mod privileges;
 mod statements;
+mod version;
 
 pub use account::Account;
 pub use connect::{Session, StatementError};
 pub use engine::MysqlEngine;
 pub use function::run_function;
-pub use statements::{Flavor, native_hash};
+pub use statements::native_hash;
+pub use version::{Feature, Flavor, Version};
 
 /// The engines this target accepts in the secret's `engine` field.
 pub const ENGINES: &[&str] = &["mysql", "mariadb", "aurora-mysql"];

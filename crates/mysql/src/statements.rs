@@ -3,23 +3,7 @@
 use sha1::{Digest, Sha1};
 
 use crate::account::{Account, literal};
-
-/// Which server answers: the statements differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// MariaDB: takes a `mysql_native_password` hash (`IDENTIFIED BY PASSWORD '*<hex>'`); no dual passwords.
-    MariaDb,
-    /// MySQL: dual passwords (8.0.14+); the password travels in `IDENTIFIED BY`, which MySQL documents it
-    /// rewrites before it writes its general, slow and binary logs.
-    Mysql,
-}
-
-impl Flavor {
-    /// The flavor of a server from its `@@version` (MariaDB says so in it).
-    pub fn of_version(version: &str) -> Self {
-        if version.to_ascii_lowercase().contains("mariadb") { Self::MariaDb } else { Self::Mysql }
-    }
-}
+use crate::version::Flavor;
 
 /// How a password is changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +95,5 @@ mod tests {
             alter_password(Flavor::Mysql, &account, "pw", PasswordChange::Replace),
             "ALTER USER 'app'@'10.%' IDENTIFIED BY 'pw'"
         );
-        assert_eq!(Flavor::of_version("10.11.6-MariaDB-0+deb12u1-log"), Flavor::MariaDb);
-        assert_eq!(Flavor::of_version("8.0.39"), Flavor::Mysql);
     }
 }

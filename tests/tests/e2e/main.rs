@@ -15,6 +15,7 @@ mod mariadb_server;
 mod moto;
 mod mysql;
 mod mysql_security;
+mod mysql_trust;
 mod notifications;
 mod parameters;
 mod postgres;
