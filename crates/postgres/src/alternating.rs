@@ -5,11 +5,16 @@
 //! active user on tables and their columns, sequences, schemas, routines and the database. What the inactive user
 //! holds and the active one does not is revoked, after what it lacks was granted.
 //!
+//! A user an operator disabled (NOLOGIN, or a VALID UNTIL in the past) is never enabled by the sync: the step is
+//! refused before any change, naming it. A GRANT or REVOKE the server skips with a warning (the admin holds the
+//! privilege without the right to pass it on) fails the step naming the privilege.
+//!
 //! The admin runs none of the user's code: the session's `search_path` is pinned at startup
 //! ([`crate::connect::PINNED_SEARCH_PATH`]) and every function, operator and type in this file's SQL is
 //! schema-qualified, so a function or operator the user planted (`public.quote_ident(name)`) never wins overload
 //! resolution. Statements are built from catalog keywords and names quoted with postgres-protocol's escaping or by
-//! the server's own `quote_ident`, `regclass` and `regprocedure` output; setting values travel as bind parameters.
+//! the server's own `quote_ident`, `regclass` and `regprocedure` output; setting values are quoted with
+//! postgres-protocol's escaping, or travel as bind parameters.
 
 use std::collections::BTreeMap;
 
@@ -47,8 +52,12 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     ("BYPASSRLS", "NOBYPASSRLS"),
 ];
 
+/// A role's attributes: [`ATTRIBUTES`], the connection limit, VALID UNTIL as text (the session's `DateStyle` is
+/// pinned), whether it may log in, and whether its password expired.
 const ATTRIBUTES_SQL: &str = "SELECT rolcreatedb, rolcreaterole, rolinherit, rolreplication, rolbypassrls, rolconnlimit, \
-     rolvaliduntil::pg_catalog.text FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
+     rolvaliduntil::pg_catalog.text, rolcanlogin, \
+     COALESCE(rolvaliduntil OPERATOR(pg_catalog.<) pg_catalog.now(), false) \
+     FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
 
 const MEMBERSHIPS_SQL: &str = "SELECT r.rolname::pg_catalog.text, m.admin_option FROM pg_catalog.pg_auth_members m \
      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid \
@@ -118,12 +127,6 @@ pub async fn sync_and_set_password(
     inactive: &str,
     password: &str,
 ) -> Result<(), RotationError> {
-    let exists_sql = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
-    if admin.query(exists_sql, &[&inactive]).await?.is_empty() {
-        admin.execute(&format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive))).await?;
-    }
-
-    // Attributes, LOGIN and the password in one statement.
     let rows = admin.query(ATTRIBUTES_SQL, &[&active]).await?;
     let row = rows.first().ok_or_else(|| {
         RotationError::target(
@@ -132,6 +135,21 @@ pub async fn sync_and_set_password(
             format!("the active user {active:?} does not exist; check the secret's username"),
         )
     })?;
+    let current = admin.query(ATTRIBUTES_SQL, &[&inactive]).await?;
+    if let Some(why) = disabled(row) {
+        return Err(refuse_disabled(admin, active, format!("the active user {active:?} {why}")));
+    }
+    match current.first() {
+        Some(current) => {
+            if let Some(why) = disabled(current) {
+                let who = format!("{inactive:?}, the other user of the pair, {why} while {active:?} can log in");
+                return Err(refuse_disabled(admin, inactive, who));
+            }
+        }
+        None => admin.execute(&format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive))).await?,
+    }
+
+    // Attributes, LOGIN and the password in one statement.
     let mut options = vec!["LOGIN".to_owned()];
     for (i, (yes, no)) in ATTRIBUTES.iter().enumerate() {
         options.push((if row.get::<_, bool>(i) { yes } else { no }).to_string());
@@ -141,22 +159,47 @@ pub async fn sync_and_set_password(
         Some(until) => format!("VALID UNTIL {}", escape_literal(&until)),
         None => "VALID UNTIL 'infinity'".to_owned(),
     });
-    let current = admin.query(ATTRIBUTES_SQL, &[&inactive]).await?;
-    // REPLICATION and BYPASSRLS need a superuser to change: only name them when they must change.
-    if let Some(current) = current.first() {
-        let (replication, bypassrls) = (current.get::<_, bool>(3), current.get::<_, bool>(4));
-        options.retain(|o| {
-            !((o == "REPLICATION" && replication)
-                || (o == "NOREPLICATION" && !replication)
-                || (o == "BYPASSRLS" && bypassrls)
-                || (o == "NOBYPASSRLS" && !bypassrls))
-        });
-    }
+    // REPLICATION and BYPASSRLS need a superuser to change: only name them when they must change (a role just
+    // created has neither).
+    let (replication, bypassrls) = current.first().map_or((false, false), |c| (c.get::<_, bool>(3), c.get(4)));
+    options.retain(|o| {
+        !((o == "REPLICATION" && replication)
+            || (o == "NOREPLICATION" && !replication)
+            || (o == "BYPASSRLS" && bypassrls)
+            || (o == "NOBYPASSRLS" && !bypassrls))
+    });
     admin.execute(&password_statement(inactive, password, &options.join(" "))).await?;
 
     sync_memberships(admin, active, inactive).await?;
     sync_settings(admin, active, inactive).await?;
     sync_privileges(admin, active, inactive).await
+}
+
+/// Why a user of the pair counts as disabled by an operator (NOLOGIN, or a VALID UNTIL in the past), from its
+/// [`ATTRIBUTES_SQL`] row; `None` when it may log in.
+fn disabled(row: &tokio_postgres::Row) -> Option<String> {
+    if !row.get::<_, bool>(7) {
+        Some("cannot log in (NOLOGIN)".to_owned())
+    } else if row.get::<_, bool>(8) {
+        Some(format!("has a password that expired (VALID UNTIL {})", row.get::<_, String>(6)))
+    } else {
+        None
+    }
+}
+
+/// The refusal of a disabled user, before any change: the sync makes the inactive user LOGIN with the active
+/// one's VALID UNTIL, which would enable a disabled clone, or give a disabled user's rights and a working password
+/// to its clone. `who` names the user and why it is disabled.
+fn refuse_disabled(admin: &Session, user: &str, who: String) -> RotationError {
+    RotationError::target(
+        TargetErrorKind::Rejected,
+        admin.connection().address(),
+        format!(
+            "{who}: rotor does not re-enable a role an operator disabled, so nothing was changed; re-enable it \
+             (ALTER ROLE {} LOGIN, with VALID UNTIL 'infinity' or a later date) or turn rotation off for this secret",
+            escape_identifier(user)
+        ),
+    )
 }
 
 /// Role memberships: the inactive user is in every role the active user is in (with the same admin option), in
@@ -193,10 +236,21 @@ async fn sync_memberships(admin: &Session, active: &str, inactive: &str) -> Resu
     Ok(())
 }
 
-/// Per-role settings (`ALTER ROLE ... [IN DATABASE ...] SET`), both ways. A value is applied to the admin's
-/// session only inside a transaction (`set_config(.., true)`, a bind parameter parsed as the server parses the
-/// stored text) and copied with `FROM CURRENT`; the commit ends it, so no setting of the user's outlives the one
-/// statement that copies it.
+/// Settings whose stored text is a list of quoted names: given back as one literal, it would be read as one name.
+/// They change nothing the copy's statements do.
+const QUOTED_LISTS: &[&str] = &[
+    "search_path",
+    "temp_tablespaces",
+    "local_preload_libraries",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+];
+
+/// Per-role settings (`ALTER ROLE ... [IN DATABASE ...] SET`), both ways. A value is copied as the literal text the
+/// server stored, never applied to the admin's session: a user's `transaction_read_only`, `statement_timeout`,
+/// `idle_in_transaction_session_timeout` or `role` would otherwise steer the admin's own transaction. Only the
+/// [`QUOTED_LISTS`] are applied, inside a transaction (`set_config(.., true)`, a bind parameter parsed as the server
+/// parses the stored text) and copied with `FROM CURRENT`; the commit ends it.
 async fn sync_settings(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
     let settings_of = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<(Option<String>, String), String> {
         let mut settings = BTreeMap::new();
@@ -222,6 +276,11 @@ async fn sync_settings(admin: &Session, active: &str, inactive: &str) -> Result<
     }
     for ((database, name), value) in &wanted {
         if present.get(&(database.clone(), name.clone())) == Some(value) {
+            continue;
+        }
+        if !QUOTED_LISTS.iter().any(|list| list.eq_ignore_ascii_case(name)) {
+            let (scope, name, value) = (scope(database), escape_identifier(name), escape_literal(value));
+            admin.execute(&format!("ALTER ROLE {role}{scope} SET {name} TO {value}")).await?;
             continue;
         }
         admin.execute("BEGIN").await?;
@@ -263,36 +322,36 @@ fn on(privilege: &Privilege) -> String {
 }
 
 /// Privileges granted directly to the active user are granted to the inactive one; those the inactive one holds
-/// beyond them are revoked afterwards. A privilege the admin cannot revoke (another role granted it) fails the
-/// step, naming it.
+/// beyond them are revoked afterwards. A privilege the admin cannot grant or revoke (it holds it without the right
+/// to pass it on, or another role granted it) fails the step, naming it.
 async fn sync_privileges(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
     let wanted = privileges_of(admin, active).await?;
     let present = privileges_of(admin, inactive).await?;
     let user = escape_identifier(inactive);
-    let mut grants = Vec::new();
+    // One statement each: a privilege the server skips (with only a warning) is named in the error.
     for (privilege, grantable) in &wanted {
         if present.get(privilege).is_none_or(|held| !held && *grantable) {
             let with = if *grantable { " WITH GRANT OPTION" } else { "" };
-            grants.push(format!("GRANT {} TO {user}{with};", on(privilege)));
+            let sql = format!("GRANT {} TO {user}{with}", on(privilege));
+            admin.change(&sql, &format!("{} to {inactive:?}{with}", on(privilege))).await?;
         }
     }
-    let mut revokes = Vec::new();
+    let mut revoked = false;
     for (privilege, grantable) in &present {
-        match wanted.get(privilege) {
-            None => revokes.push(format!("REVOKE {} FROM {user};", on(privilege))),
-            Some(false) if *grantable => {
-                revokes.push(format!("REVOKE GRANT OPTION FOR {} FROM {user};", on(privilege)))
-            }
-            Some(_) => {}
-        }
+        let (sql, what) = match wanted.get(privilege) {
+            None => (format!("REVOKE {} FROM {user}", on(privilege)), on(privilege)),
+            Some(false) if *grantable => (
+                format!("REVOKE GRANT OPTION FOR {} FROM {user}", on(privilege)),
+                format!("the grant option of {}", on(privilege)),
+            ),
+            Some(_) => continue,
+        };
+        admin.change(&sql, &format!("{what} from {inactive:?}")).await?;
+        revoked = true;
     }
-    if !grants.is_empty() {
-        admin.execute(&grants.join("\n")).await?;
-    }
-    if revokes.is_empty() {
+    if !revoked {
         return Ok(());
     }
-    admin.execute(&revokes.join("\n")).await?;
     let left: Vec<String> = privileges_of(admin, inactive)
         .await?
         .into_iter()

@@ -1,19 +1,62 @@
 //! Connecting to PostgreSQL with a credential, in a TLS mode, and a session whose every call is bounded.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rotation_core::RotationError;
+use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, Purpose, TlsMode, no_answer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::config::SslMode;
+use tokio_postgres::error::{DbError, SqlState};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use crate::error::classify;
 use rotation_database::TlsRoots;
 
 /// The `search_path` of [`Purpose::Rotor`] sessions: a startup option, which no statement in the session undoes.
 pub const PINNED_SEARCH_PATH: &str = "pg_catalog,pg_temp";
+
+/// Settings pinned as startup options of [`Purpose::Rotor`] sessions, besides `search_path`, `statement_timeout`
+/// and the lock and idle-transaction bounds (which follow `STATEMENT_TIMEOUT_SECONDS`). A startup option outranks
+/// `ALTER DATABASE ... SET`, `ALTER ROLE ... SET` and `ALTER ROLE ... IN DATABASE ... SET`, so the owner of the
+/// user's database (often the user itself) cannot steer rotor's statements with them:
+/// - read-write transactions at read committed: a read-only default refuses every change (no need to pin
+///   `transaction_read_only`: each transaction starts from the default);
+/// - `role=none`: a database's `role` setting would run the admin's statements as that role;
+/// - `client_min_messages=warning`: a GRANT or REVOKE that did not take effect says so only by a warning;
+/// - `DateStyle=ISO`: the `VALID UNTIL` read as text and written back keeps its instant (a zone abbreviation in
+///   another style may name another zone when parsed).
+const PINNED: &[&str] = &[
+    "default_transaction_read_only=off",
+    "default_transaction_isolation=read\\ committed",
+    "role=none",
+    "client_min_messages=warning",
+    "DateStyle=ISO",
+];
+
+/// Time-outs a database could set to end rotor's session between two statements (one millisecond idle, one
+/// millisecond for any transaction), pinned off on the servers that know them, newest first. A server older than
+/// one refuses a login that names it (`undefined_object`), and the login is tried again without it: such a server
+/// has no such setting to steer anything.
+const NEWER_PINS: &[&str] = &["transaction_timeout=0", "idle_session_timeout=0"];
+
+/// How many of [`NEWER_PINS`] each server (by address) refused, learned once per process: a warm function logs in
+/// once per session, not once per setting its server is too old to know.
+fn refused_pins(address: &str) -> usize {
+    REFUSED_PINS.lock().expect("the pin table is never poisoned").get(address).copied().unwrap_or(0)
+}
+
+fn remember_refused_pins(address: &str, refused: usize) {
+    REFUSED_PINS.lock().expect("the pin table is never poisoned").insert(address.to_owned(), refused);
+}
+
+static REFUSED_PINS: std::sync::LazyLock<Mutex<std::collections::HashMap<String, usize>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+/// The server's warnings that a GRANT or REVOKE was applied in part or not at all, collected from the connection.
+type Notices = Arc<Mutex<Vec<DbError>>>;
 
 /// A logged-in connection whose every call is bounded on the client side, as well as by the server's
 /// `statement_timeout`: a server or a network that stops answering fails the call with a message naming the
@@ -23,6 +66,7 @@ pub struct Session {
     connection: Connection,
     mode: TlsMode,
     bound: Duration,
+    notices: Notices,
 }
 
 impl std::fmt::Debug for Session {
@@ -32,19 +76,27 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Runs statements (no parameters, no rows).
+    /// Runs statements (no parameters, no rows). A GRANT or REVOKE among them that the server did not fully
+    /// apply fails the call, with the server's words: PostgreSQL answers it with a warning, not an error.
     pub async fn execute(&self, sql: &str) -> Result<(), RotationError> {
-        self.bounded("a statement", self.client.batch_execute(sql)).await
+        self.bounded("a statement", self.client.batch_execute(sql), None).await
+    }
+
+    /// Runs one GRANT or REVOKE of `what` (`SELECT ON TABLE public.t to "app"`). When the server applies it in
+    /// part or not at all (the admin holds the privilege without the right to pass it on), the call fails naming
+    /// `what` and the fix.
+    pub async fn change(&self, sql: &str, what: &str) -> Result<(), RotationError> {
+        self.bounded("a statement", self.client.batch_execute(sql), Some(what)).await
     }
 
     /// Runs a query with bind parameters.
     pub async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, RotationError> {
-        self.bounded("a query", self.client.query(sql, params)).await
+        self.bounded("a query", self.client.query(sql, params), None).await
     }
 
     /// Runs a query in the simple protocol (testSecret's probe, which may be any statement).
     pub async fn simple_query(&self, sql: &str) -> Result<(), RotationError> {
-        self.bounded("the test query", self.client.simple_query(sql)).await.map(drop)
+        self.bounded("the test query", self.client.simple_query(sql), None).await.map(drop)
     }
 
     /// The connection this session logged in with.
@@ -61,17 +113,70 @@ impl Session {
         &self,
         what: &str,
         call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+        changing: Option<&str>,
     ) -> Result<T, RotationError> {
-        match tokio::time::timeout(self.bound, call).await {
-            Ok(result) => result.map_err(|e| classify(e, &self.connection, self.mode)),
+        self.notices.lock().expect("the notice list is never poisoned").clear();
+        let result = match tokio::time::timeout(self.bound, call).await {
+            Ok(result) => result.map_err(|e| classify(e, &self.connection, self.mode))?,
             Err(_) => {
-                Err(no_answer(&self.connection, &format!("{what} as {:?}", self.connection.username), self.bound))
+                return Err(no_answer(
+                    &self.connection,
+                    &format!("{what} as {:?}", self.connection.username),
+                    self.bound,
+                ));
             }
+        };
+        // The connection task records a notice before it hands the call its answer, which follows the notice on
+        // the wire: every warning of this call is here.
+        let warnings = std::mem::take(&mut *self.notices.lock().expect("the notice list is never poisoned"));
+        match warnings.first() {
+            None => Ok(result),
+            Some(first) => Err(self.not_applied(first, warnings.len() - 1, changing)),
         }
+    }
+
+    /// A GRANT (01007) or REVOKE (01006) the server skipped in part or whole, named with the fix.
+    fn not_applied(&self, first: &DbError, more: usize, changing: Option<&str>) -> RotationError {
+        let admin = &self.connection.username;
+        let granting = *first.code() == SqlState::WARNING_PRIVILEGE_NOT_GRANTED;
+        let verb = if granting { "grant" } else { "revoke" };
+        let what = changing.map_or_else(|| format!("a privilege (a {verb})"), str::to_owned);
+        let more = if more > 0 { format!(" (and {more} more warnings like it)") } else { String::new() };
+        let by_hand = if granting { "" } else { ", or revoke it by hand" };
+        RotationError::target(
+            TargetErrorKind::PermissionDenied,
+            self.connection.address(),
+            format!(
+                "{admin:?} could not {verb} {what}: PostgreSQL answered with a warning, {:?} ({}){more}, as it does for a privilege held without the right to pass it on; rotor does not take it as done: grant the privilege to {admin:?} WITH GRANT OPTION (as the object's owner or a superuser){by_hand}, then retry",
+                first.message(),
+                first.code().code()
+            ),
+        )
     }
 }
 
-/// Logs in as `connection.username` and returns the session; the connection task runs in the background.
+/// The startup options of a session: `statement_timeout` always, and for [`Purpose::Rotor`] the pinned settings,
+/// with `newer` of [`NEWER_PINS`] (the ones this server knows).
+fn startup_options(purpose: Purpose, config: &DatabaseConfig, newer: &[&str]) -> String {
+    let statement = config.statement_timeout.as_millis();
+    let mut options = vec![format!("statement_timeout={statement}")];
+    if purpose == Purpose::Rotor {
+        options.push(format!("search_path={PINNED_SEARCH_PATH}"));
+        options.extend(PINNED.iter().map(|pin| (*pin).to_owned()));
+        // A lock held by another session (the user's open transaction on its own role) fails the statement with
+        // its own error (55P03, named as a lock wait) while half the statement's time is left, rather than with
+        // the statement's time-out; a statement never waits for a lock longer than it may run.
+        options.push(format!("lock_timeout={}", (statement / 2).max(1)));
+        // rotor never idles inside a transaction longer than one statement's bound; should it stop there (a
+        // function frozen mid-rotation), the server ends the transaction and frees the role's rows.
+        options.push(format!("idle_in_transaction_session_timeout={statement}"));
+        options.extend(newer.iter().map(|pin| (*pin).to_owned()));
+    }
+    options.iter().map(|option| format!("-c {option}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Logs in as `connection.username` and returns the session; the connection task runs in the background,
+/// collecting the server's warnings that a GRANT or REVOKE was not (fully) applied.
 ///
 /// TLS is never dropped: in every mode but `disable` the server must accept TLS, and a failed handshake is an
 /// error naming the host, the mode and the cause. `disable` logs a warning at every connection. The login (TCP
@@ -85,10 +190,6 @@ pub async fn connect(
     config: &DatabaseConfig,
 ) -> Result<Session, RotationError> {
     let mut pg = tokio_postgres::Config::new();
-    let mut options = format!("-c statement_timeout={}", config.statement_timeout.as_millis());
-    if purpose == Purpose::Rotor {
-        options.push_str(&format!(" -c search_path={PINNED_SEARCH_PATH}"));
-    }
     pg.host(&connection.host)
         .port(connection.port)
         .user(&connection.username)
@@ -97,28 +198,94 @@ pub async fn connect(
         .application_name("rotor")
         .connect_timeout(config.connect_timeout)
         .keepalives(true)
-        .keepalives_idle(Duration::from_secs(5))
-        .options(options);
+        .keepalives_idle(Duration::from_secs(5));
+    let notices = Notices::default();
     let attempt = async {
-        match roots.client_config(mode)? {
+        let tls = match roots.client_config(mode)? {
             None => {
                 tracing::warn!(host = %connection.address(), "TLS is disabled for this database: credentials cross the network in the clear");
                 pg.ssl_mode(SslMode::Disable);
-                let (client, conn) = pg.connect(NoTls).await.map_err(|e| classify(e, connection, mode))?;
-                tokio::spawn(conn);
-                Ok(client)
+                None
             }
             Some(tls) => {
                 pg.ssl_mode(SslMode::Require);
-                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
-                let (client, conn) = pg.connect(tls).await.map_err(|e| classify(e, connection, mode))?;
-                tokio::spawn(conn);
-                Ok(client)
+                Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            }
+        };
+        let address = connection.address();
+        let mut newer = if purpose == Purpose::Rotor { &NEWER_PINS[refused_pins(&address)..] } else { &[] };
+        loop {
+            pg.options(startup_options(purpose, config, newer));
+            let login = match &tls {
+                None => pg.connect(NoTls).await.map(|(client, conn)| spawn(client, conn, &notices)),
+                Some(tls) => pg.connect(tls.clone()).await.map(|(client, conn)| spawn(client, conn, &notices)),
+            };
+            match login {
+                Ok(client) => return Ok(client),
+                Err(error) if error.code() == Some(&SqlState::UNDEFINED_OBJECT) && !newer.is_empty() => {
+                    tracing::debug!(host = %address, pin = newer[0], "the server does not know this setting; logging in without it");
+                    newer = &newer[1..];
+                    remember_refused_pins(&address, NEWER_PINS.len() - newer.len());
+                }
+                Err(error) => return Err(classify(error, connection, mode)),
             }
         }
     };
     let client = tokio::time::timeout(config.connect_timeout, attempt).await.unwrap_or_else(|_| {
         Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout))
     })?;
-    Ok(Session { client, connection: connection.clone(), mode, bound: config.statement_bound() })
+    Ok(Session { client, connection: connection.clone(), mode, bound: config.statement_bound(), notices })
+}
+
+/// Drives the connection in the background, keeping the warnings that a GRANT (01007) or REVOKE (01006) was not
+/// applied, in order, for the call that caused them; other notices are dropped. Returns the client.
+fn spawn<S, T>(client: Client, mut connection: tokio_postgres::Connection<S, T>, notices: &Notices) -> Client
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let notices = notices.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let AsyncMessage::Notice(notice) = message
+                && [SqlState::WARNING_PRIVILEGE_NOT_GRANTED, SqlState::WARNING_PRIVILEGE_NOT_REVOKED]
+                    .contains(notice.code())
+            {
+                notices.lock().expect("the notice list is never poisoned").push(notice);
+            }
+        }
+    });
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> DatabaseConfig {
+        let env = rotation_core::Env::from_pairs([("STATEMENT_TIMEOUT_SECONDS".to_owned(), "4".to_owned())]);
+        DatabaseConfig::from_env(&env).unwrap()
+    }
+
+    #[test]
+    fn rotor_sessions_pin_what_a_database_could_steer_and_probes_keep_the_users_settings() {
+        let rotor = startup_options(Purpose::Rotor, &config(), NEWER_PINS);
+        for pin in [
+            "-c statement_timeout=4000",
+            "-c search_path=pg_catalog,pg_temp",
+            "-c default_transaction_read_only=off",
+            "-c default_transaction_isolation=read\\ committed",
+            "-c role=none",
+            "-c client_min_messages=warning",
+            "-c lock_timeout=2000",
+            "-c idle_in_transaction_session_timeout=4000",
+            "-c transaction_timeout=0",
+            "-c idle_session_timeout=0",
+        ] {
+            assert!(rotor.contains(pin), "{pin} in {rotor}");
+        }
+        let older = startup_options(Purpose::Rotor, &config(), &NEWER_PINS[1..]);
+        assert!(!older.contains("transaction_timeout=0 ") && older.ends_with("-c idle_session_timeout=0"), "{older}");
+        assert_eq!(startup_options(Purpose::Probe, &config(), &[]), "-c statement_timeout=4000");
+    }
 }

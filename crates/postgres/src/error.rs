@@ -25,6 +25,14 @@ pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: Tls
         Some(code) if *code == SqlState::INVALID_CATALOG_NAME => {
             (TargetErrorKind::Rejected, format!("{}; check the secret's dbname", db_message(&error)))
         }
+        Some(code) if *code == SqlState::LOCK_NOT_AVAILABLE => (
+            TargetErrorKind::Unreachable,
+            format!(
+                "{} ({}): another session holds a lock the statement needs, often an open transaction that changed the same role (rotor waits half its statement time-out for a lock); retrying later may succeed, and if it does not, end that session (see pg_stat_activity and pg_locks)",
+                db_message(&error),
+                code.code()
+            ),
+        ),
         Some(code)
             if [
                 SqlState::CANNOT_CONNECT_NOW,

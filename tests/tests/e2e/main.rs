@@ -21,6 +21,7 @@ mod parameters;
 mod postgres;
 mod postgres_security;
 mod postgres_server;
+mod postgres_trust;
 mod quotas;
 mod races;
 mod redis_acl;
