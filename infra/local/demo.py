@@ -97,7 +97,7 @@ def main():
         iam.create_user(UserName="rotor-function")
         iam.put_user_policy(UserName="rotor-function", PolicyName="rotate-keys", PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-                "iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"]}]}))
+                "iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:TagUser"]}]}))
         function_key = iam.create_access_key(UserName="rotor-function")["AccessKey"]
         iam.create_user(UserName="ci-deployer", Path="/rotor/")
         deployer_key = iam.create_access_key(UserName="ci-deployer")["AccessKey"]

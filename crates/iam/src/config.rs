@@ -1,4 +1,5 @@
-//! The function's one configuration: which users it may manage, the previous key's grace, the test's retries.
+//! The function's one configuration: which users it may manage, which keys it may delete, the previous key's
+//! grace, the test's retries.
 
 use std::time::Duration;
 
@@ -37,6 +38,10 @@ impl UserFilter {
 pub struct IamConfig {
     /// The users it may manage.
     pub users: UserFilter,
+    /// `DELETE_UNKNOWN_KEYS` (default false): whether a rotation may delete a key of the user that the secret cannot
+    /// prove is its own (a break-glass key, a second consumer's) to make room. Never a key another secret's
+    /// rotation may have minted, nor `AWSCURRENT`'s.
+    pub delete_unknown_keys: bool,
     /// `PREVIOUS_KEY_GRACE_HOURS` (default 0): how long a key must have been `AWSPREVIOUS` before a rotation may
     /// deactivate and delete it. 0: until the next rotation.
     pub grace: Duration,
@@ -67,9 +72,16 @@ impl IamConfig {
                 }
             },
         };
+        if path == "/" && tag.is_none() {
+            return Err(RotationError::Config {
+                variable: "IAM_USER_PATH",
+                reason: "is / (every user of the account, administrators included) and IAM_USER_TAG is not set: set IAM_USER_TAG=key=value to a tag only the users to rotate carry (the template's IamUserTag also conditions the function's role on it), or choose a narrower path such as /rotor/".into(),
+            });
+        }
         let hours = env.number("PREVIOUS_KEY_GRACE_HOURS", 0, 0..=24 * 365)?;
         Ok(Self {
             users: UserFilter { path, tag },
+            delete_unknown_keys: env.flag("DELETE_UNKNOWN_KEYS", false)?,
             grace: Duration::from_secs(hours as u64 * 3600),
             test: Backoff {
                 attempts: env.number("TEST_ATTEMPTS", 8, 1..=30)? as u32,
@@ -104,5 +116,28 @@ mod tests {
         assert!(config.users.refuse("/rotor/", &[]).unwrap().contains("rotor=managed"));
         let error = IamConfig::from_env(&env(&[("IAM_USER_PATH", "/r/"), ("IAM_USER_TAG", "x")])).unwrap_err();
         assert!(error.to_string().contains("IAM_USER_TAG must be key=value"));
+        assert!(!config.delete_unknown_keys, "unknown keys are kept unless the function opts in");
+    }
+
+    #[test]
+    fn every_user_of_the_account_is_refused_unless_a_tag_narrows_it() {
+        let error = IamConfig::from_env(&env(&[("IAM_USER_PATH", "/")])).unwrap_err().to_string();
+        assert!(error.contains("IAM_USER_PATH is / (every user") && error.contains("set IAM_USER_TAG="), "{error}");
+        let config = IamConfig::from_env(&env(&[("IAM_USER_PATH", "/"), ("IAM_USER_TAG", "rotor=managed")])).unwrap();
+        let tagged = [("rotor".to_string(), "managed".to_string())];
+        assert_eq!(config.users.refuse("/any/path/", &tagged), None);
+        assert!(config.users.refuse("/", &[]).unwrap().contains("rotor=managed"));
+        // An empty tag is no tag.
+        assert!(IamConfig::from_env(&env(&[("IAM_USER_PATH", "/"), ("IAM_USER_TAG", "")])).is_err());
+    }
+
+    #[test]
+    fn deleting_unknown_keys_is_an_explicit_opt_in() {
+        let opted = env(&[("IAM_USER_PATH", "/rotor/"), ("DELETE_UNKNOWN_KEYS", "TRUE")]);
+        assert!(IamConfig::from_env(&opted).unwrap().delete_unknown_keys);
+        let wrong = env(&[("IAM_USER_PATH", "/rotor/"), ("DELETE_UNKNOWN_KEYS", "yes")]);
+        assert!(
+            IamConfig::from_env(&wrong).unwrap_err().to_string().contains("DELETE_UNKNOWN_KEYS must be true or false")
+        );
     }
 }

@@ -1,12 +1,17 @@
 //! rotation-iam: IAM user access keys stored in Secrets Manager.
 //!
-//! IAM mints the credential: createSecret makes room (IAM allows two keys per user), creates a key and stores it
-//! as `AWSPENDING`; setSecret checks that the key is there and active; testSecret signs `sts:GetCallerIdentity`
-//! with it and expects the user back; finishSecret promotes. The previous key keeps working until the next
-//! rotation, which deactivates and then deletes it; the key `AWSCURRENT` holds is never deleted.
+//! IAM mints the credential: createSecret binds the user to the secret (an administrator's `rotor:user` tag
+//! names it, or the secret's `AWSCURRENT` or `AWSPREVIOUS` key signs as it), makes room (IAM allows two keys per
+//! user), creates a key and stores it as `AWSPENDING`; setSecret checks that the key is there and active;
+//! testSecret signs `sts:GetCallerIdentity` with it and expects the user back; finishSecret promotes. The previous
+//! key keeps working until the next rotation, which deactivates and then deletes it once `AWSPREVIOUS`'s secret
+//! access key proves it; rotor deletes no other key but one an interrupted attempt of the same rotation minted
+//! (recorded on the user before minting), and never the key `AWSCURRENT` holds.
 
 mod config;
 mod key;
+mod record;
+mod room;
 mod target;
 
 pub use config::{IamConfig, UserFilter};

@@ -1,17 +1,20 @@
-//! The IAM access key target: createSecret makes room and mints a key, setSecret checks it, testSecret signs with
-//! it.
+//! The IAM access key target: createSecret binds the user to the secret, makes room and mints a key, setSecret
+//! checks it, testSecret signs with it.
 
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
+use aws_sdk_iam::types::{StatusType, Tag};
 use rotation_core::{
-    AwsFailure, CreateContext, Password, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext,
+    AwsFailure, Claim, CreateContext, Password, Possession, RotationError, Secret, SetContext, Target, TargetErrorKind,
+    TestContext,
 };
 
 use crate::config::IamConfig;
 use crate::key::KeySecret;
+use crate::record::Record;
+use crate::room::{self, Holdings, Key, Rules};
 
 /// Rotates the access key of the IAM user a secret names (see the crate's documentation).
 #[derive(Debug, Clone)]
@@ -21,21 +24,27 @@ pub struct AccessKeyTarget {
     sts: aws_sdk_sts::config::Builder,
 }
 
-/// One access key of the user, as `ListAccessKeys` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key {
-    id: String,
-    active: bool,
-    created: Option<SystemTime>,
+/// The user a secret names, as `GetUser` describes it.
+#[derive(Debug, Clone)]
+struct User {
+    name: String,
+    /// The account the user belongs to (from its ARN).
+    account: String,
+    tags: Vec<(String, String)>,
 }
 
-impl From<&AccessKeyMetadata> for Key {
-    fn from(key: &AccessKeyMetadata) -> Self {
-        Self {
-            id: key.access_key_id().unwrap_or_default().to_owned(),
-            active: key.status() == Some(&StatusType::Active),
-            created: key.create_date().and_then(|d| SystemTime::try_from(*d).ok()),
-        }
+/// Who an access key signs as (`sts:GetCallerIdentity`).
+#[derive(Debug, Clone)]
+struct Caller {
+    account: String,
+    arn: String,
+}
+
+impl Caller {
+    /// Whether the key is the key of an IAM user of that name, in any account (compare the account too where it
+    /// matters).
+    fn is_user(&self, user: &str) -> bool {
+        self.arn.contains(":user/") && self.arn.rsplit('/').next() == Some(user)
     }
 }
 
@@ -46,19 +55,20 @@ impl AccessKeyTarget {
     }
 
     /// The user, refused unless the function may manage it.
-    async fn check_user(&self, user: &str) -> Result<(), RotationError> {
+    async fn check_user(&self, user: &str) -> Result<User, RotationError> {
         let out = self.iam.get_user().user_name(user).send().await.map_err(|e| iam_error("GetUser", user, e))?;
         let Some(found) = out.user() else { return Err(rejected(user, "GetUser returned no user")) };
         let tags: Vec<(String, String)> =
             found.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-        match self.config.users.refuse(found.path(), &tags) {
-            Some(reason) => Err(RotationError::target(
+        if let Some(reason) = self.config.users.refuse(found.path(), &tags) {
+            return Err(RotationError::target(
                 TargetErrorKind::ConfusedDeputy,
                 format!("IAM user {user}"),
                 format!("{reason}; the secret cannot choose a user outside them"),
-            )),
-            None => Ok(()),
+            ));
         }
+        let account = found.arn().split(':').nth(4).unwrap_or_default().to_owned();
+        Ok(User { name: found.user_name().to_owned(), account, tags })
     }
 
     async fn keys(&self, user: &str) -> Result<Vec<Key>, RotationError> {
@@ -70,6 +80,46 @@ impl AccessKeyTarget {
             .await
             .map_err(|e| iam_error("ListAccessKeys", user, e))?;
         Ok(out.access_key_metadata().iter().map(Key::from).collect())
+    }
+
+    /// Who `key` signs as, asked of STS with that key (the function's own credentials play no part).
+    async fn caller(&self, key: &KeySecret) -> Result<Caller, RotationError> {
+        let credentials = aws_sdk_sts::config::Credentials::new(
+            &key.access_key_id,
+            key.secret_access_key(),
+            None,
+            None,
+            "rotor-secret-access-key",
+        );
+        let sts = aws_sdk_sts::Client::from_conf(self.sts.clone().credentials_provider(credentials).build());
+        let out =
+            sts.get_caller_identity().send().await.map_err(|e| sts_error(&key.user_name, &key.access_key_id, e))?;
+        Ok(Caller {
+            account: out.account().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Whether `key` signs as `user` of `user`'s account; `false` when STS refuses the key (unknown, deleted, a
+    /// wrong secret access key) or it is another identity's. An error only when STS cannot be asked.
+    async fn signs_as(&self, key: &KeySecret, user: &User) -> Result<bool, RotationError> {
+        match self.caller(key).await {
+            Ok(caller) => Ok(caller.is_user(&user.name) && caller.account == user.account),
+            Err(error) if error.is_authentication_failure() => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Writes this attempt's record on the user (before any key changes), replacing this secret's earlier one.
+    async fn record(&self, user: &str, record: &Record) -> Result<(), RotationError> {
+        let tag = Tag::builder()
+            .key(&record.key)
+            .value(record.value())
+            .build()
+            .map_err(|e| rejected(user, &format!("the minting record is no valid tag: {e}")))?;
+        self.iam.tag_user().user_name(user).tags(tag).send().await.map_err(|e| iam_error("TagUser", user, e))?;
+        tracing::info!(user, tag = %record.key, "recorded this attempt on the user before minting");
+        Ok(())
     }
 
     async fn delete(&self, user: &str, key: &Key, why: &str) -> Result<(), RotationError> {
@@ -92,42 +142,49 @@ impl AccessKeyTarget {
         }
     }
 
-    /// Makes room for a new key: a key neither `AWSCURRENT` nor `AWSPREVIOUS` holds is deleted (one a rotation
-    /// minted but never stored, or one made out of band); then, if two keys remain, `AWSPREVIOUS`'s is deactivated
-    /// and deleted once its grace is over. `AWSCURRENT`'s key is never touched.
-    async fn make_room(&self, user: &str, current: &str, previous: Option<&str>) -> Result<(), RotationError> {
-        let mut keys = self.keys(user).await?;
-        if !keys.iter().any(|k| k.id == current) {
-            tracing::warn!(
-                user,
-                access_key_id = current,
-                "AWSCURRENT's access key no longer exists (deleted out of band?)"
-            );
-        }
-        for key in keys.iter().filter(|k| k.id != current && Some(k.id.as_str()) != previous) {
-            self.delete(user, key, "held by neither AWSCURRENT nor AWSPREVIOUS").await?;
-        }
-        keys.retain(|k| k.id == current || Some(k.id.as_str()) == previous);
-        if keys.len() < 2 {
-            return Ok(());
-        }
-        let Some(old) = keys.iter().find(|k| k.id != current) else { return Ok(()) };
-        if old.active && !self.config.grace.is_zero() {
-            let since = keys.iter().find(|k| k.id == current).and_then(|k| k.created);
-            let held = since.and_then(|t| t.elapsed().ok()).unwrap_or(Duration::MAX);
-            if held < self.config.grace {
-                return Err(rejected(
-                    user,
-                    &format!(
-                        "AWSPREVIOUS's access key {} is still within PREVIOUS_KEY_GRACE_HOURS ({} h of {} h): consumers may still use it; rotate again once the grace is over",
-                        old.id,
-                        held.as_secs() / 3600,
-                        self.config.grace.as_secs() / 3600
-                    ),
-                ));
+    /// Makes room for a new key (see [`room::plan`]): decides, from the user's keys, this secret's `AWSCURRENT` and
+    /// `AWSPREVIOUS` and the records on the user, what this rotation may delete; records this attempt; then
+    /// deletes. Fails with nothing changed when a key it may not delete stands in the way.
+    async fn make_room(
+        &self,
+        ctx: &CreateContext<'_>,
+        user: &User,
+        current: &KeySecret,
+        previous: Option<&KeySecret>,
+    ) -> Result<(), RotationError> {
+        let keys = self.keys(&user.name).await?;
+        // AWSPREVIOUS's key is deleted only once its own secret access key signs as the user with it: a writer of
+        // the secret cannot point AWSPREVIOUS at a key it does not hold.
+        let previous = match previous {
+            Some(p) => {
+                let active = keys.iter().any(|k| k.id == p.access_key_id && k.active);
+                Some((p.access_key_id.as_str(), active && self.signs_as(p, user).await?))
             }
+            None => None,
+        };
+        let holdings =
+            Holdings { secret_id: ctx.secret_id, token: ctx.token, current: &current.access_key_id, previous };
+        let rules = Rules { delete_unknown: self.config.delete_unknown_keys, grace: self.config.grace };
+        let plan = room::plan(&user.name, &keys, &holdings, &Record::all(&user.tags), rules, SystemTime::now())
+            .map_err(|message| rejected(&user.name, &message))?;
+        self.record(&user.name, &Record::new(ctx.secret_id, ctx.token, SystemTime::now(), plan.retiring)).await?;
+        for (key, why) in &plan.deletions {
+            self.delete(&user.name, key, why).await?;
         }
-        self.delete(user, old, "AWSPREVIOUS's key: IAM allows two keys per user and its grace is over").await
+        Ok(())
+    }
+}
+
+/// IAM's proof of possession: the secret's access key signs `sts:GetCallerIdentity` as the claimed user.
+struct KeyProof<'a> {
+    target: &'a AccessKeyTarget,
+    user: &'a User,
+}
+
+impl Possession for KeyProof<'_> {
+    async fn proves(&self, secret: &Secret) -> Result<bool, RotationError> {
+        let Ok(key) = KeySecret::parse(secret) else { return Ok(false) };
+        self.target.signs_as(&key, self.user).await
     }
 }
 
@@ -142,8 +199,10 @@ impl Target for AccessKeyTarget {
     }
 
     /// Checks the user, then returns the key an earlier attempt stored for this token, if any (IAM shows a secret
-    /// access key only once, so a retry must not mint another); otherwise makes room and creates a key, right
-    /// after re-checking that this rotation still owns `AWSPENDING`.
+    /// access key only once, so a retry must not mint another); otherwise binds the user to the secret (the
+    /// secret's `rotor:user` tag names it, or its `AWSCURRENT` or `AWSPREVIOUS` key signs as it), makes room and
+    /// creates a key, right after re-checking that this rotation still owns `AWSPENDING`. Nothing changes in IAM
+    /// before the user is bound.
     async fn create(
         &self,
         ctx: &CreateContext<'_>,
@@ -151,25 +210,28 @@ impl Target for AccessKeyTarget {
         _password: Password,
     ) -> Result<Secret, RotationError> {
         let key = KeySecret::parse(current)?;
-        self.check_user(&key.user_name).await?;
+        let user = self.check_user(&key.user_name).await?;
         if let Some(stored) = ctx.stored().await? {
             return Ok(stored);
         }
-        let previous = ctx.lookup(current, current).previous().await?;
+        let lookup = ctx.lookup(current, current);
+        let claim = Claim { kind: "IAM user", name: &user.name, aliases: &[] };
+        lookup.bind_identity(&claim, &KeyProof { target: self, user: &user }).await?;
+        let previous = lookup.previous().await?;
         let previous = previous.and_then(|p| KeySecret::parse(&p).ok()).filter(|p| p.user_name == key.user_name);
         ctx.still_pending().await?;
-        self.make_room(&key.user_name, &key.access_key_id, previous.as_ref().map(|p| p.access_key_id.as_str())).await?;
+        self.make_room(ctx, &user, &key, previous.as_ref()).await?;
         let out = self
             .iam
             .create_access_key()
-            .user_name(&key.user_name)
+            .user_name(&user.name)
             .send()
             .await
-            .map_err(|e| iam_error("CreateAccessKey", &key.user_name, e))?;
+            .map_err(|e| iam_error("CreateAccessKey", &user.name, e))?;
         let Some(created) = out.access_key() else {
-            return Err(rejected(&key.user_name, "CreateAccessKey returned no key"));
+            return Err(rejected(&user.name, "CreateAccessKey returned no key"));
         };
-        tracing::info!(user = %key.user_name, access_key_id = created.access_key_id(), "created the pending access key");
+        tracing::info!(user = %user.name, access_key_id = created.access_key_id(), "created the pending access key");
         key.next(current, created.access_key_id().to_owned(), created.secret_access_key().to_owned())
     }
 
@@ -194,28 +256,19 @@ impl Target for AccessKeyTarget {
     /// the deadline) while IAM propagates the new key.
     async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
         let pending = KeySecret::parse(ctx.pending)?;
-        let credentials = aws_sdk_sts::config::Credentials::new(
-            &pending.access_key_id,
-            pending.secret_access_key(),
-            None,
-            None,
-            "rotor-pending-access-key",
-        );
-        let sts = aws_sdk_sts::Client::from_conf(self.sts.clone().credentials_provider(credentials).build());
         let user = pending.user_name.as_str();
         let deadline = ctx.deadline.map(|d| (d, Duration::from_secs(5)));
         self.config
             .test
             .retry_if(RotationError::is_authentication_failure, deadline, || async {
-                let out = sts.get_caller_identity().send().await.map_err(|e| sts_error(user, e))?;
-                let arn = out.arn().unwrap_or_default();
-                if arn.rsplit('/').next() == Some(user) && arn.contains(":user/") {
+                let caller = self.caller(&pending).await?;
+                if caller.is_user(user) {
                     Ok(())
                 } else {
                     Err(RotationError::target(
                         TargetErrorKind::ConfusedDeputy,
                         format!("IAM user {user}"),
-                        format!("the pending access key signs as {arn}, not as the user the secret names"),
+                        format!("the pending access key signs as {}, not as the user the secret names", caller.arn),
                     ))
                 }
             })
@@ -235,19 +288,27 @@ where
     api_error("IAM", "AWS_ENDPOINT_URL_IAM", operation, user, error)
 }
 
-/// An STS error while signing with the pending key: an unknown or unpropagated key is an authentication failure
-/// (retried); anything else as IAM's.
-fn sts_error<E>(user: &str, error: SdkError<E, HttpResponse>) -> RotationError
+/// An STS error while signing with a secret's key: an unknown, unpropagated or wrong key is an authentication
+/// failure (testSecret retries it while IAM propagates a new key); anything else as IAM's.
+fn sts_error<E>(user: &str, access_key_id: &str, error: SdkError<E, HttpResponse>) -> RotationError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match error.code() {
-        Some("InvalidClientTokenId" | "SignatureDoesNotMatch" | "AuthFailure") => RotationError::target(
+    let failure = AwsFailure::of(&error);
+    match failure.code() {
+        // GetCallerIdentity needs no permission, so a denial (or a bare 403, as moto's unreadable answers are) is
+        // a refusal of the key itself.
+        Some(
+            code @ ("InvalidClientTokenId"
+            | "SignatureDoesNotMatch"
+            | "IncompleteSignature"
+            | "AuthFailure"
+            | "AccessDenied"),
+        ) => RotationError::target(
             TargetErrorKind::AuthenticationFailed,
             format!("IAM user {user}"),
             format!(
-                "sts:GetCallerIdentity refused the pending access key ({}): IAM may still be propagating it",
-                error.code().unwrap_or_default()
+                "sts:GetCallerIdentity refused the access key {access_key_id} ({code}): it is not a working key, or IAM is still propagating a new one"
             ),
         ),
         _ => api_error("STS", "AWS_ENDPOINT_URL_STS", "GetCallerIdentity", user, error),
@@ -269,7 +330,7 @@ where
     let failure = AwsFailure::of(&error);
     let fix = match failure.code().unwrap_or_default() {
         "AccessDenied" | "AccessDeniedException" => format!(
-            "the function's role may not iam:{operation} on this user: it manages users under IAM_USER_PATH only (template parameter IamUserPath)"
+            "the function's role may not iam:{operation} on this user: it manages the users under IAM_USER_PATH only (template parameter IamUserPath), carrying IAM_USER_TAG when one is set (IamUserTag), and tags them with rotor-minting:* records only (redeploy the template if the role predates iam:TagUser)"
         ),
         // moto answers a missing user in a shape the SDK cannot read: its status says it.
         "NoSuchEntity" | "HTTP 404" => "the user does not exist; fix user_name in the secret".to_owned(),
@@ -317,10 +378,11 @@ impl AccessKeyTarget {
 
 impl AccessKeyTarget {
     /// `rotatectl doctor`'s checks of a secret, each named, changing nothing: the secret's shape, the user (it
-    /// exists and the function may manage it), its keys (AWSCURRENT's among them and active; two keys means the
-    /// next rotation deletes the other), the caller's permission to update and delete the user's keys (probed with
-    /// a key id no user holds; run with the function role's credentials, this checks the function; IAM has no dry
-    /// run for `CreateAccessKey`, which is not probed), and that AWSCURRENT's key signs in as the user.
+    /// exists and the function may manage it), its keys (AWSCURRENT's among them and active; with two keys, the
+    /// next rotation deletes the other only if it is AWSPREVIOUS's), the caller's permission to update and delete
+    /// the user's keys (probed with a key id no user holds; run with the function role's credentials, this checks
+    /// the function; IAM has no dry run for `CreateAccessKey` or `TagUser`, which are not probed), and that
+    /// AWSCURRENT's key signs in as the user.
     pub async fn doctor(&self, current: &Secret) -> Vec<(String, Result<(), String>)> {
         let text = |e: RotationError| rotation_core::with_causes(&e);
         let mut checks = Vec::new();
@@ -333,7 +395,7 @@ impl AccessKeyTarget {
         };
         checks.push(("the secret holds an IAM access key".to_owned(), Ok(())));
         let user = key.user_name.as_str();
-        let checked = self.check_user(user).await.map_err(text);
+        let checked = self.check_user(user).await.map(|_| ()).map_err(text);
         let found = checked.is_ok();
         checks.push((format!("IAM user {user} exists and is one this function may manage"), checked));
         if !found {
@@ -344,7 +406,7 @@ impl AccessKeyTarget {
             Ok(keys) if keys.len() == 2 => {
                 let other = keys.iter().find(|k| k.id != key.access_key_id).map_or("", |k| k.id.as_str());
                 format!(
-                    "the user's keys: AWSCURRENT's is there and active (two keys: the next rotation deletes {other})"
+                    "the user's keys: AWSCURRENT's is there and active (two keys: the next rotation deletes {other} if it is AWSPREVIOUS's, and stops naming it otherwise)"
                 )
             }
             _ => "the user's keys: AWSCURRENT's is there and active".to_owned(),

@@ -9,6 +9,7 @@ mod crosscheck;
 mod elasticache;
 mod generated;
 mod harness;
+mod iam_trust;
 mod identity;
 mod iam;
 mod mariadb_server;

@@ -103,6 +103,11 @@ impl Stack {
                         };
                         json!(self.substitute(&pattern, &vars))
                     }
+                    "Fn::Split" => {
+                        let whole = text(&self.eval(&arg[1]));
+                        json!(whole.split(text(&arg[0]).as_str()).collect::<Vec<_>>())
+                    }
+                    "Fn::Select" => self.eval(&arg[1])[text(&self.eval(&arg[0])).parse::<usize>().unwrap()].clone(),
                     "Fn::Join" => {
                         let parts = self.eval(&arg[1]);
                         let parts: Vec<String> = parts.as_array().unwrap().iter().map(text).collect();
@@ -215,13 +220,19 @@ fn deployed_functions(rotor: &mut Stack) -> Vec<Deployed> {
     functions
 }
 
-/// The statements of a role's inline policies.
+/// The statements of a role's inline policies (a policy document may be a JSON string, as IAM takes it).
 fn statements(role: &Value) -> Vec<Value> {
     role["Policies"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .flat_map(|p| {
+            let document = match &p["PolicyDocument"] {
+                Value::String(json) => serde_json::from_str(json).expect("a policy document string is JSON"),
+                document => document.clone(),
+            };
+            document["Statement"].as_array().unwrap().clone()
+        })
         .collect()
 }
 
@@ -329,21 +340,21 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             if actions.iter().any(|a| a.starts_with("iam:")) {
                 manages_keys = true;
                 assert_eq!(f.binary, "rotate-iam-access-key", "only the IAM function touches IAM");
+                assert_eq!(statement["Effect"], "Allow", "no tag configured: no deny");
                 assert_eq!(
                     strings(&statement["Resource"]),
                     [format!("arn:aws:iam::{ACCOUNT}:user/rotor/*")],
                     "it manages the keys of the users under the path only"
                 );
-                assert!(actions.iter().all(|a| {
-                    [
-                        "iam:GetUser",
-                        "iam:ListAccessKeys",
-                        "iam:CreateAccessKey",
-                        "iam:UpdateAccessKey",
-                        "iam:DeleteAccessKey",
-                    ]
-                    .contains(&a.as_str())
-                }));
+                if actions == ["iam:TagUser"] {
+                    assert_eq!(
+                        statement["Condition"],
+                        json!({"ForAllValues:StringLike": {"aws:TagKeys": "rotor-minting:*"}}),
+                        "it writes its minting records only"
+                    );
+                } else {
+                    assert!(actions.iter().all(|a| IAM_KEY_ACTIONS.contains(&a.as_str())), "{actions:?}");
+                }
                 assert!(f.env.iter().any(|(k, v)| k == "IAM_USER_PATH" && v == "/rotor/"));
             }
         }
@@ -385,6 +396,48 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
     for (_, group) in plain.resources("AWS::Logs::LogGroup") {
         assert!(group.get("KmsKeyId").is_none());
     }
+}
+
+/// What the IAM function's role may do to the keys of a user under its path.
+const IAM_KEY_ACTIONS: &[&str] =
+    &["iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"];
+
+#[test]
+fn with_a_user_tag_the_iam_role_is_denied_every_user_without_it() {
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[("IamUserPath", json!("/")), ("IamUserTag", json!("rotor-managed=ci keys"))],
+    );
+    let function = deployed_functions(&mut rotor).into_iter().find(|f| f.binary == "rotate-iam-access-key").unwrap();
+    assert!(function.env.contains(&("IAM_USER_TAG".to_owned(), "rotor-managed=ci keys".to_owned())));
+    let role = rotor.resource("IamAccessKeyRole");
+    let iam: Vec<Value> =
+        statements(&role).into_iter().filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("iam:"))).collect();
+    let denies: Vec<&Value> = iam.iter().filter(|s| s["Effect"] == "Deny").collect();
+    assert_eq!(denies.len(), 1, "{iam:?}");
+    let deny = denies[0];
+    assert_eq!(deny["Condition"], json!({"StringNotEquals": {"iam:ResourceTag/rotor-managed": "ci keys"}}));
+    assert_eq!(strings(&deny["Resource"]), [format!("arn:aws:iam::{ACCOUNT}:user/*")]);
+    let denied = strings(&deny["Action"]);
+    for allowed in iam.iter().filter(|s| s["Effect"] == "Allow") {
+        for action in strings(&allowed["Action"]) {
+            assert!(denied.contains(&action), "{action} is denied on a user without the tag too");
+        }
+    }
+
+    // The parameters refuse the path of every user without a tag, at deployment (the function at cold start).
+    let rule = &rotor.template["Rules"]["IamUserPathNarrowedByATag"]["Assertions"][0]["Assert"];
+    assert_eq!(rotor.eval(rule), json!(true));
+    for (path, tag, allowed) in [("/", "none", false), ("/rotor/", "none", true), ("/", "team=ci", true)] {
+        let stack = Stack::new("template.yaml", "rotor", &[("IamUserPath", json!(path)), ("IamUserTag", json!(tag))]);
+        assert_eq!(stack.eval(rule), json!(allowed), "{path} {tag}");
+    }
+    let pattern = text(&rotor.template["Parameters"]["IamUserTag"]["AllowedPattern"]);
+    assert!(
+        pattern.contains("[a-zA-Z0-9_.:/+@ -]") && !pattern.contains('"'),
+        "key and value exclude =, quotes and backslashes: {pattern}"
+    );
 }
 
 #[test]
