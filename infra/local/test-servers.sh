@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `stop`: stops the database and Redis servers the tests started under target/ (they start them on first use and share
-# them between tests).
+# `stop`: stops the database and Redis/Valkey servers the tests started under target/ (they start them on first use
+# and share them between tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
@@ -16,11 +16,13 @@ case "${1:-}" in
       for _ in $(seq 50); do [ -f target/rotor-mariadb/mysqld.pid ] || break; sleep 0.1; done
       rm -f target/rotor-mariadb/port
     fi
-    if [ -f target/rotor-redis/redis.pid ]; then
-      kill "$(cat target/rotor-redis/redis.pid)" 2>/dev/null || true
-      for _ in $(seq 50); do [ -f target/rotor-redis/redis.pid ] || break; sleep 0.1; done
-      rm -f target/rotor-redis/ports
-    fi
+    # Each Redis-protocol variant's server (redis_server.rs's `Variant`).
+    for dir in target/rotor-redis target/rotor-redis-6.2 target/rotor-valkey; do
+      [ -f "$dir/redis.pid" ] || continue
+      kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+      for _ in $(seq 50); do [ -f "$dir/redis.pid" ] || break; sleep 0.1; done
+      rm -f "$dir/ports"
+    done
     ;;
   *) echo "usage: $0 stop" >&2; exit 2 ;;
 esac

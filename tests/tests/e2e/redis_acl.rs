@@ -1,40 +1,60 @@
-//! Redis rotation end to end: `rotate-redis` through the Lambda runtime API and the local endpoint, against a real
-//! Redis server over TLS with ACL users, its slow log keeping every command.
+//! Redis rotation end to end: `rotate-redis` through the Lambda runtime API and the local endpoint, against every
+//! installed real server (Redis 7, Redis 6.2, Valkey) over TLS with ACL users, its slow log keeping every command.
 
 use serde_json::{Value, json};
 
 use crate::harness::{Function, Harness, unique};
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisServer, Variant};
 
 /// The ARN prefix of the local endpoint's secrets.
 const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
 
 /// The rules the application user is made with: the alternating user must end up with exactly these.
-const APP_RULES: &[&str] = &["~app:*", "%R~cache:*", "&events:*", "+@read", "+set", "+ping", "-debug"];
+/// `resetchannels` first: its channels are these even where new users get every channel (`acl-pubsub-default`).
+const APP_RULES: &[&str] = &["resetchannels", "~app:*", "%R~cache:*", "&events:*", "+@read", "+set", "+ping", "-debug"];
 
-struct Case {
-    h: Harness,
-    redis: RedisServer,
-    arn: String,
+/// [`APP_RULES`] as `redis` accepts them: Redis 6.2 has no read-only key patterns (`%R~`, Redis 7), so there the
+/// user may write `cache:*` too.
+fn app_rules(redis: &RedisServer) -> Vec<&'static str> {
+    let rules = APP_RULES.iter().copied();
+    if redis.variant == Variant::Redis62 {
+        rules.map(|rule| rule.trim_start_matches("%R")).collect()
+    } else {
+        rules.collect()
+    }
+}
+
+/// A function rotating one user secret, with its admin's, on one server (also used by `redis_trust`).
+pub(crate) struct Case {
+    pub(crate) h: Harness,
+    pub(crate) redis: RedisServer,
+    pub(crate) arn: String,
     admin: String,
     admin_password: String,
 }
 
-/// An ACL user `user` with [`APP_RULES`] (and `extra` rules), an admin with `admin_rules`, their secrets, and
-/// `rotate-redis` with `strategy`.
-async fn setup(strategy: &str, user: &str, extra: &[&str], admin_rules: &[&str]) -> Case {
-    setup_with(strategy, user, extra, admin_rules, Vec::new()).await
+/// On `redis`: an ACL user `user` with [`APP_RULES`] (and `extra` rules), an admin with `admin_rules`, their
+/// secrets, and `rotate-redis` with `strategy`.
+pub(crate) async fn setup(
+    redis: &RedisServer,
+    strategy: &str,
+    user: &str,
+    extra: &[&str],
+    admin_rules: &[&str],
+) -> Case {
+    setup_with(redis, strategy, user, extra, admin_rules, Vec::new()).await
 }
 
 /// [`setup`], with `overrides` set in the function's environment last.
 async fn setup_with(
+    redis: &RedisServer,
     strategy: &str,
     user: &str,
     extra: &[&str],
     admin_rules: &[&str],
     overrides: Vec<(String, String)>,
 ) -> Case {
-    let redis = RedisServer::get().await;
+    let redis = redis.clone();
     let admin_name = unique("rd-admin");
     let mut env = vec![
         ("ROTATION_STRATEGY".to_string(), strategy.to_string()),
@@ -54,7 +74,7 @@ async fn setup_with(
     create_admin.extend(admin_rules);
     redis.run(&create_admin).await;
     let mut create_user = vec!["ACL", "SETUSER", user, "on", user_hash.as_str()];
-    create_user.extend(APP_RULES);
+    create_user.extend(app_rules(&redis));
     create_user.extend(extra);
     redis.run(&create_user).await;
     let admin_arn = h
@@ -66,21 +86,21 @@ async fn setup_with(
 }
 
 impl Case {
-    async fn secret(&self, stage: &str) -> Value {
+    pub(crate) async fn secret(&self, stage: &str) -> Value {
         serde_json::from_str(&self.h.value(&self.arn, stage).await).unwrap()
     }
 
-    async fn logs_in(&self, secret: &Value) -> bool {
+    pub(crate) async fn logs_in(&self, secret: &Value) -> bool {
         self.redis.login(secret["username"].as_str().unwrap(), secret["password"].as_str().unwrap()).await.is_ok()
     }
 
-    async fn rotate(&self) -> Value {
+    pub(crate) async fn rotate(&self) -> Value {
         self.h.rotate(&self.arn, "rotate-redis").await;
         self.h.wait_rotation(&self.arn).await
     }
 
     /// The rules `ACL GETUSER` reports for `user`, passwords left out.
-    async fn rules(&self, user: &str) -> rotation_redis::Rules {
+    pub(crate) async fn rules(&self, user: &str) -> rotation_redis::Rules {
         let value = self.redis.run(&["ACL", "GETUSER", user]).await;
         let mut rules = rotation_redis::Rules::from_getuser(&value).unwrap_or_else(|| panic!("no user {user}"));
         rules.passwords.clear();
@@ -122,176 +142,216 @@ impl Case {
 
 #[tokio::test]
 async fn the_admin_keeps_the_current_password_beside_the_new_one_for_five_rotations() {
-    let user = unique("rd-app-user");
-    let case = setup("admin", &user, &[], &["~*", "&*", "+@all"]).await;
-    case.five_rotations_keep_the_previous_credential_until_the_next().await;
-    assert_eq!(case.secret("AWSCURRENT").await["username"], user.as_str());
+    RedisServer::on_every_variant(|redis| async move {
+        let user = unique("rd-app-user");
+        let case = setup(&redis, "admin", &user, &[], &["~*", "&*", "+@all"]).await;
+        case.five_rotations_keep_the_previous_credential_until_the_next().await;
+        assert_eq!(case.secret("AWSCURRENT").await["username"], user.as_str());
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_single_user_that_may_run_acl_setuser_rotates_its_own_password() {
-    let user = unique("rd-self");
-    let case = setup("single-user", &user, &["+acl|setuser"], &["~*", "&*", "+@all"]).await;
-    case.five_rotations_keep_the_previous_credential_until_the_next().await;
+    RedisServer::on_every_variant(|redis| async move {
+        let user = unique("rd-self");
+        let case = setup(&redis, "single-user", &user, &["+acl|setuser"], &["~*", "&*", "+@all"]).await;
+        case.five_rotations_keep_the_previous_credential_until_the_next().await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn alternating_users_with_quotes_and_unicode_stay_alike_both_ways() {
-    let user = format!("app'\"ü-{}", unique("rd"));
-    let case = setup("alternating-users", &user, &[], &["~*", "&*", "+@all"]).await;
-    let seen = case.five_rotations_keep_the_previous_credential_until_the_next().await;
-    let clone = format!("{user}_clone");
-    let names: Vec<&str> = seen.iter().map(|s| s["username"].as_str().unwrap()).collect();
-    assert_eq!(names, [user.as_str(), &clone, &user, &clone, &user, &clone], "the users alternate");
-    assert_eq!(case.rules(&clone).await, case.rules(&user).await, "the same rules");
-    // What the user gains or loses between rotations reaches the other at the next one: both ways.
-    case.redis.run(&["ACL", "SETUSER", &clone, "+get", "~extra:*", "-set"]).await;
-    assert_eq!(case.rotate().await["state"], "succeeded");
-    assert_eq!(case.secret("AWSCURRENT").await["username"], user.as_str());
-    assert_eq!(case.rules(&user).await, case.rules(&clone).await, "the active user's change reached the other");
-    let rules = case.rules(&user).await;
-    assert!(rules.commands.contains(&"-set".to_owned()) || !rules.commands.contains(&"+set".to_owned()), "{rules:?}");
+    RedisServer::on_every_variant(|redis| async move {
+        let user = format!("app'\"ü-{}", unique("rd"));
+        let case = setup(&redis, "alternating-users", &user, &[], &["~*", "&*", "+@all"]).await;
+        let seen = case.five_rotations_keep_the_previous_credential_until_the_next().await;
+        let clone = format!("{user}_clone");
+        let names: Vec<&str> = seen.iter().map(|s| s["username"].as_str().unwrap()).collect();
+        assert_eq!(names, [user.as_str(), &clone, &user, &clone, &user, &clone], "the users alternate");
+        assert_eq!(case.rules(&clone).await, case.rules(&user).await, "the same rules");
+        // What the user gains or loses between rotations reaches the other at the next one: both ways.
+        case.redis.run(&["ACL", "SETUSER", &clone, "+get", "~extra:*", "-set"]).await;
+        assert_eq!(case.rotate().await["state"], "succeeded");
+        assert_eq!(case.secret("AWSCURRENT").await["username"], user.as_str());
+        assert_eq!(case.rules(&user).await, case.rules(&clone).await, "the active user's change reached the other");
+        let rules = case.rules(&user).await;
+        assert!(
+            rules.commands.contains(&"-set".to_owned()) || !rules.commands.contains(&"+set".to_owned()),
+            "{rules:?}"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_user_name_redis_refuses_fails_create_secret_and_nothing_changes() {
-    let user = unique("rd-app-user");
-    let case = setup("admin", &user, &[], &["~*", "&*", "+@all"]).await;
-    let mut secret = case.secret("AWSCURRENT").await;
-    secret["username"] = json!("has a space");
-    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
-    let record = case.rotate().await;
-    assert_eq!(record["state"], "failed", "{record}");
-    assert_eq!(record["step"], "createSecret");
-    assert!(record["error_message"].as_str().unwrap().contains("holds a space"), "{record}");
+    RedisServer::on_every_variant(|redis| async move {
+        let user = unique("rd-app-user");
+        let case = setup(&redis, "admin", &user, &[], &["~*", "&*", "+@all"]).await;
+        let mut secret = case.secret("AWSCURRENT").await;
+        secret["username"] = json!("has a space");
+        case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{record}");
+        assert_eq!(record["step"], "createSecret");
+        assert!(record["error_message"].as_str().unwrap().contains("holds a space"), "{record}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn bad_credentials_rights_and_servers_fail_with_the_cause_and_current_still_logs_in() {
-    let user = unique("rd-app-user");
-    // An admin that may not manage users.
-    let case = setup("admin", &user, &[], &["~*", "&*", "+@read", "+ping"]).await;
-    let current = case.secret("AWSCURRENT").await;
-    let record = case.rotate().await;
-    assert_eq!(record["state"], "failed", "{record}");
-    assert_eq!(record["error_type"], "TargetPermissionDenied", "{record}");
-    assert!(record["error_message"].as_str().unwrap().contains("+acl"), "names the fix: {record}");
-    assert!(case.logs_in(&current).await, "AWSCURRENT still logs in");
+    RedisServer::on_every_variant(|redis| async move {
+        let user = unique("rd-app-user");
+        // An admin that may not manage users.
+        let case = setup(&redis, "admin", &user, &[], &["~*", "&*", "+@read", "+ping"]).await;
+        let current = case.secret("AWSCURRENT").await;
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{record}");
+        assert_eq!(record["error_type"], "TargetPermissionDenied", "{record}");
+        assert!(record["error_message"].as_str().unwrap().contains("+acl"), "names the fix: {record}");
+        assert!(case.logs_in(&current).await, "AWSCURRENT still logs in");
 
-    // The user's server on its plaintext port: rotor never falls back to plaintext.
-    let case = setup("single-user", &unique("rd-self"), &["+acl|setuser"], &["~*", "&*", "+@all"]).await;
-    let mut secret = case.secret("AWSCURRENT").await;
-    secret["port"] = json!(case.redis.port);
-    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
-    let record = case.rotate().await;
-    assert_eq!(record["state"], "failed", "{record}");
-    assert!(record["error_message"].as_str().unwrap().contains("never falls back to plaintext"), "{record}");
-    assert!(case.logs_in(&secret).await, "AWSCURRENT still logs in");
+        // The user's server on its plaintext port: rotor never falls back to plaintext.
+        let case = setup(&redis, "single-user", &unique("rd-self"), &["+acl|setuser"], &["~*", "&*", "+@all"]).await;
+        let mut secret = case.secret("AWSCURRENT").await;
+        secret["port"] = json!(case.redis.port);
+        case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{record}");
+        assert!(record["error_message"].as_str().unwrap().contains("never falls back to plaintext"), "{record}");
+        assert!(case.logs_in(&secret).await, "AWSCURRENT still logs in");
 
-    // A user the server does not have.
-    let case = setup("admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"]).await;
-    let mut secret = case.secret("AWSCURRENT").await;
-    secret["username"] = json!(unique("rd-nobody"));
-    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
-    let record = case.rotate().await;
-    assert_eq!(record["state"], "failed", "{record}");
-    assert!(record["error_message"].as_str().unwrap().contains("there is no ACL user"), "{record}");
-    let users = format!("{:?}", case.redis.run(&["ACL", "USERS"]).await);
-    assert!(!users.contains(secret["username"].as_str().unwrap()), "no user was created");
+        // A user the server does not have: unproven, refused by the identity rule; and even bound by an
+        // administrator's tag, never created.
+        let case = setup(&redis, "admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"]).await;
+        let mut secret = case.secret("AWSCURRENT").await;
+        let nobody = unique("rd-nobody");
+        secret["username"] = json!(nobody);
+        case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
+        let record = case.rotate().await;
+        assert_eq!(record["error_type"], "IdentityNotBound", "{record}");
+        crate::identity::bind(&case.h, &case.arn, &nobody).await;
+        case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{record}");
+        assert!(record["error_message"].as_str().unwrap().contains("there is no ACL user"), "{record}");
+        let users = format!("{:?}", case.redis.run(&["ACL", "USERS"]).await);
+        assert!(!users.contains(secret["username"].as_str().unwrap()), "no user was created");
 
-    // A wrong password from the start, single user (no AWSPREVIOUS to fall back on).
-    let user = unique("rd-self");
-    let case = setup("single-user", &user, &["+acl|setuser"], &["~*", "&*", "+@all"]).await;
-    let right = case.secret("AWSCURRENT").await;
-    let mut wrong = right.clone();
-    wrong["password"] = json!("not-the-password");
-    let arn = case.h.create_secret(&unique("rd-wrong"), &wrong.to_string()).await;
-    case.h.rotate(&arn, "rotate-redis").await;
-    let record = case.h.wait_rotation(&arn).await;
-    assert_eq!(record["state"], "failed", "{record}");
-    assert_eq!(record["error_type"], "TargetAuthenticationFailed", "{record}");
-    assert!(record["error_message"].as_str().unwrap().contains("set the password by hand"), "names the fix: {record}");
-    assert!(case.logs_in(&right).await, "the user's real password still logs in");
+        // A wrong password from the start, single user (no AWSPREVIOUS to fall back on).
+        let user = unique("rd-self");
+        let case = setup(&redis, "single-user", &user, &["+acl|setuser"], &["~*", "&*", "+@all"]).await;
+        let right = case.secret("AWSCURRENT").await;
+        let mut wrong = right.clone();
+        wrong["password"] = json!("not-the-password");
+        let arn = case.h.create_secret(&unique("rd-wrong"), &wrong.to_string()).await;
+        case.h.rotate(&arn, "rotate-redis").await;
+        let record = case.h.wait_rotation(&arn).await;
+        assert_eq!(record["state"], "failed", "{record}");
+        assert_eq!(record["error_type"], "TargetAuthenticationFailed", "{record}");
+        assert!(
+            record["error_message"].as_str().unwrap().contains("set the password by hand"),
+            "names the fix: {record}"
+        );
+        assert!(case.logs_in(&right).await, "the user's real password still logs in");
 
-    // A CA that did not sign the server's certificate.
-    let redis = RedisServer::get().await;
-    let other_ca = ("TLS_CA_BUNDLE".to_owned(), redis.dir.join("other-ca.pem").display().to_string());
-    let case = setup_with("admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"], vec![other_ca]).await;
-    let record = case.rotate().await;
-    assert_eq!(record["state"], "failed", "{record}");
-    assert_eq!(record["error_type"], "TargetTlsFailed", "{record}");
-    assert!(record["error_message"].as_str().unwrap().contains("TLS_CA_BUNDLE"), "names the fix: {record}");
-    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "AWSCURRENT still logs in");
+        // A CA that did not sign the server's certificate.
+        let other_ca = ("TLS_CA_BUNDLE".to_owned(), redis.dir.join("other-ca.pem").display().to_string());
+        let case =
+            setup_with(&redis, "admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"], vec![other_ca]).await;
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{record}");
+        assert_eq!(record["error_type"], "TargetTlsFailed", "{record}");
+        assert!(record["error_message"].as_str().unwrap().contains("TLS_CA_BUNDLE"), "names the fix: {record}");
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "AWSCURRENT still logs in");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_crash_after_set_secret_then_every_step_twice_completes_and_changes_nothing_the_second_time() {
-    let user = unique("rd-app-user");
-    let case = setup("admin", &user, &[], &["~*", "&*", "+@all"]).await;
-    let before = case.secret("AWSCURRENT").await;
-    // A rotation whose function cannot be invoked leaves the service's value-less AWSPENDING placeholder; the test
-    // then plays the service: setSecret runs and the invocation is lost (a crash), then every step twice.
-    let token = case.h.rotate(&case.arn, "rotate-not-deployed").await;
-    assert_eq!(case.h.wait_rotation(&case.arn).await["state"], "failed");
-    let event = |step: &str| json!({"Step": step, "SecretId": case.arn, "ClientRequestToken": token});
-    case.h.invoke("rotate-redis", &event("createSecret")).await.unwrap();
-    case.h.invoke("rotate-redis", &event("setSecret")).await.unwrap();
-    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
-        case.h.invoke("rotate-redis", &event(step)).await.unwrap();
-        let acl = || async { format!("{:?}", case.redis.run(&["ACL", "GETUSER", &user]).await) };
-        let once = (case.h.labels(&case.arn).await, case.h.all_values(&case.arn).await, acl().await);
-        case.h.invoke("rotate-redis", &event(step)).await.unwrap();
-        let twice = (case.h.labels(&case.arn).await, case.h.all_values(&case.arn).await, acl().await);
-        assert_eq!(twice, once, "{step} a second time changed something");
-    }
-    assert_eq!(case.h.holding(&case.arn, "AWSCURRENT").await.as_deref(), Some(token.as_str()));
-    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
-    assert!(case.logs_in(&before).await, "the previous password is kept");
-    let passwords = case.redis.run(&["ACL", "GETUSER", &user]).await;
-    let rules = rotation_redis::Rules::from_getuser(&passwords).unwrap();
-    assert_eq!(rules.passwords.len(), 2, "exactly the current and the previous password");
+    RedisServer::on_every_variant(|redis| async move {
+        let user = unique("rd-app-user");
+        let case = setup(&redis, "admin", &user, &[], &["~*", "&*", "+@all"]).await;
+        let before = case.secret("AWSCURRENT").await;
+        // A rotation whose function cannot be invoked leaves the service's value-less AWSPENDING placeholder; the
+        // test then plays the service: setSecret runs and the invocation is lost (a crash), then every step twice.
+        let token = case.h.rotate(&case.arn, "rotate-not-deployed").await;
+        assert_eq!(case.h.wait_rotation(&case.arn).await["state"], "failed");
+        let event = |step: &str| json!({"Step": step, "SecretId": case.arn, "ClientRequestToken": token});
+        case.h.invoke("rotate-redis", &event("createSecret")).await.unwrap();
+        case.h.invoke("rotate-redis", &event("setSecret")).await.unwrap();
+        for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+            case.h.invoke("rotate-redis", &event(step)).await.unwrap();
+            let acl = || async { format!("{:?}", case.redis.run(&["ACL", "GETUSER", &user]).await) };
+            let once = (case.h.labels(&case.arn).await, case.h.all_values(&case.arn).await, acl().await);
+            case.h.invoke("rotate-redis", &event(step)).await.unwrap();
+            let twice = (case.h.labels(&case.arn).await, case.h.all_values(&case.arn).await, acl().await);
+            assert_eq!(twice, once, "{step} a second time changed something");
+        }
+        assert_eq!(case.h.holding(&case.arn, "AWSCURRENT").await.as_deref(), Some(token.as_str()));
+        assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+        assert!(case.logs_in(&before).await, "the previous password is kept");
+        let passwords = case.redis.run(&["ACL", "GETUSER", &user]).await;
+        let rules = rotation_redis::Rules::from_getuser(&passwords).unwrap();
+        assert_eq!(rules.passwords.len(), 2, "exactly the current and the previous password");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_admin_refuses_a_user_that_may_manage_users_unless_allowed() {
-    let case = setup("admin", &unique("rd-app-user"), &["+@all"], &["~*", "&*", "+@all"]).await;
-    let current = case.secret("AWSCURRENT").await;
-    let record = case.rotate().await;
-    assert_eq!(record["state"], "failed", "{record}");
-    let message = record["error_message"].as_str().unwrap();
-    assert!(message.contains("ACL SETUSER") && message.contains("ALLOW_PRIVILEGED_USERS"), "{record}");
-    assert!(case.logs_in(&current).await);
-    assert_eq!(case.secret("AWSCURRENT").await, current);
+    RedisServer::on_every_variant(|redis| async move {
+        let case = setup(&redis, "admin", &unique("rd-app-user"), &["+@all"], &["~*", "&*", "+@all"]).await;
+        let current = case.secret("AWSCURRENT").await;
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "failed", "{record}");
+        let message = record["error_message"].as_str().unwrap();
+        assert!(message.contains("ACL SETUSER") && message.contains("ALLOW_PRIVILEGED_USERS"), "{record}");
+        assert!(case.logs_in(&current).await);
+        assert_eq!(case.secret("AWSCURRENT").await, current);
 
-    let allowed = vec![("ALLOW_PRIVILEGED_USERS".to_owned(), "true".to_owned())];
-    let case = setup_with("admin", &unique("rd-app-user"), &["+@all"], &["~*", "&*", "+@all"], allowed).await;
-    assert_eq!(case.rotate().await["state"], "succeeded");
+        let allowed = vec![("ALLOW_PRIVILEGED_USERS".to_owned(), "true".to_owned())];
+        let case =
+            setup_with(&redis, "admin", &unique("rd-app-user"), &["+@all"], &["~*", "&*", "+@all"], allowed).await;
+        assert_eq!(case.rotate().await["state"], "succeeded");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn doctor_checks_a_redis_secret_its_server_and_its_admin_with_fixes() {
-    let case = setup("admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"]).await;
-    let ca = format!("TLS_CA_BUNDLE={}", case.redis.ca().display());
-    let admins = format!("ADMIN_SECRET_ARNS={}", case.secret("AWSCURRENT").await["masterarn"].as_str().unwrap());
-    let doctor = |extra: &[&str]| {
-        let mut args = vec!["doctor", &case.arn, "--function", "redis", "--env", "ROTATION_STRATEGY=admin"];
-        args.extend_from_slice(&["--env", &ca, "--env", &admins]);
-        args.extend_from_slice(extra);
-        crate::rotatectl::rotatectl(&case.h, &args)
-    };
-    let (ok, out) = doctor(&[]);
-    assert!(ok, "{out}");
-    assert!(out.contains("the current credential logs in") && out.contains("all checks passed"), "{out}");
+    RedisServer::on_every_variant(|redis| async move {
+        let case = setup(&redis, "admin", &unique("rd-app-user"), &[], &["~*", "&*", "+@all"]).await;
+        let ca = format!("TLS_CA_BUNDLE={}", case.redis.ca().display());
+        let admins = format!("ADMIN_SECRET_ARNS={}", case.secret("AWSCURRENT").await["masterarn"].as_str().unwrap());
+        let doctor = |extra: &[&str]| {
+            let mut args = vec!["doctor", &case.arn, "--function", "redis", "--env", "ROTATION_STRATEGY=admin"];
+            args.extend_from_slice(&["--env", &ca, "--env", &admins]);
+            args.extend_from_slice(extra);
+            crate::rotatectl::rotatectl(&case.h, &args)
+        };
+        let (ok, out) = doctor(&[]);
+        assert!(ok, "{out}");
+        assert!(out.contains("the current credential logs in") && out.contains("all checks passed"), "{out}");
 
-    // An admin that may no longer manage users.
-    case.redis.run(&["ACL", "SETUSER", &case.admin, "-acl"]).await;
-    let (ok, out) = doctor(&[]);
-    assert!(!ok && out.contains("FAIL  the admin may change other users' passwords") && out.contains("+acl"), "{out}");
+        // An admin that may no longer manage users.
+        case.redis.run(&["ACL", "SETUSER", &case.admin, "-acl"]).await;
+        let (ok, out) = doctor(&[]);
+        assert!(
+            !ok && out.contains("FAIL  the admin may change other users' passwords") && out.contains("+acl"),
+            "{out}"
+        );
 
-    let mut wrong = case.secret("AWSCURRENT").await;
-    wrong["password"] = json!("not-the-password");
-    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(wrong.to_string()).send().await.unwrap();
-    let (ok, out) = doctor(&[]);
-    assert!(!ok && out.contains("was refused"), "{out}");
-    assert!(!out.contains("not-the-password"), "doctor never prints a password");
+        let mut wrong = case.secret("AWSCURRENT").await;
+        wrong["password"] = json!("not-the-password");
+        case.h.client.put_secret_value().secret_id(&case.arn).secret_string(wrong.to_string()).send().await.unwrap();
+        let (ok, out) = doctor(&[]);
+        assert!(!ok && out.contains("was refused"), "{out}");
+        assert!(!out.contains("not-the-password"), "doctor never prints a password");
+    })
+    .await;
 }
