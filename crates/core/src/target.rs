@@ -290,11 +290,7 @@ impl<'a> SetContext<'a> {
         possession: &impl Possession,
     ) -> Result<Binding, RotationError> {
         let binding = crate::identity::bind(self, claim, possession).await?;
-        tracing::info!(
-            identity = claim.name,
-            binding = binding.as_str(),
-            "the identity to change is bound to the secret"
-        );
+        tracing::info!(binding = binding.as_str(), "the identity to change is bound to the secret");
         Ok(binding)
     }
 

@@ -25,6 +25,16 @@ pub trait Session: Send {
     fn connection(&self) -> &Connection;
 }
 
+/// A login's answer as a proof of possession: `true` when it logged in, `false` when the server refused the
+/// password, the error when the server could not be asked.
+pub fn logged_in<S>(login: Result<S, RotationError>) -> Result<bool, RotationError> {
+    match login {
+        Ok(_) => Ok(true),
+        Err(error) if error.is_authentication_failure() => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// A session's `Debug`: its connection (the password redacted) and TLS mode, never the driver's state.
 pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &Connection, mode: TlsMode) -> std::fmt::Result {
     f.debug_struct("Session").field("connection", connection).field("mode", &mode).finish_non_exhaustive()
@@ -78,6 +88,12 @@ pub trait Engine: Send + Sync + Debug + 'static {
         purpose: Purpose,
     ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
 
+    /// The name the identity rule binds for the secret's `connection`: what an administrator's `rotor:user` tag
+    /// must give. The default is the user name; an engine whose users are named by an id (ElastiCache) gives that.
+    fn identity(&self, connection: &Connection) -> String {
+        connection.username.clone()
+    }
+
     /// The identity rule's proof of possession: whether `connection`'s password logs in as its user (`Ok(false)`
     /// when the server refuses it). The default is a login; an engine whose server may log a client in as someone
     /// else than it asked (MySQL's anonymous accounts) also checks who it is.
@@ -87,13 +103,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
         connection: &Connection,
         mode: TlsMode,
     ) -> impl Future<Output = Result<bool, RotationError>> + Send {
-        async move {
-            match self.login(config, connection, mode, Purpose::Rotor).await {
-                Ok(_) => Ok(true),
-                Err(error) if error.is_authentication_failure() => Ok(false),
-                Err(error) => Err(error),
-            }
-        }
+        async move { logged_in(self.login(config, connection, mode, Purpose::Rotor).await) }
     }
 
     /// Single user: the session's own user sets its password to `password`.

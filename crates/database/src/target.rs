@@ -55,7 +55,8 @@ impl<E: Engine> DatabaseTarget<E> {
     /// secret's `rotor:user` tag, or proven by a login as it with `AWSCURRENT`'s or `AWSPREVIOUS`'s password on the
     /// same server). The admin's login and the proof run side by side; nothing changes before both succeed.
     async fn bound_admin(&self, ctx: &SetContext<'_>, current: &Connection) -> Result<E::Session, RotationError> {
-        let base = base_username(&current.username);
+        let identity = self.engine.identity(current);
+        let base = base_username(&identity);
         let clone = format!("{base}{CLONE_SUFFIX}");
         let aliases = [clone.as_str()];
         let claim = Claim {

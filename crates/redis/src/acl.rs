@@ -40,8 +40,29 @@ pub struct Rules {
     pub keys: Vec<String>,
     /// The channel patterns (`&*`).
     pub channels: Vec<String>,
-    /// Redis 7 selectors, each already in its `(...)` form.
-    pub selectors: Vec<String>,
+    /// Redis 7 selectors.
+    pub selectors: Vec<Selector>,
+}
+
+/// A Redis 7 selector: command rules, key and channel patterns that grant on their own, beside the user's root
+/// rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selector {
+    /// The command rules (`-@all +get`).
+    pub commands: Vec<String>,
+    /// The key patterns.
+    pub keys: Vec<String>,
+    /// The channel patterns.
+    pub channels: Vec<String>,
+}
+
+impl Selector {
+    /// Its `(...)` rule for `ACL SETUSER`.
+    pub fn rule(&self) -> String {
+        let parts: Vec<&str> =
+            self.commands.iter().chain(&self.keys).chain(&self.channels).map(String::as_str).collect();
+        format!("({})", parts.join(" "))
+    }
 }
 
 impl Rules {
@@ -73,10 +94,18 @@ impl Rules {
         self.flags.iter().any(|f| f == "on")
     }
 
+    /// Whether the user holds the password whose ACL hash is `hash` (`#<hex>`, as [`password_hash`] gives it).
+    pub fn holds(&self, hash: &str) -> bool {
+        let hex = hash.trim_start_matches('#');
+        self.passwords.iter().any(|held| held.eq_ignore_ascii_case(hex))
+    }
+
     /// The `ACL SETUSER` arguments (after the name) that make a user hold exactly these rules, `on`, with only
     /// `password`'s hash: `reset` first, all in one command, so the change is atomic.
     pub fn setuser_args(&self, password_hash: &str) -> Vec<String> {
-        let mut args = vec!["reset".to_owned(), "on".to_owned()];
+        // `reset` leaves the channels `acl-pubsub-default` says (all of them under `allchannels`, after which a
+        // channel pattern is refused): `resetchannels` makes the source's channels all there is, on every server.
+        let mut args = vec!["reset".to_owned(), "resetchannels".to_owned(), "on".to_owned()];
         // Flags that are rules; `on`/`off` are decided here, `nopass` never copied (the user gets a password).
         args.extend(
             self.flags
@@ -91,15 +120,14 @@ impl Rules {
         );
         args.extend(self.commands.iter().cloned());
         args.extend(self.keys.iter().cloned());
-        // `reset` leaves `resetchannels`: the source's channels are all there is.
         args.extend(self.channels.iter().cloned());
-        args.extend(self.selectors.iter().cloned());
+        args.extend(self.selectors.iter().map(Selector::rule));
         args.push(password_hash.to_owned());
         args
     }
 }
 
-fn text(value: &Value) -> Option<String> {
+pub(crate) fn text(value: &Value) -> Option<String> {
     match value {
         Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
         Value::SimpleString(s) => Some(s.clone()),
@@ -109,7 +137,7 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
-fn pairs(value: &Value) -> Option<Vec<(String, &Value)>> {
+pub(crate) fn pairs(value: &Value) -> Option<Vec<(String, &Value)>> {
     match value {
         Value::Nil => None,
         Value::Map(map) => Some(map.iter().filter_map(|(k, v)| Some((text(k)?, v))).collect()),
@@ -144,18 +172,18 @@ fn patterns(value: &Value, prefix: char) -> Vec<String> {
     }
 }
 
-/// A Redis 7 selector (`commands`, `keys`, `channels`) as its `(...)` rule.
-fn selector(value: &Value) -> Option<String> {
-    let mut parts = Vec::new();
+/// A Redis 7 selector (`commands`, `keys`, `channels`).
+fn selector(value: &Value) -> Option<Selector> {
+    let mut selector = Selector::default();
     for (key, value) in pairs(value)? {
         match key.as_str() {
-            "commands" => parts.extend(words(value)),
-            "keys" => parts.extend(patterns(value, '~')),
-            "channels" => parts.extend(patterns(value, '&')),
+            "commands" => selector.commands = words(value),
+            "keys" => selector.keys = patterns(value, '~'),
+            "channels" => selector.channels = patterns(value, '&'),
             _ => {}
         }
     }
-    Some(format!("({})", parts.join(" ")))
+    Some(selector)
 }
 
 #[cfg(test)]
@@ -209,10 +237,12 @@ mod tests {
         let rules = Rules::from_getuser(&value).unwrap();
         assert!(rules.enabled());
         assert_eq!(rules.passwords, ["ab", "cd"]);
+        assert!(rules.holds("#ab") && rules.holds("#CD") && !rules.holds("#abc") && !rules.holds("#"));
         assert_eq!(
             rules.setuser_args("#00"),
             [
                 "reset",
+                "resetchannels",
                 "on",
                 "sanitize-payload",
                 "+@read",
@@ -243,6 +273,9 @@ mod tests {
             Value::Array(vec![bulk("*")]),
         ]);
         let rules = Rules::from_getuser(&value).unwrap();
-        assert_eq!(rules.setuser_args("#00"), ["reset", "on", "allchannels", "+@all", "~app:*", "&*", "#00"]);
+        assert_eq!(
+            rules.setuser_args("#00"),
+            ["reset", "resetchannels", "on", "allchannels", "+@all", "~app:*", "&*", "#00"]
+        );
     }
 }

@@ -34,12 +34,32 @@ impl rotation_database::Session for Session {
 impl Session {
     /// Runs a command; `what` names it in errors (never its arguments, which may hold a password's hash).
     pub async fn run<T: FromRedisValue>(&mut self, what: &str, command: &Cmd) -> Result<T, RotationError> {
-        match tokio::time::timeout(self.bound, command.query_async::<T>(&mut self.redis)).await {
-            Ok(result) => result.map_err(|e| classify(e, &self.connection, self.mode, what)),
-            Err(_) => {
-                Err(no_answer(&self.connection, &format!("{what} as {:?}", self.connection.username), self.bound))
-            }
+        self.query(what, command).await?.map_err(|e| classify(e, &self.connection, self.mode, what))
+    }
+
+    /// Runs a command whose plain error answer (`ERR`, as for a command the server does not have) is an answer
+    /// rather than a failure: `None` then. Every other error is [`Session::run`]'s.
+    pub(crate) async fn run_or_err<T: FromRedisValue>(
+        &mut self,
+        what: &str,
+        command: &Cmd,
+    ) -> Result<Option<T>, RotationError> {
+        match self.query(what, command).await? {
+            Ok(value) => Ok(Some(value)),
+            Err(error) if error.code() == Some("ERR") => Ok(None),
+            Err(error) => Err(classify(error, &self.connection, self.mode, what)),
         }
+    }
+
+    /// The driver's answer to a command, within the session's bound.
+    async fn query<T: FromRedisValue>(
+        &mut self,
+        what: &str,
+        command: &Cmd,
+    ) -> Result<Result<T, RedisError>, RotationError> {
+        tokio::time::timeout(self.bound, command.query_async::<T>(&mut self.redis))
+            .await
+            .map_err(|_| no_answer(&self.connection, &format!("{what} as {:?}", self.connection.username), self.bound))
     }
 
     /// The connection this session logged in with.

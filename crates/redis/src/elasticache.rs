@@ -6,8 +6,9 @@
 //! ...}`, unknown fields kept; `host` and `port` (and `ssl`), when present, name the cache testSecret logs in to, else
 //! it is found from the user's user groups and their replication group. The administrator is the function's own
 //! role ([`Engine::ADMIN_IS_ROLE`]): the admin strategy reads no `masterarn`. setSecret waits (with a bound) for the
-//! user to be `active`, then gives it two passwords, the pending one and the current one, so a client holding
-//! AWSCURRENT keeps working; the one before is dropped at the next rotation, as AWS's function does. A login (testSecret's probe)
+//! user to be `active`, then gives it two passwords, the pending one and the current one when a login to the cache
+//! with it has just succeeded (a secret's writer cannot have a password of its choosing installed), so a client
+//! holding AWSCURRENT keeps working; the one before is dropped at the next rotation, as AWS's function does. A login (testSecret's probe)
 //! waits for `active` again (the change has reached every node), then logs in to the cache.
 //!
 //! What the role may change is bounded twice: by its `elasticache:ModifyUser` resources, and by
@@ -24,13 +25,11 @@ use aws_sdk_elasticache::types::User;
 use rotation_core::{AwsFailure, Env, Password, PasswordPolicy, RotationError, Secret, TargetErrorKind};
 use rotation_database::{ArnPatterns, Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
+use crate::privilege::{Categories, CommandRules, describe};
 use crate::{DEFAULT_PORT, RedisEngine, Session};
 
 /// The characters ElastiCache refuses in a password.
 const REFUSED_CHARACTERS: &str = "/\"@";
-
-/// The access-string rules that make a user an administrator of the cache.
-const ADMIN_RULES: &[&str] = &["+@all", "allcommands", "+@admin", "+@dangerous", "+acl", "+config"];
 
 /// The function's configuration, read once at cold start.
 #[derive(Debug, Clone)]
@@ -148,6 +147,16 @@ pub struct ElastiCacheUser {
     access_string: String,
     /// Whether it was `active` when described: setSecret then changes it without describing it again.
     active: bool,
+    /// How to log in to the cache with AWSCURRENT's password, which is kept only after that login succeeded.
+    current: Option<CurrentLogin>,
+}
+
+/// A login to the cache with the current secret's credential.
+#[derive(Debug, Clone)]
+struct CurrentLogin {
+    config: DatabaseConfig,
+    connection: Connection,
+    mode: TlsMode,
 }
 
 /// A session: the function's role (ElastiCache API calls), or a login to the cache.
@@ -257,6 +266,38 @@ impl ElastiCacheEngine {
             tracing::info!(user = %user.id, status, "waiting for the ElastiCache user to be active");
             tokio::time::sleep(self.config.interval).await;
         }
+    }
+
+    /// AWSCURRENT's password when a login to the cache with it succeeds now: a secret's writer may put any password
+    /// there, and only one proven the user's is kept beside the new one. A refused login leaves it out (logged,
+    /// without the value); a cache that cannot be reached fails the step, as testSecret would.
+    async fn proven_current(&self, user: &ElastiCacheUser) -> Result<Option<Password>, RotationError> {
+        let Some(current) = &user.current else { return Ok(None) };
+        match self.login_at_the_users_cache(&current.config, &current.connection, current.mode).await {
+            Ok(_) => Ok(Some(current.connection.password.clone())),
+            Err(error) if error.is_authentication_failure() => {
+                tracing::warn!(
+                    user = %user.account.id,
+                    "AWSCURRENT's password does not log in to the cache, so it is not kept beside the new one"
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Logs in at the cache ElastiCache names for the user (its user groups' replication group), never at a host
+    /// the secret names: a proof that a password is the user's must reach the user's real cache, and whoever
+    /// writes the secret chooses its host.
+    async fn login_at_the_users_cache(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+    ) -> Result<ElastiCacheSession, RotationError> {
+        let mut cache = connection.clone();
+        cache.host.clear();
+        self.login(config, &cache, mode, Purpose::Rotor).await
     }
 
     /// Where the cache is: the endpoint of the replication group of the user's first user group that has one (its
@@ -407,6 +448,22 @@ impl Engine for ElastiCacheEngine {
         Ok(ElastiCacheSession::Cache(self.redis.login(config, &cache, mode, purpose).await?))
     }
 
+    /// An ElastiCache user is named by its id (the end of `user_arn`): user names need not be unique.
+    fn identity(&self, connection: &Connection) -> String {
+        let arn = connection.resource.as_deref().unwrap_or_default();
+        region_and_id(arn).map_or_else(|| connection.username.clone(), |(_, id)| id)
+    }
+
+    /// The identity rule's proof: a login at the cache the API names for the user, never at the secret's host.
+    async fn proves(
+        &self,
+        config: &DatabaseConfig,
+        connection: &Connection,
+        mode: TlsMode,
+    ) -> Result<bool, RotationError> {
+        rotation_database::logged_in(self.login_at_the_users_cache(config, connection, mode).await)
+    }
+
     async fn set_own_password(
         &self,
         _session: &mut ElastiCacheSession,
@@ -418,17 +475,23 @@ impl Engine for ElastiCacheEngine {
     /// The user ElastiCache describes under the secret's `user_arn`, which must carry the secret's name.
     async fn user(
         &self,
-        _config: &DatabaseConfig,
+        config: &DatabaseConfig,
         _admin: &mut ElastiCacheSession,
         connection: &Connection,
-        _mode: TlsMode,
+        mode: TlsMode,
     ) -> Result<ElastiCacheUser, RotationError> {
         let account = self.user_of(connection)?;
         let found = self.describe(&account).await?;
+        let current = account.password.is_some().then(|| CurrentLogin {
+            config: config.clone(),
+            connection: connection.clone(),
+            mode,
+        });
         Ok(ElastiCacheUser {
             account,
             access_string: found.access_string().unwrap_or_default().to_owned(),
             active: found.status() == Some("active"),
+            current,
         })
     }
 
@@ -440,18 +503,20 @@ impl Engine for ElastiCacheEngine {
         &user.account.username
     }
 
-    /// The rules of the user's access string that make it an administrator of the cache.
+    /// The commands the user's access string lets it run that take over other users or the cache (`ACL
+    /// SETUSER`, `CONFIG SET`, `MODULE LOAD`...), read as an ACL user's rules are, categories expanded by Redis 7's
+    /// table (there is no server to ask).
     async fn privileged_rights(
         &self,
         _admin: &mut ElastiCacheSession,
         user: &ElastiCacheUser,
     ) -> Result<Vec<String>, RotationError> {
-        Ok(user.access_string.split_whitespace().filter(|rule| ADMIN_RULES.contains(rule)).map(str::to_owned).collect())
+        Ok(describe(&CommandRules::parse(&user.access_string).grants(&Categories::redis7())))
     }
 
     /// Waits for the user to be `active` (unless [`Engine::user`] just found it so: a change begun since is refused
-    /// by ElastiCache as `InvalidUserState`, which the service retries), then gives it the new password and the one
-    /// it has now.
+    /// by ElastiCache as `InvalidUserState`, which the service retries), then gives it the new password and, when a
+    /// login to the cache with it succeeds now, the one it has now.
     async fn set_password(
         &self,
         _admin: &mut ElastiCacheSession,
@@ -463,7 +528,7 @@ impl Engine for ElastiCacheEngine {
             self.wait_active(account).await?;
         }
         let mut passwords = vec![password.expose().to_owned()];
-        if let Some(kept) = account.password.as_ref().filter(|kept| kept.expose() != password.expose()) {
+        if let Some(kept) = self.proven_current(user).await?.filter(|kept| kept.expose() != password.expose()) {
             passwords.push(kept.expose().to_owned());
         }
         self.client(&account.region)

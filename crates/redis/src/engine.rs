@@ -7,11 +7,13 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode, Tl
 
 use crate::acl::{Rules, password_hash, refuse_name};
 use crate::connect::{Session, connect};
+use crate::privilege::{Categories, CommandRules, DANGEROUS, Grant, describe, since_redis_7};
 use crate::{DEFAULT_PORT, ENGINES};
 
 /// Redis 6+ and Valkey ACL users. A password is added in the ACL's SHA-256 form beside the one that logs in now
 /// (Redis users hold several), so a client holding AWSCURRENT is never refused during a rotation; each rotation
-/// keeps exactly two, the current one and the new one, dropping the one before.
+/// keeps exactly two, the current one and the new one, dropping the one before. AWSCURRENT's password is kept only
+/// when it is proven the user's (the admin finds its hash among the user's; a single user logged in with it).
 #[derive(Debug, Clone)]
 pub struct RedisEngine {
     roots: TlsRoots,
@@ -24,8 +26,9 @@ impl RedisEngine {
     }
 }
 
-/// An ACL user, the hash of the password it keeps beside the new one (the current secret's), and its rules when
-/// they were read (the user the secret names, read once by the admin; not the other alternating user).
+/// An ACL user, the hash of the password it keeps beside the new one (the current secret's, when the user holds
+/// it), and its rules when they were read (the user the secret names, read once by the admin; not the other
+/// alternating user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisUser {
     /// The user name.
@@ -66,23 +69,54 @@ async fn rules_of(session: &mut Session, user: &RedisUser) -> Result<Option<Rule
     }
 }
 
-/// Whether `user` may run `command` (`ACL DRYRUN`, Redis 7+); `None` when the server cannot say.
-async fn may_run(session: &mut Session, user: &str, command: &[&str]) -> Result<Option<bool>, RotationError> {
-    match session.run::<Value>("ACL DRYRUN", cmd("ACL").arg("DRYRUN").arg(user).arg(command)).await {
-        Ok(Value::Okay) => Ok(Some(true)),
-        Ok(Value::SimpleString(s)) if s == "OK" => Ok(Some(true)),
-        Ok(_) => Ok(Some(false)),
-        Err(error) if error.to_string().contains("unknown subcommand") => Ok(None),
-        Err(error) => Err(error),
+/// The refusal of an alternating user an operator turned off: syncing would turn it on with the new password.
+fn disabled(admin: &Session, name: &str, which: &str) -> RotationError {
+    RotationError::target(
+        TargetErrorKind::Rejected,
+        admin.connection().address(),
+        format!(
+            "user {name:?}, {which}, is off in its ACL rules, and rotor does not re-enable a user an operator turned off: turn it on (ACL SETUSER <user> on), or turn this secret's rotation off"
+        ),
+    )
+}
+
+/// The commands of [`DANGEROUS`] user `name`, holding `rules`, may run: by its rules in order, categories
+/// expanded by the server's `ACL CAT`, and on Redis 7+ and Valkey also by the server's own `ACL DRYRUN` of each
+/// (a second opinion: the server applies its rules, whatever rotor's reading of them). The server's version
+/// (`HELLO`, which every logged-in user may run) says which of the two ways its categories list subcommands, and
+/// whether it has `ACL DRYRUN`.
+async fn grants(session: &mut Session, name: &str, rules: &Rules) -> Result<Vec<Grant>, RotationError> {
+    // The session speaks RESP2 (the driver's default): `HELLO 2` changes nothing but answers the version.
+    let hello: Value = session.run("HELLO", cmd("HELLO").arg(2)).await?;
+    let since_7 = since_redis_7(&hello);
+    let rules = CommandRules::of(rules);
+    let mut categories = Categories::default();
+    for category in rules.categories() {
+        let members: Vec<String> = session.run("ACL CAT", cmd("ACL").arg("CAT").arg(&category)).await?;
+        categories.learn(&category, &members, since_7);
     }
+    let mut grants = rules.grants(&categories);
+    if since_7 {
+        for command in DANGEROUS {
+            if grants.iter().any(|grant| grant.command == command) {
+                continue;
+            }
+            let dryrun = cmd("ACL").arg("DRYRUN").arg(name).arg(command.dryrun()).clone();
+            // A command the server does not have (renamed away, or older than the server) is one no one may run.
+            let answer: Option<Value> = session.run_or_err("ACL DRYRUN", &dryrun).await?;
+            if matches!(&answer, Some(Value::Okay)) || matches!(&answer, Some(Value::SimpleString(s)) if s == "OK") {
+                grants.push(Grant { command, by: "the server's ACL DRYRUN".to_owned() });
+            }
+        }
+    }
+    Ok(grants)
 }
 
 /// What testSecret's command is called in errors.
 pub(crate) const PROBE: &str = "the test command (TEST_QUERY)";
 
-/// The commands that make a user an administrator of the server.
-const ADMIN_COMMANDS: [&[&str]; 3] =
-    [&["ACL", "SETUSER", "rotor-probe"], &["CONFIG", "SET", "maxmemory", "0"], &["MODULE", "LOAD", "x"]];
+/// What the admin needs, as doctor names it.
+const ADMIN_NEEDS: &str = "+acl (ACL SETUSER, ACL GETUSER, ACL CAT and ACL DRYRUN)";
 
 impl Engine for RedisEngine {
     type Session = Session;
@@ -138,11 +172,11 @@ impl Engine for RedisEngine {
         let Some(rules) = rules(admin, &connection.username).await? else {
             return Err(no_such_user(admin, &connection.username));
         };
-        Ok(RedisUser {
-            name: connection.username.clone(),
-            keep: Some(password_hash(connection.password.expose())),
-            rules: Some(rules),
-        })
+        // A secret's writer may put any password in AWSCURRENT: kept beside the new one only when it is the
+        // user's already, it cannot become a way in of the writer's choosing.
+        let current = password_hash(connection.password.expose());
+        let keep = rules.holds(&current).then_some(current);
+        Ok(RedisUser { name: connection.username.clone(), keep, rules: Some(rules) })
     }
 
     fn alternate(&self, _active: &RedisUser, name: &str) -> Result<RedisUser, String> {
@@ -156,44 +190,36 @@ impl Engine for RedisEngine {
         &user.name
     }
 
-    /// The administrative commands `user` may run (`ACL SETUSER`, `CONFIG SET`, `MODULE LOAD`), asked with `ACL
-    /// DRYRUN`; before Redis 7, read from its command rules.
+    /// The commands that let `user` take over other users or the server (see [`DANGEROUS`]: `ACL SETUSER`,
+    /// `CONFIG SET`, `MODULE LOAD`...), each with the rule that lets it, read from its rules (root and selectors,
+    /// categories expanded by `ACL CAT`) and, on Redis 7+ and Valkey, asked with `ACL DRYRUN` too.
     async fn privileged_rights(&self, admin: &mut Session, user: &RedisUser) -> Result<Vec<String>, RotationError> {
         let Some(rules) = rules_of(admin, user).await? else { return Ok(Vec::new()) };
-        let mut rights = Vec::new();
-        for command in ADMIN_COMMANDS {
-            match may_run(admin, &user.name, command).await? {
-                Some(true) => rights.push(command[..2].join(" ")),
-                Some(false) => {}
-                None => {
-                    let broad = ["+@all", "+@admin", "+@dangerous", "+acl", "allcommands"];
-                    return Ok(rules
-                        .commands
-                        .iter()
-                        .chain(&rules.flags)
-                        .filter(|rule| broad.contains(&rule.as_str()))
-                        .cloned()
-                        .collect());
-                }
-            }
-        }
-        Ok(rights)
+        Ok(describe(&grants(admin, &user.name, &rules).await?))
     }
 
-    /// Keeps the current secret's password beside the new one ([`Engine::user`] made sure the user exists).
+    /// Keeps the current secret's password beside the new one only when the user holds it ([`Engine::user`] made
+    /// sure the user exists); otherwise the user gets the new password alone.
     async fn set_password(
         &self,
         admin: &mut Session,
         user: &RedisUser,
         password: &Password,
     ) -> Result<(), RotationError> {
+        if user.keep.is_none() {
+            tracing::warn!(
+                user = %user.name,
+                "AWSCURRENT's password is not one of the user's passwords, so it is not kept beside the new one"
+            );
+        }
         let new = password_hash(password.expose());
         let hashes: Vec<&str> = user.keep.iter().map(String::as_str).chain([new.as_str()]).collect();
         admin.run::<()>("ACL SETUSER (the user's passwords)", &set_passwords(&user.name, &hashes)).await
     }
 
     /// The inactive user gets exactly the active one's rules (flags, commands, keys, channels, selectors), `on`, and
-    /// only the new password, in one `ACL SETUSER ... reset ...`.
+    /// only the new password, in one `ACL SETUSER ... reset ...`. Either user turned `off` is refused before any
+    /// change: syncing would turn it on.
     async fn sync_alternate(
         &self,
         admin: &mut Session,
@@ -204,18 +230,29 @@ impl Engine for RedisEngine {
         let Some(rules) = rules_of(admin, active).await? else {
             return Err(no_such_user(admin, &active.name));
         };
+        if !rules.enabled() {
+            return Err(disabled(admin, &active.name, "the secret's current user"));
+        }
+        if rules_of(admin, inactive).await?.is_some_and(|other| !other.enabled()) {
+            return Err(disabled(admin, &inactive.name, "the other user of the alternating pair"));
+        }
         let mut command = cmd("ACL");
         command.arg("SETUSER").arg(&inactive.name).arg(rules.setuser_args(&password_hash(password.expose())));
         admin.run::<()>("ACL SETUSER (the other user)", &command).await
     }
 
+    /// Whether the admin may run `ACL SETUSER`, read as any user's rights are ([`Engine::privileged_rights`]).
     async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
         let me = admin.connection().username.clone();
-        match may_run(admin, &me, ADMIN_COMMANDS[0]).await {
-            Ok(Some(true)) => Ok(None),
-            Ok(_) => Ok(Some("+acl (ACL SETUSER and ACL GETUSER)".to_owned())),
-            Err(RotationError::Target { kind: TargetErrorKind::PermissionDenied, .. }) => {
-                Ok(Some("+acl (ACL SETUSER, ACL GETUSER and ACL DRYRUN)".to_owned()))
+        let may_setuser = async {
+            let Some(rules) = rules(admin, &me).await? else { return Ok(false) };
+            let grants = grants(admin, &me, &rules).await?;
+            Ok(grants.iter().any(|grant| grant.command.is("acl", Some("setuser"))))
+        };
+        match may_setuser.await {
+            Ok(true) => Ok(None),
+            Ok(false) | Err(RotationError::Target { kind: TargetErrorKind::PermissionDenied, .. }) => {
+                Ok(Some(ADMIN_NEEDS.to_owned()))
             }
             Err(error) => Err(error),
         }

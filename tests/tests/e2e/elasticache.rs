@@ -222,3 +222,41 @@ async fn doctor_checks_an_elasticache_secret_its_user_and_its_cache_with_fixes()
     assert!(out.contains("PASS  the function's role finds the user under the secret's name"), "{out}");
     assert!(!out.contains("not-the-password-at-all"), "doctor never prints a password");
 }
+
+#[tokio::test]
+async fn a_writer_of_one_elasticache_secret_cannot_take_over_another_allowed_user_nor_plant_a_password() {
+    let cache = start(200, &[]).await;
+    let (mine, victim) = (unique(ALLOWED.trim_end_matches('-')), unique(ALLOWED.trim_end_matches('-')));
+    let (arn, _) = cache.user(&mine, "on ~app:* +@read +ping").await;
+    let (victim_arn, _) = cache.user(&victim, "on ~app:* +@read +ping").await;
+    let victim_secret = cache.secret(&victim_arn, "AWSCURRENT").await;
+    // The writer names the victim (inside ELASTICACHE_USER_ARNS), a password of its choosing, and a "cache" of its
+    // own that would accept any password: the proof must log in where ElastiCache says the user lives.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut aimed = cache.secret(&arn, "AWSCURRENT").await;
+    aimed["user_arn"] = victim_secret["user_arn"].clone();
+    aimed["username"] = victim_secret["username"].clone();
+    aimed["password"] = json!(format!("attacker-chosen-{}", uuid::Uuid::new_v4()));
+    aimed["host"] = json!("127.0.0.1");
+    aimed["port"] = json!(listener.local_addr().unwrap().port());
+    cache.h.client.put_secret_value().secret_id(&arn).secret_string(aimed.to_string()).send().await.unwrap();
+    let record = cache.rotate(&arn).await;
+    assert_eq!(record["error_type"], "IdentityNotBound", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains(&format!("rotor:user={victim}")), "{record}");
+    let accepted = tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+    assert!(accepted.is_err(), "the proof logged in at the host the secret's writer chose");
+    assert_eq!(cache.status(&victim).await, ("active".to_owned(), 1), "the victim was never modified");
+    assert!(cache.logs_in(&victim_secret).await, "the victim's password is unchanged");
+
+    // Bound by an administrator's tag, the user is rotated, and the made-up "current" password, which no login
+    // proves, is not kept beside the new one.
+    let mut planted = victim_secret.clone();
+    planted["password"] = aimed["password"].clone();
+    let arn = cache.h.create_secret(&unique("ec-planted"), &planted.to_string()).await;
+    crate::identity::bind(&cache.h, &arn, &victim).await;
+    let record = cache.rotate(&arn).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(cache.status(&victim).await, ("active".to_owned(), 1), "only the new password is set");
+    assert!(!cache.logs_in(&planted).await, "the planted password does not log in");
+    assert!(cache.logs_in(&cache.secret(&arn, "AWSCURRENT").await).await, "AWSCURRENT logs in");
+}

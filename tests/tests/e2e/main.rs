@@ -27,6 +27,7 @@ mod quotas;
 mod races;
 mod redis_acl;
 mod redis_server;
+mod redis_trust;
 mod replicas;
 mod rotatectl;
 mod runtime;
