@@ -15,8 +15,10 @@ use std::future::Future;
 use crate::error::RotationError;
 use crate::secret::Secret;
 
-/// `rotor:user`: the administrator-held binding of a secret to the identity it rotates (a database user, an IAM
-/// user, an ElastiCache user id). For alternating users it names the pair's base user.
+/// `rotor:user`: the administrator-held binding of a secret to the identity it rotates, written as
+/// [`Claim::pinned_as`] gives it: `user@host:port` for a database user (a user name alone would let the secret's
+/// writer move it to another server the function may reach), an IAM user's name, an ElastiCache user's ARN. For
+/// alternating users it names the pair's base user.
 pub const USER_TAG: &str = "rotor:user";
 
 /// How the identity a rotation changes was bound to its secret.
@@ -43,16 +45,31 @@ impl Binding {
 pub struct Claim<'a> {
     /// What kind of identity it is, for messages (`user`, `IAM user`).
     pub kind: &'static str,
-    /// The identity's name as the tag must give it (for alternating users, the pair's base user).
+    /// The identity's name (for alternating users, the pair's base user).
     pub name: &'a str,
-    /// Other names the secret may give for the same identity (the clone of an alternating pair), which the tag's
-    /// value also binds.
-    pub aliases: &'a [&'a str],
+    /// Where it lives, when its name alone does not say (a database server's `host:port`): a tag must name that
+    /// too, since the secret's writer chooses the host among those the function reaches.
+    pub at: Option<&'a str>,
 }
 
 impl Claim<'_> {
-    fn is_named(&self, name: &str) -> bool {
-        self.name == name || self.aliases.contains(&name)
+    /// The [`USER_TAG`] value that pins this identity: `name@at`, or the name alone when it says where it lives.
+    pub fn pinned_as(&self) -> String {
+        match self.at {
+            Some(at) => format!("{}@{}", self.name, at.to_ascii_lowercase()),
+            None => self.name.to_owned(),
+        }
+    }
+
+    /// Whether a tag's value pins this identity (the location's host compared without case).
+    fn is_pinned_by(&self, tag: &str) -> bool {
+        let pinned = self.pinned_as();
+        match self.at {
+            Some(_) => tag
+                .rsplit_once('@')
+                .is_some_and(|(name, at)| name == self.name && format!("{name}@{}", at.to_ascii_lowercase()) == pinned),
+            None => tag == pinned,
+        }
     }
 }
 
@@ -87,12 +104,12 @@ pub(crate) async fn bind(
     let refuse = |reason: String| RotationError::IdentityNotBound {
         secret: source.secret_id().to_owned(),
         kind: claim.kind,
-        identity: claim.name.to_owned(),
+        identity: claim.pinned_as(),
         reason,
     };
     let tag = source.tags().and_then(|tags| tags.iter().find(|(k, _)| k == USER_TAG)).map(|(_, v)| v.trim());
     match tag {
-        Some(tagged) if claim.is_named(tagged) => return Ok(Binding::Pinned),
+        Some(tagged) if claim.is_pinned_by(tagged) => return Ok(Binding::Pinned),
         Some(tagged) => return Err(refuse(format!("its {USER_TAG} tag names {tagged:?}"))),
         None => {}
     }
@@ -161,15 +178,34 @@ mod tests {
         }
     }
 
-    const CLAIM: Claim<'static> = Claim { kind: "user", name: "app", aliases: &["app_clone"] };
+    const CLAIM: Claim<'static> = Claim { kind: "user", name: "app", at: None };
+    const AT_DB: Claim<'static> = Claim { kind: "user", name: "app", at: Some("DB.internal:5432") };
 
     #[tokio::test]
     async fn a_tag_naming_the_identity_pins_it_without_a_login() {
-        for tag in ["app", "app_clone", " app "] {
+        for tag in ["app", " app "] {
             let login = Login::default();
             assert_eq!(bind(&source(Some(tag), "wrong", None), &CLAIM, &login).await.unwrap(), Binding::Pinned);
             assert!(login.0.lock().unwrap().is_empty(), "{tag}: no login needed");
         }
+    }
+
+    #[tokio::test]
+    async fn a_tag_pins_a_database_user_on_its_server_only() {
+        assert_eq!(AT_DB.pinned_as(), "app@db.internal:5432");
+        for tag in ["app@db.internal:5432", "app@DB.Internal:5432"] {
+            let login = Login::default();
+            assert_eq!(bind(&source(Some(tag), "wrong", None), &AT_DB, &login).await.unwrap(), Binding::Pinned);
+        }
+        // The user's name alone, the same name on another server or port, or the clone's name pin nothing.
+        for tag in ["app", "app@other.internal:5432", "app@db.internal:5433", "app_clone@db.internal:5432"] {
+            let error = bind(&source(Some(tag), "right", None), &AT_DB, &Login::default()).await.unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains("rotor:user=app@db.internal:5432"), "{tag}: {message}");
+        }
+        let mut clone_tag = source(Some("app_clone"), "wrong", None);
+        clone_tag.tags = Some(vec![(USER_TAG.to_owned(), "app_clone".to_owned())]);
+        assert!(bind(&clone_tag, &CLAIM, &Login::default()).await.is_err(), "a tag names the base user only");
     }
 
     #[tokio::test]

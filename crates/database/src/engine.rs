@@ -25,14 +25,35 @@ pub trait Session: Send {
     fn connection(&self) -> &Connection;
 }
 
-/// A login's answer as a proof of possession: `true` when it logged in, `false` when the server refused the
-/// password, the error when the server could not be asked.
-pub fn logged_in<S>(login: Result<S, RotationError>) -> Result<bool, RotationError> {
-    match login {
-        Ok(_) => Ok(true),
-        Err(error) if error.is_authentication_failure() => Ok(false),
-        Err(error) => Err(error),
+/// A proof of possession by `login`: `true` when it logs in with `connection`'s password and is refused a random
+/// one, tried side by side; `false` when the server refuses the password, or lets the wrong one in too (`trust`
+/// in `pg_hba.conf`, a Redis `nopass` user): such a server proves nothing about who holds the user. An error when
+/// the server cannot be asked.
+pub async fn proven_by_login<F, Fut>(connection: &Connection, login: F) -> Result<bool, RotationError>
+where
+    F: Fn(Connection) -> Fut,
+    Fut: Future<Output = Result<(), RotationError>>,
+{
+    let wrong = hex(&rotation_core::random_bytes(24)?);
+    let wrong = Connection { password: Password::new(wrong), ..connection.clone() };
+    let (right, wrong) = tokio::join!(login(connection.clone()), login(wrong));
+    match (right, wrong) {
+        (Err(error), _) if error.is_authentication_failure() => Ok(false),
+        (Err(error), _) => Err(error),
+        (Ok(()), Err(error)) if error.is_authentication_failure() => Ok(true),
+        (Ok(()), Err(error)) => Err(error),
+        (Ok(()), Ok(())) => {
+            tracing::warn!(
+                target = %connection.address(),
+                "the server lets a wrong password in for this user (trust authentication, or a user without a password): a login proves nothing; bind the user with a rotor:user tag"
+            );
+            Ok(false)
+        }
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A session's `Debug`: its connection (the password redacted) and TLS mode, never the driver's state.
@@ -88,22 +109,27 @@ pub trait Engine: Send + Sync + Debug + 'static {
         purpose: Purpose,
     ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
 
-    /// The name the identity rule binds for the secret's `connection`: what an administrator's `rotor:user` tag
-    /// must give. The default is the user name; an engine whose users are named by an id (ElastiCache) gives that.
-    fn identity(&self, connection: &Connection) -> String {
-        connection.username.clone()
+    /// The identity the rule binds for the secret's `connection`: its name, and where it lives when the name
+    /// alone does not say. The default is the user name on the server's `host:port` (one function may reach
+    /// several servers with users of the same name); an engine whose users are named by an ARN (ElastiCache)
+    /// gives that alone.
+    fn identity(&self, connection: &Connection) -> (String, Option<String>) {
+        (connection.username.clone(), Some(format!("{}:{}", connection.host, connection.port)))
     }
 
     /// The identity rule's proof of possession: whether `connection`'s password logs in as its user (`Ok(false)`
-    /// when the server refuses it). The default is a login; an engine whose server may log a client in as someone
-    /// else than it asked (MySQL's anonymous accounts) also checks who it is.
+    /// when the server refuses it, or lets in a wrong password too). The default is [`proven_by_login`]; an engine
+    /// whose server may log a client in as someone else than it asked (MySQL's anonymous accounts) checks who it
+    /// is instead.
     fn proves(
         &self,
         config: &DatabaseConfig,
         connection: &Connection,
         mode: TlsMode,
     ) -> impl Future<Output = Result<bool, RotationError>> + Send {
-        async move { logged_in(self.login(config, connection, mode, Purpose::Rotor).await) }
+        proven_by_login(connection, move |login| async move {
+            self.login(config, &login, mode, Purpose::Rotor).await.map(drop)
+        })
     }
 
     /// Single user: the session's own user sets its password to `password`.

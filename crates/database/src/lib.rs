@@ -11,7 +11,7 @@ mod tls;
 
 pub use admin::{Admin, check_admin_allowed, check_same_server, load_admin, refuse_privileged};
 pub use config::{AdminSecrets, ArnPatterns, DatabaseConfig, TlsPolicy};
-pub use engine::{Engine, Purpose, Session, fmt_session, logged_in};
+pub use engine::{Engine, Purpose, Session, fmt_session, proven_by_login};
 pub use rds::{Rds, RdsEndpoint};
 pub use target::DatabaseTarget;
 pub use tls::TlsRoots;

@@ -8,8 +8,8 @@ use rotation_core::{
 use crate::engine::{Engine, Purpose, Session};
 use crate::rds::Rds;
 use crate::{
-    CLONE_SUFFIX, Connection, DatabaseConfig, Strategy, TlsMode, base_username, check_same_target, load_admin,
-    next_secret, refuse_privileged,
+    Connection, DatabaseConfig, Strategy, TlsMode, base_username, check_same_target, load_admin, next_secret,
+    refuse_privileged,
 };
 
 /// Rotates a database credential by the configured strategy (single user, admin, alternating users) on the
@@ -52,22 +52,26 @@ impl<E: Engine> DatabaseTarget<E> {
     }
 
     /// The admin's session, once the user `current` names is bound to the secret (the identity rule: pinned by the
-    /// secret's `rotor:user` tag, or proven by a login as it with `AWSCURRENT`'s or `AWSPREVIOUS`'s password on the
-    /// same server). The admin's login and the proof run side by side; nothing changes before both succeed.
+    /// secret's `rotor:user` tag, `user@host:port`, or proven by a login as it with `AWSCURRENT`'s or
+    /// `AWSPREVIOUS`'s password on the same server). For alternating users the pair's base user is the one bound:
+    /// owning a user that merely ends in `_clone` never reaches the user before the suffix. The admin's login and
+    /// the proof run side by side; nothing changes before both succeed.
     async fn bound_admin(&self, ctx: &SetContext<'_>, current: &Connection) -> Result<E::Session, RotationError> {
-        let identity = self.engine.identity(current);
-        let base = base_username(&identity);
-        let clone = format!("{base}{CLONE_SUFFIX}");
-        let aliases = [clone.as_str()];
-        let claim = Claim {
-            kind: "user",
-            name: base,
-            aliases: if self.config.strategy == Strategy::AlternatingUsers { &aliases } else { &[] },
+        let (name, at) = self.engine.identity(current);
+        let name = match self.config.strategy {
+            Strategy::AlternatingUsers => base_username(&name).to_owned(),
+            _ => name,
         };
-        let proof = LoginProof { target: self, current };
+        let claim = Claim { kind: "user", name: &name, at: at.as_deref() };
+        let proof = LoginProof { target: self, current, user: &current.username, base: self.pair_base(current) };
         let (admin, bound) = tokio::join!(self.admin(ctx, current), ctx.bind_identity(&claim, &proof));
         bound?;
         admin
+    }
+
+    /// The user a login must be as to prove the secret's identity: for alternating users the pair's base user.
+    fn pair_base<'c>(&self, current: &'c Connection) -> Option<&'c str> {
+        (self.config.strategy == Strategy::AlternatingUsers).then(|| base_username(&current.username))
     }
 
     /// Refuses users the admin must not act on: itself, and users with administrative rights (unless allowed).
@@ -254,11 +258,13 @@ impl<E: Engine> Target for DatabaseTarget<E> {
     }
 }
 
-/// The database's proof of possession: a login, on the current secret's server, as a user of the current secret's
-/// pair, with one of the secret's own credentials.
+/// The database's proof of possession: a login, on the current secret's server, as the secret's user (for
+/// alternating users, as the pair's base user), with one of the secret's own credentials.
 struct LoginProof<'t, E: Engine> {
     target: &'t DatabaseTarget<E>,
     current: &'t Connection,
+    user: &'t str,
+    base: Option<&'t str>,
 }
 
 impl<E: Engine> Possession for LoginProof<'_, E> {
@@ -267,6 +273,9 @@ impl<E: Engine> Possession for LoginProof<'_, E> {
         let Ok(login) = target.engine.connection(secret) else { return Ok(false) };
         // A credential for another server or user proves nothing about this one.
         if check_same_target(self.current, &login, target.config.strategy).is_err() {
+            return Ok(false);
+        }
+        if login.username != self.base.unwrap_or(self.user) {
             return Ok(false);
         }
         target.engine.proves(&target.config, &login, target.config.tls.for_secret(secret)?).await

@@ -215,7 +215,7 @@ impl Target for AccessKeyTarget {
             return Ok(stored);
         }
         let lookup = ctx.lookup(current, current);
-        let claim = Claim { kind: "IAM user", name: &user.name, aliases: &[] };
+        let claim = Claim { kind: "IAM user", name: &user.name, at: None };
         lookup.bind_identity(&claim, &KeyProof { target: self, user: &user }).await?;
         let previous = lookup.previous().await?;
         let previous = previous.and_then(|p| KeySecret::parse(&p).ok()).filter(|p| p.user_name == key.user_name);

@@ -448,10 +448,10 @@ impl Engine for ElastiCacheEngine {
         Ok(ElastiCacheSession::Cache(self.redis.login(config, &cache, mode, purpose).await?))
     }
 
-    /// An ElastiCache user is named by its id (the end of `user_arn`): user names need not be unique.
-    fn identity(&self, connection: &Connection) -> String {
-        let arn = connection.resource.as_deref().unwrap_or_default();
-        region_and_id(arn).map_or_else(|| connection.username.clone(), |(_, id)| id)
+    /// An ElastiCache user is named by its ARN (`user_arn`): user names need not be unique, and an id alone would
+    /// let the secret's writer move it to another Region or account the function reaches.
+    fn identity(&self, connection: &Connection) -> (String, Option<String>) {
+        (connection.resource.clone().unwrap_or_default(), None)
     }
 
     /// The identity rule's proof: a login at the cache the API names for the user, never at the secret's host.
@@ -461,7 +461,10 @@ impl Engine for ElastiCacheEngine {
         connection: &Connection,
         mode: TlsMode,
     ) -> Result<bool, RotationError> {
-        rotation_database::logged_in(self.login_at_the_users_cache(config, connection, mode).await)
+        rotation_database::proven_by_login(connection, |login| async move {
+            self.login_at_the_users_cache(config, &login, mode).await.map(drop)
+        })
+        .await
     }
 
     async fn set_own_password(

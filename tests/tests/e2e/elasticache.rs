@@ -242,7 +242,7 @@ async fn a_writer_of_one_elasticache_secret_cannot_take_over_another_allowed_use
     cache.h.client.put_secret_value().secret_id(&arn).secret_string(aimed.to_string()).send().await.unwrap();
     let record = cache.rotate(&arn).await;
     assert_eq!(record["error_type"], "IdentityNotBound", "{record}");
-    assert!(record["error_message"].as_str().unwrap().contains(&format!("rotor:user={victim}")), "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains(&format!("rotor:user={USER_ARN}{victim}")), "{record}");
     let accepted = tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
     assert!(accepted.is_err(), "the proof logged in at the host the secret's writer chose");
     assert_eq!(cache.status(&victim).await, ("active".to_owned(), 1), "the victim was never modified");
@@ -253,7 +253,7 @@ async fn a_writer_of_one_elasticache_secret_cannot_take_over_another_allowed_use
     let mut planted = victim_secret.clone();
     planted["password"] = aimed["password"].clone();
     let arn = cache.h.create_secret(&unique("ec-planted"), &planted.to_string()).await;
-    crate::identity::bind(&cache.h, &arn, &victim).await;
+    crate::identity::bind(&cache.h, &arn, &format!("{USER_ARN}{victim}")).await;
     let record = cache.rotate(&arn).await;
     assert_eq!(record["state"], "succeeded", "{record}");
     assert_eq!(cache.status(&victim).await, ("active".to_owned(), 1), "only the new password is set");

@@ -10,10 +10,16 @@ use serde_json::{Value, json};
 use crate::harness::{Harness, unique};
 use crate::{mysql, postgres};
 
-/// Tags the secret as an administrator would (the tag guard keeps `rotor:*` tags to administrators).
-pub async fn bind(h: &Harness, arn: &str, user: &str) {
-    let tag = aws_sdk_secretsmanager::types::Tag::builder().key("rotor:user").value(user).build();
+/// Tags the secret `rotor:user=<value>` as an administrator would (the tag guard keeps `rotor:*` tags to
+/// administrators).
+pub async fn bind(h: &Harness, arn: &str, value: &str) {
+    let tag = aws_sdk_secretsmanager::types::Tag::builder().key("rotor:user").value(value).build();
     h.client.tag_resource().secret_id(arn).tags(tag).send().await.unwrap();
+}
+
+/// The `rotor:user` value that pins a database user on the tests' server at `port`: `user@127.0.0.1:port`.
+pub fn on_server(user: &str, port: u16) -> String {
+    format!("{user}@127.0.0.1:{port}")
 }
 
 /// Rotates now with `function`, after clearing what a failed rotation before left stuck.
@@ -28,7 +34,7 @@ fn assert_refused(record: &Value, victim: &str, what: &str) {
     assert_eq!(record["state"], "failed", "{what}: {record}");
     assert_eq!(record["error_type"], "IdentityNotBound", "{what}: {record}");
     let message = record["error_message"].as_str().unwrap();
-    for expected in [format!("{victim:?}"), "rotor:user=".into(), "AWSCURRENT".into()] {
+    for expected in [format!("{victim}@127.0.0.1:"), "rotor:user=".into(), "AWSCURRENT".into()] {
         assert!(message.contains(&expected), "{what}: {expected} in {message}");
     }
     assert!(!message.contains("attacker-chosen"), "{what}: no value in the error: {message}");
@@ -76,7 +82,7 @@ async fn a_writer_of_one_postgres_secret_cannot_take_over_another_user() {
         assert!(case.logs_in(&good).await, "{strategy}: the secret's own user still logs in");
 
         // An administrator's tag for the secret's own user does not make the claim on the victim good.
-        bind(&case.h, &case.arn, &case.user).await;
+        bind(&case.h, &case.arn, &on_server(&case.user, case.pg.port)).await;
         assert_refused(&rotate(&case.h, &case.arn, "rotate-postgres").await, &victim, strategy);
         assert!(case.logs_in(&victim_login).await, "{strategy}: the victim's password is unchanged");
     }
@@ -89,7 +95,7 @@ async fn an_administrators_tag_binds_a_postgres_user_whose_password_never_worked
         never_worked(&case.h, &case.arn, &case.secret("AWSCURRENT").await).await;
         let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
         assert_refused(&record, &case.user, strategy);
-        bind(&case.h, &case.arn, &case.user).await;
+        bind(&case.h, &case.arn, &on_server(&case.user, case.pg.port)).await;
         let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
         assert_eq!(record["state"], "succeeded", "{strategy}: {record}");
         assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}: AWSCURRENT logs in");
@@ -135,7 +141,7 @@ async fn a_writer_of_one_mariadb_secret_cannot_take_over_another_user() {
         assert!(clones.is_empty(), "{strategy}: no clone of the victim was made");
         assert!(case.logs_in(&good).await, "{strategy}: the secret's own user still logs in");
 
-        bind(&case.h, &case.arn, &case.user).await;
+        bind(&case.h, &case.arn, &on_server(&case.user, case.db.port)).await;
         assert_refused(&rotate(&case.h, &case.arn, "rotate-mysql").await, &victim, strategy);
         assert!(
             case.db.login(&victim, &victim_password).await.is_ok(),
@@ -150,9 +156,33 @@ async fn an_administrators_tag_binds_a_mariadb_user_whose_password_never_worked(
         let case = mysql::setup(strategy, &unique("app"), "%", vec![]).await;
         never_worked(&case.h, &case.arn, &case.secret("AWSCURRENT").await).await;
         assert_refused(&rotate(&case.h, &case.arn, "rotate-mysql").await, &case.user, strategy);
-        bind(&case.h, &case.arn, &case.user).await;
+        bind(&case.h, &case.arn, &on_server(&case.user, case.db.port)).await;
         let record = rotate(&case.h, &case.arn, "rotate-mysql").await;
         assert_eq!(record["state"], "succeeded", "{strategy}: {record}");
         assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}: AWSCURRENT logs in");
     }
+}
+
+#[tokio::test]
+async fn a_tag_pins_a_user_on_its_own_server_only() {
+    // One function reaches the server under two names (as it could reach two servers that both have an `app`):
+    // its ADMIN_SECRET_ARNS allows an admin secret for each. The secret is pinned to its user on 127.0.0.1.
+    let case = postgres::setup("admin", &unique("app"), vec![]).await;
+    postgres::configure(&case).await;
+    let good = case.secret("AWSCURRENT").await;
+    bind(&case.h, &case.arn, &on_server(&case.user, case.pg.port)).await;
+    let admin_name = good["masterarn"].as_str().unwrap().rsplit(':').next().unwrap().rsplit_once('-').unwrap().0;
+    let mut other_admin: Value =
+        serde_json::from_str(&case.h.value(good["masterarn"].as_str().unwrap(), "AWSCURRENT").await).unwrap();
+    other_admin["host"] = json!("localhost");
+    let other_admin = case.h.create_secret(&format!("{admin_name}-other"), &other_admin.to_string()).await;
+    // The writer moves the secret to the other server, keeping the pinned user's name, with a made-up password.
+    let mut moved = aimed_at(&good, &case.user);
+    moved["host"] = json!("localhost");
+    moved["masterarn"] = json!(other_admin);
+    case.put(&moved).await;
+    let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
+    assert_eq!(record["error_type"], "IdentityNotBound", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("rotor:user tag names"), "{record}");
+    assert!(case.logs_in(&good).await, "the user's password is unchanged");
 }

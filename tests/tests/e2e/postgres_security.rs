@@ -178,7 +178,7 @@ async fn the_admin_refuses_itself_and_privileged_users_unless_the_function_allow
         ] {
             // The privilege check is the second line: even a user an administrator's tag binds to the secret
             // (the identity rule's first line) is refused.
-            crate::identity::bind(&case.h, &case.arn, &target).await;
+            crate::identity::bind(&case.h, &case.arn, &crate::identity::on_server(&target, case.pg.port)).await;
             let mut aimed = good.clone();
             aimed["username"] = json!(aim(&target));
             case.put(&aimed).await;
@@ -188,7 +188,7 @@ async fn the_admin_refuses_itself_and_privileged_users_unless_the_function_allow
         }
         // The admin's password is untouched.
         assert!(case.pg.login(&case.admin, &case.admin_password, &case.db).await.is_ok(), "{strategy}");
-        crate::identity::bind(&case.h, &case.arn, &case.user).await;
+        crate::identity::bind(&case.h, &case.arn, &crate::identity::on_server(&case.user, case.pg.port)).await;
         case.put(&good).await;
     }
 

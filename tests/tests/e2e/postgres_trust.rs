@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio_postgres::Client;
 
 use crate::harness::unique;
-use crate::identity::bind;
+use crate::identity::{bind, on_server};
 use crate::postgres::{Case, configure, quote, setup};
 
 /// A session of the secret's AWSCURRENT user in the case's database.
@@ -172,7 +172,7 @@ async fn alternating_users_never_re_enable_a_user_an_operator_disabled() {
         configure(&case).await;
         let good = case.secret("AWSCURRENT").await;
         // A disabled user cannot prove the secret's claim by logging in: an administrator binds it.
-        bind(&case.h, &case.arn, &case.user).await;
+        bind(&case.h, &case.arn, &on_server(&case.user, case.pg.port)).await;
         let superuser = case.pg.superuser("postgres").await;
         superuser.batch_execute(&format!("ALTER ROLE {} {disable}", quote(&case.user))).await.unwrap();
         let record = case.rotate().await;
@@ -195,6 +195,8 @@ async fn alternating_users_never_re_enable_a_user_an_operator_disabled() {
         assert_eq!(case.rotate().await["state"], "succeeded", "{disable}");
         let current = case.secret("AWSCURRENT").await;
         assert_eq!(current["username"], format!("{}_clone", case.user), "{disable}: the clone is active");
+        // The pair's base user proves the pair, and a disabled one cannot log in: an administrator binds it.
+        bind(&case.h, &case.arn, &on_server(&case.user, case.pg.port)).await;
         let superuser = case.pg.superuser("postgres").await;
         superuser.batch_execute(&format!("ALTER ROLE {} {disable}", quote(&case.user))).await.unwrap();
         let record = case.rotate().await;

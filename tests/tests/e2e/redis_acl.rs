@@ -233,7 +233,7 @@ async fn bad_credentials_rights_and_servers_fail_with_the_cause_and_current_stil
         case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
         let record = case.rotate().await;
         assert_eq!(record["error_type"], "IdentityNotBound", "{record}");
-        crate::identity::bind(&case.h, &case.arn, &nobody).await;
+        crate::identity::bind(&case.h, &case.arn, &crate::identity::on_server(&nobody, case.redis.tls_port)).await;
         case.h.client.put_secret_value().secret_id(&case.arn).secret_string(secret.to_string()).send().await.unwrap();
         let record = case.rotate().await;
         assert_eq!(record["state"], "failed", "{record}");

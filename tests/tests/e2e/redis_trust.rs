@@ -162,9 +162,11 @@ async fn a_user_turned_off_stays_off(redis: RedisServer) {
         let user = unique("rd-off");
         let clone = format!("{user}_clone");
         let case = setup(&redis, "alternating-users", &user, &[], ADMIN).await;
-        // After one rotation the clone is active (AWSCURRENT) and the user the other one (AWSPREVIOUS): either
-        // still proves the secret holds the pair's credential when the other is turned off.
+        // After one rotation the clone is active (AWSCURRENT) and the user the other one (AWSPREVIOUS). Only the
+        // base user proves the pair, and it cannot log in while off: an administrator's tag binds the pair, so the
+        // refusal tested is the one of users turned off.
         assert_eq!(case.rotate().await["state"], "succeeded");
+        crate::identity::bind(&case.h, &case.arn, &crate::identity::on_server(&user, redis.tls_port)).await;
         let current = case.secret("AWSCURRENT").await;
         let previous = case.secret("AWSPREVIOUS").await;
         assert_eq!(current["username"], clone.as_str());
