@@ -39,6 +39,12 @@ pub enum Grant {
         /// The privilege.
         privilege: String,
     },
+    /// MariaDB's default role (`SET DEFAULT ROLE role FOR account`), enabled at every login. Last in the order,
+    /// so the role is given before it becomes the default.
+    DefaultRole {
+        /// The role, as the server wrote it.
+        role: String,
+    },
 }
 
 impl Grant {
@@ -51,6 +57,7 @@ impl Grant {
             Self::Role { role, admin: true } => format!("GRANT {role} TO {to} WITH ADMIN OPTION"),
             Self::Role { role, admin: false } => format!("GRANT {role} TO {to}"),
             Self::PartialRevoke { on, privilege } => format!("REVOKE {privilege} ON {on} FROM {to}"),
+            Self::DefaultRole { role } => format!("SET DEFAULT ROLE {role} FOR {to}"),
         }
     }
 
@@ -63,6 +70,7 @@ impl Grant {
             Self::Role { role, admin: true } => format!("REVOKE ADMIN OPTION FOR {role} FROM {from}"),
             Self::Role { role, admin: false } => format!("REVOKE {role} FROM {from}"),
             Self::PartialRevoke { on, privilege } => format!("GRANT {privilege} ON {on} TO {from}"),
+            Self::DefaultRole { .. } => format!("SET DEFAULT ROLE NONE FOR {from}"),
         }
     }
 
@@ -72,6 +80,7 @@ impl Grant {
             Self::WithGrantOption { on } => format!("GRANT OPTION ON {on}"),
             Self::Role { role, admin } => format!("role {role}{}", if *admin { " WITH ADMIN OPTION" } else { "" }),
             Self::PartialRevoke { on, privilege } => format!("partial revoke of {privilege} ON {on}"),
+            Self::DefaultRole { role } => format!("default role {role}"),
         }
     }
 }
@@ -115,6 +124,14 @@ pub fn parse_grants(lines: &[String], account: &Account) -> Result<BTreeSet<Gran
     let mut grants = BTreeSet::new();
     for line in lines {
         let unsupported = || format!("the grant {line:?} cannot be mirrored to the other user safely");
+        if let Some(rest) = line.strip_prefix("SET DEFAULT ROLE ") {
+            let (role, account) = split_outside(rest, " FOR ").ok_or_else(unsupported)?;
+            if account.trim() != grantee {
+                return Err(unsupported());
+            }
+            grants.insert(Grant::DefaultRole { role: role.trim().to_owned() });
+            continue;
+        }
         let (revoke, body) = match (line.strip_prefix("GRANT "), line.strip_prefix("REVOKE ")) {
             (Some(body), _) => (false, body),
             (_, Some(body)) => (true, body),
@@ -266,7 +283,10 @@ pub async fn sync_and_set_password(
 
     let wanted = grants_of(admin, active).await?;
     let present = grants_of(admin, inactive).await?;
-    let mut statements: Vec<String> = present.difference(&wanted).map(|g| g.take(inactive)).collect();
+    // A default role is unset before the role itself is taken.
+    let mut taken: Vec<&Grant> = present.difference(&wanted).collect();
+    taken.sort_by_key(|grant| !matches!(grant, Grant::DefaultRole { .. }));
+    let mut statements: Vec<String> = taken.iter().map(|g| g.take(inactive)).collect();
     statements.extend(wanted.difference(&present).map(|g| g.give(inactive)));
     if statements.is_empty() {
         return Ok(());
@@ -351,9 +371,21 @@ mod tests {
             Grant::WithGrantOption { on }.take(&clone),
             "REVOKE GRANT OPTION ON `shop, TO x`.* FROM 'app_clone'@'10.%'"
         );
-        for line in
-            ["GRANT SELECT ON *.* TO `app`@`10.%` WITH MAX_QUERIES_PER_HOUR 10", "GRANT SELECT ON *.* TO `other`@`%`"]
-        {
+        let default = parse_grants(
+            &lines(&["GRANT `reporting` TO `app`@`10.%`", "SET DEFAULT ROLE `reporting` FOR `app`@`10.%`"]),
+            &app,
+        )
+        .unwrap();
+        let role = Grant::DefaultRole { role: "`reporting`".into() };
+        assert!(default.contains(&role) && default.len() == 2, "{default:?}");
+        assert_eq!(default.iter().last(), Some(&role), "the role is given before it becomes the default");
+        assert_eq!(role.give(&clone), "SET DEFAULT ROLE `reporting` FOR 'app_clone'@'10.%'");
+        assert_eq!(role.take(&clone), "SET DEFAULT ROLE NONE FOR 'app_clone'@'10.%'");
+        for line in [
+            "GRANT SELECT ON *.* TO `app`@`10.%` WITH MAX_QUERIES_PER_HOUR 10",
+            "GRANT SELECT ON *.* TO `other`@`%`",
+            "SET DEFAULT ROLE `reporting` FOR `other`@`%`",
+        ] {
             assert!(parse_grants(&lines(&[line]), &app).unwrap_err().contains("cannot be mirrored"), "{line}");
         }
     }

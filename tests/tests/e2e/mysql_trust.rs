@@ -175,8 +175,10 @@ async fn alternating_users_never_re_enable_a_locked_user() {
     assert_eq!(record["state"], "succeeded", "{record}");
     assert_eq!(case.secret("AWSCURRENT").await["username"], clone.as_str());
 
-    // Now the inactive user (the original) is locked by the operator: refused before its password changes.
+    // Now the inactive user (the original) is locked by the operator: refused before its password changes. The
+    // pair's base user proves the pair, and a locked one cannot log in: an administrator's tag binds it.
     as_root(&case, &[format!("ALTER USER {}@'%' ACCOUNT LOCK", literal(&base))]).await;
+    crate::identity::bind(&case.h, &case.arn, &crate::identity::on_server(&base, case.db.port)).await;
     let (hash, _) = account(&case, &base).await.unwrap();
     let record = case.rotate().await;
     assert_eq!((record["state"].as_str(), record["step"].as_str()), (Some("failed"), Some("setSecret")), "{record}");
@@ -189,4 +191,55 @@ async fn alternating_users_never_re_enable_a_locked_user() {
     let current = case.secret("AWSCURRENT").await;
     assert_eq!(current["username"], clone.as_str());
     assert!(case.logs_in(&current).await, "AWSCURRENT still logs in");
+}
+
+#[tokio::test]
+async fn alternating_users_mirror_a_harmless_default_role_both_ways() {
+    let case = setup("alternating-users", &unique("app"), "%", vec![]).await;
+    let (reader, other) = (role("reader"), role("other"));
+    let base = format!("{}@'%'", literal(&case.user));
+    let admin = format!("{}@'127.0.0.1'", literal(&case.admin));
+    as_root(
+        &case,
+        &[
+            format!("CREATE ROLE {reader}"),
+            format!("CREATE ROLE {other}"),
+            format!("GRANT {reader} TO {admin} WITH ADMIN OPTION"),
+            format!("GRANT {other} TO {admin} WITH ADMIN OPTION"),
+            format!("GRANT {reader} TO {base}"),
+            format!("SET DEFAULT ROLE {reader} FOR {base}"),
+        ],
+    )
+    .await;
+    let default_role = |user: String| {
+        let db = &case.db;
+        async move {
+            let row: Option<Option<String>> = db
+                .root()
+                .await
+                .exec_first("SELECT default_role FROM mysql.user WHERE User = ? AND Host = '%'", (user,))
+                .await
+                .unwrap();
+            row.flatten().unwrap_or_default()
+        }
+    };
+    case.configure().await;
+    let clone = format!("{}_clone", case.user);
+    let record = case.rotate().await;
+    assert_eq!(record["state"], "succeeded", "the default role is mirrored: {record}");
+    assert_eq!(default_role(clone.clone()).await, reader, "the clone gets the active user's default role");
+    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
+    // The operator moves the clone (now active) to another default role: the base user follows.
+    as_root(
+        &case,
+        &[
+            format!("GRANT {other} TO {}@'%'", literal(&clone)),
+            format!("SET DEFAULT ROLE {other} FOR {}@'%'", literal(&clone)),
+        ],
+    )
+    .await;
+    let record = case.rotate().await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(default_role(case.user.clone()).await, other, "the base user follows the active user's default role");
+    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
 }
