@@ -1,5 +1,6 @@
 //! The identity rule, tried as its attacker: whoever may write one user secret (and nothing else) aims it at
-//! another user of the admin's server, on every engine and every strategy with an admin. Nothing of the victim
+//! another user of the admin's server, on every engine and every strategy with an admin (PostgreSQL, MariaDB, Redis on
+//! every installed variant here; ElastiCache and IAM beside their own tests). Nothing of the victim
 //! changes, the error names the user and both ways to bind it, and the secret's own user keeps working. An
 //! administrator's `rotor:user` tag binds a user whose password never worked (a first rotation), and a tag naming
 //! another user refuses even a working credential.
@@ -185,4 +186,40 @@ async fn a_tag_pins_a_user_on_its_own_server_only() {
     assert_eq!(record["error_type"], "IdentityNotBound", "{record}");
     assert!(record["error_message"].as_str().unwrap().contains("rotor:user tag names"), "{record}");
     assert!(case.logs_in(&good).await, "the user's password is unchanged");
+}
+
+#[tokio::test]
+async fn a_writer_of_one_redis_secret_cannot_take_over_another_acl_user() {
+    crate::redis_server::RedisServer::on_every_variant(|redis| async move {
+        for strategy in ["admin", "alternating-users"] {
+            let case = crate::redis_acl::setup(&redis, strategy, &unique("rd-app"), &[], &["~*", "&*", "+@all"]).await;
+            let good = case.secret("AWSCURRENT").await;
+            let (victim, victim_password) = (unique("rd-victim"), uuid::Uuid::new_v4().to_string());
+            let hash = rotation_redis::password_hash(&victim_password);
+            redis.run(&["ACL", "SETUSER", &victim, "on", &hash, "resetchannels", "~app:*", "+ping"]).await;
+            let aimed = aimed_at(&good, &victim);
+            case.h
+                .client
+                .put_secret_value()
+                .secret_id(&case.arn)
+                .secret_string(aimed.to_string())
+                .send()
+                .await
+                .unwrap();
+            let record = rotate(&case.h, &case.arn, "rotate-redis").await;
+            assert_refused(&record, &victim, strategy);
+            assert!(
+                redis.login(&victim, &victim_password).await.is_ok(),
+                "{strategy}: the victim's password is unchanged"
+            );
+            assert!(
+                redis.login(&victim, aimed["password"].as_str().unwrap()).await.is_err(),
+                "{strategy}: no planted password"
+            );
+            let users = format!("{:?}", redis.run(&["ACL", "USERS"]).await);
+            assert!(!users.contains(&format!("{victim}_clone")), "{strategy}: no clone of the victim was made");
+            assert!(case.logs_in(&good).await, "{strategy}: the secret's own user still logs in");
+        }
+    })
+    .await;
 }
