@@ -90,6 +90,52 @@ impl fmt::Display for Variant {
     }
 }
 
+/// Starts `binary` in `dir` (made afresh: the test CA's certificates, an ACL file whose only user is [`ROOT`], the
+/// log) with TLS and plaintext ports on 127.0.0.1 and `flags` last, and waits until it listens: its process, its
+/// plaintext and TLS ports, and [`ROOT`]'s password. `what` names the server in a failure.
+pub fn spawn_in(binary: &Path, dir: &Path, flags: &[&str], what: &str) -> (std::process::Child, u16, u16, String) {
+    fs::create_dir_all(dir).unwrap();
+    crate::certificates::write(dir);
+    let root_password = uuid::Uuid::new_v4().simple().to_string();
+    fs::write(
+        dir.join("users.acl"),
+        format!("user default off\nuser {ROOT} on {} ~* &* +@all\n", rotation_redis::password_hash(&root_password)),
+    )
+    .unwrap();
+    let (port, tls_port) = (free_port(), free_port());
+    let process = Command::new(binary)
+        .args(["--port", &port.to_string(), "--tls-port", &tls_port.to_string()])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--aclfile")
+        .arg(dir.join("users.acl"))
+        .arg("--logfile")
+        .arg(dir.join("redis.log"))
+        .arg("--tls-cert-file")
+        .arg(dir.join("server.pem"))
+        .arg("--tls-key-file")
+        .arg(dir.join("server.key"))
+        .arg("--tls-ca-cert-file")
+        .arg(dir.join("ca.pem"))
+        .args(flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{what} ({}) does not start: {error}", binary.display()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} ({}) did not start: {}",
+            binary.display(),
+            fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (process, port, tls_port, root_password)
+}
+
 /// A running test server.
 #[derive(Clone)]
 pub struct RedisServer {
@@ -131,49 +177,11 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(300));
         }
         let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        crate::certificates::write(&dir);
-        let root_password = uuid::Uuid::new_v4().simple().to_string();
-        fs::write(
-            dir.join("users.acl"),
-            format!("user default off\nuser {ROOT} on {} ~* &* +@all\n", rotation_redis::password_hash(&root_password)),
-        )
-        .unwrap();
-        let (port, tls_port) = (free_port(), free_port());
+        let pidfile = dir.join("redis.pid").display().to_string();
+        let mut flags = vec!["--pidfile", pidfile.as_str()];
+        flags.extend(FLAGS);
         // The server outlives this test on purpose: the other tests share it, and `make test` stops it.
-        #[allow(clippy::zombie_processes)]
-        Command::new(&binary)
-            .args(["--port", &port.to_string(), "--tls-port", &tls_port.to_string()])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--aclfile")
-            .arg(dir.join("users.acl"))
-            .arg("--pidfile")
-            .arg(dir.join("redis.pid"))
-            .arg("--logfile")
-            .arg(dir.join("redis.log"))
-            .arg("--tls-cert-file")
-            .arg(dir.join("server.pem"))
-            .arg("--tls-key-file")
-            .arg(dir.join("server.key"))
-            .arg("--tls-ca-cert-file")
-            .arg(dir.join("ca.pem"))
-            .args(FLAGS)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{variant} ({}) does not start: {error}", binary.display()));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "{variant} ({}) did not start: {}",
-                binary.display(),
-                fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (_server, port, tls_port, root_password) = spawn_in(&binary, &dir, &flags, &variant.to_string());
         fs::write(dir.join("root-password"), &root_password).unwrap();
         fs::write(dir.join("ports"), format!("{port} {tls_port}")).unwrap();
         fs::write(dir.join("flags"), FLAGS.join(" ")).unwrap();

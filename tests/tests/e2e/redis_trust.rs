@@ -6,14 +6,13 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
 
 use serde_json::{Value, json};
 
-use crate::harness::{bin_dir, free_port, unique};
+use crate::harness::{bin_dir, unique};
 use crate::redis_acl::{Case, setup};
-use crate::redis_server::{ROOT, RedisServer, Variant};
+use crate::redis_server::{RedisServer, Variant, spawn_in};
 
 /// The admin's rules: everything.
 const ADMIN: &[&str] = &["~*", "&*", "+@all"];
@@ -195,40 +194,10 @@ struct OwnServer {
 impl OwnServer {
     fn start(flags: &[&str]) -> Self {
         let dir: PathBuf = bin_dir().parent().unwrap().join(unique("rotor-redis-own"));
-        fs::create_dir_all(&dir).unwrap();
-        crate::certificates::write(&dir);
-        let root_password = uuid::Uuid::new_v4().simple().to_string();
-        let acl =
-            format!("user default off\nuser {ROOT} on {} ~* &* +@all\n", rotation_redis::password_hash(&root_password));
-        fs::write(dir.join("users.acl"), acl).unwrap();
-        let (port, tls_port) = (free_port(), free_port());
-        let process = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--tls-port", &tls_port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--tls-auth-clients", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--aclfile")
-            .arg(dir.join("users.acl"))
-            .arg("--logfile")
-            .arg(dir.join("redis.log"))
-            .arg("--tls-cert-file")
-            .arg(dir.join("server.pem"))
-            .arg("--tls-key-file")
-            .arg(dir.join("server.key"))
-            .arg("--tls-ca-cert-file")
-            .arg(dir.join("ca.pem"))
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts (make test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
-            assert!(Instant::now() < deadline, "redis-server did not start: {log}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut all = vec!["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--tls-auth-clients", "no"];
+        all.extend(flags);
+        let (process, port, tls_port, root_password) =
+            spawn_in(std::path::Path::new("redis-server"), &dir, &all, "the test's own redis-server");
         let server =
             RedisServer { variant: Variant::Redis7, version: String::new(), dir, tls_port, port, root_password };
         Self { server, process }
