@@ -39,8 +39,8 @@ pub struct IamConfig {
     /// The users it may manage.
     pub users: UserFilter,
     /// `DELETE_UNKNOWN_KEYS` (default false): whether a rotation may delete a key of the user that the secret cannot
-    /// prove is its own (a break-glass key, a second consumer's) to make room. Never a key another secret's
-    /// rotation may have minted, nor `AWSCURRENT`'s.
+    /// prove is its own (a break-glass key, a second consumer's) to make room. Never a key another secret's record
+    /// on the user names or another secret's rotation may have minted, nor `AWSCURRENT`'s.
     pub delete_unknown_keys: bool,
     /// `PREVIOUS_KEY_GRACE_HOURS` (default 0): how long a key must have been `AWSPREVIOUS` before a rotation may
     /// deactivate and delete it. 0: until the next rotation.

@@ -1,19 +1,20 @@
 //! The IAM access key target: createSecret binds the user to the secret, makes room and mints a key, setSecret
 //! checks it, testSecret signs with it.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_iam::types::{StatusType, Tag};
+use aws_sdk_iam::types::{AccessKey, StatusType, Tag};
 use rotation_core::{
     AwsFailure, Claim, CreateContext, Password, Possession, RotationError, Secret, SetContext, Target, TargetErrorKind,
     TestContext,
 };
 
+use crate::clock::AnswerDate;
 use crate::config::IamConfig;
 use crate::key::KeySecret;
-use crate::record::Record;
+use crate::record::{MINTING_BOUND, Record, Start};
 use crate::room::{self, Holdings, Key, Rules};
 
 /// Rotates the access key of the IAM user a secret names (see the crate's documentation).
@@ -72,14 +73,25 @@ impl AccessKeyTarget {
     }
 
     async fn keys(&self, user: &str) -> Result<Vec<Key>, RotationError> {
+        Ok(self.listing(user).await?.0)
+    }
+
+    /// The user's keys, when IAM listed them (its answer's `Date`, else the function's clock), and the instant the
+    /// answer arrived: an attempt's record and its bound count from there.
+    async fn listing(&self, user: &str) -> Result<(Vec<Key>, Start, Instant), RotationError> {
+        let date = AnswerDate::default();
         let out = self
             .iam
             .list_access_keys()
             .user_name(user)
+            .customize()
+            .interceptor(date.clone())
             .send()
             .await
             .map_err(|e| iam_error("ListAccessKeys", user, e))?;
-        Ok(out.access_key_metadata().iter().map(Key::from).collect())
+        let arrived = Instant::now();
+        let start = date.get().map_or_else(|| Start::Function(SystemTime::now()), Start::Iam);
+        Ok((out.access_key_metadata().iter().map(Key::from).collect(), start, arrived))
     }
 
     /// Who `key` signs as, asked of STS with that key (the function's own credentials play no part).
@@ -110,15 +122,19 @@ impl AccessKeyTarget {
         }
     }
 
-    /// Writes this attempt's record on the user (before any key changes), replacing this secret's earlier one.
+    /// Writes this attempt's record on the user, replacing this secret's earlier one.
     async fn record(&self, user: &str, record: &Record) -> Result<(), RotationError> {
+        let invalid = |e: String| {
+            rejected(user, &format!("the minting record (the user's tag {}) cannot be written: {e}", record.key))
+        };
         let tag = Tag::builder()
             .key(&record.key)
-            .value(record.value())
+            .value(record.value().map_err(invalid)?)
             .build()
-            .map_err(|e| rejected(user, &format!("the minting record is no valid tag: {e}")))?;
+            .map_err(|e| invalid(e.to_string()))?;
         self.iam.tag_user().user_name(user).tags(tag).send().await.map_err(|e| iam_error("TagUser", user, e))?;
-        tracing::info!(user, tag = %record.key, "recorded this attempt on the user before minting");
+        let minted = record.minted.as_deref().unwrap_or("none yet");
+        tracing::info!(user, tag = %record.key, minted, "recorded this attempt on the user");
         Ok(())
     }
 
@@ -142,17 +158,20 @@ impl AccessKeyTarget {
         }
     }
 
-    /// Makes room for a new key (see [`room::plan`]): decides, from the user's keys, this secret's `AWSCURRENT` and
-    /// `AWSPREVIOUS` and the records on the user, what this rotation may delete; records this attempt; then
-    /// deletes. Fails with nothing changed when a key it may not delete stands in the way.
-    async fn make_room(
+    /// Makes room for a new key (see [`room::plan`]) and mints it: decides, from the user's keys, this secret's
+    /// `AWSCURRENT` and `AWSPREVIOUS` and the records on the user, what this rotation may delete; records the
+    /// attempt; deletes; creates the key (giving up [`MINTING_BOUND`] after the listing, so that the record's
+    /// window holds any key the attempt minted); records the new key. Fails with nothing changed when a key it may
+    /// not delete stands in the way.
+    async fn mint(
         &self,
         ctx: &CreateContext<'_>,
         user: &User,
         current: &KeySecret,
         previous: Option<&KeySecret>,
-    ) -> Result<(), RotationError> {
-        let keys = self.keys(&user.name).await?;
+    ) -> Result<AccessKey, RotationError> {
+        let (keys, start, listed) = self.listing(&user.name).await?;
+        let records = Record::all(&user.tags);
         // AWSPREVIOUS's key is deleted only once its own secret access key signs as the user with it: a writer of
         // the secret cannot point AWSPREVIOUS at a key it does not hold.
         let previous = match previous {
@@ -162,16 +181,72 @@ impl AccessKeyTarget {
             }
             None => None,
         };
-        let holdings =
-            Holdings { secret_id: ctx.secret_id, token: ctx.token, current: &current.access_key_id, previous };
+        // Only the secret's first rotation by this version takes AWSCURRENT's key as the secret's, on its signature.
+        let current_proven = room::first_rotation(&records, ctx.secret_id) && self.signs_as(current, user).await?;
+        let holdings = Holdings {
+            secret_id: ctx.secret_id,
+            token: ctx.token,
+            current: (&current.access_key_id, current_proven),
+            previous,
+        };
         let rules = Rules { delete_unknown: self.config.delete_unknown_keys, grace: self.config.grace };
-        let plan = room::plan(&user.name, &keys, &holdings, &Record::all(&user.tags), rules, SystemTime::now())
-            .map_err(|message| rejected(&user.name, &message))?;
-        self.record(&user.name, &Record::new(ctx.secret_id, ctx.token, SystemTime::now(), plan.retiring)).await?;
-        for (key, why) in &plan.deletions {
-            self.delete(&user.name, key, why).await?;
+        match start {
+            Start::Iam(_) => {
+                tracing::info!(user = %user.name, "the attempt is timed by IAM's clock (the Date of its answer)")
+            }
+            Start::Function(_) => tracing::warn!(
+                user = %user.name,
+                "IAM's answer had no Date header: the attempt is timed by the function's clock, and its record allows SigV4's 5 minutes of skew either side"
+            ),
         }
-        Ok(())
+        let plan = room::plan(&user.name, &keys, &holdings, &records, rules, start.at())
+            .map_err(|message| rejected(&user.name, &message))?;
+        let record = Record::new(ctx.secret_id, ctx.token, start, plan.retiring.clone(), plan.kept.clone());
+        self.record(&user.name, &record).await?;
+        let bound = tokio::time::Instant::from_std(listed + MINTING_BOUND);
+        let created = tokio::time::timeout_at(bound, async {
+            for (key, why) in &plan.deletions {
+                self.delete(&user.name, key, why).await?;
+            }
+            self.create_key(&user.name).await
+        })
+        .await
+        .map_err(|_| {
+            RotationError::target(
+                TargetErrorKind::Unreachable,
+                format!("IAM user {}", user.name),
+                format!(
+                    "IAM did not delete the old key and create the new one within {} s of listing the user's keys, the window this attempt's record gives the key it mints: the rotation's retry goes on from where it stopped, and names a key created after the window for you to delete",
+                    MINTING_BOUND.as_secs()
+                ),
+            )
+        })??;
+        let id = created.access_key_id();
+        // A key rotor stores must be named by the record, or the next rotation could not delete it: a key the
+        // record cannot name is deleted at once (nobody holds it yet).
+        if let Err(error) = self.record(&user.name, &record.with_minted(id)).await {
+            let unrecorded = Key { id: id.to_owned(), active: true, created: None };
+            if let Err(e) =
+                self.delete(&user.name, &unrecorded, "minted by this attempt, which could not record it").await
+            {
+                tracing::warn!(user = %user.name, access_key_id = id, error = %rotation_core::with_causes(&e), "could not delete the key this attempt minted; its retry does, by the record's window");
+            }
+            return Err(error);
+        }
+        Ok(created)
+    }
+
+    async fn create_key(&self, user: &str) -> Result<AccessKey, RotationError> {
+        let out = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| iam_error("CreateAccessKey", user, e))?;
+        let created = out.access_key.ok_or_else(|| rejected(user, "CreateAccessKey returned no key"))?;
+        tracing::info!(user, access_key_id = created.access_key_id(), "created the pending access key");
+        Ok(created)
     }
 }
 
@@ -220,18 +295,7 @@ impl Target for AccessKeyTarget {
         let previous = lookup.previous().await?;
         let previous = previous.and_then(|p| KeySecret::parse(&p).ok()).filter(|p| p.user_name == key.user_name);
         ctx.still_pending().await?;
-        self.make_room(ctx, &user, &key, previous.as_ref()).await?;
-        let out = self
-            .iam
-            .create_access_key()
-            .user_name(&user.name)
-            .send()
-            .await
-            .map_err(|e| iam_error("CreateAccessKey", &user.name, e))?;
-        let Some(created) = out.access_key() else {
-            return Err(rejected(&user.name, "CreateAccessKey returned no key"));
-        };
-        tracing::info!(user = %user.name, access_key_id = created.access_key_id(), "created the pending access key");
+        let created = self.mint(ctx, &user, &key, previous.as_ref()).await?;
         key.next(current, created.access_key_id().to_owned(), created.secret_access_key().to_owned())
     }
 
@@ -406,7 +470,7 @@ impl AccessKeyTarget {
             Ok(keys) if keys.len() == 2 => {
                 let other = keys.iter().find(|k| k.id != key.access_key_id).map_or("", |k| k.id.as_str());
                 format!(
-                    "the user's keys: AWSCURRENT's is there and active (two keys: the next rotation deletes {other} if it is AWSPREVIOUS's, and stops naming it otherwise)"
+                    "the user's keys: AWSCURRENT's is there and active (two keys: the next rotation deletes {other} if it is AWSPREVIOUS's and rotor minted it for this secret, and stops naming it otherwise)"
                 )
             }
             _ => "the user's keys: AWSCURRENT's is there and active".to_owned(),

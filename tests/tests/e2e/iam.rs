@@ -100,7 +100,18 @@ pub async fn setup(path: &str, actions: &[&str], extra_env: Vec<(String, String)
 
 impl IamCase {
     pub async fn secret(&self, stage: &str) -> Value {
-        serde_json::from_str(&self.h.value(&self.arn, stage).await).unwrap()
+        self.secret_of(&self.arn, stage).await
+    }
+
+    /// The value `stage` holds in secret `arn` (another secret for the same user).
+    pub async fn secret_of(&self, arn: &str, stage: &str) -> Value {
+        serde_json::from_str(&self.h.value(arn, stage).await).unwrap()
+    }
+
+    /// Writes `value` as secret `arn`'s new `AWSCURRENT`, as any writer of the secret may (the old one becomes
+    /// `AWSPREVIOUS`; a rotation left pending is abandoned).
+    pub async fn put(&self, arn: &str, value: &Value) {
+        self.h.client.put_secret_value().secret_id(arn).secret_string(value.to_string()).send().await.unwrap();
     }
 
     /// The user's keys: (id, active).
@@ -189,13 +200,20 @@ impl IamCase {
     /// No secret access key of any version (nor a whole secret value) in any log line; user names and key ids
     /// are not secret (CloudTrail records them) and are logged.
     pub async fn assert_no_leaks(&self) {
+        self.assert_no_leaks_of(&[&self.arn]).await;
+    }
+
+    /// The same, for the values of every secret in `arns` (the test's other secrets for the user too).
+    pub async fn assert_no_leaks_of(&self, arns: &[&str]) {
         let mut secrets = Vec::new();
-        for whole in self.h.all_values(&self.arn).await.into_iter().filter(|v| v.starts_with('{')) {
-            let parsed: Value = serde_json::from_str(&whole).unwrap();
-            if let Some(key) = parsed["secret_access_key"].as_str() {
-                secrets.push(key.to_owned());
+        for arn in arns {
+            for whole in self.h.all_values(arn).await.into_iter().filter(|v| v.starts_with('{')) {
+                let parsed: Value = serde_json::from_str(&whole).unwrap();
+                if let Some(key) = parsed["secret_access_key"].as_str() {
+                    secrets.push(key.to_owned());
+                }
+                secrets.push(whole);
             }
-            secrets.push(whole);
         }
         assert!(secrets.len() >= 2, "the check has secret access keys to look for");
         self.h.assert_no_leaks(&secrets);
@@ -244,6 +262,32 @@ async fn five_rotations_keep_the_previous_key_until_the_next_and_never_a_third()
     for value in case.h.all_values(&case.arn).await.iter().filter(|v| v.len() >= 30) {
         assert!(!out.contains(value.as_str()), "doctor prints no secret");
     }
+    case.assert_no_leaks().await;
+}
+
+#[tokio::test]
+async fn a_secret_rotated_before_rotor_recorded_its_keys_gives_up_its_previous_key_once() {
+    let case = setup("/rotor/", FUNCTION_ACTIONS, vec![]).await;
+    configured(&case).await;
+    // As a rotation by a version that recorded no keys leaves it: a second key in AWSCURRENT, the key the secret
+    // was created with in AWSPREVIOUS, and no record on the user naming either.
+    let first = case.secret("AWSCURRENT").await;
+    let (id, secret) = case.key_by_hand(&case.user).await;
+    let mut second = first.clone();
+    second["access_key_id"] = json!(id);
+    second["secret_access_key"] = json!(secret);
+    case.put(&case.arn, &second).await;
+    // The first rotation takes AWSPREVIOUS's key as the secret's (it signs with it, and no other secret's record
+    // names it) and records AWSCURRENT's; the second deletes that one as the secret's own.
+    for (round, retired) in [(1, &first), (2, &second)] {
+        let record = case.rotate().await;
+        assert_eq!(record["state"], "succeeded", "round {round}: {record}");
+        let keys = case.keys().await;
+        assert_eq!(keys.len(), 2, "round {round}: {keys:?}");
+        assert!(!keys.iter().any(|(k, _)| *k == retired["access_key_id"]), "round {round}: {keys:?}");
+    }
+    assert!(case.signs_in(&case.secret("AWSCURRENT").await).await);
+    assert!(case.signs_in(&case.secret("AWSPREVIOUS").await).await);
     case.assert_no_leaks().await;
 }
 

@@ -1,7 +1,8 @@
 //! The trust model for IAM access keys, against moto's IAM and STS with signing enforced: a secret cannot choose
 //! whose keys rotor mints or deletes (the user is pinned by an administrator's `rotor:user` tag or proven by the
-//! secret's own key signing as it), and rotor deletes only a key the secret provably holds (`AWSPREVIOUS`'s, its
-//! secret access key signing with it) or a key an interrupted attempt of the same rotation minted. Every refusal
+//! secret's own key signing as it), and rotor deletes only a key it minted for the secret (`AWSPREVIOUS`'s, its
+//! secret access key signing with it and the secret's record on the user naming it) or a key an interrupted attempt
+//! of the same rotation minted; never a key another secret's record names, even one the writer holds. Every refusal
 //! leaves the user's keys as they were and `AWSCURRENT` working.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,12 +18,6 @@ const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecr
 async fn configured(case: &IamCase) {
     let record = case.h.configure_rotation(&case.arn, "rotate-iam-access-key").await;
     assert_eq!(record["state"], "succeeded", "the configuration test signs in with AWSCURRENT's key: {record}");
-}
-
-/// Writes `value` as the secret's new `AWSCURRENT`, as any writer of the secret may (it also abandons a rotation
-/// left pending).
-async fn put(case: &IamCase, value: &Value) {
-    case.h.client.put_secret_value().secret_id(&case.arn).secret_string(value.to_string()).send().await.unwrap();
 }
 
 /// The failed rotation's message, asserting it failed in createSecret with `error_type`.
@@ -66,7 +61,7 @@ async fn a_secret_naming_another_user_is_refused_before_any_key_of_theirs_change
         forged["user_name"] = json!(victim);
         forged["access_key_id"] = json!(id);
         forged["secret_access_key"] = secret;
-        put(&case, &forged).await;
+        case.put(&case.arn, &forged).await;
         let message = failed_create(&case.rotate().await, "IdentityNotBound");
         for expected in [format!("IAM user \"{victim}\""), format!("rotor:user={victim}"), "AWSCURRENT".to_owned()] {
             assert!(message.contains(&expected), "{expected}: {message}");
@@ -116,8 +111,8 @@ async fn a_key_the_secret_does_not_hold_stops_the_rotation_unless_the_function_o
     let mut forged = current.clone();
     forged["access_key_id"] = json!(break_glass);
     forged["secret_access_key"] = json!("wJalrXUtnFEMI/K7MDENG/bPxRfiCYMADEUPKEY2");
-    put(&case, &forged).await;
-    put(&case, &current).await;
+    case.put(&case.arn, &forged).await;
+    case.put(&case.arn, &current).await;
     assert_eq!(case.secret("AWSPREVIOUS").await["access_key_id"], json!(break_glass));
     let message = failed_create(&case.rotate().await, "TargetRejected");
     assert!(message.contains(&break_glass) && message.contains("does not sign as the user"), "{message}");
@@ -140,29 +135,109 @@ async fn a_key_the_secret_does_not_hold_stops_the_rotation_unless_the_function_o
     opted.assert_no_leaks().await;
 }
 
+/// A second secret for the test's user, holding a key made by hand (a second consumer's), its rotation configured:
+/// (its ARN, its value).
+async fn second_secret(case: &IamCase) -> (String, Value) {
+    let (id, secret) = case.key_by_hand(&case.user).await;
+    let value = json!({
+        "type": "aws-iam-access-key", "user_name": case.user, "access_key_id": id, "secret_access_key": secret,
+    });
+    let arn = case.h.create_secret(&unique("iam/second-consumer"), &value.to_string()).await;
+    let record = case.h.configure_rotation(&arn, "rotate-iam-access-key").await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    (arn, value)
+}
+
+/// Rotates secret `arn` (not necessarily the case's own), asserting it fails in createSecret with `error_type`:
+/// its message.
+async fn rotate_failing(case: &IamCase, arn: &str, error_type: &str) -> String {
+    case.h.client.rotate_secret().secret_id(arn).send().await.unwrap();
+    failed_create(&case.h.wait_rotation(arn).await, error_type)
+}
+
 #[tokio::test]
 async fn two_secrets_for_one_user_never_revoke_each_others_current_key() {
     let case = setup("/rotor/", FUNCTION_ACTIONS, vec![]).await;
     configured(&case).await;
     let first = case.secret("AWSCURRENT").await;
-    let (id, secret) = case.key_by_hand(&case.user).await;
-    let second_value = json!({
-        "type": "aws-iam-access-key", "user_name": case.user, "access_key_id": id, "secret_access_key": secret,
-    });
-    let second = case.h.create_secret(&unique("iam/second-consumer"), &second_value.to_string()).await;
-    let record = case.h.configure_rotation(&second, "rotate-iam-access-key").await;
-    assert_eq!(record["state"], "succeeded", "{record}");
+    let (second, second_value) = second_secret(&case).await;
     let keys = case.keys().await;
     assert!(keys.iter().all(|(_, active)| *active));
     // Each rotation finds the other secret's key in the second of the user's two slots: it stops, naming it.
-    for (arn, others) in [(&case.arn, id.as_str()), (&second, first["access_key_id"].as_str().unwrap())] {
-        case.h.client.rotate_secret().secret_id(arn).send().await.unwrap();
-        let message = failed_create(&case.h.wait_rotation(arn).await, "TargetRejected");
+    for (arn, others) in [(&case.arn, &second_value), (&second, &first)] {
+        let message = rotate_failing(&case, arn, "TargetRejected").await;
+        let others = others["access_key_id"].as_str().unwrap();
         assert!(message.contains(&format!("access key {others} is not this secret's to delete")), "{message}");
         assert_eq!(case.keys().await, keys, "neither key deactivated nor deleted, no key created");
     }
     assert!(case.signs_in(&first).await && case.signs_in(&second_value).await, "both secrets still work");
-    case.assert_no_leaks().await;
+    case.assert_no_leaks_of(&[&case.arn, &second]).await;
+}
+
+#[tokio::test]
+async fn a_writer_cannot_make_its_rotation_delete_a_key_rotor_minted_for_another_secret_not_even_with_the_opt_in() {
+    for env in [vec![], vec![("DELETE_UNKNOWN_KEYS".to_owned(), "true".to_owned())]] {
+        // Secret B (the case's own) rotates: rotor mints B's key and records it on the user.
+        let b = setup("/rotor/", FUNCTION_ACTIONS, env).await;
+        configured(&b).await;
+        assert_eq!(b.rotate().await["state"], "succeeded");
+        let b_key = b.secret("AWSCURRENT").await;
+        let b_id = b_key["access_key_id"].as_str().unwrap().to_owned();
+        // The key B was created with is retired by hand, and a second secret A gets a key of the same user.
+        let created_with = b.secret("AWSPREVIOUS").await;
+        let created_with = created_with["access_key_id"].as_str().unwrap();
+        b.iam.delete_access_key().user_name(&b.user).access_key_id(created_with).send().await.unwrap();
+        let (a, a_value) = second_secret(&b).await;
+        // A's writer, also one of B's consumers, puts B's key into A and then A's own back: B's key is A's
+        // AWSPREVIOUS, and AWSPREVIOUS's secret access key signs with it.
+        b.put(&a, &b_key).await;
+        b.put(&a, &a_value).await;
+        assert_eq!(b.secret_of(&a, "AWSPREVIOUS").await["access_key_id"], json!(b_id));
+        let keys = b.keys().await;
+        let message = rotate_failing(&b, &a, "TargetRejected").await;
+        for expected in [
+            format!("access key {b_id} is another secret's"),
+            "rotor-minting:".to_owned(),
+            "never deletes it, not even with DELETE_UNKNOWN_KEYS=true".to_owned(),
+        ] {
+            assert!(message.contains(&expected), "{expected}: {message}");
+        }
+        assert_eq!(b.keys().await, keys, "B's key neither deactivated nor deleted, and no key created");
+        assert!(b.signs_in(&b_key).await, "B still works");
+        assert!(b.signs_in(&a_value).await, "A still works");
+        b.assert_no_leaks_of(&[&b.arn, &a]).await;
+    }
+}
+
+#[tokio::test]
+async fn once_a_secret_has_rotated_a_key_its_writer_puts_into_awsprevious_is_never_deleted() {
+    let case = setup("/rotor/", FUNCTION_ACTIONS, vec![]).await;
+    configured(&case).await;
+    assert_eq!(case.rotate().await["state"], "succeeded");
+    let current = case.secret("AWSCURRENT").await;
+    // The key the secret was created with is retired by hand; a second consumer gets a key made by hand, which no
+    // rotation has recorded (its secret never rotated).
+    let created_with = case.secret("AWSPREVIOUS").await;
+    let created_with = created_with["access_key_id"].as_str().unwrap();
+    case.iam.delete_access_key().user_name(&case.user).access_key_id(created_with).send().await.unwrap();
+    let (other, other_value) = second_secret(&case).await;
+    let other_id = other_value["access_key_id"].as_str().unwrap();
+    // This secret's writer, also one of that consumer's, makes its key this secret's AWSPREVIOUS, which signs with
+    // it.
+    case.put(&case.arn, &other_value).await;
+    case.put(&case.arn, &current).await;
+    let keys = case.keys().await;
+    let message = failed_create(&case.rotate().await, "TargetRejected");
+    for expected in [
+        format!("access key {other_id} is not this secret's to delete"),
+        "rotor did not mint it for this secret".to_owned(),
+        format!("--access-key-id {other_id}"),
+    ] {
+        assert!(message.contains(&expected), "{expected}: {message}");
+    }
+    assert_eq!(case.keys().await, keys, "the consumer's key neither deactivated nor deleted, and no key created");
+    assert!(case.signs_in(&other_value).await && case.signs_in(&current).await, "both still work");
+    case.assert_no_leaks_of(&[&case.arn, &other]).await;
 }
 
 #[tokio::test]
@@ -278,5 +353,6 @@ async fn a_key_minted_by_an_interrupted_create_secret_is_deleted_by_its_retry() 
     assert!(case.signs_in(&new).await && case.signs_in(&case.secret("AWSPREVIOUS").await).await);
     let log = case.h.all_logs();
     assert!(log.contains("minted by an interrupted attempt of this rotation") && log.contains(&orphan), "{log}");
+    assert!(log.contains("timed by IAM's clock"), "the record's window is in IAM's clock, as the key's date: {log}");
     case.assert_no_leaks().await;
 }
