@@ -63,15 +63,14 @@ impl<E: Engine> DatabaseTarget<E> {
             _ => name,
         };
         let claim = Claim { kind: "user", name: &name, at: at.as_deref() };
-        let proof = LoginProof { target: self, current, user: &current.username, base: self.pair_base(current) };
+        let user = match self.config.strategy {
+            Strategy::AlternatingUsers => base_username(&current.username),
+            _ => &current.username,
+        };
+        let proof = LoginProof { target: self, current, user };
         let (admin, bound) = tokio::join!(self.admin(ctx, current), ctx.bind_identity(&claim, &proof));
         bound?;
         admin
-    }
-
-    /// The user a login must be as to prove the secret's identity: for alternating users the pair's base user.
-    fn pair_base<'c>(&self, current: &'c Connection) -> Option<&'c str> {
-        (self.config.strategy == Strategy::AlternatingUsers).then(|| base_username(&current.username))
     }
 
     /// Refuses users the admin must not act on: itself, and users with administrative rights (unless allowed).
@@ -263,8 +262,8 @@ impl<E: Engine> Target for DatabaseTarget<E> {
 struct LoginProof<'t, E: Engine> {
     target: &'t DatabaseTarget<E>,
     current: &'t Connection,
+    /// The user a login must be as: the secret's, or for alternating users the pair's base user.
     user: &'t str,
-    base: Option<&'t str>,
 }
 
 impl<E: Engine> Possession for LoginProof<'_, E> {
@@ -275,7 +274,7 @@ impl<E: Engine> Possession for LoginProof<'_, E> {
         if check_same_target(self.current, &login, target.config.strategy).is_err() {
             return Ok(false);
         }
-        if login.username != self.base.unwrap_or(self.user) {
+        if login.username != self.user {
             return Ok(false);
         }
         target.engine.proves(&target.config, &login, target.config.tls.for_secret(secret)?).await
