@@ -5,6 +5,12 @@
 //! and `previous` mark AWSCURRENT and AWSPREVIOUS, and `rotation-<id>` the version a rotation wrote (so a re-run
 //! of a finished rotation changes nothing). `<name>.rotor-pending`, created with `Overwrite=false` (the lock),
 //! holds `{"rotation", "base", "value"}` from createSecret until the parameter is written.
+//!
+//! Parameter Store keeps 100 versions and refuses a new one while the oldest carries a label, so no label may
+//! accumulate: before setSecret each rotation removes the `rotation-<id>` labels from every version but the one it
+//! rotates from (at most two are ever left: on `current` and on `previous`), and refuses, with nothing changed,
+//! a parameter whose oldest of 100 versions still carries a label rotor did not set. A write that fails anyway
+//! after setSecret sets the target back to the parameter's current credential.
 
 use std::time::Instant;
 
@@ -211,6 +217,8 @@ impl<T: Target> Rotator<T> {
 
         let started = (Instant::now(), self.secrets().calls());
         let set = async {
+            // Even after a crash after setSecret: the write in finishSecret must be able to succeed.
+            make_room(&rotation, current.version).await?;
             let ctx = SetContext::for_parameter(rotation, &pending.secret, &current.secret, self.secrets(), deadline);
             if self.target().already_set(&ctx).await? {
                 return Ok(Outcome::AlreadyDone);
@@ -228,7 +236,7 @@ impl<T: Target> Rotator<T> {
         test?;
 
         let started = (Instant::now(), self.secrets().calls());
-        let finish = self.parameter_finish(&rotation, &current, &pending, &settings).await;
+        let finish = self.parameter_finish(&rotation, &current, &pending, &settings, deadline).await;
         self.record(&step_event(Step::FinishSecret), started, finish.as_ref().copied());
         finish
     }
@@ -339,6 +347,7 @@ impl<T: Target> Rotator<T> {
         current: &Current,
         pending: &PendingSecret,
         settings: &Settings,
+        deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let store = rotation.store;
         let mut found = store.read(&[rotation.name, rotation.companion]).await?.into_iter();
@@ -354,7 +363,10 @@ impl<T: Target> Rotator<T> {
                 rotation.name, current.version, rotation.companion
             )));
         }
-        let (_, version) = store.put(rotation.name, &pending.pending.value, settings, true).await?;
+        let version = match store.put(rotation.name, &pending.pending.value, settings, true).await {
+            Ok((_, version)) => version,
+            Err(error) => return Err(self.parameter_set_back(rotation, current, pending, deadline, error).await),
+        };
         self.parameter_promoted(rotation, &pending.pending, version).await?;
         let ctx = FinishContext::for_parameter(rotation, &pending.secret, self.secrets());
         if let Err(error) = self.target().finish(&ctx).await {
@@ -364,6 +376,47 @@ impl<T: Target> Rotator<T> {
             Rotated { store: "ssm", id: rotation.name, version: version.to_string(), target: self.target().name() };
         self.notify(rotated).await;
         Ok(Outcome::Done)
+    }
+
+    /// After a write that failed once the target took the pending credential: sets the target back to the
+    /// parameter's current credential (logging in with the pending one where it must), as the Secrets Manager
+    /// rotator's repair does, and deletes the lock when that worked, so the parameter consumers read still logs in
+    /// and the next rotation may start. Returns `error`, saying what became of the target.
+    async fn parameter_set_back(
+        &self,
+        rotation: &ParameterRotation<'_>,
+        current: &Current,
+        pending: &PendingSecret,
+        deadline: Option<Instant>,
+        error: RotationError,
+    ) -> RotationError {
+        let ctx = SetContext::for_parameter(*rotation, &current.secret, &pending.secret, self.secrets(), deadline);
+        let outcome = match self.target().set(&ctx).await {
+            Ok(()) => match rotation.store.delete(rotation.companion).await {
+                Ok(()) => {
+                    "; the target was set back to the parameter's current credential, which still logs in: fix the cause and rotate again".to_owned()
+                }
+                Err(_) => format!(
+                    "; the target was set back to the parameter's current credential, which still logs in: fix the cause, delete {} and rotate again",
+                    rotation.companion
+                ),
+            },
+            Err(set_back) => {
+                tracing::error!(error_type = set_back.error_type(), error = %set_back, "setting the target back to the parameter's current credential failed");
+                format!(
+                    "; setting the target back to the parameter's current credential failed too ({}): the credential the target holds is kept in {}; run this rotation again with the same RotationId once the cause is fixed",
+                    set_back.error_type(),
+                    rotation.companion
+                )
+            }
+        };
+        tracing::warn!(error_type = error.error_type(), error = %error, "the parameter's write failed after setSecret");
+        match error {
+            RotationError::ParameterStore { operation, parameter, reason, retryable, source } => {
+                RotationError::ParameterStore { operation, parameter, reason: reason + &outcome, retryable, source }
+            }
+            other => other,
+        }
     }
 
     /// After the write of `version`: `current` and this rotation's label on it, `previous` on the base, the lock
@@ -380,6 +433,39 @@ impl<T: Target> Rotator<T> {
         rotation.store.delete(rotation.companion).await
     }
 }
+
+/// Whether a label is one rotor sets on the version a rotation wrote.
+fn is_rotation_label(label: &str) -> bool {
+    label.starts_with("rotation-")
+}
+
+/// Makes sure the write of the next version can succeed before the target changes: removes the rotation labels
+/// from every version but `base` (the one this rotation rotates from, whose label tells a re-run it is done; any
+/// other is no longer needed), then refuses, with nothing changed, when the history is full and its oldest version
+/// still carries a label (Parameter Store would refuse the write: `ParameterMaxVersionLimitExceeded`).
+async fn make_room(rotation: &ParameterRotation<'_>, base: i64) -> Result<(), RotationError> {
+    let store = rotation.store;
+    let mut versions = store.labels(rotation.name).await?;
+    for (version, labels) in versions.iter_mut().filter(|(v, _)| *v != base) {
+        let stale: Vec<String> = labels.iter().filter(|l| is_rotation_label(l)).cloned().collect();
+        if !stale.is_empty() {
+            store.unlabel(rotation.name, *version, &stale).await?;
+            labels.retain(|l| !is_rotation_label(l));
+        }
+    }
+    match versions.first() {
+        Some((oldest, labels)) if versions.len() >= MAX_VERSIONS && !labels.is_empty() => {
+            Err(rotation.state(format!(
+                "cannot write a new version: {} holds {MAX_VERSIONS} versions and the oldest, version {oldest}, carries the labels {labels:?}, so Parameter Store would refuse the write; nothing was changed: move or remove those labels (aws ssm unlabel-parameter-version --name {} --parameter-version {oldest} --labels ...) and rotate again",
+                rotation.name, rotation.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// How many versions Parameter Store keeps of a parameter.
+const MAX_VERSIONS: usize = 100;
 
 /// The parameter's version a rotation starts from, and its value.
 struct Current {

@@ -1,5 +1,6 @@
 //! The Parameter Store calls a parameter rotation makes (`aws_sdk_ssm`), in the domain's words: read a parameter
-//! and its companion, describe it, create the companion (the lock), write the parameter, label a version, delete.
+//! and its companion, describe it, list its versions' labels, create the companion (the lock), write the parameter,
+//! label and unlabel a version, delete.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -184,6 +185,47 @@ impl ParameterStore {
         }
     }
 
+    /// `GetParameterHistory` without decryption (no value is read), every page: each version's number and
+    /// labels, oldest first.
+    pub async fn labels(&self, name: &str) -> Result<Vec<(i64, Vec<String>)>, RotationError> {
+        let mut versions = Vec::new();
+        let mut next = None;
+        loop {
+            self.count();
+            let out = self
+                .client
+                .get_parameter_history()
+                .name(name)
+                .with_decryption(false)
+                .max_results(50)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| store_error("GetParameterHistory", name, e))?;
+            versions.extend(out.parameters().iter().map(|p| (p.version(), p.labels().to_vec())));
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                return Ok(versions);
+            }
+        }
+    }
+
+    /// `UnlabelParameterVersion`: removes `labels` from `version`; a label it no longer carries is fine.
+    pub async fn unlabel(&self, name: &str, version: i64, labels: &[String]) -> Result<(), RotationError> {
+        for chunk in labels.chunks(10) {
+            self.count();
+            self.client
+                .unlabel_parameter_version()
+                .name(name)
+                .parameter_version(version)
+                .set_labels(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| store_error("UnlabelParameterVersion", name, e))?;
+        }
+        Ok(())
+    }
+
     /// `DeleteParameter`; a parameter already gone is fine.
     pub async fn delete(&self, name: &str) -> Result<(), RotationError> {
         self.count();
@@ -214,7 +256,7 @@ where
             "grant the function's role this action on the parameter and its companion (<name>.rotor-pending), and kms:Decrypt/kms:Encrypt/kms:GenerateDataKey on the parameter's KMS key"
         }
         "ParameterMaxVersionLimitExceeded" => {
-            "the parameter has 100 versions and the oldest carries a label; remove that label"
+            "the parameter has 100 versions and the oldest carries a label; move or remove that label (aws ssm unlabel-parameter-version)"
         }
         "ParameterLimitExceeded" => "the account's parameter limit for the tier is reached",
         "InvalidKeyId" => "the parameter's KMS key cannot be used; check the key and its policy",

@@ -8,8 +8,10 @@ use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use serde_json::{Value, json};
 
-use crate::harness::{Function, Harness, unique};
+use crate::harness::{Function, Harness, free_port, unique};
 use crate::moto::Moto;
+use crate::postgres::quote;
+use crate::postgres_server::PgServer;
 
 struct Store {
     h: Harness,
@@ -227,26 +229,15 @@ async fn parameters_rotor_cannot_rotate_fail_with_the_cause_and_nothing_changes(
 
 #[tokio::test]
 async fn a_postgresql_credential_in_a_securestring_rotates_and_a_crash_after_setsecret_resumes() {
-    use crate::postgres::quote;
-    use crate::postgres_server::PgServer;
-
     let pg = PgServer::get();
     let ca = pg.ca().display().to_string();
     let store = start("rotate-postgres", &[("TLS_CA_BUNDLE", &ca), ("TEST_ATTEMPTS", "2")]).await;
-    let user = unique("ssm-app");
-    let password = uuid::Uuid::new_v4().to_string();
-    let superuser = pg.superuser("postgres").await;
-    superuser.batch_execute(&format!("CREATE ROLE {}", quote(&user))).await.unwrap();
-    superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
     let name = format!("/rotor/{}/db", unique("p"));
-    let secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password, "dbname": "postgres"});
-    store.put(&name, &secret.to_string(), ParameterType::SecureString).await;
-    let logs_in = |value: Value| {
-        let pg = &pg;
-        async move {
-            pg.login(value["username"].as_str().unwrap(), value["password"].as_str().unwrap(), "postgres").await.is_ok()
-        }
-    };
+    let secret = postgres_parameter(&store, &pg, &name).await;
+    let (user, password) =
+        (secret["username"].as_str().unwrap().to_owned(), secret["password"].as_str().unwrap().to_owned());
+    let superuser = pg.superuser("postgres").await;
+    let logs_in = |value: Value| pg_logs_in(&pg, value);
     let mut seen = vec![secret];
     for round in 1..=5 {
         store.rotate("rotate-postgres", &name, &format!("round-{round}")).await.unwrap();
@@ -374,4 +365,178 @@ async fn a_plain_string_parameter_gets_a_generated_value() {
     assert_ne!(value, "first-token-0123456789");
     assert_eq!(value.len(), 32, "a bare value, of the policy's length: {}", value.len());
     assert!(serde_json::from_str::<Value>(&value).is_err(), "not wrapped in JSON");
+}
+
+/// A new PostgreSQL login user with a random password, and a SecureString parameter holding its credential.
+async fn postgres_parameter(store: &Store, pg: &PgServer, name: &str) -> Value {
+    let user = unique("ssm-app");
+    let password = uuid::Uuid::new_v4().to_string();
+    let superuser = pg.superuser("postgres").await;
+    superuser.batch_execute(&format!("CREATE ROLE {}", quote(&user))).await.unwrap();
+    superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
+    let secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password, "dbname": "postgres"});
+    store.put(name, &secret.to_string(), ParameterType::SecureString).await;
+    secret
+}
+
+/// Whether a parameter's PostgreSQL credential logs in.
+async fn pg_logs_in(pg: &PgServer, value: Value) -> bool {
+    pg.login(value["username"].as_str().unwrap(), value["password"].as_str().unwrap(), "postgres").await.is_ok()
+}
+
+impl Store {
+    /// Each version's labels, oldest first.
+    async fn labels(&self, name: &str) -> Vec<(i64, Vec<String>)> {
+        let mut versions = Vec::new();
+        let mut next = None;
+        loop {
+            let out =
+                self.ssm.get_parameter_history().name(name).max_results(50).set_next_token(next).send().await.unwrap();
+            versions.extend(out.parameters().iter().map(|p| (p.version(), p.labels().to_vec())));
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                return versions;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_parameter_rotates_150_times_past_parameter_stores_100_versions_and_no_label_accumulates() {
+    // The local endpoint keeps 100 versions and refuses a write while the oldest carries a label, as AWS does.
+    let store = start_local("rotate-custom", GENERATED).await;
+    let name = format!("/rotor/{}/api", unique("p"));
+    store.put(&name, r#"{"api_key":"first-key","vendor":"acme"}"#, ParameterType::SecureString).await;
+    for round in 1..=150 {
+        let id = format!("round-{round}");
+        store.rotate("rotate-custom", &name, &id).await.unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+        let (value, version) = store.get(&name).await.unwrap();
+        assert_eq!(version, round + 1, "round {round}: one new version");
+        assert_eq!(store.get(&format!("{name}:current")).await.unwrap(), (value, version), "current is the newest");
+    }
+    let labels = store.labels(&name).await;
+    assert_eq!(labels.len(), 100, "Parameter Store keeps 100 versions");
+    let labelled: Vec<_> = labels
+        .into_iter()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(v, mut l)| {
+            l.sort();
+            (v, l)
+        })
+        .collect();
+    assert_eq!(
+        labelled,
+        [
+            (150, vec!["previous".to_owned(), "rotation-round-149".to_owned()]),
+            (151, vec!["current".to_owned(), "rotation-round-150".to_owned()])
+        ],
+        "only current and previous keep labels"
+    );
+    store.rotate("rotate-custom", &name, "round-150").await.unwrap();
+    assert_eq!(store.get(&name).await.unwrap().1, 151, "a re-run of the last rotation still writes nothing");
+}
+
+#[tokio::test]
+async fn a_database_parameter_whose_history_is_full_of_old_labels_keeps_rotating_and_logging_in() {
+    let pg = PgServer::get();
+    let ca = pg.ca().display().to_string();
+    let store = start_local("rotate-postgres", &[("TLS_CA_BUNDLE", &ca), ("TEST_ATTEMPTS", "2")]).await;
+    let name = format!("/rotor/{}/db", unique("p"));
+    let secret = postgres_parameter(&store, &pg, &name).await;
+    // The history an earlier rotor left: 100 versions, each with a label of the rotation that wrote it.
+    for n in 2..=100 {
+        store.put(&name, &secret.to_string(), ParameterType::SecureString).await;
+        let label = format!("rotation-2025-{n}");
+        store.ssm.label_parameter_version().name(&name).parameter_version(n).labels(label).send().await.unwrap();
+    }
+    store.ssm.label_parameter_version().name(&name).parameter_version(1).labels("rotation-first").send().await.unwrap();
+    for round in 1..=3 {
+        store.rotate("rotate-postgres", &name, &format!("round-{round}")).await.unwrap_or_else(|e| panic!("{e:?}"));
+        let (_, version) = store.get(&name).await.unwrap();
+        assert_eq!(version, 100 + round, "round {round}");
+        assert!(pg_logs_in(&pg, store.json(&name).await).await, "round {round}: the newest version logs in");
+    }
+
+    // A label rotor did not set on the oldest version: refused before the database changes.
+    let oldest = store.labels(&name).await[0].0;
+    store.ssm.label_parameter_version().name(&name).parameter_version(oldest).labels("audit").send().await.unwrap();
+    let before = store.get(&name).await.unwrap();
+    let (kind, message) = store.rotate("rotate-postgres", &name, "blocked").await.unwrap_err();
+    assert_eq!(kind, "VersionState", "{message}");
+    assert!(message.contains("\"audit\"") && message.contains("nothing was changed"), "{message}");
+    assert_eq!(store.get(&name).await.unwrap(), before, "nothing was written");
+    assert!(pg_logs_in(&pg, store.json(&name).await).await, "the parameter's credential still logs in");
+}
+
+/// A Parameter Store in front of `upstream` that refuses (`AccessDeniedException`) every overwrite of `denied`
+/// while `deny` holds: the write a rotation makes after setSecret.
+async fn denying_proxy(
+    upstream: std::sync::Arc<std::sync::OnceLock<String>>,
+    denied: String,
+    deny: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+
+    let port = free_port();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let (upstream, denied, deny) = (upstream.clone(), denied.clone(), deny.clone());
+        async move {
+            let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            if deny.load(std::sync::atomic::Ordering::SeqCst)
+                && target == "AmazonSSM.PutParameter"
+                && request["Name"] == denied.as_str()
+            {
+                let error = json!({"__type": "AccessDeniedException", "message": "denied by the test"});
+                return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
+            }
+            let response = reqwest::Client::new()
+                .post(upstream.get().unwrap())
+                .header("x-amz-target", target)
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+            (status, response.bytes().await.unwrap()).into_response()
+        }
+    };
+    let app = axum::Router::new().fallback(axum::routing::post(handler));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn a_write_denied_after_setsecret_sets_the_database_back_and_the_parameter_still_logs_in() {
+    let pg = PgServer::get();
+    let ca = pg.ca().display().to_string();
+    let name = format!("/rotor/{}/db", unique("p"));
+    let upstream = std::sync::Arc::new(std::sync::OnceLock::new());
+    let deny = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let proxy = denying_proxy(upstream.clone(), name.clone(), deny.clone()).await;
+    let store = start_local(
+        "rotate-postgres",
+        &[("TLS_CA_BUNDLE", &ca), ("TEST_ATTEMPTS", "2"), ("AWS_ENDPOINT_URL_SSM", &proxy)],
+    )
+    .await;
+    upstream.set(store.h.endpoint_url.clone()).unwrap();
+    let secret = postgres_parameter(&store, &pg, &name).await;
+
+    deny.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (kind, message) = store.rotate("rotate-postgres", &name, "denied").await.unwrap_err();
+    assert_eq!(kind, "ParameterStoreError", "{message}");
+    assert!(message.contains("set back to the parameter's current credential"), "{message}");
+    assert_eq!(store.get(&name).await.unwrap().1, 1, "nothing was written");
+    assert!(pg_logs_in(&pg, store.json(&name).await).await, "the parameter consumers read still logs in");
+    assert!(store.get(&format!("{name}.rotor-pending")).await.is_none(), "the lock is released");
+
+    deny.store(false, std::sync::atomic::Ordering::SeqCst);
+    store.rotate("rotate-postgres", &name, "allowed").await.unwrap();
+    assert_eq!(store.get(&name).await.unwrap().1, 2);
+    assert!(pg_logs_in(&pg, store.json(&name).await).await, "the next rotation works");
+    assert!(!pg_logs_in(&pg, secret).await, "and replaced the old password");
 }

@@ -498,7 +498,15 @@ fn the_tag_guard_denies_every_rotor_tag_to_all_but_the_admins() {
         .find(|s| s["Action"].as_array().unwrap().iter().any(|a| a == "secretsmanager:TagResource"))
         .expect("a statement on TagResource");
     assert_eq!(statement["Effect"], "Deny");
-    for action in ["secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:CreateSecret"] {
+    // A parameter's rotor:function tag binds it as a secret's does: PutParameter carries tags when it creates one.
+    for action in [
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+        "secretsmanager:CreateSecret",
+        "ssm:AddTagsToResource",
+        "ssm:RemoveTagsFromResource",
+        "ssm:PutParameter",
+    ] {
         assert!(statement["Action"].as_array().unwrap().iter().any(|a| a == action), "{action}");
     }
     let keys = statement["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"].as_array().unwrap();
