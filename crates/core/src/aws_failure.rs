@@ -34,6 +34,11 @@ const SERVICE_FAULTS: &[&str] = &[
     "ServiceUnavailableException",
 ];
 
+/// Secrets Manager's words when `GetSecretValue` names a version by `VersionId` and a `VersionStage` that version
+/// does not carry (code `InvalidRequestException`): what AWS answers (recorded against AWS by LocalStack's
+/// `test_get_secret_value_errors`), and moto and LocalStack with it.
+const STAGE_NOT_ON_VERSION: &str = "You provided a VersionStage that is not associated to the provided VersionId";
+
 /// What went wrong with an AWS call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -114,6 +119,14 @@ impl AwsFailure {
             fix
         };
         if fix.is_empty() { format!("{code}: {detail}") } else { format!("{code}: {detail}; {fix}") }
+    }
+
+    /// Whether Secrets Manager answered that the version named by `VersionId` does not carry the `VersionStage`
+    /// asked for (a finished rotation's token asked for `AWSPENDING`): known by its code and its message together,
+    /// since `InvalidRequestException` alone also means a secret marked for deletion.
+    pub fn is_stage_not_on_version(&self) -> bool {
+        self.code() == Some("InvalidRequestException")
+            && self.message().is_some_and(|message| message.contains(STAGE_NOT_ON_VERSION))
     }
 
     /// Whether the service throttled the call (the account's quota, shared with every other caller).
@@ -232,6 +245,22 @@ mod tests {
         assert_eq!(AwsFailure::of(&answer(404, None)).code(), Some("HTTP 404"));
         assert!(AwsFailure::of(&answer(429, None)).is_throttling());
         assert!(AwsFailure::of(&answer(503, None)).is_service_fault());
+    }
+
+    #[test]
+    fn a_version_without_the_stage_asked_for_is_known_by_its_code_and_its_message() {
+        let answer = |code: &str, message: &str| {
+            let metadata = ErrorMetadata::builder().code(code).message(message).build();
+            let raw = Response::new(400.try_into().unwrap(), SdkBody::empty());
+            AwsFailure::of(&SdkError::<ErrorMetadata, Response>::service_error(metadata, raw))
+        };
+        let mismatch = "You provided a VersionStage that is not associated to the provided VersionId.";
+        assert!(answer("InvalidRequestException", mismatch).is_stage_not_on_version());
+        // A secret marked for deletion shares the code, not the message: it stays an error.
+        let deleted = "You can't perform this operation on the secret because it was marked for deletion.";
+        assert!(!answer("InvalidRequestException", deleted).is_stage_not_on_version());
+        assert!(!answer("AccessDeniedException", mismatch).is_stage_not_on_version());
+        assert!(!AwsFailure::TimedOut.is_stage_not_on_version());
     }
 
     #[test]

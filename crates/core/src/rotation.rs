@@ -106,11 +106,11 @@ impl<T: Target> Rotator<T> {
         if event.step == Step::CreateSecret {
             return self.create(&event.secret_id, token, event.rotation_token.as_deref()).await;
         }
-        let selector = Selector::VersionInStage(token, AWSPENDING);
-        if let Some(value) = self.secrets.get(&event.secret_id, selector).await? {
-            let pending = Secret::parse(&event.secret_id, &value).with_version(token);
+        if let Some(pending) = read_pending(&self.secrets, &event.secret_id, token).await? {
             return self.with_pending(event, &event.secret_id, pending, deadline).await;
         }
+        // No AWSPENDING value: the service's placeholder, or a version that no longer holds AWSPENDING (a step
+        // replayed after its rotation finished, the AWSCURRENT token of a configuration test). The guard decides.
         let description = self.secrets.describe(&event.secret_id).await?;
         let arn = description.arn.as_str();
         match guard(&description, token)? {
@@ -344,7 +344,8 @@ impl<T: Target> Rotator<T> {
     }
 }
 
-/// The token's `AWSPENDING` value, `None` while it has none (the service's placeholder).
+/// The token's `AWSPENDING` value: `None` while it has none (the service's placeholder) and when the token's version
+/// does not hold `AWSPENDING` (any more), whichever of its two answers Secrets Manager gives.
 pub(crate) async fn read_pending(
     secrets: &SecretsManager,
     secret_id: &str,

@@ -96,7 +96,8 @@ pub struct Description {
 pub enum Selector<'a> {
     /// The version holding a staging label.
     Stage(&'a str),
-    /// A version by id that must also hold a staging label (`VersionId` + `VersionStage`, as AWS's functions).
+    /// A version by id that must also hold a staging label (`VersionId` + `VersionStage`, as AWS's functions); a
+    /// version that does not hold it reads as no value.
     VersionInStage(&'a str, &'a str),
     /// A version by id, whatever its labels (an abandoned rotation's value).
     Version(&'a str),
@@ -177,7 +178,9 @@ impl SecretsManager {
     }
 
     /// `GetSecretValue`: the `SecretString`, or `None` when no such version has a value
-    /// (`ResourceNotFoundException`, as for the value-less `AWSPENDING` placeholder).
+    /// (`ResourceNotFoundException`, as for the value-less `AWSPENDING` placeholder) or, for
+    /// [`Selector::VersionInStage`], the version does not hold the stage (AWS's `InvalidRequestException`, see
+    /// [`AwsFailure::is_stage_not_on_version`]).
     pub async fn get(&self, secret_id: &str, selector: Selector<'_>) -> Result<Option<String>, RotationError> {
         Ok(self.get_resolved(secret_id, selector).await?.map(|(_, value)| value))
     }
@@ -204,8 +207,14 @@ impl SecretsManager {
                     "is absent (a SecretBinary secret); rotor rotates SecretString values only",
                 )),
             },
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-            Err(e) => Err(service_error("GetSecretValue", secret_id, e)),
+            Err(e) => {
+                let failure = AwsFailure::of(&e);
+                if failure.code() == Some("ResourceNotFoundException") || failure.is_stage_not_on_version() {
+                    Ok(None)
+                } else {
+                    Err(service_error("GetSecretValue", secret_id, e))
+                }
+            }
         }
     }
 
@@ -390,5 +399,35 @@ where
         reason,
         retryable: failure.is_retryable(),
         source: Some(Box::new(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    /// A client whose every `GetSecretValue` gets Secrets Manager's error answer `code: message`.
+    fn answering(code: &'static str, message: &'static str) -> SecretsManager {
+        let rule = mock!(Client::get_secret_value).then_http_response(move || {
+            let body = serde_json::json!({"__type": code, "message": message}).to_string();
+            aws_smithy_runtime_api::http::Response::new(400.try_into().unwrap(), SdkBody::from(body))
+        });
+        SecretsManager::from_client(mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&rule]))
+    }
+
+    #[tokio::test]
+    async fn a_version_without_the_stage_asked_for_reads_as_no_value_whichever_answer_the_service_gives() {
+        let pending = Selector::VersionInStage("11111111-2222-4333-8444-555555555555", "AWSPENDING");
+        let mismatch = "You provided a VersionStage that is not associated to the provided VersionId.";
+        let placeholder = "Secrets Manager can't find the specified secret value for staging label: AWSPENDING";
+        for (code, message) in [("InvalidRequestException", mismatch), ("ResourceNotFoundException", placeholder)] {
+            assert_eq!(answering(code, message).get("app", pending).await.unwrap(), None, "{code}");
+        }
+        let deleted = "You can't perform this operation on the secret because it was marked for deletion.";
+        let error = answering("InvalidRequestException", deleted).get("app", pending).await.unwrap_err();
+        assert!(error.to_string().contains("marked for deletion"), "{error}");
     }
 }

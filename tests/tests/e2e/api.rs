@@ -69,7 +69,7 @@ async fn versions_labels_and_token_reuse_follow_aws() {
         .send()
         .await
         .unwrap_err();
-    assert!(wrong.into_service_error().is_resource_not_found_exception());
+    assert!(wrong.into_service_error().is_invalid_request_exception());
 
     // Promotion needs RemoveFromVersionId when AWSCURRENT is on another version.
     let error = h

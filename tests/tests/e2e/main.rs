@@ -28,6 +28,7 @@ mod races;
 mod redis_acl;
 mod redis_server;
 mod redis_trust;
+mod replays;
 mod replicas;
 mod rotatectl;
 mod runtime;

@@ -17,8 +17,10 @@ struct GetSecretValueInput {
     version_stage: Option<String>,
 }
 
-/// `GetSecretValue`: by stage (default `AWSCURRENT`), by version, or both (the version must carry the stage).
-/// The value-less rotation placeholder answers `ResourceNotFoundException`.
+/// `GetSecretValue`: by stage (default `AWSCURRENT`), by version, or both. A version that does not carry the stage
+/// answers `InvalidRequestException`, as AWS does (LocalStack recorded the answer against AWS; moto gives it too),
+/// never `ResourceNotFoundException`, which is for a version that does not exist and for the value-less rotation
+/// placeholder.
 pub fn get_secret_value(state: &State, body: &Value) -> Result<Value, Error> {
     let input: GetSecretValueInput = input(body)?;
     let secret = find(state, &input.secret_id, false)?;
@@ -27,10 +29,10 @@ pub fn get_secret_value(state: &State, body: &Value) -> Result<Value, Error> {
             let version = secret.versions.get(id).ok_or_else(|| {
                 Error::not_found(format!("Secrets Manager can't find the specified secret value for VersionId: {id}"))
             })?;
-            if let Some(stage) = stage.as_deref().filter(|s| !version.has_stage(s)) {
-                return Err(Error::not_found(format!(
-                    "Secrets Manager can't find the specified secret value for VersionId: {id} and staging label: {stage}"
-                )));
+            if stage.as_deref().is_some_and(|s| !version.has_stage(s)) {
+                return Err(Error::invalid_request(
+                    "You provided a VersionStage that is not associated to the provided VersionId.",
+                ));
             }
             (id.as_str(), version)
         }
