@@ -5,12 +5,16 @@
 //! `X-Rotor-Signature: v2=<hex HMAC-SHA256(key, "v2\n<method>\n<host>\n<path and query>\n<timestamp>\n<body>")>`,
 //! the key read from a separate secret (its `key_id` field, or the secret's name, is the key id), so a signed
 //! request cannot be replayed to another host or path.
+//! Every URL is parsed once, by the parser reqwest sends the request with ([`Url`]): the host rotor checks
+//! against `WEBHOOK_ALLOWED_HOSTS` and signs is the host the request goes to, whatever a `?@`, `#@` or `\@` in
+//! the text suggests to a reader (or to a hand-written parser).
 //! A 2xx answer is success; anything else fails the step with the status and a short excerpt of the answer (the
 //! pending value cut out). A mint endpoint answers `{"value": "<new credential>"}`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
+use reqwest::Url;
 use rotation_core::{
     AWSCURRENT, Backoff, CreateContext, Env, Password, RotationError, Secret, SecretsManager, Selector, SetContext,
     Target, TargetErrorKind, TestContext,
@@ -20,21 +24,22 @@ use serde_json::{Value, json};
 
 use crate::generated::GeneratedSecret;
 
-/// The endpoints of one secret's rotation.
+/// The endpoints of one secret's rotation, each parsed once by the parser that sends the request: `https`, no
+/// user information, no fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookUrls {
     /// The set endpoint (setSecret).
-    pub set: String,
+    pub set: Url,
     /// The test endpoint (testSecret).
-    pub test: String,
+    pub test: Url,
     /// The mint endpoint (createSecret), when the service issues credentials itself.
-    pub mint: Option<String>,
+    pub mint: Option<Url>,
 }
 
 impl WebhookUrls {
     /// Every URL, for checks that reach each one.
     pub fn all(&self) -> impl Iterator<Item = &str> {
-        [Some(self.set.as_str()), Some(self.test.as_str()), self.mint.as_deref()].into_iter().flatten()
+        [Some(&self.set), Some(&self.test), self.mint.as_ref()].into_iter().flatten().map(Url::as_str)
     }
 }
 
@@ -42,11 +47,12 @@ impl WebhookUrls {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlSource {
     /// `WEBHOOK_SET_URL`, `WEBHOOK_TEST_URL` and optionally `WEBHOOK_MINT_URL` (the default).
-    Environment(WebhookUrls),
+    Environment(Box<WebhookUrls>),
     /// Each secret's own `webhook_set_url`, `webhook_test_url` and optional `webhook_mint_url` fields, on hosts
     /// of `WEBHOOK_ALLOWED_HOSTS` only; the pending secret must name the same URLs as the current one.
     Secret {
-        /// The host names a secret's URLs may name (lower case).
+        /// The hosts a secret's URLs may reach, as [`Url::host_str`] spells them (lower case, IDNA ASCII, an
+        /// IPv6 address in brackets).
         allowed_hosts: Vec<String>,
     },
 }
@@ -67,37 +73,67 @@ pub struct WebhookConfig {
     pub backoff: Backoff,
 }
 
-fn https(variable: &'static str, url: String) -> Result<String, RotationError> {
-    if url.starts_with("https://") {
-        Ok(url)
-    } else {
-        Err(RotationError::Config { variable, reason: "must be an https:// URL (rotor verifies TLS)".into() })
+/// Parses a webhook URL with the parser that sends the request, so what rotor checks and signs is where the
+/// request goes: `https` (rotor verifies TLS), no user information (the client would send it as credentials of
+/// its own, and it is what makes a URL's text read as another host), a host of `allowed_hosts` when given, and no
+/// fragment (never sent, so never what the writer meant). The reason never quotes the URL, whose query may carry
+/// a token.
+fn parse_url(text: &str, allowed_hosts: Option<&[String]>) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
+    if url.scheme() != "https" {
+        return Err("must be an https:// URL (rotor verifies TLS)".into());
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("carries user information (`user@` or `user:password@`), which rotor refuses: the request's \
+                    signature authenticates rotor, and a password in a URL ends up in logs; remove it"
+            .into());
+    }
+    let host = url.host_str().unwrap_or_default();
+    if let Some(allowed) = allowed_hosts
+        && !allowed.iter().any(|h| h == host)
+    {
+        // Userinfo is refused above, so an `@` left in the text sits in the path, query or fragment, where it
+        // only makes the text read as if another host followed.
+        let hint =
+            if text.contains('@') { " (an `@` after `/`, `?`, `#` or `\\` does not start the host)" } else { "" };
+        return Err(format!("reaches host {host:?}, which WEBHOOK_ALLOWED_HOSTS does not list{hint}"));
+    }
+    if url.fragment().is_some() {
+        return Err("has a fragment (`#...`), which is never sent; remove it".into());
+    }
+    Ok(url)
+}
+
+/// An environment variable's URL, parsed by [`parse_url`]; an error names the variable.
+fn env_url(variable: &'static str, text: String) -> Result<Url, RotationError> {
+    parse_url(&text, None).map_err(|reason| RotationError::Config { variable, reason })
+}
+
+/// One `WEBHOOK_ALLOWED_HOSTS` entry, spelled as [`Url::host_str`] spells a URL's host, so the comparison in
+/// [`parse_url`] is between two outputs of the same parser.
+fn allowed_host(entry: &str) -> Result<String, RotationError> {
+    let invalid = || RotationError::Config {
+        variable: "WEBHOOK_ALLOWED_HOSTS",
+        reason: format!("entry {entry:?} is not a host name; list host names only, without scheme, port or path"),
+    };
+    // Only a host: a port, path or user information would be read as such by the parser, and dropped here.
+    let bracketed = entry.starts_with('[') && entry.ends_with(']');
+    let bare = !entry.contains(['/', '?', '#', '@', '\\']) && (bracketed || !entry.contains(':'));
+    let url = Url::parse(&format!("https://{entry}/")).ok().filter(|_| bare).ok_or_else(invalid)?;
+    url.host_str().map(str::to_owned).ok_or_else(invalid)
 }
 
 impl WebhookConfig {
     /// A secret's endpoints: the environment's, or the secret's own fields (set and test required, mint
-    /// optional), each an `https://` URL on a host of `WEBHOOK_ALLOWED_HOSTS`.
+    /// optional), each parsed once by the parser that sends the request, `https://`, without user information,
+    /// and reaching a host of `WEBHOOK_ALLOWED_HOSTS`.
     pub fn urls(&self, secret: &Secret) -> Result<WebhookUrls, RotationError> {
         let allowed_hosts = match &self.urls {
-            UrlSource::Environment(urls) => return Ok(urls.clone()),
+            UrlSource::Environment(urls) => return Ok(WebhookUrls::clone(urls)),
             UrlSource::Secret { allowed_hosts } => allowed_hosts,
         };
         let checked = |field: &str, url: &str| {
-            if !url.starts_with("https://") {
-                return Err(secret.invalid(field, "must be an https:// URL"));
-            }
-            let authority = host_of(url);
-            let host = match authority.rsplit_once(':') {
-                Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-                _ => authority.as_str(),
-            }
-            .to_ascii_lowercase();
-            if allowed_hosts.contains(&host) {
-                Ok(url.to_owned())
-            } else {
-                Err(secret.invalid(field, format!("names host {host:?}, which WEBHOOK_ALLOWED_HOSTS does not list")))
-            }
+            parse_url(url, Some(allowed_hosts)).map_err(|reason| secret.invalid(field, reason))
         };
         let [set, test, mint] = URL_FIELDS;
         Ok(WebhookUrls {
@@ -113,22 +149,23 @@ impl WebhookConfig {
             env.get(variable).ok_or(RotationError::Config { variable, reason: "is required".into() })
         };
         let urls = match env.get("WEBHOOK_URLS").as_deref() {
-            None | Some("env") => UrlSource::Environment(WebhookUrls {
-                set: https("WEBHOOK_SET_URL", required("WEBHOOK_SET_URL")?)?,
-                test: https("WEBHOOK_TEST_URL", required("WEBHOOK_TEST_URL")?)?,
-                mint: env.get("WEBHOOK_MINT_URL").map(|u| https("WEBHOOK_MINT_URL", u)).transpose()?,
-            }),
+            None | Some("env") => UrlSource::Environment(Box::new(WebhookUrls {
+                set: env_url("WEBHOOK_SET_URL", required("WEBHOOK_SET_URL")?)?,
+                test: env_url("WEBHOOK_TEST_URL", required("WEBHOOK_TEST_URL")?)?,
+                mint: env.get("WEBHOOK_MINT_URL").map(|u| env_url("WEBHOOK_MINT_URL", u)).transpose()?,
+            })),
             Some("secret") => {
-                let allowed_hosts: Vec<String> = required("WEBHOOK_ALLOWED_HOSTS")
+                let allowed_hosts = required("WEBHOOK_ALLOWED_HOSTS")
                     .map_err(|_| RotationError::Config {
                         variable: "WEBHOOK_ALLOWED_HOSTS",
                         reason: "is required with WEBHOOK_URLS=secret: list the host names a secret's URLs may name"
                             .into(),
                     })?
                     .split(',')
-                    .map(|h| h.trim().to_ascii_lowercase())
+                    .map(str::trim)
                     .filter(|h| !h.is_empty())
-                    .collect();
+                    .map(allowed_host)
+                    .collect::<Result<Vec<_>, _>>()?;
                 UrlSource::Secret { allowed_hosts }
             }
             Some(_) => {
@@ -205,7 +242,7 @@ impl WebhookTarget {
     }
 
     /// POSTs a signed request, retrying network errors and 5xx with backoff; returns the 2xx answer's body.
-    async fn call(&self, url: &str, body: &Value, pending: Option<&str>) -> Result<String, RotationError> {
+    async fn call(&self, url: &Url, body: &Value, pending: Option<&str>) -> Result<String, RotationError> {
         let (key, key_id) = self.signing_key().await?;
         let body = body.to_string();
         let (host, path) = signed_target(url);
@@ -218,7 +255,7 @@ impl WebhookTarget {
                 let hex: String = signature.as_ref().iter().map(|b| format!("{b:02x}")).collect();
                 let response = self
                     .http
-                    .post(url)
+                    .post(url.clone())
                     .header("content-type", "application/json")
                     .header("x-rotor-timestamp", &timestamp)
                     .header("x-rotor-key-id", &key_id)
@@ -238,7 +275,7 @@ impl WebhookTarget {
                             } else {
                                 TargetErrorKind::Unreachable
                             },
-                            target: host_of(url),
+                            target: host.clone(),
                             message: format!(
                                 "{what}; check the URL, the receiver, and TLS_CA_BUNDLE for its certificate"
                             ),
@@ -254,14 +291,14 @@ impl WebhookTarget {
                 if status.is_success() {
                     return Err(RotationError::target(
                         TargetErrorKind::Rejected,
-                        host_of(url),
+                        host.clone(),
                         format!("the webhook's answer is over {} KiB; rotor reads no more", MAX_ANSWER_BYTES / 1024),
                     ));
                 }
                 if status.is_redirection() {
                     return Err(RotationError::target(
                         TargetErrorKind::Rejected,
-                        host_of(url),
+                        host.clone(),
                         format!(
                             "the webhook answered {status}, a redirect; rotor never follows one (it would send the credential elsewhere): configure the final URL"
                         ),
@@ -270,7 +307,7 @@ impl WebhookTarget {
                 let excerpt = excerpt(&text, pending);
                 Err(RotationError::target(
                     if status.is_server_error() { TargetErrorKind::Unreachable } else { TargetErrorKind::Rejected },
-                    host_of(url),
+                    host.clone(),
                     format!("the webhook answered {status}: {excerpt}"),
                 ))
             })
@@ -311,20 +348,24 @@ fn excerpt(text: &str, pending: Option<&str>) -> String {
     if short.is_empty() { "(empty body)".into() } else { short }
 }
 
-/// What the signature covers of a URL: the `Host` header's value (`host[:port]`) and the path with its query.
-fn signed_target(url: &str) -> (String, String) {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let (_, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-    let host = host_of(url).to_ascii_lowercase();
-    // Clients leave the default port out of the Host header.
-    let host = host.strip_suffix(":443").map(str::to_owned).unwrap_or(host);
-    (host, format!("/{path}"))
+/// What the signature covers of a URL: the `Host` header's value (`host[:port]`) and the path with its query,
+/// as the client sends them.
+fn signed_target(url: &Url) -> (String, String) {
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    (authority(url), path)
 }
 
-/// `host:port` of a URL, without any user information: what errors name.
-fn host_of(url: &str) -> String {
-    let authority = url.split('/').nth(2).unwrap_or_default();
-    authority.rsplit('@').next().unwrap_or_default().to_owned()
+/// `host[:port]` of a URL, the port left out when it is the scheme's default, as clients write the `Host` header:
+/// what the signature covers and what errors name (never the path, query or user information).
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
 
 impl Target for WebhookTarget {
@@ -353,7 +394,7 @@ impl Target for WebhookTarget {
             .ok_or_else(|| {
                 RotationError::target(
                     TargetErrorKind::Rejected,
-                    host_of(&url),
+                    authority(&url),
                     "the mint endpoint's answer has no \"value\" string; answer {\"value\": \"<credential>\"}",
                 )
             })?;
@@ -413,68 +454,122 @@ mod tests {
             ("WEBHOOK_SIGNING_SECRET_ARN", "arn:key"),
         ]))
         .unwrap();
-        assert!(matches!(ok.urls, UrlSource::Environment(WebhookUrls { mint: None, .. })));
+        assert!(matches!(ok.urls, UrlSource::Environment(ref urls) if urls.mint.is_none()));
+        fn with(set: &str) -> Vec<(&str, &str)> {
+            vec![("WEBHOOK_SET_URL", set), ("WEBHOOK_TEST_URL", "https://h/t"), ("WEBHOOK_SIGNING_SECRET_ARN", "a")]
+        }
         for (pairs, expect) in [
             (
                 vec![("WEBHOOK_TEST_URL", "https://h/t"), ("WEBHOOK_SIGNING_SECRET_ARN", "a")],
                 "WEBHOOK_SET_URL is required",
             ),
-            (
-                vec![
-                    ("WEBHOOK_SET_URL", "http://h/s"),
-                    ("WEBHOOK_TEST_URL", "https://h/t"),
-                    ("WEBHOOK_SIGNING_SECRET_ARN", "a"),
-                ],
-                "WEBHOOK_SET_URL must be an https:// URL",
-            ),
+            (with("http://h/s"), "WEBHOOK_SET_URL must be an https:// URL"),
+            (with("https://hook:pw-1234@h/s"), "WEBHOOK_SET_URL carries user information"),
+            (with("https://hook@h/s"), "WEBHOOK_SET_URL carries user information"),
+            (with("https://h/s#part"), "WEBHOOK_SET_URL has a fragment"),
+            (with("h/s"), "WEBHOOK_SET_URL is not a URL"),
             (vec![("WEBHOOK_URLS", "secret")], "WEBHOOK_ALLOWED_HOSTS is required with WEBHOOK_URLS=secret"),
+            (
+                vec![("WEBHOOK_URLS", "secret"), ("WEBHOOK_ALLOWED_HOSTS", "h, h:8443")],
+                "WEBHOOK_ALLOWED_HOSTS entry \"h:8443\" is not a host name",
+            ),
             (vec![("WEBHOOK_URLS", "dns")], "WEBHOOK_URLS must be env or secret"),
         ] {
-            assert!(WebhookConfig::from_env(&env(&pairs)).unwrap_err().to_string().contains(expect), "{expect}");
+            let error = WebhookConfig::from_env(&env(&pairs)).unwrap_err().to_string();
+            assert!(error.contains(expect), "{expect}: {error}");
+            assert!(!error.contains("pw-1234"), "{error}");
         }
+        let hosts = WebhookConfig::from_env(&env(&[
+            ("WEBHOOK_URLS", "secret"),
+            ("WEBHOOK_ALLOWED_HOSTS", "Hooks.Example, [::1],127.0.0.1,"),
+            ("WEBHOOK_SIGNING_SECRET_ARN", "a"),
+        ]))
+        .unwrap();
+        let UrlSource::Secret { allowed_hosts } = hosts.urls else { panic!("secret URLs") };
+        assert_eq!(allowed_hosts, ["hooks.example", "[::1]", "127.0.0.1"], "spelled as the URL parser spells hosts");
+    }
+
+    fn secret_urls(allowed: &[&str]) -> WebhookConfig {
+        WebhookConfig {
+            urls: UrlSource::Secret { allowed_hosts: allowed.iter().map(|h| h.to_string()).collect() },
+            signing_secret: "key".into(),
+            timeout: Duration::from_secs(1),
+            backoff: Backoff::default(),
+        }
+    }
+
+    fn with_set_url(url: &str) -> Secret {
+        let value = json!({"api_key": "k", "webhook_set_url": url, "webhook_test_url": "https://h/test"});
+        Secret::parse("s", &value.to_string())
     }
 
     #[test]
     fn urls_can_come_from_the_secret_itself() {
-        let config = WebhookConfig {
-            urls: UrlSource::Secret { allowed_hosts: vec!["h".into()] },
-            signing_secret: "key".into(),
-            timeout: Duration::from_secs(1),
-            backoff: Backoff::default(),
-        };
+        let config = secret_urls(&["h"]);
         let good = Secret::parse(
             "s",
             r#"{"api_key":"k","webhook_set_url":"https://h/set","webhook_test_url":"https://h:8443/test"}"#,
         );
         let urls = config.urls(&good).unwrap();
-        assert_eq!((urls.set.as_str(), urls.test.as_str(), urls.mint), ("https://h/set", "https://h:8443/test", None));
+        assert_eq!(urls.all().collect::<Vec<_>>(), ["https://h/set", "https://h:8443/test"]);
         let plain = Secret::parse(
             "s",
             r#"{"api_key":"k","webhook_set_url":"https://h/set","webhook_test_url":"http://h/test"}"#,
         );
         let error = config.urls(&plain).unwrap_err().to_string();
         assert!(error.contains("field `webhook_test_url` must be an https:// URL"), "{error}");
-        let elsewhere = Secret::parse("s", r#"{"api_key":"k","webhook_set_url":"https://evil.example:443/set"}"#);
-        let error = config.urls(&elsewhere).unwrap_err().to_string();
-        assert!(error.contains("names host \"evil.example\", which WEBHOOK_ALLOWED_HOSTS does not list"), "{error}");
+        let error = config.urls(&with_set_url("https://evil.example:443/set")).unwrap_err().to_string();
+        assert!(error.contains("reaches host \"evil.example\", which WEBHOOK_ALLOWED_HOSTS does not list"), "{error}");
         let missing = Secret::parse("s", r#"{"api_key":"k"}"#);
         assert!(config.urls(&missing).unwrap_err().to_string().contains("`webhook_set_url` is missing"));
     }
 
     #[test]
-    fn the_signature_covers_host_and_path() {
-        assert_eq!(
-            signed_target("https://Hooks.example:8443/set?x=1"),
-            ("hooks.example:8443".into(), "/set?x=1".into())
-        );
-        assert_eq!(signed_target("https://hooks.example"), ("hooks.example".into(), "/".into()));
-        assert_eq!(signed_target("https://hooks.example:443/s"), ("hooks.example".into(), "/s".into()));
+    fn the_host_checked_is_the_host_the_request_goes_to() {
+        let config = secret_urls(&["allowed.example", "h"]);
+        // Each reads as allowed.example to a parser that takes the text after the last `@`; the client sends
+        // each to evil.example.
+        for url in [
+            "https://evil.example?@allowed.example/set",
+            "https://evil.example#@allowed.example/set",
+            "https://evil.example\\@allowed.example/set",
+        ] {
+            let error = config.urls(&with_set_url(url)).unwrap_err().to_string();
+            assert!(
+                error.contains(
+                    "`webhook_set_url` reaches host \"evil.example\", which WEBHOOK_ALLOWED_HOSTS does not list"
+                ) && error.contains("an `@` after"),
+                "{url}: {error}"
+            );
+        }
+        for (url, expect) in [
+            ("https://allowed.example@evil.example/set", "carries user information"),
+            ("https://evil.example%2F@allowed.example/set", "carries user information"),
+            ("https://allowed.example.evil.example/set", "reaches host \"allowed.example.evil.example\""),
+            ("https://allowed.example/set#@evil.example", "has a fragment"),
+        ] {
+            let error = config.urls(&with_set_url(url)).unwrap_err().to_string();
+            assert!(error.contains(expect), "{url}: {error}");
+        }
+        let urls = config.urls(&with_set_url("https://Allowed.Example/a/../set?x=@y")).unwrap();
+        assert_eq!(urls.set.as_str(), "https://allowed.example/set?x=@y");
     }
 
     #[test]
-    fn errors_name_the_host_only() {
-        assert_eq!(host_of("https://user:pw@hooks.example:8443/set?token=abc"), "hooks.example:8443");
-        assert_eq!(host_of("https://hooks.example/set"), "hooks.example");
+    fn the_signature_covers_the_host_and_path_the_request_goes_to() {
+        let target = |url: &str| signed_target(&Url::parse(url).unwrap());
+        assert_eq!(target("https://Hooks.example:8443/set?x=1"), ("hooks.example:8443".into(), "/set?x=1".into()));
+        assert_eq!(target("https://hooks.example"), ("hooks.example".into(), "/".into()));
+        assert_eq!(target("https://hooks.example:443/s"), ("hooks.example".into(), "/s".into()));
+        assert_eq!(
+            target("https://evil.example?@allowed.example/set"),
+            ("evil.example".into(), "/?@allowed.example/set".into())
+        );
+        assert_eq!(
+            target("https://evil.example\\@allowed.example/set"),
+            ("evil.example".into(), "/@allowed.example/set".into())
+        );
+        assert_eq!(target("https://[::1]:8443/a/./b/../c"), ("[::1]:8443".into(), "/a/c".into()));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod mysql_security;
 mod mysql_trust;
 mod notifications;
 mod parameters;
+mod perimeter;
 mod postgres;
 mod postgres_security;
 mod postgres_server;

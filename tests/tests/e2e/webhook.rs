@@ -272,16 +272,27 @@ async fn redirects_are_refused_urls_stay_out_of_errors_and_answers_are_read_capp
     assert!(elsewhere.requests().is_empty(), "the redirect's target got nothing");
     assert_eq!(h.value(&arn, "AWSCURRENT").await, INITIAL);
 
-    // A URL's user information and query never reach an error or a log line.
-    let down = format!("https://hook-user:url-password-7f3a@localhost:{}", free_port());
+    // A URL's query never reaches an error or a log line.
+    let down = format!("https://localhost:{}", free_port());
     let set = format!("{down}/set?token=url-query-token-9c2e");
     let (h, arn) = setup(&down, signing_key, &ca, vec![("WEBHOOK_SET_URL", set)]).await;
     h.rotate(&arn, "rotate-custom").await;
     let record = h.wait_rotation(&arn).await;
     assert_eq!(record["error_type"], "TargetUnreachable", "{record}");
     let message = record["error_message"].as_str().unwrap();
-    assert!(message.contains("localhost:") && !message.contains("hook-user"), "{message}");
-    h.assert_no_leaks(&["url-query-token-9c2e".into(), "url-password-7f3a".into()]);
+    assert!(message.contains("localhost:"), "{message}");
+    h.assert_no_leaks(&["url-query-token-9c2e".into()]);
+
+    // User information is refused at cold start, the error naming the variable and not the password.
+    let with_userinfo = format!("https://hook-user:url-password-7f3a@localhost:{}/set", free_port());
+    let (h, _) = setup(&down, signing_key, &ca, vec![("WEBHOOK_SET_URL", with_userinfo)]).await;
+    let log = h.dir.path().join("rotate-custom.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !fs::read_to_string(&log).unwrap_or_default().contains("WEBHOOK_SET_URL carries user information") {
+        assert!(std::time::Instant::now() < deadline, "{}", fs::read_to_string(&log).unwrap_or_default());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    h.assert_no_leaks(&["url-password-7f3a".into()]);
 
     // A 256 MiB answer: rotor reads at most 64 KiB of it.
     let (h, arn, pid) = setup_with_pid(&format!("https://localhost:{}", huge.port), signing_key, &ca, vec![]).await;
@@ -360,4 +371,41 @@ async fn urls_from_the_secret_stay_on_allowed_hosts_and_are_never_rotated() {
     assert!(message.contains("webhook_set_url differs from the current one's"), "{message}");
     assert_eq!(receiver.requests().len(), sent, "nothing was sent");
     assert_eq!(stored(&receiver, &arn).await, current["api_key"], "the receiver still holds AWSCURRENT's key");
+}
+
+#[tokio::test]
+async fn urls_that_read_as_an_allowed_host_but_reach_another_are_refused_before_any_request() {
+    let signing_key = "webhook-signing-key-one-parser-06";
+    let dir = tempfile::tempdir().unwrap();
+    crate::certificates::write(dir.path());
+    let allowed = Receiver::start(dir.path(), "normal", signing_key);
+    // Stands in for evil.example: the same certificate, so a request sent there would complete and be logged.
+    let evil = Receiver::start(dir.path(), "normal", signing_key);
+    let extra = vec![("WEBHOOK_URLS", "secret".to_owned()), ("WEBHOOK_ALLOWED_HOSTS", "localhost".to_owned())];
+    let (h, arn) = setup("https://unused.invalid", signing_key, &dir.path().join("ca.pem"), extra).await;
+    // Each reads as `localhost` to a parser that takes the text after the last `@` of the authority; the HTTP
+    // client sends it to 127.0.0.1 on evil's port, with the pending credential.
+    for bypass in ["?@localhost/set", "#@localhost/set", "\\@localhost/set"] {
+        let set_url = format!("https://127.0.0.1:{}{bypass}", evil.port);
+        let value =
+            json!({"api_key": "initial-key-0000", "webhook_set_url": set_url, "webhook_test_url": allowed.url("test")});
+        h.client.put_secret_value().secret_id(&arn).secret_string(value.to_string()).send().await.unwrap();
+        h.rotate(&arn, "rotate-custom").await;
+        let record = h.wait_rotation(&arn).await;
+        assert_eq!(
+            (record["state"].as_str(), record["error_type"].as_str()),
+            (Some("failed"), Some("InvalidSecret")),
+            "{bypass}: {record}"
+        );
+        let message = record["error_message"].as_str().unwrap();
+        assert!(
+            message.contains("`webhook_set_url` reaches host \"127.0.0.1\", which WEBHOOK_ALLOWED_HOSTS does not list")
+                && message.contains("an `@` after"),
+            "{bypass}: {message}"
+        );
+        assert!(evil.requests().is_empty(), "{bypass}: nothing reached the other host: {:?}", evil.requests());
+        assert!(allowed.requests().is_empty(), "{bypass}: refused before any request");
+        assert_eq!(h.value(&arn, "AWSCURRENT").await, value.to_string(), "{bypass}: AWSCURRENT unchanged");
+        h.unstick(&arn).await;
+    }
 }
