@@ -76,9 +76,11 @@ def main():
         wait_for(invoke_port, "cargo lambda watch", STATE / "cargo-lambda.log")
         start([str(BIN / "rotatectl"), "serve", "--port", str(endpoint_port), "--state-dir", str(STATE / "state"),
                "--invoke-endpoint", f"http://127.0.0.1:{invoke_port}", "--manual-clock", CLOCK_START,
-               # ElastiCache's user calls, over the demo's Redis as the cache.
-               "--elasticache-redis", f"redis://rotor_admin:{redis_admin_password}@127.0.0.1:{redis.plain_port}",
-               "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500"], "endpoint.log")
+               # ElastiCache's user calls, over the demo's Redis as the cache (its password from the environment:
+               # a command line is readable by every local user).
+               "--elasticache-redis", f"redis://rotor_admin@127.0.0.1:{redis.plain_port}",
+               "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500"], "endpoint.log",
+              {"ROTOR_ELASTICACHE_REDIS_PASSWORD": redis_admin_password})
         wait_for(endpoint_port, "rotatectl serve", STATE / "endpoint.log")
 
         # IAM and STS: moto's server, checking signatures and policies after its first three (setup) calls.

@@ -1,5 +1,5 @@
 //! The HTTP endpoint: Secrets Manager's JSON 1.1 protocol on `POST /`, the scheduler, and rotor's own routes
-//! under `/_rotor/` (health, the manual clock, the last rotation of a secret).
+//! under `/_rotor/` (health, the manual clock, the last rotation of a secret), behind the [`perimeter`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,8 +7,9 @@ use std::time::Duration as StdDuration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +24,7 @@ use crate::error::{Error, ErrorKind};
 use crate::invoke::Invoker;
 use crate::operations::{self, Identity};
 use crate::orchestrator::Orchestrator;
+use crate::perimeter;
 use crate::quotas::Quotas;
 use crate::store::Store;
 
@@ -79,9 +81,9 @@ impl Endpoint {
         self.orchestrator.now()
     }
 
-    /// Serves on `listener` until the process ends, with the scheduler running beside it. Only requests whose
-    /// `Host` names a loopback address and the listener's port are answered, so a web page cannot reach the
-    /// endpoint through DNS rebinding.
+    /// Serves on `listener` until the process ends, with the scheduler running beside it. Every request passes
+    /// the perimeter first (a loopback `Host` on the listener's port, nothing cross-site, only the AWS protocols'
+    /// content types: see [`perimeter`]); one that does not is answered 403 before anything is read or changed.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         tokio::spawn(scheduler(Arc::clone(&self)));
         if let Some(interval) = self.config.save_interval {
@@ -98,13 +100,13 @@ impl Endpoint {
             .route("/2015-03-31/functions/{function}/invocations", post(invoke))
             .route("/_rotor/schedules/{*parameter}", get(get_schedule))
             .with_state(self)
-            .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-                let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
-                async move {
-                    if is_loopback_host(&host, port) {
-                        next.run(request).await
-                    } else {
-                        answer(Error::foreign_host(&host))
+            // Router::layer also wraps the answers to a path or method no route serves: all are refused alike.
+            .layer(axum::middleware::from_fn(move |request: Request, next: Next| async move {
+                match perimeter::check(request.method(), request.headers(), port) {
+                    Ok(()) => next.run(request).await,
+                    Err(error) => {
+                        tracing::warn!(method = %request.method(), path = request.uri().path(), %error, "refused a request");
+                        answer(error)
                     }
                 }
             }));
@@ -368,7 +370,7 @@ async fn get_schedule(State(endpoint): State<Arc<Endpoint>>, Path(parameter): Pa
 }
 
 /// The JSON protocol's answer to an error: AWS's code as `__type` and `X-Amzn-ErrorType`, its message, and the
-/// status AWS uses (500 for the endpoint's own failures, 403 for a foreign `Host`, 400 otherwise).
+/// status AWS uses (500 for the endpoint's own failures, 403 for a request the perimeter refuses, 400 otherwise).
 fn answer(error: Error) -> Response {
     let status = match error.kind {
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -381,12 +383,6 @@ fn answer(error: Error) -> Response {
     headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
     headers.insert("x-amzn-errortype", HeaderValue::from_static(error.code()));
     response
-}
-
-/// Whether a `Host` header names a loopback address (`127.0.0.1`, `localhost`, `[::1]`) and `port`.
-pub fn is_loopback_host(host: &str, port: u16) -> bool {
-    let Some((name, host_port)) = host.rsplit_once(':') else { return false };
-    matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]") && host_port == port.to_string()
 }
 
 async fn scheduler(endpoint: Arc<Endpoint>) {

@@ -118,6 +118,32 @@ impl Error {
         )
     }
 
+    /// A request a web page sent: an `Origin` other than the endpoint's own, or a cross-site `Sec-Fetch-Site`
+    /// (`what` names the header and its value).
+    pub fn cross_site(what: &str) -> Self {
+        Self::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "the endpoint refuses cross-site requests, and this one carries {what}: a web page may not call it \
+                 (the AWS SDKs and the aws CLI send no Origin)"
+            ),
+        )
+    }
+
+    /// A body in a content type a web page can send cross-site without a CORS preflight (`None`: no type), not
+    /// signed where the AWS protocol allows it signed.
+    pub fn simple_content_type(media_type: Option<&str>) -> Self {
+        let what = media_type.map_or_else(|| "a body without a Content-Type".to_owned(), |t| format!("not {t:?}"));
+        Self::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "the endpoint accepts the AWS protocols' content types only (application/x-amz-json-1.1 or 1.0, \
+                 application/json, application/octet-stream; application/x-www-form-urlencoded or no type only \
+                 with a SigV4 Authorization header), {what}: a web page can send that cross-site without asking"
+            ),
+        )
+    }
+
     /// A Parameter Store error with its code.
     pub fn parameter(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Parameter(code), message)

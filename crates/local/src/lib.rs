@@ -5,7 +5,7 @@
 //! function's four steps through the Lambda Invoke API, removes `AWSPENDING` only on success, keeps it (and
 //! refuses new rotations) on failure; schedules rotate when due; a token reused with another value is
 //! `ResourceExistsException`. The state survives a restart, and an audit log records every operation without a
-//! value or token.
+//! value or token. Only loopback `Host`s are served, and a request a web page could send cross-site is refused.
 
 mod clock;
 mod elasticache;
@@ -14,6 +14,7 @@ mod error;
 mod invoke;
 mod operations;
 mod orchestrator;
+mod perimeter;
 mod quotas;
 mod schedule;
 mod state;

@@ -1,7 +1,7 @@
 //! `rotatectl serve`: the local Secrets Manager endpoint.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -36,10 +36,15 @@ pub struct ServeArgs {
     /// Milliseconds between the scheduler's looks for due rotations.
     #[arg(long, default_value_t = 1000)]
     scheduler_interval_ms: u64,
-    /// Serve ElastiCache's user calls over this Redis server: its administrative URL
-    /// (`redis://user:password@127.0.0.1:port`), where users are applied.
-    #[arg(long, env = "ROTOR_ELASTICACHE_REDIS", requires = "elasticache_endpoint")]
+    /// Serve ElastiCache's user calls over this Redis server: its administrative URL without the password
+    /// (`redis://user@127.0.0.1:port`), where users are applied (or `ROTOR_ELASTICACHE_REDIS`, which may carry
+    /// it). The password comes from `ROTOR_ELASTICACHE_REDIS_PASSWORD` or `--elasticache-redis-password-file`,
+    /// never from the command line, which every local user can read.
+    #[arg(long, requires = "elasticache_endpoint")]
     elasticache_redis: Option<String>,
+    /// A file holding the password of `--elasticache-redis`'s user, its owner's alone (mode 0600 or 0400).
+    #[arg(long)]
+    elasticache_redis_password_file: Option<PathBuf>,
     /// The cache's address as clients reach it (`host:port`, its TLS port), answered by
     /// `DescribeReplicationGroups`.
     #[arg(long)]
@@ -73,7 +78,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
                 .with_timezone(&Utc),
         ),
     };
-    let elasticache = match (args.elasticache_redis, args.elasticache_endpoint) {
+    let admin_url = elasticache_admin_url(args.elasticache_redis, args.elasticache_redis_password_file.as_deref())?;
+    let elasticache = match (admin_url, args.elasticache_endpoint) {
+        (Some(_), None) => return Err("ROTOR_ELASTICACHE_REDIS needs --elasticache-endpoint".into()),
         (Some(admin_url), Some(endpoint)) => {
             let (host, port) = endpoint
                 .rsplit_once(':')
@@ -109,4 +116,104 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     endpoint.serve(listener).await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Redis administrative URL with its password: the URL from `--elasticache-redis` or
+/// `ROTOR_ELASTICACHE_REDIS`, the password from `--elasticache-redis-password-file` or
+/// `ROTOR_ELASTICACHE_REDIS_PASSWORD` (or the variable's own URL).
+fn elasticache_admin_url(flag: Option<String>, password_file: Option<&Path>) -> Result<Option<String>, String> {
+    let (text, on_command_line) = match flag {
+        Some(url) => (url, true),
+        None => match std::env::var("ROTOR_ELASTICACHE_REDIS") {
+            Ok(url) => (url, false),
+            Err(_) if password_file.is_some() => {
+                return Err("--elasticache-redis-password-file needs --elasticache-redis".into());
+            }
+            Err(_) => return Ok(None),
+        },
+    };
+    let password = match (password_file, std::env::var("ROTOR_ELASTICACHE_REDIS_PASSWORD").ok()) {
+        (Some(_), Some(_)) => {
+            return Err("give the Redis password once: --elasticache-redis-password-file or \
+                        ROTOR_ELASTICACHE_REDIS_PASSWORD, not both"
+                .into());
+        }
+        (Some(path), None) => Some(read_password_file(path)?),
+        (None, from_env) => from_env,
+    };
+    with_password(&text, on_command_line, password).map(Some)
+}
+
+/// `text` (a Redis URL) with `password` in it. A password already in a URL given on the command line is
+/// refused: every local user can read a command line. Errors never quote the URL or a password.
+fn with_password(text: &str, on_command_line: bool, password: Option<String>) -> Result<String, String> {
+    let what = if on_command_line { "--elasticache-redis" } else { "ROTOR_ELASTICACHE_REDIS" };
+    let mut url = reqwest::Url::parse(text).map_err(|e| format!("{what} is not a URL ({e})"))?;
+    match (url.password().is_some(), password) {
+        (true, _) if on_command_line => Err("--elasticache-redis carries a password, which every local user can \
+             read on a command line (ps, /proc/<pid>/cmdline): give the URL without it, and the password in \
+             ROTOR_ELASTICACHE_REDIS_PASSWORD or in a file only you can read, named by \
+             --elasticache-redis-password-file"
+            .into()),
+        (true, Some(_)) => Err("ROTOR_ELASTICACHE_REDIS carries a password and another is given: give it once".into()),
+        (_, None) => Ok(url.into()),
+        (false, Some(password)) => {
+            // Every byte but the unreserved ones percent-encoded, `%` too (the URL parser would leave it as it
+            // is): the Redis client decodes the password back to the same bytes.
+            let encoded: String = password
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            url.set_password(Some(&encoded))
+                .map_err(|()| format!("{what} cannot carry a password: it names no host"))?;
+            Ok(url.into())
+        }
+    }
+}
+
+/// A password file's content without its final line break; refused when anyone but its owner may read it.
+fn read_password_file(path: &Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("--elasticache-redis-password-file {shown}: {e}"))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "--elasticache-redis-password-file {shown} is mode {:o}, readable by others: `chmod 600 {shown}`",
+            mode & 0o777
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--elasticache-redis-password-file {shown}: {e}"))?;
+    let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if password.is_empty() {
+        return Err(format!("--elasticache-redis-password-file {shown} is empty"));
+    }
+    Ok(password.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redis_password_never_comes_from_the_command_line() {
+        let error = with_password("redis://admin:on-argv-1234@127.0.0.1:6379", true, None).unwrap_err();
+        assert!(error.contains("--elasticache-redis carries a password") && !error.contains("on-argv-1234"), "{error}");
+        assert_eq!(
+            with_password("redis://admin:from-env@127.0.0.1:6379", false, None).unwrap(),
+            "redis://admin:from-env@127.0.0.1:6379",
+            "a URL from the environment may carry it"
+        );
+        let url = with_password("redis://admin@127.0.0.1:6379", true, Some("p@ss:w%41/rd ok".into())).unwrap();
+        let parsed = reqwest::Url::parse(&url).unwrap();
+        assert_eq!((parsed.username(), parsed.host_str(), parsed.port()), ("admin", Some("127.0.0.1"), Some(6379)));
+        assert_eq!(parsed.password(), Some("p%40ss%3Aw%2541%2Frd%20ok"), "what the Redis client decodes back");
+        let error = with_password("redis://admin:x@127.0.0.1:6379", false, Some("y".into())).unwrap_err();
+        assert!(error.contains("give it once"), "{error}");
+    }
 }

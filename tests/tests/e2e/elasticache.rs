@@ -22,6 +22,31 @@ struct Cache {
     h: Harness,
     redis: RedisServer,
     api: ElastiCache,
+    /// Holds the Redis administrative password the endpoint reads at each start.
+    _password: tempfile::TempDir,
+}
+
+/// The endpoint's arguments that serve ElastiCache over `redis` as the cache (a modified user `modifying` for
+/// `modify_ms`), with the administrative password in a file of the returned directory that only its owner reads:
+/// never on the endpoint's command line.
+pub fn endpoint_args(redis: &RedisServer, modify_ms: u64) -> (Vec<String>, tempfile::TempDir) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("redis-admin-password");
+    let mut written = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&file).unwrap();
+    written.write_all(redis.root_password.as_bytes()).unwrap();
+    let args = vec![
+        "--elasticache-redis".to_string(),
+        format!("redis://{ROOT}@127.0.0.1:{}", redis.port),
+        "--elasticache-redis-password-file".to_string(),
+        file.display().to_string(),
+        "--elasticache-endpoint".to_string(),
+        format!("127.0.0.1:{}", redis.tls_port),
+        "--elasticache-modify-ms".to_string(),
+        modify_ms.to_string(),
+    ];
+    (args, dir)
 }
 
 /// The endpoint serving ElastiCache over the test Redis (a modified user stays `modifying` for `modify_ms`), and
@@ -36,14 +61,7 @@ async fn start(modify_ms: u64, env: &[(&str, &str)]) -> Cache {
         ("CONNECT_TIMEOUT_SECONDS".to_string(), "2".to_string()),
     ];
     function_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let endpoint_args = vec![
-        "--elasticache-redis".to_string(),
-        format!("redis://{ROOT}:{}@127.0.0.1:{}", redis.root_password, redis.port),
-        "--elasticache-endpoint".to_string(),
-        format!("127.0.0.1:{}", redis.tls_port),
-        "--elasticache-modify-ms".to_string(),
-        modify_ms.to_string(),
-    ];
+    let (endpoint_args, password) = endpoint_args(&redis, modify_ms);
     let h = Harness::start_with(vec![Function { name: "rotate-elasticache", env: function_env }], endpoint_args).await;
     let config = aws_sdk_elasticache::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -51,7 +69,7 @@ async fn start(modify_ms: u64, env: &[(&str, &str)]) -> Cache {
         .credentials_provider(Credentials::new("AKIDROTORTEST", "rotor-test-not-a-secret", None, None, "rotor-tests"))
         .endpoint_url(&h.endpoint_url)
         .build();
-    Cache { h, redis, api: ElastiCache::from_conf(config) }
+    Cache { h, redis, api: ElastiCache::from_conf(config), _password: password }
 }
 
 impl Cache {
