@@ -174,8 +174,10 @@ def main():
         pg.sql(f"CREATE ROLE reporting LOGIN PASSWORD '{reporting_password}'")
         ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
+        # Bound to its function as a secret is: rotate-postgres rotates only parameters tagged for it.
         ssm.put_parameter(Name=parameter, Type="SecureString",
-                          Value=json.dumps(dict(pg_secret, username="reporting", password=reporting_password)))
+                          Value=json.dumps(dict(pg_secret, username="reporting", password=reporting_password)),
+                          Tags=[{"Key": "rotor:function", "Value": "postgres"}])
         request = urllib.request.Request(f"{endpoint}/_rotor/schedules", headers={"content-type": "application/json"},
                                          data=json.dumps({"ParameterName": parameter, "FunctionName": "rotate-postgres",
                                                           "ScheduleExpression": "rate(1 day)"}).encode())

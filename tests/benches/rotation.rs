@@ -174,7 +174,7 @@ async fn measure_parameter(title: &str, function: &'static str, env: Vec<(String
     let mut h = Harness::start(vec![]).await;
     let pid = h.start_function(Function { name: function, env });
     let name = format!("/rotor/bench/{}", unique("p"));
-    h.put_parameter(&name, &value).await;
+    h.put_parameter(&name, &value, function.trim_start_matches("rotate-")).await;
     let audit_before = audit_len(&h);
     let mut totals = Vec::new();
     for run in 0..ROTATIONS {

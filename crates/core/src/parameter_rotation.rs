@@ -6,6 +6,10 @@
 //! of a finished rotation changes nothing). `<name>.rotor-pending`, created with `Overwrite=false` (the lock),
 //! holds `{"rotation", "base", "value"}` from createSecret until the parameter is written.
 //!
+//! A parameter is bound to its function as a secret is: by its `rotor:function` tag (an administrator's, under the
+//! tag-guard SCP), checked before anything else is read or written; a companion is rotor's own only when it carries
+//! the same tag, which the function sets when it creates it (one a writer of the path planted is refused).
+//!
 //! Parameter Store keeps 100 versions and refuses a new one while the oldest carries a label, so no label may
 //! accumulate: before setSecret each rotation removes the `rotation-<id>` labels from every version but the one it
 //! rotates from (at most two are ever left: on `current` and on `previous`), and refuses, with nothing changed,
@@ -32,6 +36,8 @@ pub const PENDING_SUFFIX: &str = ".rotor-pending";
 pub const CURRENT_LABEL: &str = "current";
 /// The label of the version before it.
 pub const PREVIOUS_LABEL: &str = "previous";
+/// The tag that binds a parameter, and its companion, to the function that rotates it.
+pub const FUNCTION_TAG: &str = "rotor:function";
 
 /// A parameter rotation's event: `{"ParameterName": ..., "RotationId": ...}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +91,11 @@ impl ParameterEvent {
     }
 }
 
+/// The event names a parameter that does not exist.
+fn no_parameter(name: &str) -> RotationError {
+    RotationError::invalid_secret(name, "ParameterName", "names no parameter; create it with the credential first")
+}
+
 /// The label of the version rotation `id` wrote.
 fn rotation_label(id: &str) -> String {
     format!("rotation-{}", id.replace(':', "-"))
@@ -107,10 +118,41 @@ impl ParameterRotation<'_> {
             None if absent_ok => Ok(()),
             None => Err(self.state("no longer holds the lock: its companion parameter was deleted".into())),
             Some(companion) => {
-                let pending = Pending::parse(self.name, &companion)?;
+                let pending = self.pending_of(&companion).await?;
                 if pending.rotation == self.id { Ok(()) } else { Err(self.in_progress(&pending.rotation)) }
             }
         }
+    }
+
+    /// Refuses a parameter (`None`: the one rotated) whose `rotor:function` tag does not name this function: the
+    /// binding a secret has through its role's condition, checked here too so that an event sent to the wrong
+    /// function changes nothing even where the role would allow it.
+    async fn check_bound(&self, companion: Option<&str>) -> Result<(), RotationError> {
+        let parameter = companion.unwrap_or(self.name);
+        let function = self.store.function();
+        let Some(tags) = self.store.tags(parameter).await? else {
+            return Err(no_parameter(self.name));
+        };
+        let tagged = tags.iter().find(|(key, _)| key == FUNCTION_TAG).map(|(_, value)| value.as_str());
+        let reason = match (tagged, companion) {
+            (Some(value), _) if value == function => return Ok(()),
+            (_, Some(companion)) => format!(
+                "the companion {companion} is not rotor's own (it lacks the tag {FUNCTION_TAG}={function} the function sets when it creates one): someone else wrote it, so its value is not used; nothing was changed: delete {companion} and rotate again"
+            ),
+            (Some(value), None) => format!(
+                "is tagged {FUNCTION_TAG}={value}, not {function}, the value of the function it was sent to; nothing was read or written: send its rotation to rotate-{value}, or have an administrator retag it"
+            ),
+            (None, None) => format!(
+                "has no {FUNCTION_TAG} tag, so no function may rotate it; nothing was read or written: have an administrator tag it {FUNCTION_TAG}={function} (the tag-guard SCP keeps rotor:* tags to administrators)"
+            ),
+        };
+        Err(RotationError::InvalidTag { secret: self.name.to_owned(), tag: FUNCTION_TAG.to_owned(), reason })
+    }
+
+    /// A companion's pending value, once it is known to be rotor's own.
+    async fn pending_of(&self, companion: &Parameter) -> Result<Pending, RotationError> {
+        self.check_bound(Some(&companion.name)).await?;
+        Pending::parse(self.name, companion)
     }
 
     /// The `previous` version's value.
@@ -208,9 +250,12 @@ impl<T: Target> Rotator<T> {
             rotation_token: None,
         };
 
-        // createSecret: the lock and the pending value.
+        // createSecret: the binding first, then the lock and the pending value.
         let started = (Instant::now(), self.secrets().calls());
-        let created = self.parameter_create(&rotation, &finished).await;
+        let created = match rotation.check_bound(None).await {
+            Ok(()) => self.parameter_create(&rotation, &finished).await,
+            Err(error) => Err(error),
+        };
         self.record(&step_event(Step::CreateSecret), started, created.as_ref().map(|(o, _)| *o));
         let (outcome, state) = created?;
         let Some((current, pending, settings)) = state else { return Ok(outcome) };
@@ -264,13 +309,7 @@ impl<T: Target> Rotator<T> {
         let name = rotation.name;
         let mut found = store.read(&[name, rotation.companion]).await?.into_iter();
         let (current, companion) = (found.next().flatten(), found.next().flatten());
-        let current = current.ok_or_else(|| {
-            RotationError::invalid_secret(
-                name,
-                "ParameterName",
-                "names no parameter; create it with the credential first",
-            )
-        })?;
+        let current = current.ok_or_else(|| no_parameter(name))?;
         if current.kind != "SecureString" {
             return Err(RotationError::invalid_secret(
                 name,
@@ -290,7 +329,7 @@ impl<T: Target> Rotator<T> {
         let current_secret = Current { version: current.version, secret: Secret::parse(name, &current.value) };
         let (outcome, pending) = match companion {
             Some(companion) => {
-                let pending = Pending::parse(name, &companion)?;
+                let pending = rotation.pending_of(&companion).await?;
                 if pending.rotation != rotation.id {
                     return Err(rotation.in_progress(&pending.rotation));
                 }
@@ -322,8 +361,10 @@ impl<T: Target> Rotator<T> {
                     Created::Now => (Outcome::Done, pending),
                     // Another run got there first: it is this rotation's only if it holds this id.
                     Created::Exists => {
-                        let companion = store.read(&[rotation.companion]).await?.pop().flatten();
-                        let theirs = companion.map(|c| Pending::parse(name, &c)).transpose()?;
+                        let theirs = match store.read(&[rotation.companion]).await?.pop().flatten() {
+                            Some(companion) => Some(rotation.pending_of(&companion).await?),
+                            None => None,
+                        };
                         match theirs {
                             Some(theirs) if theirs.rotation == rotation.id => (Outcome::AlreadyDone, theirs),
                             Some(theirs) => return Err(rotation.in_progress(&theirs.rotation)),
@@ -352,7 +393,11 @@ impl<T: Target> Rotator<T> {
         let store = rotation.store;
         let mut found = store.read(&[rotation.name, rotation.companion]).await?.into_iter();
         let (now, companion) = (found.next().flatten(), found.next().flatten());
-        match companion.map(|c| Pending::parse(rotation.name, &c)).transpose()? {
+        let theirs = match companion {
+            Some(companion) => Some(rotation.pending_of(&companion).await?),
+            None => None,
+        };
+        match theirs {
             Some(theirs) if theirs.rotation != rotation.id => return Err(rotation.in_progress(&theirs.rotation)),
             None => return Err(rotation.state("no longer holds the lock: its companion parameter was deleted".into())),
             Some(_) => {}

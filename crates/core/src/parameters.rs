@@ -1,6 +1,6 @@
 //! The Parameter Store calls a parameter rotation makes (`aws_sdk_ssm`), in the domain's words: read a parameter
 //! and its companion, describe it, list its versions' labels, create the companion (the lock), write the parameter,
-//! label and unlabel a version, delete.
+//! label and unlabel a version, read a parameter's tags, delete.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 
 use crate::aws_failure::AwsFailure;
 use crate::error::RotationError;
@@ -66,13 +66,37 @@ pub enum Created {
 pub struct ParameterStore {
     client: Client,
     calls: Arc<AtomicU64>,
+    function: String,
 }
 
 impl ParameterStore {
     /// A client of an AWS configuration already loaded (the function's one connector and credentials chain);
-    /// `AWS_ENDPOINT_URL_SSM` and `AWS_ENDPOINT_URL` apply as in every AWS tool.
-    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig) -> Self {
-        Self { client: Client::new(sdk_config), calls: Arc::default() }
+    /// `AWS_ENDPOINT_URL_SSM` and `AWS_ENDPOINT_URL` apply as in every AWS tool. `function` is the value of the
+    /// `rotor:function` tag this function rotates (and tags its companions with).
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, function: impl Into<String>) -> Self {
+        Self { client: Client::new(sdk_config), calls: Arc::default(), function: function.into() }
+    }
+
+    /// The value of the `rotor:function` tag of the parameters this function rotates.
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// `ListTagsForResource` of a parameter: its tags, or `None` when there is no such parameter.
+    pub async fn tags(&self, name: &str) -> Result<Option<Vec<(String, String)>>, RotationError> {
+        self.count();
+        let result = self
+            .client
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(out.tag_list().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())),
+            Err(e) if matches!(e.code(), Some("InvalidResourceId" | "ParameterNotFound")) => Ok(None),
+            Err(e) => Err(store_error("ListTagsForResource", name, e)),
+        }
     }
 
     /// How many API calls it has made.
@@ -134,7 +158,8 @@ impl ParameterStore {
     }
 
     /// `PutParameter` of a SecureString with `settings`: overwriting (a new newest version, whose number is
-    /// returned) or creating only (`Created::Exists` when the name is taken).
+    /// returned) or creating only (`Created::Exists` when the name is taken), a created one tagged
+    /// `rotor:function=<this function>` (Parameter Store takes tags only on creation).
     pub async fn put(
         &self,
         name: &str,
@@ -143,6 +168,11 @@ impl ParameterStore {
         overwrite: bool,
     ) -> Result<(Created, i64), RotationError> {
         self.count();
+        let tag = Tag::builder()
+            .key(crate::parameter_rotation::FUNCTION_TAG)
+            .value(&self.function)
+            .build()
+            .map_err(|e| RotationError::Config { variable: "ROTOR_FUNCTION", reason: e.to_string() })?;
         let result = self
             .client
             .put_parameter()
@@ -152,6 +182,7 @@ impl ParameterStore {
             .set_key_id(settings.key_id.clone())
             .tier(ParameterTier::from(settings.tier.as_str()))
             .overwrite(overwrite)
+            .set_tags((!overwrite).then(|| vec![tag]))
             .send()
             .await;
         match result {
@@ -253,7 +284,7 @@ where
     let failure = AwsFailure::of(&error);
     let fix = match failure.code().unwrap_or_default() {
         "AccessDeniedException" | "AccessDenied" => {
-            "grant the function's role this action on the parameter and its companion (<name>.rotor-pending), and kms:Decrypt/kms:Encrypt/kms:GenerateDataKey on the parameter's KMS key"
+            "the role opens only parameters tagged rotor:function=<its function> (and creates only companions, <name>.rotor-pending, tagged so): tag the parameter, or grant the function's role this action and kms:Decrypt/kms:Encrypt/kms:GenerateDataKey on the parameter's KMS key"
         }
         "ParameterMaxVersionLimitExceeded" => {
             "the parameter has 100 versions and the oldest carries a label; move or remove that label (aws ssm unlabel-parameter-version)"

@@ -91,13 +91,13 @@ pub async fn run<T: Target>(
     let notifier = Notifier::from_env(&init.env, &init.sdk_config);
     let rotator = Arc::new(Rotator::new(init.secrets, target, init.policy).with_notifier(notifier));
     // The Parameter Store client is built on the first parameter event: a function serving secrets never pays it.
-    let parameters = Arc::new((init.sdk_config, OnceLock::new()));
+    let parameters = Arc::new((init.sdk_config, function_tag(&init.env), OnceLock::new()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (rotator, parameters) = (Arc::clone(&rotator), Arc::clone(&parameters));
         async move {
             let deadline = deadline_of(&event.context);
             if ParameterEvent::is_parameter_event(&event.payload) {
-                let store = parameters.1.get_or_init(|| ParameterStore::from_sdk_config(&parameters.0));
+                let store = parameters.2.get_or_init(|| ParameterStore::from_sdk_config(&parameters.0, &parameters.1));
                 handle_parameter(&rotator, store, &event.payload, deadline).await.map(|()| Value::Null)
             } else {
                 handle(&rotator, &event.payload, deadline).await.map(|()| Value::Null)
@@ -105,6 +105,17 @@ pub async fn run<T: Target>(
         }
     }))
     .await
+}
+
+/// The value of the `rotor:function` tag of the parameters this function rotates, read once at cold start:
+/// `ROTOR_FUNCTION` (the template sets it to the value its role's conditions name), or, where it is unset (local
+/// runs, `cargo lambda`), the binary's name without `rotate-` (`rotate-postgres` rotates `rotor:function=postgres`).
+fn function_tag(env: &Env) -> String {
+    env.get("ROTOR_FUNCTION").filter(|value| !value.is_empty()).unwrap_or_else(|| {
+        let binary = std::env::current_exe().ok().and_then(|path| path.file_stem()?.to_str().map(str::to_owned));
+        let binary = binary.unwrap_or_default();
+        binary.strip_prefix("rotate-").unwrap_or(&binary).to_owned()
+    })
 }
 
 /// Logs a cold-start error, reports it to the Runtime API (when there is one) and returns it for `main` to exit

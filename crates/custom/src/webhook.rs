@@ -284,7 +284,7 @@ impl WebhookTarget {
                         }
                     })?;
                 let status = response.status();
-                let (text, complete) = read_capped(response).await;
+                let (text, complete) = read_capped(response, &host).await?;
                 if status.is_success() && complete {
                     return Ok(text);
                 }
@@ -322,18 +322,31 @@ impl WebhookTarget {
 /// The most of an answer rotor reads: a receiver cannot exhaust the function's memory.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// The answer's body, read up to [`MAX_ANSWER_BYTES`]; `false` when there was more (or the read failed).
-async fn read_capped(mut response: reqwest::Response) -> (String, bool) {
+/// The answer's body, read up to [`MAX_ANSWER_BYTES`]; `false` when there was more. A body that cannot be read
+/// (the connection dropped, a malformed chunk) is a read error of its own, never mistaken for an oversized answer.
+async fn read_capped(mut response: reqwest::Response, host: &str) -> Result<(String, bool), RotationError> {
+    let status = response.status();
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_ANSWER_BYTES => body.extend_from_slice(&chunk),
             Ok(Some(chunk)) => {
                 body.extend_from_slice(&chunk[..MAX_ANSWER_BYTES - body.len()]);
-                return (String::from_utf8_lossy(&body).into_owned(), false);
+                return Ok((String::from_utf8_lossy(&body).into_owned(), false));
             }
-            Ok(None) => return (String::from_utf8_lossy(&body).into_owned(), true),
-            Err(_) => return (String::from_utf8_lossy(&body).into_owned(), false),
+            Ok(None) => return Ok((String::from_utf8_lossy(&body).into_owned(), true)),
+            Err(e) => {
+                return Err(RotationError::Target {
+                    kind: TargetErrorKind::Unreachable,
+                    target: host.to_owned(),
+                    message: format!(
+                        "the webhook answered {status} but reading its answer failed after {} bytes (the connection ended or the body was malformed); check the receiver",
+                        body.len()
+                    ),
+                    // The URL (its query may carry a token) never reaches an error or a log.
+                    source: Some(Box::new(e.without_url())),
+                });
+            }
         }
     }
 }
@@ -578,5 +591,26 @@ mod tests {
         assert_eq!(excerpt("", None), "(empty body)");
         assert_eq!(excerpt(&"x".repeat(500), None).len(), 200);
         assert_eq!(fingerprint("a").len(), 16);
+    }
+
+    /// A receiver that promises 100 bytes, sends 5 and hangs up: the step must say the read failed, not that the
+    /// answer was too long (the message an operator would chase in the wrong place).
+    #[tokio::test]
+    async fn an_answer_cut_short_is_reported_as_a_read_error_not_as_oversized() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await.unwrap();
+            socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort").await.unwrap();
+        });
+        let response = reqwest::Client::new().get(format!("http://{address}/")).send().await.unwrap();
+        let error = read_capped(response, "receiver.example").await.unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("reading its answer failed after 5 bytes"), "{message}");
+        assert!(!message.contains("KiB"), "{message}");
+        assert!(matches!(error, RotationError::Target { kind: TargetErrorKind::Unreachable, .. }), "{error:?}");
     }
 }

@@ -168,6 +168,11 @@ impl Endpoint {
             }
             "AmazonSSM.DescribeParameters" => self.store().read(|s| operations::describe_parameters(s, body)),
             "AmazonSSM.DeleteParameter" => self.store().write(|s| operations::delete_parameter(s, body)),
+            "AmazonSSM.AddTagsToResource" => self.store().write(|s| operations::add_tags_to_resource(s, body)),
+            "AmazonSSM.RemoveTagsFromResource" => {
+                self.store().write(|s| operations::remove_tags_from_resource(s, body))
+            }
+            "AmazonSSM.ListTagsForResource" => self.store().read(|s| operations::list_tags_for_resource(s, body)),
             "AWSEvents.PutEvents" => self.store().write(|s| operations::put_events(s, now, body)),
             other => Err(Error::unknown_operation(other)),
         }

@@ -93,6 +93,9 @@ pub struct ParameterRecord {
     pub description: Option<String>,
     /// Its versions, oldest first, at most 100.
     pub versions: Vec<ParameterVersion>,
+    /// Its tags (`rotor:function` binds it to its function), by key.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// One version of a parameter.

@@ -277,16 +277,19 @@ async fn where_moto_is_wrong_the_local_endpoint_does_what_aws_documents() {
 
 /// The Parameter Store calls a parameter rotation makes, in its order, with the answers a caller relies on.
 async fn parameter_rotation_calls(c: &aws_sdk_ssm::Client, name: &str) -> Vec<String> {
-    use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
+    use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
     let companion = format!("{name}.rotor-pending");
     let mut log = Vec::new();
+    // Created tagged rotor:function (Parameter Store takes tags only on creation), as rotor creates its companion.
     let put = |value: &str, overwrite: bool, target: &str| {
+        let tag = Tag::builder().key("rotor:function").value("custom").build().unwrap();
         c.put_parameter()
             .name(target)
             .value(value)
             .r#type(ParameterType::SecureString)
             .tier(ParameterTier::Standard)
             .overwrite(overwrite)
+            .set_tags((!overwrite).then(|| vec![tag]))
             .send()
     };
     log.push(seen("PutParameter", put("one", false, name).await, |o| format!("{}", o.version())));
@@ -308,6 +311,19 @@ async fn parameter_rotation_calls(c: &aws_sdk_ssm::Client, name: &str) -> Vec<St
         format!("{}", o.version())
     }));
     log.push(seen("PutParameter overwrite", put("two", true, name).await, |o| format!("{}", o.version())));
+    for (what, target) in
+        [("parameter", name.to_owned()), ("companion", companion.clone()), ("missing", format!("{name}-none"))]
+    {
+        let r = c
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(&target)
+            .send()
+            .await;
+        log.push(seen(&format!("ListTagsForResource {what}"), r, |o| {
+            format!("{:?}", o.tag_list().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>())
+        }));
+    }
     let r = c
         .label_parameter_version()
         .name(name)

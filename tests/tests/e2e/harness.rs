@@ -413,9 +413,11 @@ impl Harness {
         out["rotations_started"].as_u64().unwrap()
     }
 
-    /// Puts a SecureString parameter on the endpoint's Parameter Store (Parameter Store's JSON protocol).
-    pub async fn put_parameter(&self, name: &str, value: &str) {
-        let put = json!({"Name": name, "Value": value, "Type": "SecureString", "Overwrite": true});
+    /// Creates a SecureString parameter on the endpoint's Parameter Store (Parameter Store's JSON protocol), tagged
+    /// `rotor:function=<function>` so that function may rotate it.
+    pub async fn put_parameter(&self, name: &str, value: &str, function: &str) {
+        let tags = json!([{"Key": "rotor:function", "Value": function}]);
+        let put = json!({"Name": name, "Value": value, "Type": "SecureString", "Tags": tags});
         let response = self
             .http
             .post(&self.endpoint_url)

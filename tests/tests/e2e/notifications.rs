@@ -52,7 +52,7 @@ async fn a_successful_rotation_publishes_one_event_without_a_value_and_a_failed_
 async fn a_parameter_rotation_publishes_and_no_bus_means_no_event() {
     let h = Harness::start(vec![with_bus("rotate-custom")]).await;
     let name = format!("/rotor/{}/token", unique("p"));
-    h.put_parameter(&name, "first-token-0123456789").await;
+    h.put_parameter(&name, "first-token-0123456789", "custom").await;
     h.invoke("rotate-custom", &json!({"ParameterName": name, "RotationId": "r1"})).await.unwrap();
     let published = events(&h).await;
     assert_eq!(published.len(), 1, "{published:?}");

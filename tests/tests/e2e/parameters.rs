@@ -5,7 +5,8 @@
 
 use aws_sdk_ssm::Client as Ssm;
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use aws_sdk_ssm::error::ProvideErrorMetadata;
+use aws_sdk_ssm::types::{ParameterTier, ParameterType, Tag};
 use serde_json::{Value, json};
 
 use crate::harness::{Function, Harness, free_port, unique};
@@ -16,6 +17,8 @@ use crate::postgres_server::PgServer;
 struct Store {
     h: Harness,
     ssm: Ssm,
+    /// The `rotor:function` value of the function started, which the parameters it rotates carry.
+    function: &'static str,
     _moto: Option<Moto>,
 }
 
@@ -26,7 +29,7 @@ async fn start(function: &'static str, env: &[(&str, &str)]) -> Store {
     function_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let h = Harness::start(vec![Function { name: function, env: function_env }]).await;
     let ssm = ssm_client(&moto.url);
-    Store { h, ssm, _moto: Some(moto) }
+    Store { h, ssm, function: function.trim_start_matches("rotate-"), _moto: Some(moto) }
 }
 
 /// The local endpoint as Parameter Store (and Secrets Manager), and `function` with `env`.
@@ -34,7 +37,7 @@ async fn start_local(function: &'static str, env: &[(&str, &str)]) -> Store {
     let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let h = Harness::start(vec![Function { name: function, env }]).await;
     let ssm = ssm_client(&h.endpoint_url);
-    Store { h, ssm, _moto: None }
+    Store { h, ssm, function: function.trim_start_matches("rotate-"), _moto: None }
 }
 
 /// An SDK client of the Parameter Store at `url`, with test credentials.
@@ -48,20 +51,35 @@ pub fn ssm_client(url: &str) -> Ssm {
     Ssm::from_conf(config)
 }
 
+/// The tag that binds a parameter to the function `value`.
+pub fn function_tag(value: &str) -> Tag {
+    Tag::builder().key("rotor:function").value(value).build().unwrap()
+}
+
 impl Store {
+    /// Writes `name`: created tagged for the started function (Parameter Store takes tags only then), or a new
+    /// version.
     async fn put(&self, name: &str, value: &str, kind: ParameterType) -> i64 {
-        let out = self
-            .ssm
-            .put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(kind)
-            .tier(ParameterTier::Standard)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
-        out.version()
+        self.put_as(name, value, kind, ParameterTier::Standard, Some(self.function)).await
+    }
+
+    /// Writes `name` in `tier`, created tagged `rotor:function=<function>` (or untagged), or a new version.
+    async fn put_as(
+        &self,
+        name: &str,
+        value: &str,
+        kind: ParameterType,
+        tier: ParameterTier,
+        function: Option<&str>,
+    ) -> i64 {
+        let put = || self.ssm.put_parameter().name(name).value(value).r#type(kind.clone()).tier(tier.clone());
+        match put().set_tags(function.map(|f| vec![function_tag(f)])).send().await {
+            Ok(out) => out.version(),
+            Err(e) if e.code() == Some("ParameterAlreadyExists") => {
+                put().overwrite(true).send().await.unwrap().version()
+            }
+            Err(e) => panic!("PutParameter {name}: {e:?}"),
+        }
     }
 
     /// The value (and version) of `name` or `name:label`, decrypted; `None` when there is none.
@@ -202,16 +220,7 @@ async fn parameters_rotor_cannot_rotate_fail_with_the_cause_and_nothing_changes(
     // And an advanced parameter's 8 KB.
     let advanced = format!("/rotor/{}/advanced", unique("p"));
     let value = json!({"api_key": "k", "padding": "x".repeat(8130)}).to_string();
-    store
-        .ssm
-        .put_parameter()
-        .name(&advanced)
-        .value(&value)
-        .r#type(ParameterType::SecureString)
-        .tier(ParameterTier::Advanced)
-        .send()
-        .await
-        .unwrap();
+    store.put_as(&advanced, &value, ParameterType::SecureString, ParameterTier::Advanced, Some("custom")).await;
     let (_, message) = store.rotate("rotate-custom", &advanced, "r1").await.unwrap_err();
     assert!(message.contains("over the Advanced tier's 8192") && !message.contains("move"), "{message}");
     assert_eq!(store.get(&advanced).await.unwrap(), (value, 1), "nothing was written");
@@ -369,14 +378,19 @@ async fn a_plain_string_parameter_gets_a_generated_value() {
 
 /// A new PostgreSQL login user with a random password, and a SecureString parameter holding its credential.
 async fn postgres_parameter(store: &Store, pg: &PgServer, name: &str) -> Value {
+    let secret = postgres_user(pg).await;
+    store.put(name, &secret.to_string(), ParameterType::SecureString).await;
+    secret
+}
+
+/// A new PostgreSQL login user, as a parameter's value.
+async fn postgres_user(pg: &PgServer) -> Value {
     let user = unique("ssm-app");
     let password = uuid::Uuid::new_v4().to_string();
     let superuser = pg.superuser("postgres").await;
     superuser.batch_execute(&format!("CREATE ROLE {}", quote(&user))).await.unwrap();
     superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
-    let secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password, "dbname": "postgres"});
-    store.put(name, &secret.to_string(), ParameterType::SecureString).await;
-    secret
+    json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": user, "password": password, "dbname": "postgres"})
 }
 
 /// Whether a parameter's PostgreSQL credential logs in.
@@ -539,4 +553,67 @@ async fn a_write_denied_after_setsecret_sets_the_database_back_and_the_parameter
     assert_eq!(store.get(&name).await.unwrap().1, 2);
     assert!(pg_logs_in(&pg, store.json(&name).await).await, "the next rotation works");
     assert!(!pg_logs_in(&pg, secret).await, "and replaced the old password");
+}
+
+/// A database parameter sent to the wrong function, a parameter without the binding tag and a companion someone
+/// else planted are each refused before anything is written: the parameter, its companion and the database keep
+/// what they held, and the credential consumers read still logs in.
+#[tokio::test]
+async fn a_parameter_is_rotated_only_by_the_function_its_tag_names_and_a_planted_companion_is_refused() {
+    let pg = PgServer::get();
+    let ca = pg.ca().display().to_string();
+    let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let h = Harness::start(vec![
+        Function { name: "rotate-postgres", env: env(&[("TLS_CA_BUNDLE", &ca), ("TEST_ATTEMPTS", "2")]) },
+        // The attack the binding stops: rotate-custom would write a generated `password` the database never got.
+        Function { name: "rotate-custom", env: env(&[("GENERATED_KEY", "password")]) },
+    ])
+    .await;
+    let ssm = ssm_client(&h.endpoint_url);
+    let store = Store { h, ssm, function: "postgres", _moto: None };
+    let unchanged = |name: String, secret: Value| {
+        let store = &store;
+        let pg = &pg;
+        async move {
+            assert_eq!(store.get(&name).await.unwrap().1, 1, "nothing was written to {name}");
+            assert_eq!(store.json(&name).await, secret);
+            assert!(pg_logs_in(pg, secret).await, "the credential consumers read still logs in");
+        }
+    };
+
+    let name = format!("/rotor/{}/db", unique("p"));
+    let secret = postgres_parameter(&store, &pg, &name).await;
+    let (kind, message) = store.rotate("rotate-custom", &name, "wrong-function").await.unwrap_err();
+    assert_eq!(kind, "InvalidSecretTag", "{message}");
+    assert!(message.contains("rotor:function=postgres") && message.contains("not custom"), "{message}");
+    assert!(store.get(&format!("{name}.rotor-pending")).await.is_none(), "no lock was taken");
+    unchanged(name.clone(), secret.clone()).await;
+
+    // Without the tag no function rotates it, not even the right one.
+    let untagged = format!("/rotor/{}/db", unique("p"));
+    let user_secret = postgres_user(&pg).await;
+    store.put_as(&untagged, &user_secret.to_string(), ParameterType::SecureString, ParameterTier::Standard, None).await;
+    let (kind, message) = store.rotate("rotate-postgres", &untagged, "untagged").await.unwrap_err();
+    assert_eq!(kind, "InvalidSecretTag", "{message}");
+    assert!(message.contains("has no rotor:function tag"), "{message}");
+    assert!(store.get(&format!("{untagged}.rotor-pending")).await.is_none(), "no lock was taken");
+    unchanged(untagged, user_secret).await;
+
+    // A companion rotor did not create (no tag): its value is never set on the database.
+    let companion = format!("{name}.rotor-pending");
+    let mut planted = secret.clone();
+    planted["password"] = json!("planted-by-someone-else-0123456789");
+    let lock = json!({"rotation": "planted", "base": 1, "value": planted.to_string()}).to_string();
+    store.put_as(&companion, &lock, ParameterType::SecureString, ParameterTier::Standard, None).await;
+    let (kind, message) = store.rotate("rotate-postgres", &name, "planted").await.unwrap_err();
+    assert_eq!(kind, "InvalidSecretTag", "{message}");
+    assert!(message.contains("is not rotor's own") && !message.contains("planted-by"), "{message}");
+    assert!(!pg_logs_in(&pg, planted).await, "the planted password was never set");
+    unchanged(name.clone(), secret.clone()).await;
+
+    // Once it is gone, the function the tag names rotates the parameter.
+    store.ssm.delete_parameter().name(&companion).send().await.unwrap();
+    store.rotate("rotate-postgres", &name, "right-function").await.unwrap();
+    assert_eq!(store.get(&name).await.unwrap().1, 2);
+    assert!(pg_logs_in(&pg, store.json(&name).await).await, "the rotated credential logs in");
 }

@@ -83,7 +83,7 @@ async fn a_step_stops_before_the_deadline_its_invocation_carries() {
 async fn a_parameters_rotation_stops_before_the_deadline_its_invocation_carries() {
     let (h, credential) = never_answering_postgres().await;
     let name = format!("/rotor/{}/db", unique("deadline"));
-    h.put_parameter(&name, &credential.to_string()).await;
+    h.put_parameter(&name, &credential.to_string(), "postgres").await;
     let ssm = crate::parameters::ssm_client(&h.endpoint_url);
     let before = ssm.get_parameter().name(&name).with_decryption(true).send().await.unwrap();
     let event = json!({"ParameterName": name, "RotationId": "r1"});

@@ -487,41 +487,71 @@ fn string_like(pattern: &str, value: &str) -> bool {
     }
 }
 
+/// Whether the tag guard SCP denies `principal` the `action` on `resource` with a tag `key` (the placeholders of
+/// the document filled in: partition `aws`, account `1`, admin role `admins`, stack `rotor`).
+fn tag_guard_denies(action: &str, resource: &str, principal: &str, key: &str) -> bool {
+    let body = fs::read_to_string(repo_root().join("infra/iam/protect-rotor-tag-scp.json")).unwrap();
+    let body = body
+        .replace("PARTITION", "aws")
+        .replace("ACCOUNT", "1")
+        .replace("ROTOR_ADMIN_ROLE", "admins")
+        .replace("ROTOR_STACK", "rotor");
+    let policy: Value = serde_json::from_str(&body).unwrap();
+    let strings = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    policy["Statement"].as_array().unwrap().iter().any(|statement| {
+        assert_eq!(statement["Effect"], "Deny");
+        let acts = strings(&statement["Action"]).iter().any(|a| a == action);
+        let on = match (&statement["Resource"], &statement["NotResource"]) {
+            (Value::Null, not) => !strings(not).iter().any(|p| string_like(p, resource)),
+            (only, _) => strings(only).iter().any(|p| string_like(p, resource)),
+        };
+        let condition = &statement["Condition"];
+        let tagged = strings(&condition["ForAnyValue:StringLike"]["aws:TagKeys"]).iter().any(|p| string_like(p, key));
+        let exempt = strings(&condition["ArnNotLike"]["aws:PrincipalArn"]).iter().any(|p| string_like(p, principal));
+        acts && on && tagged && !exempt && condition["ArnLike"].is_null()
+    })
+}
+
 #[test]
 fn the_tag_guard_denies_every_rotor_tag_to_all_but_the_admins() {
-    let body = fs::read_to_string(repo_root().join("infra/iam/protect-rotor-tag-scp.json")).unwrap();
-    let policy: Value = serde_json::from_str(&body).unwrap();
-    let statement = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["Action"].as_array().unwrap().iter().any(|a| a == "secretsmanager:TagResource"))
-        .expect("a statement on TagResource");
-    assert_eq!(statement["Effect"], "Deny");
-    // A parameter's rotor:function tag binds it as a secret's does: PutParameter carries tags when it creates one.
-    for action in [
-        "secretsmanager:TagResource",
-        "secretsmanager:UntagResource",
-        "secretsmanager:CreateSecret",
-        "ssm:AddTagsToResource",
-        "ssm:RemoveTagsFromResource",
-        "ssm:PutParameter",
-    ] {
-        assert!(statement["Action"].as_array().unwrap().iter().any(|a| a == action), "{action}");
+    let (admin, someone) = ("arn:aws:iam::1:role/admins", "arn:aws:iam::1:role/app-team");
+    let function = "arn:aws:iam::1:role/rotor-PostgresRole-AbC123";
+    let secret = "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf";
+    let (parameter, companion) = (
+        "arn:aws:ssm:us-east-1:1:parameter/rotor/prod/db",
+        "arn:aws:ssm:us-east-1:1:parameter/rotor/prod/db.rotor-pending",
+    );
+    for key in ["rotor:function", "rotor:password-preset", "rotor:exclude-characters", "rotor:strategy", "rotor:user"] {
+        for (action, resource) in [
+            ("secretsmanager:TagResource", secret),
+            ("secretsmanager:UntagResource", secret),
+            ("secretsmanager:CreateSecret", secret),
+            ("ssm:AddTagsToResource", parameter),
+            ("ssm:RemoveTagsFromResource", parameter),
+            ("ssm:PutParameter", parameter),
+            ("ssm:AddTagsToResource", companion),
+            ("ssm:PutParameter", companion),
+        ] {
+            assert!(tag_guard_denies(action, resource, someone, key), "{action} {key} on {resource} by someone");
+            assert!(!tag_guard_denies(action, resource, admin, key), "{action} {key} on {resource} by the admins");
+        }
+        // rotor's own functions tag the companions they create, and nothing else.
+        for action in ["ssm:PutParameter", "ssm:AddTagsToResource"] {
+            assert!(!tag_guard_denies(action, companion, function, key), "{action} of a companion by a function");
+            assert!(tag_guard_denies(action, parameter, function, key), "{action} of a parameter by a function");
+        }
+        assert!(tag_guard_denies("ssm:RemoveTagsFromResource", companion, function, key));
+        assert!(tag_guard_denies("secretsmanager:TagResource", secret, function, key));
     }
-    let keys = statement["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"].as_array().unwrap();
-    let denied = |key: &str| keys.iter().any(|pattern| string_like(pattern.as_str().unwrap(), key));
-    for key in [
-        "rotor:function",
-        "rotor:password-preset",
-        "rotor:password-length",
-        "rotor:exclude-characters",
-        "rotor:strategy",
-    ] {
-        assert!(denied(key), "{key} is not protected");
+    for key in ["team", "rotorx"] {
+        assert!(!tag_guard_denies("secretsmanager:TagResource", secret, someone, key), "other tags stay free");
     }
-    assert!(!denied("team") && !denied("rotorx"), "other tags stay free");
-    assert!(statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"].as_array().is_some_and(|a| !a.is_empty()));
 }
 
 /// Runs the example stack's wiring: the scheduled secrets, in the shape the stack creates them (the generated
@@ -704,18 +734,59 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
     for statement in granted {
         let actions = strings(&statement["Action"]);
         let resources = strings(&statement["Resource"]);
-        if actions.iter().any(|a| a == "ssm:PutParameter") {
-            assert_eq!(resources, ["arn:aws:ssm:us-east-1:123456789012:parameter/rotor/prod/*"]);
-        } else if actions.iter().any(|a| a.starts_with("kms:")) {
+        if actions.iter().any(|a| a.starts_with("kms:")) {
             assert_eq!(resources, [kms]);
             assert_eq!(statement["Condition"]["StringEquals"]["kms:ViaService"], "ssm.us-east-1.amazonaws.com");
         } else {
-            assert_eq!(actions, ["ssm:DescribeParameters"], "the only action on every resource");
+            assert_eq!(actions, ["ssm:DescribeParameters"], "the only action every role shares on parameters");
         }
     }
-    assert_eq!(granted.len(), 3);
+    assert_eq!(granted.len(), 2);
+    // A parameter is bound to its function as a secret is: each role opens only the parameters tagged with its
+    // function's value (the one the function reads from ROTOR_FUNCTION), and creates only companions tagged so.
+    let parameters = "arn:aws:ssm:us-east-1:123456789012:parameter/rotor/prod/*";
+    for f in &functions {
+        assert!(f.env.iter().any(|(k, v)| k == "ROTOR_FUNCTION" && *v == f.tag), "{}", f.binary);
+        let role =
+            rotor.resource(&text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "").replace(".Arn", ""));
+        let parameter_statements: Vec<Value> = statements(&role)
+            .into_iter()
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("ssm:")))
+            .collect();
+        assert_eq!(parameter_statements.len(), 2, "{}", f.binary);
+        for statement in parameter_statements {
+            let resources = strings(&statement["Resource"]);
+            if resources == [parameters] {
+                assert_eq!(
+                    statement["Condition"],
+                    json!({"StringEquals": {"ssm:resourceTag/rotor:function": f.tag}}),
+                    "{}: only its own parameters, and no weaker condition",
+                    f.binary
+                );
+            } else {
+                assert_eq!(resources, [format!("{parameters}.rotor-pending")], "{}", f.binary);
+                assert_eq!(strings(&statement["Action"]), ["ssm:PutParameter", "ssm:AddTagsToResource"]);
+                assert_eq!(
+                    statement["Condition"],
+                    json!({
+                        "StringEquals": {"aws:RequestTag/rotor:function": f.tag},
+                        "ForAllValues:StringEquals": {"aws:TagKeys": ["rotor:function"]},
+                        "Null": {"ssm:resourceTag/rotor:function": "true"},
+                    }),
+                    "{}: a companion is created only tagged for this function, and no parameter is retagged",
+                    f.binary
+                );
+            }
+        }
+    }
     let plain = Stack::new("template.yaml", "rotor", &[]);
     assert!(plain.resources("AWS::IAM::ManagedPolicy").is_empty(), "no parameter access without a path");
+    for (_, role) in plain.resources("AWS::IAM::Role") {
+        assert!(
+            statements(&role).iter().all(|s| strings(&s["Action"]).iter().all(|a| !a.starts_with("ssm:"))),
+            "no parameter access without a path"
+        );
+    }
 
     let stack = Stack::new(
         "infra/stacks/parameter-rotation.yaml",
@@ -887,7 +958,7 @@ fn the_ecs_wiring_redeploys_one_service_on_the_event_rotor_publishes_for_its_sec
     assert_eq!(task["Parameters"], json!({"Cluster": "prod", "Service": "app", "ForceNewDeployment": true}));
     let role = stack.resource("RedeployRole");
     let redeploy = &statements(&role)[0];
-    assert_eq!(strings(&redeploy["Action"]), ["ecs:UpdateService"]);
+    assert_eq!(strings(&redeploy["Action"]), ["ecs:DescribeServices", "ecs:UpdateService"]);
     assert_eq!(strings(&redeploy["Resource"]), ["arn:aws:ecs:us-east-1:123456789012:service/prod/app"]);
     let starts = &statements(&stack.resource("RuleRole"))[0];
     assert_eq!(
@@ -923,5 +994,249 @@ fn the_example_secrets_replicate_to_the_chosen_region_and_rotate_at_the_primary(
         }
         // Rotation stays in the stack's (primary) Region: one schedule per secret, on the primary's secrets.
         assert_eq!(replicated.resources("AWS::SecretsManager::RotationSchedule").len(), 2, "{path}");
+    }
+}
+
+/// Whether a template's `Rules` accept this choice of parameters, as CloudFormation checks them before any change.
+fn rules_accept(stack: &Stack) -> bool {
+    stack.template["Rules"].as_object().into_iter().flatten().all(|(_, rule)| {
+        rule["Assertions"].as_array().unwrap().iter().all(|a| stack.eval(&a["Assert"]).as_bool().unwrap())
+    })
+}
+
+#[test]
+fn only_rotors_roles_may_put_an_event_on_the_bus_consumers_trust() {
+    let every_function = [
+        ("AdminSecretArns", json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????"])),
+        ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+        ("IamUserPath", json!("/rotor/")),
+    ];
+    for chosen in [&every_function[..], &[]] {
+        let mut with_bus = chosen.to_vec();
+        with_bus.push(("RotationEventBus", json!("rotor-rotations")));
+        let mut rotor = Stack::new("template.yaml", "rotor", &with_bus);
+        assert!(rules_accept(&rotor));
+        let functions = deployed_functions(&mut rotor);
+        let buses = rotor.resources("AWS::Events::EventBus");
+        assert_eq!(buses.len(), 1, "the stack creates rotor's bus");
+        let bus = &buses[0].1;
+        assert_eq!(bus["Name"], "rotor-rotations");
+        let statements = bus["Policy"]["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1, "nothing but the Deny: {statements:?}");
+        let deny = &statements[0];
+        assert_eq!(
+            (&deny["Effect"], &deny["Principal"], strings(&deny["Action"])),
+            (&json!("Deny"), &json!("*"), vec!["events:PutEvents".to_owned()])
+        );
+        assert_eq!(strings(&deny["Resource"]), ["arn:aws:events:us-east-1:123456789012:event-bus/rotor-rotations"]);
+        let conditions = deny["Condition"].as_object().unwrap();
+        assert_eq!(conditions.keys().collect::<Vec<_>>(), ["ArnNotEquals"], "no other condition lets a caller through");
+        let mut exempt = strings(&conditions["ArnNotEquals"]["aws:PrincipalArn"]);
+        exempt.sort();
+        let mut roles: Vec<String> = functions.iter().map(|f| text(&rotor.resource(&f.logical)["Role"])).collect();
+        roles.sort();
+        assert_eq!(exempt, roles, "exactly the deployed functions' roles may publish");
+        // What the Deny decides for a caller: everyone else, an administrator of the account included, is refused.
+        let denied = |principal: &str| !exempt.iter().any(|arn| arn == principal);
+        assert!(denied("arn:aws:iam::123456789012:role/Admin"));
+        assert!(roles.iter().all(|r| !denied(r)));
+    }
+    let on_default = Stack::new("template.yaml", "rotor", &[("RotationEventBus", json!("default"))]);
+    assert!(!rules_accept(&on_default), "the default bus, where anyone may PutEvents, is refused");
+    let quiet = Stack::new("template.yaml", "rotor", &[]);
+    assert!(rules_accept(&quiet) && quiet.resources("AWS::Events::EventBus").is_empty());
+}
+
+/// Runs the redeploy state machine once against an ECS service whose deployments are `deployments` (what
+/// DescribeServices lists); a redeploy adds a PRIMARY deployment that rolls out alongside the previous one. Returns
+/// whether it redeployed.
+fn run_redeploy(definition: &Value, deployments: &mut Vec<&'static str>) -> bool {
+    let mut name = text(&definition["StartAt"]);
+    let mut data = json!({});
+    loop {
+        let state = &definition["States"][&name];
+        assert!(!state.is_null(), "no state {name}");
+        let next = match text(&state["Type"]).as_str() {
+            "Task" => {
+                match text(&state["Resource"]).rsplit(':').next().unwrap() {
+                    "describeServices" => {
+                        let answer = json!({"Services": [{"Deployments": deployments
+                            .iter()
+                            .map(|status| json!({"Status": status}))
+                            .collect::<Vec<_>>()}]});
+                        let (key, path) = state["ResultSelector"].as_object().unwrap().iter().next().unwrap();
+                        assert_eq!((key.as_str(), text(path).as_str()), ("Deployments.$", "$.Services[0].Deployments"));
+                        data = json!({"Deployments": answer["Services"][0]["Deployments"]});
+                    }
+                    "updateService" => {
+                        assert_eq!(state["Parameters"]["ForceNewDeployment"], true);
+                        deployments.iter_mut().for_each(|status| *status = "ACTIVE");
+                        deployments.insert(0, "PRIMARY");
+                        return true;
+                    }
+                    other => panic!("an unexpected call {other}"),
+                }
+                state["Next"].clone()
+            }
+            "Choice" => {
+                let chosen = state["Choices"].as_array().unwrap().iter().find(|choice| {
+                    let variable = text(&choice["Variable"]);
+                    let index: usize = variable
+                        .strip_prefix("$.Deployments[")
+                        .and_then(|rest| rest.strip_suffix(']'))
+                        .unwrap_or_else(|| panic!("an unexpected choice {variable}"))
+                        .parse()
+                        .unwrap();
+                    assert_eq!(choice["IsPresent"], true);
+                    data["Deployments"].get(index).is_some()
+                });
+                chosen.map_or_else(|| state["Default"].clone(), |c| c["Next"].clone())
+            }
+            "Succeed" => return false,
+            other => panic!("an unexpected state type {other}"),
+        };
+        name = text(&next);
+    }
+}
+
+#[test]
+fn a_burst_of_rotated_events_redeploys_the_service_once_and_only_from_rotors_bus() {
+    let chosen = |bus: &str| {
+        Stack::new(
+            "infra/stacks/ecs-redeploy-on-rotation.yaml",
+            "redeploy",
+            &[
+                ("EventBusName", json!(bus)),
+                ("SecretArn", json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:app-db-AbCdEf")),
+                ("ClusterName", json!("prod")),
+                ("ServiceName", json!("app")),
+            ],
+        )
+    };
+    assert!(!rules_accept(&chosen("default")), "events from the default bus, which anyone may forge, are refused");
+    assert!(chosen("default").template["Parameters"]["EventBusName"].get("Default").is_none());
+    let stack = chosen("rotor-rotations");
+    assert!(rules_accept(&stack));
+    let machine = stack.resource("RedeployStateMachine");
+    let definition: Value = serde_json::from_str(machine["DefinitionString"].as_str().unwrap()).unwrap();
+
+    // A settled service: one PRIMARY deployment. Ten events before its rollout ends: one redeploy.
+    let mut deployments = vec!["PRIMARY"];
+    let redeploys = (0..10).filter(|_| run_redeploy(&definition, &mut deployments)).count();
+    assert_eq!(redeploys, 1, "a burst of events redeploys once");
+    // The rollout ended (the old deployment drained): the next rotation redeploys again.
+    deployments.truncate(1);
+    assert!(run_redeploy(&definition, &mut deployments), "a later rotation still redeploys");
+
+    let role = statements(&stack.resource("RedeployRole"));
+    let service = &role[0];
+    let mut actions = strings(&service["Action"]);
+    actions.sort();
+    assert_eq!(actions, ["ecs:DescribeServices", "ecs:UpdateService"]);
+    assert_eq!(strings(&service["Resource"]), ["arn:aws:ecs:us-east-1:123456789012:service/prod/app"]);
+}
+
+/// A document of `infra/iam/` (for deployments without SAM): its statements.
+fn iam_document(name: &str) -> Vec<Value> {
+    let path = repo_root().join("infra/iam").join(name);
+    let document: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    document["Statement"].as_array().unwrap().clone()
+}
+
+/// A statement's condition as operator -> the keys it tests (the values are placeholders in the documents).
+fn condition_keys(statement: &Value) -> Vec<(String, Vec<String>)> {
+    let mut keys: Vec<(String, Vec<String>)> = statement["Condition"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(operator, tests)| {
+            let mut names: Vec<String> = tests.as_object().unwrap().keys().cloned().collect();
+            names.sort();
+            (operator.clone(), names)
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[
+            ("AdminSecretArns", json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????"])),
+            ("KmsKeyArn", json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")),
+            ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+            ("IamUserPath", json!("/rotor/")),
+            // The documents' placeholders, so the tag's key (part of a condition key's name) reads the same.
+            ("IamUserTag", json!("IAM_USER_TAG_KEY=IAM_USER_TAG_VALUE")),
+            ("RotatedParameterPath", json!("/rotor/")),
+            ("RotationEventBus", json!("rotor-rotations")),
+        ],
+    );
+    let functions = deployed_functions(&mut rotor);
+    let managed = rotor.resources("AWS::IAM::ManagedPolicy");
+    // Sid -> (document, the actions every role mapped to that document is granted under it).
+    let mut granted: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for f in &functions {
+        let role = text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "").replace(".Arn", "");
+        let mut documents =
+            vec!["rotation-function-policy.json", "parameter-store-policy.json", "event-publisher-policy.json"];
+        match f.tag.as_str() {
+            "elasticache" => documents.push("elasticache-function-policy.json"),
+            "iam-access-key" => documents.push("iam-access-key-function-policy.json"),
+            _ => {}
+        }
+        let documented: Vec<(&str, Value)> =
+            documents.iter().flat_map(|d| iam_document(d).into_iter().map(move |s| (*d, s))).collect();
+        let mut template = statements(&rotor.resource(&role));
+        for (_, policy) in &managed {
+            if strings(&policy["Roles"]).contains(&format!("ref:{role}")) {
+                template.extend(policy["PolicyDocument"]["Statement"].as_array().unwrap().iter().cloned());
+            }
+        }
+        for statement in template {
+            let sid = text(&statement["Sid"]);
+            let (document, doc) = documented
+                .iter()
+                .find(|(_, s)| s["Sid"] == sid)
+                .unwrap_or_else(|| panic!("{role}: no infra/iam document of {documents:?} has the statement {sid}"));
+            assert_eq!(doc["Effect"], statement["Effect"], "{document} {sid}");
+            let listed = strings(&doc["Action"]);
+            for action in strings(&statement["Action"]) {
+                assert!(listed.contains(&action), "{role}: {document} {sid} lacks {action}");
+            }
+            assert_eq!(condition_keys(doc), condition_keys(&statement), "{role}: {document} {sid}'s condition");
+            granted.entry((document.to_string(), sid)).or_default().extend(strings(&statement["Action"]));
+        }
+    }
+    // Nothing more than the template grants: no statement or action the template dropped stays documented.
+    for document in [
+        "rotation-function-policy.json",
+        "parameter-store-policy.json",
+        "event-publisher-policy.json",
+        "elasticache-function-policy.json",
+        "iam-access-key-function-policy.json",
+    ] {
+        for statement in iam_document(document) {
+            let sid = text(&statement["Sid"]);
+            let actions = granted
+                .get(&(document.to_owned(), sid.clone()))
+                .unwrap_or_else(|| panic!("{document} {sid}: no role of the template has it"));
+            for action in strings(&statement["Action"]) {
+                assert!(actions.contains(&action), "{document} {sid} grants {action}, which the template does not");
+            }
+        }
+    }
+    // The bus's resource policy, as the template writes it.
+    let bus = &rotor.resources("AWS::Events::EventBus")[0].1["Policy"]["Statement"];
+    let documented = iam_document("rotation-event-bus-policy.json");
+    assert_eq!(bus.as_array().unwrap().len(), documented.len());
+    for (template, doc) in bus.as_array().unwrap().iter().zip(&documented) {
+        for key in ["Sid", "Effect", "Principal", "Action"] {
+            assert_eq!(template[key], doc[key], "rotation-event-bus-policy.json {key}");
+        }
+        assert_eq!(condition_keys(template), condition_keys(doc));
     }
 }

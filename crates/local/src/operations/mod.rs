@@ -16,8 +16,9 @@ mod versions;
 pub use events::put_events;
 pub use identity::Identity;
 pub use parameters::{
-    delete_parameter, describe_parameters, get_parameter, get_parameter_history, get_parameters,
-    label_parameter_version, put_parameter, unlabel_parameter_version,
+    add_tags_to_resource, delete_parameter, describe_parameters, get_parameter, get_parameter_history, get_parameters,
+    label_parameter_version, list_tags_for_resource, put_parameter, remove_tags_from_resource,
+    unlabel_parameter_version,
 };
 pub use password::get_random_password;
 pub use replicas::{

@@ -1,12 +1,16 @@
 //! Parameter Store's operations a parameter rotation (and its operator) uses, in the SSM JSON protocol with AWS's
 //! semantics: `PutParameter`, `GetParameter`, `GetParameters`, `GetParameterHistory`, `LabelParameterVersion`,
-//! `UnlabelParameterVersion`, `DescribeParameters`, `DeleteParameter`.
+//! `UnlabelParameterVersion`, `DescribeParameters`, `DeleteParameter`, and a parameter's tags (`Tags` on creation,
+//! `AddTagsToResource`, `RemoveTagsFromResource`, `ListTagsForResource`).
 //!
 //! What AWS does and emulators get wrong is kept: `Overwrite=false` refuses an existing name
 //! (`ParameterAlreadyExists`), a label names one version and moves, labels beginning with `aws` or `ssm` in any
 //! case (or a digit) are refused as `InvalidLabels`, a version holds at most 10 labels, the history keeps 100
 //! versions (the oldest dropped unless it carries a label), a standard parameter holds 4 KB and an advanced one 8
-//! KB, and a SecureString is returned decrypted only when asked.
+//! KB, a SecureString is returned decrypted only when asked, and tags are taken only when a parameter is created
+//! (`Tags` with `Overwrite` is refused).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -121,11 +125,43 @@ struct PutInput {
     overwrite: Option<bool>,
     tier: Option<String>,
     description: Option<String>,
+    #[serde(default)]
+    tags: Vec<TagInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagInput {
+    key: String,
+    value: String,
+}
+
+/// Tags as AWS checks them: keys of 1 to 128 characters not beginning with `aws:`, values of at most 256, at most
+/// 50 on a parameter.
+fn add_tags(record: &mut ParameterRecord, tags: Vec<TagInput>) -> Result<(), Error> {
+    for tag in &tags {
+        if tag.key.is_empty() || tag.key.len() > 128 || tag.value.len() > 256 || tag.key.starts_with("aws:") {
+            return Err(Error::parameter(
+                "ValidationException",
+                format!(
+                    "Tag {:?}: a key has 1 to 128 characters and does not begin with aws:, a value at most 256.",
+                    tag.key
+                ),
+            ));
+        }
+    }
+    let mut tagged = record.tags.clone();
+    tagged.extend(tags.into_iter().map(|t| (t.key, t.value)));
+    if tagged.len() > 50 {
+        return Err(Error::parameter("TooManyTagsError", "A parameter holds at most 50 tags."));
+    }
+    record.tags = tagged;
+    Ok(())
 }
 
 /// `PutParameter`.
 pub fn put_parameter(state: &mut State, now: DateTime<Utc>, body: &Value) -> Result<Value, Error> {
-    let request: PutInput = input(body)?;
+    let mut request: PutInput = input(body)?;
     valid_name(&request.name)?;
     let tier = request.tier.clone().unwrap_or_else(|| "Standard".into());
     let limit = match tier.as_str() {
@@ -142,6 +178,12 @@ pub fn put_parameter(state: &mut State, now: DateTime<Utc>, body: &Value) -> Res
         return Err(Error::parameter(
             "ValidationException",
             format!("The value must be 1 to {limit} characters for the {tier} tier; it has {}.", request.value.len()),
+        ));
+    }
+    if !request.tags.is_empty() && request.overwrite.unwrap_or(false) {
+        return Err(Error::parameter(
+            "ValidationException",
+            "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags on an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
         ));
     }
     let existing = state.parameters.get(&request.name);
@@ -172,7 +214,11 @@ pub fn put_parameter(state: &mut State, now: DateTime<Utc>, body: &Value) -> Res
         tier: tier.clone(),
         description: None,
         versions: Vec::new(),
+        tags: BTreeMap::new(),
     });
+    if record.versions.is_empty() {
+        add_tags(record, std::mem::take(&mut request.tags))?;
+    }
     if record.versions.len() >= 100 {
         if !record.versions[0].labels.is_empty() {
             return Err(Error::parameter(
@@ -420,6 +466,67 @@ pub fn delete_parameter(state: &mut State, body: &Value) -> Result<Value, Error>
     Ok(json!({}))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagsInput {
+    resource_type: String,
+    resource_id: String,
+    #[serde(default)]
+    tags: Vec<TagInput>,
+    #[serde(default)]
+    tag_keys: Vec<String>,
+}
+
+/// The name of the parameter a tagging request names (only `ResourceType=Parameter` is served here), checked
+/// against `state`.
+fn tagged<'a>(state: &State, request: &'a TagsInput) -> Result<&'a str, Error> {
+    if request.resource_type != "Parameter" {
+        return Err(Error::parameter(
+            "InvalidResourceType",
+            format!("The local endpoint tags parameters only, not {:?}.", request.resource_type),
+        ));
+    }
+    if !state.parameters.contains_key(&request.resource_id) {
+        return Err(Error::parameter(
+            "InvalidResourceId",
+            format!("The resource ID {} is not valid.", request.resource_id),
+        ));
+    }
+    Ok(&request.resource_id)
+}
+
+/// `AddTagsToResource` of a parameter: a key already there takes the new value.
+pub fn add_tags_to_resource(state: &mut State, body: &Value) -> Result<Value, Error> {
+    let mut request: TagsInput = input(body)?;
+    let tags = std::mem::take(&mut request.tags);
+    if tags.is_empty() {
+        return Err(Error::parameter("ValidationException", "Tags must hold at least one tag."));
+    }
+    let name = tagged(state, &request)?;
+    add_tags(state.parameters.get_mut(name).ok_or_else(|| not_found(name))?, tags)?;
+    Ok(json!({}))
+}
+
+/// `RemoveTagsFromResource` of a parameter: a key it does not carry is fine.
+pub fn remove_tags_from_resource(state: &mut State, body: &Value) -> Result<Value, Error> {
+    let request: TagsInput = input(body)?;
+    let name = tagged(state, &request)?;
+    let record = state.parameters.get_mut(name).ok_or_else(|| not_found(name))?;
+    for key in &request.tag_keys {
+        record.tags.remove(key);
+    }
+    Ok(json!({}))
+}
+
+/// `ListTagsForResource` of a parameter.
+pub fn list_tags_for_resource(state: &State, body: &Value) -> Result<Value, Error> {
+    let request: TagsInput = input(body)?;
+    let name = tagged(state, &request)?;
+    let record = state.parameters.get(name).ok_or_else(|| not_found(name))?;
+    let list: Vec<Value> = record.tags.iter().map(|(key, value)| json!({"Key": key, "Value": value})).collect();
+    Ok(json!({"TagList": list}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,5 +599,30 @@ mod tests {
         let refused =
             put_parameter(&mut state, now, &json!({"Name": "/h", "Value": "v101", "Overwrite": true})).unwrap_err();
         assert_eq!(refused.code(), "ParameterMaxVersionLimitExceeded");
+    }
+
+    #[test]
+    fn tags_are_taken_on_creation_and_changed_only_by_the_tagging_calls() {
+        let mut state = State::default();
+        let now = Utc::now();
+        let tags = json!([{"Key": "rotor:function", "Value": "postgres"}]);
+        let put = json!({"Name": "/t", "Value": "v", "Type": "SecureString", "Tags": tags, "Overwrite": true});
+        assert_eq!(put_parameter(&mut state, now, &put).unwrap_err().code(), "ValidationException", "as AWS");
+        put_parameter(&mut state, now, &json!({"Name": "/t", "Value": "v", "Type": "SecureString", "Tags": tags}))
+            .unwrap();
+        put_parameter(&mut state, now, &json!({"Name": "/t", "Value": "w", "Overwrite": true})).unwrap();
+        let list = |state: &State| {
+            list_tags_for_resource(state, &json!({"ResourceType": "Parameter", "ResourceId": "/t"})).unwrap()["TagList"]
+                .clone()
+        };
+        assert_eq!(list(&state), tags, "a new version keeps the parameter's tags");
+        let add = json!({"ResourceType": "Parameter", "ResourceId": "/t", "Tags": [{"Key": "rotor:function", "Value": "custom"}]});
+        add_tags_to_resource(&mut state, &add).unwrap();
+        assert_eq!(list(&state)[0]["Value"], "custom", "a key takes its new value");
+        let remove = json!({"ResourceType": "Parameter", "ResourceId": "/t", "TagKeys": ["rotor:function"]});
+        remove_tags_from_resource(&mut state, &remove).unwrap();
+        assert_eq!(list(&state), json!([]));
+        let missing = json!({"ResourceType": "Parameter", "ResourceId": "/none"});
+        assert_eq!(list_tags_for_resource(&state, &missing).unwrap_err().code(), "InvalidResourceId");
     }
 }
