@@ -149,9 +149,21 @@ impl ParameterRotation<'_> {
         Err(RotationError::InvalidTag { secret: self.name.to_owned(), tag: FUNCTION_TAG.to_owned(), reason })
     }
 
-    /// A companion's pending value, once it is known to be rotor's own.
+    /// A companion's pending value, once it is known to be rotor's own: tagged by the function, and never
+    /// overwritten (rotor creates it once, with `Overwrite=false`, so it is at version 1; a later version was written
+    /// over it by someone who may put parameters under the path, keeping the tag).
     async fn pending_of(&self, companion: &Parameter) -> Result<Pending, RotationError> {
         self.check_bound(Some(&companion.name)).await?;
+        if companion.version != 1 {
+            return Err(RotationError::InvalidTag {
+                secret: self.name.to_owned(),
+                tag: FUNCTION_TAG.to_owned(),
+                reason: format!(
+                    "the companion {} is at version {}, but rotor writes a companion once: someone overwrote it, so its value is not used; nothing was changed: delete {} and rotate again",
+                    companion.name, companion.version, companion.name
+                ),
+            });
+        }
         Pending::parse(self.name, companion)
     }
 

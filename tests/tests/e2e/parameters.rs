@@ -608,7 +608,21 @@ async fn a_parameter_is_rotated_only_by_the_function_its_tag_names_and_a_planted
     let (kind, message) = store.rotate("rotate-postgres", &name, "planted").await.unwrap_err();
     assert_eq!(kind, "InvalidSecretTag", "{message}");
     assert!(message.contains("is not rotor's own") && !message.contains("planted-by"), "{message}");
-    assert!(!pg_logs_in(&pg, planted).await, "the planted password was never set");
+    assert!(!pg_logs_in(&pg, planted.clone()).await, "the planted password was never set");
+    unchanged(name.clone(), secret.clone()).await;
+
+    // A companion with rotor's tag that someone who may put parameters under the path overwrote (the tag stays):
+    // rotor writes a companion once, so a second version is refused and its value never set.
+    store.ssm.delete_parameter().name(&companion).send().await.unwrap();
+    let tagged = json!({"rotation": "overwritten", "base": 1, "value": secret.to_string()}).to_string();
+    store.put_as(&companion, &tagged, ParameterType::SecureString, ParameterTier::Standard, Some("postgres")).await;
+    let lock = json!({"rotation": "overwritten", "base": 1, "value": planted.to_string()}).to_string();
+    let version = store.put_as(&companion, &lock, ParameterType::SecureString, ParameterTier::Standard, None).await;
+    assert_eq!(version, 2, "the companion was overwritten");
+    let (kind, message) = store.rotate("rotate-postgres", &name, "overwritten").await.unwrap_err();
+    assert_eq!(kind, "InvalidSecretTag", "{message}");
+    assert!(message.contains("someone overwrote it") && !message.contains("planted-by"), "{message}");
+    assert!(!pg_logs_in(&pg, planted.clone()).await, "the overwritten companion's password was never set");
     unchanged(name.clone(), secret.clone()).await;
 
     // Once it is gone, the function the tag names rotates the parameter.

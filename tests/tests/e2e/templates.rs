@@ -753,10 +753,19 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
             .into_iter()
             .filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("ssm:")))
             .collect();
-        assert_eq!(parameter_statements.len(), 2, "{}", f.binary);
+        assert_eq!(parameter_statements.len(), 3, "{}", f.binary);
         for statement in parameter_statements {
             let resources = strings(&statement["Resource"]);
-            if resources == [parameters] {
+            if statement["Sid"] == "FindUntaggedCompanions" {
+                // A companion not yet created has no tag: reading it (absent, or an untagged one the function then
+                // refuses) needs no tag, and opens no companion another function created.
+                assert_eq!(resources, [format!("{parameters}.rotor-pending")], "{}", f.binary);
+                assert_eq!(
+                    strings(&statement["Action"]),
+                    ["ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource"]
+                );
+                assert_eq!(statement["Condition"], json!({"Null": {"ssm:resourceTag/rotor:function": "true"}}));
+            } else if resources == [parameters] {
                 assert_eq!(
                     statement["Condition"],
                     json!({"StringEquals": {"ssm:resourceTag/rotor:function": f.tag}}),
