@@ -96,6 +96,14 @@ fn no_parameter(name: &str) -> RotationError {
     RotationError::invalid_secret(name, "ParameterName", "names no parameter; create it with the credential first")
 }
 
+/// The version a write that answered an error made all the same (it took effect, and its answer was lost): the
+/// parameter's newest version, past the base, holding the tested value. `None` when there is none, or the
+/// parameter cannot be read: the target is then set back, never left holding a value the parameter lacks.
+async fn written_anyway(rotation: &ParameterRotation<'_>, current: &Current, pending: &Pending) -> Option<i64> {
+    let now = rotation.store.read(&[rotation.name]).await.ok()?.into_iter().next().flatten()?;
+    (now.version > current.version && now.value == pending.value).then_some(now.version)
+}
+
 /// The label of the version rotation `id` wrote.
 fn rotation_label(id: &str) -> String {
     format!("rotation-{}", id.replace(':', "-"))
@@ -422,7 +430,13 @@ impl<T: Target> Rotator<T> {
         }
         let version = match store.put(rotation.name, &pending.pending.value, settings, true).await {
             Ok((_, version)) => version,
-            Err(error) => return Err(self.parameter_set_back(rotation, current, pending, deadline, error).await),
+            Err(error) => match written_anyway(rotation, current, &pending.pending).await {
+                Some(version) => {
+                    tracing::warn!(error_type = error.error_type(), error = %error, "the parameter's write answered an error, but the parameter holds the tested value: promoting it");
+                    version
+                }
+                None => return Err(self.parameter_set_back(rotation, current, pending, deadline, error).await),
+            },
         };
         self.parameter_promoted(rotation, &pending.pending, version).await?;
         let ctx = FinishContext::for_parameter(rotation, &pending.secret, self.secrets());

@@ -482,12 +482,19 @@ async fn a_database_parameter_whose_history_is_full_of_old_labels_keeps_rotating
     assert!(pg_logs_in(&pg, store.json(&name).await).await, "the parameter's credential still logs in");
 }
 
-/// A Parameter Store in front of `upstream` that refuses (`AccessDeniedException`) every overwrite of `denied`
-/// while `deny` holds: the write a rotation makes after setSecret.
+/// What [`denying_proxy`] does to the overwrites of its parameter.
+const PASS: u8 = 0;
+/// Refuses them (`AccessDeniedException`): the write never happens.
+const DENY: u8 = 1;
+/// Makes them, then answers a server error: the write happened and its answer was lost.
+const LOSE_THE_ANSWER: u8 = 2;
+
+/// A Parameter Store in front of `upstream` that treats every overwrite of `denied` as `deny` says ([`PASS`],
+/// [`DENY`], [`LOSE_THE_ANSWER`]): the write a rotation makes after setSecret.
 async fn denying_proxy(
     upstream: std::sync::Arc<std::sync::OnceLock<String>>,
     denied: String,
-    deny: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    deny: std::sync::Arc<std::sync::atomic::AtomicU8>,
 ) -> String {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
@@ -500,10 +507,9 @@ async fn denying_proxy(
         async move {
             let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
             let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            if deny.load(std::sync::atomic::Ordering::SeqCst)
-                && target == "AmazonSSM.PutParameter"
-                && request["Name"] == denied.as_str()
-            {
+            let mode = deny.load(std::sync::atomic::Ordering::SeqCst);
+            let ours = target == "AmazonSSM.PutParameter" && request["Name"] == denied.as_str();
+            if ours && mode == DENY {
                 let error = json!({"__type": "AccessDeniedException", "message": "denied by the test"});
                 return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
             }
@@ -515,6 +521,10 @@ async fn denying_proxy(
                 .send()
                 .await
                 .unwrap();
+            if ours && mode == LOSE_THE_ANSWER && response.status().is_success() {
+                let error = json!({"__type": "InternalServerError", "message": "answer lost by the test"});
+                return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
+            }
             let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
             (status, response.bytes().await.unwrap()).into_response()
         }
@@ -530,7 +540,7 @@ async fn a_write_denied_after_setsecret_sets_the_database_back_and_the_parameter
     let ca = pg.ca().display().to_string();
     let name = format!("/rotor/{}/db", unique("p"));
     let upstream = std::sync::Arc::new(std::sync::OnceLock::new());
-    let deny = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deny = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(PASS));
     let proxy = denying_proxy(upstream.clone(), name.clone(), deny.clone()).await;
     let store = start_local(
         "rotate-postgres",
@@ -540,7 +550,7 @@ async fn a_write_denied_after_setsecret_sets_the_database_back_and_the_parameter
     upstream.set(store.h.endpoint_url.clone()).unwrap();
     let secret = postgres_parameter(&store, &pg, &name).await;
 
-    deny.store(true, std::sync::atomic::Ordering::SeqCst);
+    deny.store(DENY, std::sync::atomic::Ordering::SeqCst);
     let (kind, message) = store.rotate("rotate-postgres", &name, "denied").await.unwrap_err();
     assert_eq!(kind, "ParameterStoreError", "{message}");
     assert!(message.contains("set back to the parameter's current credential"), "{message}");
@@ -548,11 +558,23 @@ async fn a_write_denied_after_setsecret_sets_the_database_back_and_the_parameter
     assert!(pg_logs_in(&pg, store.json(&name).await).await, "the parameter consumers read still logs in");
     assert!(store.get(&format!("{name}.rotor-pending")).await.is_none(), "the lock is released");
 
-    deny.store(false, std::sync::atomic::Ordering::SeqCst);
+    deny.store(PASS, std::sync::atomic::Ordering::SeqCst);
     store.rotate("rotate-postgres", &name, "allowed").await.unwrap();
     assert_eq!(store.get(&name).await.unwrap().1, 2);
     assert!(pg_logs_in(&pg, store.json(&name).await).await, "the next rotation works");
     assert!(!pg_logs_in(&pg, secret).await, "and replaced the old password");
+
+    // A write that took effect but whose answer was lost (a server error after the commit, every SDK attempt):
+    // the parameter already holds the tested credential, so it is promoted, never set back under consumers' feet.
+    let before = store.json(&name).await;
+    deny.store(LOSE_THE_ANSWER, std::sync::atomic::Ordering::SeqCst);
+    store.rotate("rotate-postgres", &name, "answer-lost").await.unwrap();
+    deny.store(PASS, std::sync::atomic::Ordering::SeqCst);
+    let now = store.json(&name).await;
+    assert_ne!(now, before, "the rotation's value is the newest");
+    assert!(pg_logs_in(&pg, now).await, "the credential consumers read logs in");
+    assert!(!pg_logs_in(&pg, before).await, "the one before was replaced");
+    assert!(store.get(&format!("{name}.rotor-pending")).await.is_none(), "the lock is released");
 }
 
 /// A database parameter sent to the wrong function, a parameter without the binding tag and a companion someone
