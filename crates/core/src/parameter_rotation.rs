@@ -3,18 +3,21 @@
 //!
 //! The parameter's newest version is the current credential (consumers read it by name); the labels `current`
 //! and `previous` mark AWSCURRENT and AWSPREVIOUS, and `rotation-<id>` the version a rotation wrote (so a re-run
-//! of a finished rotation changes nothing). `<name>.rotor-pending`, created with `Overwrite=false` (the lock),
+//! of one of the last two finished rotations changes nothing; an older one rotates again, its label removed).
+//! `<name>.rotor-pending`, created with `Overwrite=false` (the lock),
 //! holds `{"rotation", "base", "value"}` from createSecret until the parameter is written.
 //!
 //! A parameter is bound to its function as a secret is: by its `rotor:function` tag (an administrator's, under the
 //! tag-guard SCP), checked before anything else is read or written; a companion is rotor's own only when it carries
-//! the same tag, which the function sets when it creates it (one a writer of the path planted is refused).
+//! the same tag, which the function sets when it creates it, and is still at its first version (one a writer of
+//! the path planted or overwrote is refused).
 //!
 //! Parameter Store keeps 100 versions and refuses a new one while the oldest carries a label, so no label may
 //! accumulate: before setSecret each rotation removes the `rotation-<id>` labels from every version but the one it
 //! rotates from (at most two are ever left: on `current` and on `previous`), and refuses, with nothing changed,
 //! a parameter whose oldest of 100 versions still carries a label rotor did not set. A write that fails anyway
-//! after setSecret sets the target back to the parameter's current credential.
+//! after setSecret sets the target back to the parameter's current credential, unless the write took effect and
+//! only its answer was lost (the parameter then holds the tested value, which is promoted).
 
 use std::time::Instant;
 
