@@ -63,12 +63,11 @@ impl Claim<'_> {
 
     /// Whether a tag's value pins this identity (the location's host compared without case).
     fn is_pinned_by(&self, tag: &str) -> bool {
-        let pinned = self.pinned_as();
         match self.at {
-            Some(_) => tag
-                .rsplit_once('@')
-                .is_some_and(|(name, at)| name == self.name && format!("{name}@{}", at.to_ascii_lowercase()) == pinned),
-            None => tag == pinned,
+            Some(at) => {
+                tag.rsplit_once('@').is_some_and(|(name, place)| name == self.name && place.eq_ignore_ascii_case(at))
+            }
+            None => tag == self.name,
         }
     }
 }

@@ -34,8 +34,7 @@ where
     F: Fn(Connection) -> Fut,
     Fut: Future<Output = Result<(), RotationError>>,
 {
-    let wrong = hex(&rotation_core::random_bytes(24)?);
-    let wrong = Connection { password: Password::new(wrong), ..connection.clone() };
+    let wrong = Connection { password: PasswordPolicy::default().generate()?, ..connection.clone() };
     let (right, wrong) = tokio::join!(login(connection.clone()), login(wrong));
     match (right, wrong) {
         (Err(error), _) if error.is_authentication_failure() => Ok(false),
@@ -50,10 +49,6 @@ where
             Ok(false)
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A session's `Debug`: its connection (the password redacted) and TLS mode, never the driver's state.
