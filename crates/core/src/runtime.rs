@@ -11,11 +11,11 @@ use crate::config::Env;
 use crate::error::RotationError;
 use crate::event::RotationEvent;
 use crate::notify::Notifier;
-use crate::parameter_rotation::ParameterEvent;
-use crate::parameters::ParameterStore;
 use crate::password::{DEFAULT_EXCLUDE_CHARACTERS, PasswordPolicy};
-use crate::rotation::Rotator;
-use crate::secrets_manager::{SecretsManager, Timeouts, load_sdk_config};
+use crate::protocol::parameter_store::ParameterEvent;
+use crate::protocol::secrets_manager::Rotator;
+use crate::store::parameter_store::ParameterStore;
+use crate::store::secrets_manager::{SecretsManager, Timeouts, load_sdk_config};
 use crate::target::Target;
 use crate::telemetry::{self, StepRecord};
 

@@ -5,12 +5,12 @@ use std::time::Instant;
 
 use crate::error::RotationError;
 use crate::identity::{Binding, BindingSource, Claim, Possession};
-use crate::parameter_rotation::ParameterRotation;
 use crate::password::Password;
 use crate::password::PasswordPolicy;
+use crate::protocol::parameter_store::ParameterRotation;
 use crate::secret::Secret;
-use crate::secrets_manager::{SecretsManager, Selector};
 use crate::settings::{STRATEGY_TAG, SecretSettings};
+use crate::store::secrets_manager::{SecretsManager, Selector};
 use crate::versions::{AWSCURRENT, AWSPREVIOUS};
 
 /// A system whose credential rotor rotates: a database, a webhook, or nothing at all (a generated secret).
@@ -141,7 +141,7 @@ impl<'a> CreateContext<'a> {
             return rotation.check_lock(true).await;
         }
         let description = self.secrets.describe(self.secret_id).await?;
-        crate::rotation::still_pending(&description, self.token)
+        crate::protocol::secrets_manager::still_pending(&description, self.token)
     }
 
     /// The value an earlier attempt of this createSecret already stored for the token, if any: a target whose
@@ -151,7 +151,7 @@ impl<'a> CreateContext<'a> {
         if self.parameter.is_some() {
             return Ok(None);
         }
-        crate::rotation::read_pending(self.secrets, self.secret_id, self.token).await
+        crate::protocol::secrets_manager::read_pending(self.secrets, self.secret_id, self.token).await
     }
 
     /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system
@@ -244,9 +244,15 @@ impl<'a> FinishContext<'a> {
         if let Some(promoted) = self.promoted {
             return Ok(promoted.clone());
         }
-        crate::rotation::read_pending(self.secrets, self.secret_id, self.token).await?.ok_or_else(|| {
-            RotationError::invalid_secret(self.secret_id, "SecretString", "has no AWSPENDING value for this rotation")
-        })
+        crate::protocol::secrets_manager::read_pending(self.secrets, self.secret_id, self.token).await?.ok_or_else(
+            || {
+                RotationError::invalid_secret(
+                    self.secret_id,
+                    "SecretString",
+                    "has no AWSPENDING value for this rotation",
+                )
+            },
+        )
     }
 }
 
@@ -332,7 +338,7 @@ impl<'a> SetContext<'a> {
         }
         let Some(token) = self.token else { return Ok(()) };
         let description = self.secrets.describe(self.secret_id).await?;
-        crate::rotation::still_pending(&description, token)
+        crate::protocol::secrets_manager::still_pending(&description, token)
     }
 
     /// Reads the `AWSPREVIOUS` value, when there is one (a single-user target logs in with it when neither the
@@ -367,7 +373,7 @@ impl<'a> SetContext<'a> {
     pub async fn describe_secret(
         &self,
         secret_id: &str,
-    ) -> Result<Option<crate::secrets_manager::Description>, RotationError> {
+    ) -> Result<Option<crate::store::secrets_manager::Description>, RotationError> {
         self.secrets.describe_optional(secret_id).await
     }
 

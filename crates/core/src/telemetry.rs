@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::error::RotationError;
 use crate::event::RotationEvent;
-use crate::rotation::Outcome;
+use crate::protocol::secrets_manager::Outcome;
 
 /// The CloudWatch namespace of rotor's metrics.
 pub const METRIC_NAMESPACE: &str = "rotor";

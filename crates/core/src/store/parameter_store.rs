@@ -10,7 +10,7 @@ use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging, Tag};
 
-use crate::aws_failure::AwsFailure;
+use crate::aws::failure::AwsFailure;
 use crate::error::RotationError;
 
 /// One version of a parameter, decrypted.
@@ -169,7 +169,7 @@ impl ParameterStore {
     ) -> Result<(Created, i64), RotationError> {
         self.count();
         let tag = Tag::builder()
-            .key(crate::parameter_rotation::FUNCTION_TAG)
+            .key(crate::protocol::parameter_store::FUNCTION_TAG)
             .value(&self.function)
             .build()
             .map_err(|e| RotationError::Config { variable: "ROTOR_FUNCTION", reason: e.to_string() })?;

@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
 use crate::notify::Rotated;
-use crate::parameters::{Created, Parameter, ParameterStore, Settings};
 use crate::password::PasswordSource;
-use crate::rotation::{Outcome, Rotator};
+use crate::protocol::secrets_manager::{Outcome, Rotator};
 use crate::secret::Secret;
+use crate::store::parameter_store::{Created, Parameter, ParameterStore, Settings};
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 use crate::telemetry::{self, StepRecord};
 

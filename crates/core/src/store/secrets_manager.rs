@@ -11,7 +11,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
-use crate::aws_failure::AwsFailure;
+use crate::aws::failure::AwsFailure;
 use crate::config::Env;
 use crate::error::RotationError;
 use crate::password::{Password, PasswordPolicy};

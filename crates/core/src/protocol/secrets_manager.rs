@@ -7,8 +7,8 @@ use crate::event::{RotationEvent, Step};
 use crate::notify::{Notifier, Rotated};
 use crate::password::{PasswordPolicy, PasswordSource};
 use crate::secret::Secret;
-use crate::secrets_manager::{Description, SecretsManager, Selector, Stored};
 use crate::settings::SecretSettings;
+use crate::store::secrets_manager::{Description, SecretsManager, Selector, Stored};
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
 

@@ -1,0 +1,3 @@
+//! What every AWS client of the core shares: how its failures read.
+
+pub(crate) mod failure;
