@@ -1,8 +1,11 @@
-//! The rotation event Secrets Manager sends, and its step.
+//! The events a rotation function receives (a secret's step from Secrets Manager, a parameter's rotation), parsed
+//! by serde into one typed enum, [`Incoming`].
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::RotationError;
+use crate::store::parameter_lock::PENDING_SUFFIX;
 
 /// One of the four rotation steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,51 +84,7 @@ impl RotationEvent {
     /// The `ClientRequestToken` must be 32 to 64 printable ASCII characters, and the `RotationToken`, when
     /// present, 36 to 256: anything else was not sent by Secrets Manager.
     pub fn from_value(value: &Value) -> Result<Self, RotationError> {
-        let object = value.as_object().ok_or_else(|| RotationError::InvalidEvent {
-            field: "(event)",
-            reason: format!("must be a JSON object, got {}", json_kind(value)),
-        })?;
-        let text = |field: &'static str| -> Result<Option<&str>, RotationError> {
-            match object.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(other) => Err(RotationError::InvalidEvent {
-                    field,
-                    reason: format!("must be a string, got {}", json_kind(other)),
-                }),
-            }
-        };
-        let required = |field: &'static str| -> Result<&str, RotationError> {
-            text(field)?.ok_or(RotationError::InvalidEvent { field, reason: "is missing".into() })
-        };
-
-        let step_name = required("Step")?;
-        let step = Step::parse(step_name).ok_or_else(|| RotationError::InvalidEvent {
-            field: "Step",
-            reason: format!(
-                "is {:?}; expected one of createSecret, setSecret, testSecret, finishSecret",
-                truncate(step_name, 40)
-            ),
-        })?;
-        let secret_id = required("SecretId")?;
-        if secret_id.is_empty() || secret_id.len() > 2048 {
-            return Err(RotationError::InvalidEvent {
-                field: "SecretId",
-                reason: "must be a secret ARN or name of 1 to 2048 characters".into(),
-            });
-        }
-        let token = required("ClientRequestToken")?;
-        check_token("ClientRequestToken", token, 32, 64)?;
-        let rotation_token = text("RotationToken")?;
-        if let Some(rotation_token) = rotation_token {
-            check_token("RotationToken", rotation_token, 36, 256)?;
-        }
-        Ok(Self {
-            step,
-            secret_id: secret_id.to_owned(),
-            client_request_token: token.to_owned(),
-            rotation_token: rotation_token.map(str::to_owned),
-        })
+        Wire::parse(value)?.secret_step()
     }
 
     /// The event as Secrets Manager sends it (camelCase step).
@@ -140,6 +99,153 @@ impl RotationEvent {
         }
         event
     }
+}
+
+/// An event a rotation function receives: a secret's step, or a parameter's rotation (it names a `ParameterName`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// One step of a secret's rotation, as Secrets Manager sends it.
+    Secret(RotationEvent),
+    /// A parameter's rotation: all four steps in one invocation.
+    Parameter(ParameterEvent),
+}
+
+impl Incoming {
+    /// Parses and validates an event of either kind; an error names the field at fault and never echoes a token.
+    pub fn from_value(value: &Value) -> Result<Self, RotationError> {
+        let wire = Wire::parse(value)?;
+        if wire.parameter_name.is_some() {
+            wire.parameter().map(Self::Parameter)
+        } else {
+            wire.secret_step().map(Self::Secret)
+        }
+    }
+}
+
+/// A parameter rotation's event: `{"ParameterName": ..., "RotationId": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterEvent {
+    /// The parameter's name (`/prod/db/app`).
+    pub name: String,
+    /// The rotation's id: the same for every run of one rotation, new for the next.
+    pub rotation_id: String,
+}
+
+impl ParameterEvent {
+    /// Parses the event; errors name the field.
+    pub fn from_value(value: &Value) -> Result<Self, RotationError> {
+        Wire::parse(value)?.parameter()
+    }
+
+    /// The label that marks the version this rotation wrote: `rotation-` and the id, `:` made `-` (labels take
+    /// letters, digits, `.`, `-`, `_`).
+    pub fn label(&self) -> String {
+        rotation_label(&self.rotation_id)
+    }
+
+    /// The companion's name.
+    pub fn companion(&self) -> String {
+        format!("{}{PENDING_SUFFIX}", self.name)
+    }
+}
+
+/// The label of the version rotation `id` wrote.
+pub(crate) fn rotation_label(id: &str) -> String {
+    format!("rotation-{}", id.replace(':', "-"))
+}
+
+/// The fields either kind of event may carry, as serde reads them: every one a string when present (`null` reads as
+/// absent); what each kind requires is checked after.
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(rename = "Step")]
+    step: Option<String>,
+    #[serde(rename = "SecretId")]
+    secret_id: Option<String>,
+    #[serde(rename = "ClientRequestToken")]
+    client_request_token: Option<String>,
+    #[serde(rename = "RotationToken")]
+    rotation_token: Option<String>,
+    #[serde(rename = "ParameterName")]
+    parameter_name: Option<String>,
+    #[serde(rename = "RotationId")]
+    rotation_id: Option<String>,
+}
+
+/// The fields [`Wire`] reads, in its order.
+const FIELDS: [&str; 6] = ["Step", "SecretId", "ClientRequestToken", "RotationToken", "ParameterName", "RotationId"];
+
+impl Wire {
+    fn parse(value: &Value) -> Result<Self, RotationError> {
+        let Some(object) = value.as_object() else {
+            return Err(RotationError::InvalidEvent {
+                field: "(event)",
+                reason: format!("must be a JSON object, got {}", json_kind(value)),
+            });
+        };
+        Self::deserialize(value).map_err(|_| {
+            // serde's message says what was wrong but not where (and may quote a value): name the field instead.
+            let wrong = FIELDS.into_iter().find_map(|field| match object.get(field) {
+                None | Some(Value::Null | Value::String(_)) => None,
+                Some(other) => Some((field, json_kind(other))),
+            });
+            let (field, kind) = wrong.unwrap_or(("(event)", "something else"));
+            RotationError::InvalidEvent { field, reason: format!("must be a string, got {kind}") }
+        })
+    }
+
+    fn secret_step(self) -> Result<RotationEvent, RotationError> {
+        let step_name = required("Step", self.step)?;
+        let step = Step::parse(&step_name).ok_or_else(|| RotationError::InvalidEvent {
+            field: "Step",
+            reason: format!(
+                "is {:?}; expected one of createSecret, setSecret, testSecret, finishSecret",
+                truncate(&step_name, 40)
+            ),
+        })?;
+        let secret_id = required("SecretId", self.secret_id)?;
+        if secret_id.is_empty() || secret_id.len() > 2048 {
+            return Err(RotationError::InvalidEvent {
+                field: "SecretId",
+                reason: "must be a secret ARN or name of 1 to 2048 characters".into(),
+            });
+        }
+        let token = required("ClientRequestToken", self.client_request_token)?;
+        check_token("ClientRequestToken", &token, 32, 64)?;
+        if let Some(rotation_token) = &self.rotation_token {
+            check_token("RotationToken", rotation_token, 36, 256)?;
+        }
+        Ok(RotationEvent { step, secret_id, client_request_token: token, rotation_token: self.rotation_token })
+    }
+
+    fn parameter(self) -> Result<ParameterEvent, RotationError> {
+        let non_empty = |field, value| match required(field, value)? {
+            text if text.is_empty() => {
+                Err(RotationError::InvalidEvent { field, reason: "must be a non-empty string".into() })
+            }
+            text => Ok(text),
+        };
+        let name = non_empty("ParameterName", self.parameter_name)?;
+        let rotation_id = non_empty("RotationId", self.rotation_id)?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "/_.-".contains(c);
+        if !name.chars().all(allowed) || name.ends_with(PENDING_SUFFIX) || name.len() > 1011 - PENDING_SUFFIX.len() {
+            return Err(RotationError::InvalidEvent {
+                field: "ParameterName",
+                reason: "must be a parameter name (letters, digits, / _ . -), not a rotation's companion".into(),
+            });
+        }
+        if rotation_id.len() > 80 || !rotation_id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-:".contains(c)) {
+            return Err(RotationError::InvalidEvent {
+                field: "RotationId",
+                reason: "must be at most 80 letters, digits, _ . - or : (the schedule's scheduled-time fits)".into(),
+            });
+        }
+        Ok(ParameterEvent { name, rotation_id })
+    }
+}
+
+fn required(field: &'static str, value: Option<String>) -> Result<String, RotationError> {
+    value.ok_or(RotationError::InvalidEvent { field, reason: "is missing".into() })
 }
 
 fn check_token(field: &'static str, token: &str, min: usize, max: usize) -> Result<(), RotationError> {
@@ -262,5 +368,36 @@ mod tests {
         let parsed = RotationEvent::from_value(&value).unwrap();
         let debug = format!("{parsed:?}");
         assert!(debug.contains("<redacted>") && !debug.contains("rt-0123456789"), "{debug}");
+    }
+
+    #[test]
+    fn an_incoming_event_is_a_secrets_step_or_a_parameters_rotation() {
+        match Incoming::from_value(&event("setSecret")).unwrap() {
+            Incoming::Secret(step) => assert_eq!(step.step, Step::SetSecret),
+            other => panic!("{other:?}"),
+        }
+        let parameter = json!({"ParameterName": "/prod/db/app", "RotationId": "2026-12-06T00:00:00Z"});
+        let Incoming::Parameter(rotation) = Incoming::from_value(&parameter).unwrap() else { panic!() };
+        assert_eq!(
+            (rotation.name.as_str(), rotation.label()),
+            ("/prod/db/app", "rotation-2026-12-06T00-00-00Z".into())
+        );
+        assert_eq!(rotation.companion(), "/prod/db/app.rotor-pending");
+    }
+
+    #[test]
+    fn a_parameters_event_names_its_bad_field() {
+        let cases = [
+            (json!({"ParameterName": "/a"}), "`RotationId` is missing"),
+            (json!({"ParameterName": "", "RotationId": "r"}), "`ParameterName` must be a non-empty string"),
+            (json!({"ParameterName": "/a.rotor-pending", "RotationId": "r"}), "not a rotation's companion"),
+            (json!({"ParameterName": "/a b", "RotationId": "r"}), "must be a parameter name"),
+            (json!({"ParameterName": "/a", "RotationId": "r/1"}), "`RotationId` must be at most 80"),
+            (json!({"ParameterName": ["/a"], "RotationId": "r"}), "`ParameterName` must be a string, got an array"),
+        ];
+        for (value, expected) in cases {
+            let error = Incoming::from_value(&value).unwrap_err().to_string();
+            assert!(error.contains(expected), "{value}: {error}");
+        }
     }
 }

@@ -1,9 +1,11 @@
-//! rotation-core: the AWS Secrets Manager rotation protocol, shared by every rotor target.
+//! rotation-core: the rotation protocol over its stores, shared by every rotor target.
 //!
-//! Data flows one way: event -> guard -> step -> (Secrets Manager | target) -> result. The core owns the event
-//! ([`RotationEvent`]), the staging-label state machine ([`Versions`]), createSecret and finishSecret, the
-//! Secrets Manager client ([`SecretsManager`]), the password policy, and the Lambda entry point ([`run`]). A
-//! system to rotate implements [`Target`].
+//! Data flows one way: event -> driver -> guard -> step -> (store | target) -> result. The core owns the events
+//! ([`Incoming`]), the stores' clients ([`SecretsManager`], [`ParameterStore`]) and the store-neutral handle the step
+//! contexts hold, the two protocols as drivers above those contexts (Secrets Manager's one step per invocation,
+//! Parameter Store's four steps in one, both entered through [`Rotator`]), the staging-label state machine
+//! ([`Versions`]), the password policy, and the Lambda entry point ([`run`]). A system to rotate implements
+//! [`Target`].
 
 mod aws;
 mod config;
@@ -11,6 +13,7 @@ mod error;
 mod event;
 mod identity;
 mod notify;
+mod outcome;
 mod password;
 mod protocol;
 mod retry;
@@ -23,23 +26,28 @@ pub mod telemetry;
 mod tls;
 mod versions;
 
+pub use aws::config::{Timeouts, load_sdk_config};
 pub use aws::failure::AwsFailure;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
-pub use event::{RotationEvent, Step};
+pub use event::{Incoming, ParameterEvent, RotationEvent, Step};
 pub use identity::{Binding, Claim, Possession, USER_TAG};
 pub use notify::{DETAIL_TYPE, EVENT_SOURCE, Notifier, Rotated};
+pub use outcome::Outcome;
 pub use password::{
     DEFAULT_EXCLUDE_CHARACTERS, MIN_ENTROPY_BITS, PUNCTUATION, Password, PasswordPolicy, PasswordSource, random_bytes,
 };
-pub use protocol::parameter_store::{CURRENT_LABEL, PENDING_SUFFIX, PREVIOUS_LABEL, ParameterEvent};
-pub use protocol::secrets_manager::{DEADLINE_MARGIN, Outcome, Rotator};
+pub use protocol::rotator::Rotator;
+pub use protocol::shared::DEADLINE_MARGIN;
 pub use retry::Backoff;
-pub use runtime::{Init, RunOptions, handle_parameter, run};
+pub use runtime::{Init, Parameters, RunOptions, handle, run};
 pub use secret::Secret;
 pub use settings::{PRESET_TAG, PRESETS, Preset, STRATEGY_TAG, SecretSettings, TAG_PREFIX};
+pub use store::kind::Store;
+pub use store::parameter_lock::{CURRENT_LABEL, PENDING_SUFFIX, PREVIOUS_LABEL};
+pub use store::parameter_store::FUNCTION_TAG;
 pub use store::parameter_store::{Created, Parameter, ParameterStore, Settings};
-pub use store::secrets_manager::{Description, SecretsManager, Selector, Stored, Timeouts, load_sdk_config};
+pub use store::secrets_manager::{Description, SecretsManager, Selector, Stored};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle, system_root_certificates, system_roots};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};

@@ -1,4 +1,5 @@
-//! Bounded retries with exponential backoff, for targets that see propagation lag.
+//! Bounded retries with exponential backoff: the one retry loop of the house, for targets that see propagation lag
+//! and for the store writes a throttled account must send again.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -14,12 +15,20 @@ pub struct Backoff {
     pub initial_delay: Duration,
     /// The longest single wait.
     pub max_delay: Duration,
+    /// Whether each wait grows by a random part of itself (up to double), so that rotations throttled together do
+    /// not all try again at the same instant.
+    pub jitter: bool,
 }
 
 impl Default for Backoff {
     /// Five tries over about 7.5 seconds: well inside a rotation function's time-out.
     fn default() -> Self {
-        Self { attempts: 5, initial_delay: Duration::from_millis(500), max_delay: Duration::from_secs(4) }
+        Self {
+            attempts: 5,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(4),
+            jitter: false,
+        }
     }
 }
 
@@ -51,11 +60,30 @@ impl Backoff {
         &self,
         retry_on: impl Fn(&RotationError) -> bool,
         deadline: Option<(Instant, Duration)>,
-        mut attempt: F,
+        attempt: F,
     ) -> Result<T, RotationError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, RotationError>>,
+    {
+        self.retry_when(retry_on, deadline, attempt, |error, tries, _| {
+            tracing::warn!(attempt = tries, error_type = error.error_type(), error = %error, "retrying");
+        })
+        .await
+    }
+
+    /// [`Backoff::retry_if`] over any error (an AWS SDK's, before it becomes a [`RotationError`]), calling
+    /// `before_retry` with the error, the tries so far and the wait before each new try.
+    pub async fn retry_when<T, E, F, Fut>(
+        &self,
+        retry_on: impl Fn(&E) -> bool,
+        deadline: Option<(Instant, Duration)>,
+        mut attempt: F,
+        before_retry: impl Fn(&E, u32, Duration),
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
     {
         let mut delay = self.initial_delay;
         let mut tries = 1;
@@ -63,15 +91,16 @@ impl Backoff {
             match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(error) if retry_on(&error) && tries < self.attempts.max(1) => {
-                    if deadline.is_some_and(|(deadline, bound)| Instant::now() + delay + bound > deadline) {
+                    let wait = if self.jitter { jittered(delay) } else { delay };
+                    if deadline.is_some_and(|(deadline, bound)| Instant::now() + wait + bound > deadline) {
                         tracing::warn!(
                             attempt = tries,
                             "no more retries: another try would not end before the deadline"
                         );
                         return Err(error);
                     }
-                    tracing::warn!(attempt = tries, error_type = error.error_type(), error = %error, "retrying");
-                    tokio::time::sleep(delay).await;
+                    before_retry(&error, tries, wait);
+                    tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(self.max_delay);
                     tries += 1;
                 }
@@ -81,6 +110,12 @@ impl Backoff {
     }
 }
 
+/// `delay` and a random part of it (0 to 255/256 more).
+fn jittered(delay: Duration) -> Duration {
+    let part = crate::password::random_bytes(1).map_or(128, |b| u32::from(b[0]));
+    delay + delay * part / 256
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,7 +123,12 @@ mod tests {
     use std::cell::Cell;
 
     fn quick(attempts: u32) -> Backoff {
-        Backoff { attempts, initial_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) }
+        Backoff {
+            attempts,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            jitter: false,
+        }
     }
 
     #[tokio::test]

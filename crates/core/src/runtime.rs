@@ -7,17 +7,18 @@ use std::time::{Duration, Instant};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
+use crate::aws::config::{Timeouts, load_sdk_config};
 use crate::config::Env;
 use crate::error::RotationError;
-use crate::event::RotationEvent;
+use crate::event::Incoming;
 use crate::notify::Notifier;
 use crate::password::{DEFAULT_EXCLUDE_CHARACTERS, PasswordPolicy};
-use crate::protocol::parameter_store::ParameterEvent;
-use crate::protocol::secrets_manager::Rotator;
+use crate::protocol::rotator::Rotator;
+use crate::store::kind::Store;
 use crate::store::parameter_store::ParameterStore;
-use crate::store::secrets_manager::{SecretsManager, Timeouts, load_sdk_config};
+use crate::store::secrets_manager::SecretsManager;
 use crate::target::Target;
-use crate::telemetry::{self, StepRecord};
+use crate::telemetry::{self, Calls, StepRecord};
 
 /// What a function's target is built from at cold start: the environment (with the binary's defaults), the one
 /// AWS configuration every client shares, the Secrets Manager client the steps use, and the password policy.
@@ -90,21 +91,32 @@ pub async fn run<T: Target>(
     };
     let notifier = Notifier::from_env(&init.env, &init.sdk_config);
     let rotator = Arc::new(Rotator::new(init.secrets, target, init.policy).with_notifier(notifier));
-    // The Parameter Store client is built on the first parameter event: a function serving secrets never pays it.
-    let parameters = Arc::new((init.sdk_config, function_tag(&init.env), OnceLock::new()));
+    let parameters = Arc::new(Parameters::new(init.sdk_config, function_tag(&init.env)));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (rotator, parameters) = (Arc::clone(&rotator), Arc::clone(&parameters));
-        async move {
-            let deadline = deadline_of(&event.context);
-            if ParameterEvent::is_parameter_event(&event.payload) {
-                let store = parameters.2.get_or_init(|| ParameterStore::from_sdk_config(&parameters.0, &parameters.1));
-                handle_parameter(&rotator, store, &event.payload, deadline).await.map(|()| Value::Null)
-            } else {
-                handle(&rotator, &event.payload, deadline).await.map(|()| Value::Null)
-            }
-        }
+        async move { handle(&rotator, &parameters, &event.payload, deadline_of(&event.context)).await.map(|()| Value::Null) }
     }))
     .await
+}
+
+/// The function's Parameter Store client, built on the first parameter event: a function serving secrets never
+/// pays for it.
+#[derive(Debug)]
+pub struct Parameters {
+    sdk_config: aws_config::SdkConfig,
+    function: String,
+    store: OnceLock<ParameterStore>,
+}
+
+impl Parameters {
+    /// The client to build from `sdk_config`, for parameters tagged `rotor:function=<function>`.
+    pub fn new(sdk_config: aws_config::SdkConfig, function: String) -> Self {
+        Self { sdk_config, function, store: OnceLock::new() }
+    }
+
+    fn store(&self) -> &ParameterStore {
+        self.store.get_or_init(|| ParameterStore::from_sdk_config(&self.sdk_config, &self.function))
+    }
 }
 
 /// The value of the `rotor:function` tag of the parameters this function rotates, read once at cold start:
@@ -157,62 +169,37 @@ fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
     Some(Instant::now() + left)
 }
 
-/// An event that does not parse, logged (its type and cause, never the payload) and passed on.
-fn logged_rejection<E>(parsed: Result<E, RotationError>) -> Result<E, RotationError> {
-    parsed.inspect_err(|error| tracing::error!(error_type = error.error_type(), error = %error, "rejected event"))
-}
-
-/// Parses the event, runs the step within the invocation's `deadline`, and records it (one log record, one
-/// metric line).
+/// Parses an event (a secret's step or a parameter's rotation) and runs it within the invocation's `deadline`;
+/// each step is recorded (one log record, one metric line). An event that does not parse is logged (its type and
+/// cause, never the payload) and refused.
 pub async fn handle<T: Target>(
     rotator: &Rotator<T>,
+    parameters: &Parameters,
     payload: &Value,
     deadline: Option<Instant>,
 ) -> Result<(), RotationError> {
-    let event = logged_rejection(RotationEvent::from_value(payload))?;
-    let started = Instant::now();
-    let calls_before = rotator.secrets().calls();
-    let result = rotator.handle(&event, deadline).await;
-    telemetry::record_step(&StepRecord {
-        target: rotator.target().name(),
-        event: &event,
-        duration: started.elapsed(),
-        secrets_manager_calls: rotator.secrets().calls() - calls_before,
-        result: result.as_ref().copied(),
-    });
-    result.map(|_| ())
-}
-
-/// Parses a parameter's event (`{"ParameterName", "RotationId"}`) and runs its four steps within the
-/// invocation's `deadline`, each step recorded as a secret's is.
-pub async fn handle_parameter<T: Target>(
-    rotator: &Rotator<T>,
-    store: &ParameterStore,
-    payload: &Value,
-    deadline: Option<Instant>,
-) -> Result<(), RotationError> {
-    let event = logged_rejection(ParameterEvent::from_value(payload))?;
-    let calls = store.calls();
-    let result = rotator.rotate_parameter(store, &event, deadline).await;
-    let parameter_store_calls = store.calls() - calls;
-    match &result {
-        Ok(outcome) => tracing::info!(
-            parameter = %event.name,
-            rotation = %event.rotation_id,
-            outcome = outcome.as_str(),
-            parameter_store_calls,
-            "parameter rotated"
-        ),
-        Err(error) => tracing::error!(
-            parameter = %event.name,
-            rotation = %event.rotation_id,
-            error_type = error.error_type(),
-            error = %error,
-            parameter_store_calls,
-            "parameter rotation failed"
-        ),
+    let incoming = Incoming::from_value(payload)
+        .inspect_err(|error| tracing::error!(error_type = error.error_type(), error = %error, "rejected event"))?;
+    match incoming {
+        Incoming::Secret(event) => {
+            let started = Instant::now();
+            let before = rotator.secrets().calls();
+            let result = rotator.handle(&event, deadline).await;
+            telemetry::record_step(&StepRecord {
+                target: rotator.target().name(),
+                store: Store::SecretsManager,
+                id: &event.secret_id,
+                step: event.step,
+                version: &event.client_request_token,
+                duration: started.elapsed(),
+                calls: Calls { secrets_manager: rotator.secrets().calls() - before, parameter_store: 0 },
+                result: result.as_ref().copied(),
+            });
+            result.map(drop)
+        }
+        // Each of the four steps records itself.
+        Incoming::Parameter(event) => rotator.rotate_parameter(parameters.store(), &event, deadline).await.map(drop),
     }
-    result.map(drop)
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use crate::error::RotationError;
 use crate::identity::{Binding, BindingSource, Claim, Possession};
 use crate::password::Password;
 use crate::password::PasswordPolicy;
-use crate::protocol::parameter_store::ParameterRotation;
 use crate::secret::Secret;
 use crate::settings::{STRATEGY_TAG, SecretSettings};
-use crate::store::secrets_manager::{SecretsManager, Selector};
-use crate::versions::{AWSCURRENT, AWSPREVIOUS};
+use crate::store::handle::StoreHandle;
+use crate::store::secrets_manager::{Description, SecretsManager, Selector};
+use crate::versions::AWSCURRENT;
 
 /// A system whose credential rotor rotates: a database, a webhook, or nothing at all (a generated secret).
 ///
@@ -107,24 +107,29 @@ pub trait Target: Send + Sync + 'static {
 /// secret that cannot work (a clone name over the server's limit).
 #[derive(Debug, Clone, Copy)]
 pub struct CreateContext<'a> {
-    /// The secret's ARN.
+    /// The secret's ARN (for a parameter: its name).
     pub secret_id: &'a str,
-    /// The rotation's token (the pending version).
+    /// The rotation's token (the pending version; for a parameter: the rotation's id).
     pub token: &'a str,
     secrets: &'a SecretsManager,
-    parameter: Option<ParameterRotation<'a>>,
+    store: StoreHandle<'a>,
     tags: Option<&'a [(String, String)]>,
 }
 
 impl<'a> CreateContext<'a> {
     /// A context for a target's create step.
     pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, token, secrets, parameter: None, tags: None }
+        Self::in_store(StoreHandle::secret(secrets, secret_id, Some(token)), secret_id, token, secrets)
     }
 
-    /// A context for a parameter's rotation: `secret_id` is the parameter's name, `token` the rotation id.
-    pub(crate) fn for_parameter(rotation: ParameterRotation<'a>, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id: rotation.name, token: rotation.id, secrets, parameter: Some(rotation), tags: None }
+    /// A context over `store`, the credential's store (a driver's).
+    pub(crate) fn in_store(
+        store: StoreHandle<'a>,
+        secret_id: &'a str,
+        token: &'a str,
+        secrets: &'a SecretsManager,
+    ) -> Self {
+        Self { secret_id, token, secrets, store, tags: None }
     }
 
     /// The same context, knowing the secret's tags (read by the guard's `DescribeSecret`): the identity rule reads
@@ -137,28 +142,20 @@ impl<'a> CreateContext<'a> {
     /// is stored (one that mints the credential): the rotator's own check comes only right before it stores. An
     /// error names what happened. For a parameter: that no other rotation holds its lock.
     pub async fn still_pending(&self) -> Result<(), RotationError> {
-        if let Some(rotation) = &self.parameter {
-            return rotation.check_lock(true).await;
-        }
-        let description = self.secrets.describe(self.secret_id).await?;
-        crate::protocol::secrets_manager::still_pending(&description, self.token)
+        self.store.still_pending(true).await
     }
 
     /// The value an earlier attempt of this createSecret already stored for the token, if any: a target whose
     /// system shows a minted credential only once (IAM's secret access key) returns it instead of minting
     /// another. Always `None` for a parameter, whose rotation reuses its stored value before it asks the target.
     pub async fn stored(&self) -> Result<Option<Secret>, RotationError> {
-        if self.parameter.is_some() {
-            return Ok(None);
-        }
-        crate::protocol::secrets_manager::read_pending(self.secrets, self.secret_id, self.token).await
+        self.store.stored().await
     }
 
     /// The reads of setSecret (the admin secret, other secrets) for checking `next` against the target system
     /// before it is stored; nothing of it is stored yet.
     pub fn lookup(&self, next: &'a Secret, current: &'a Secret) -> SetContext<'a> {
-        let mut ctx = SetContext::new(self.secret_id, next, current, self.secrets);
-        ctx.parameter = self.parameter;
+        let mut ctx = SetContext::in_store(self.store, self.secret_id, next, current, self.secrets);
         ctx.tags = self.tags;
         ctx
     }
@@ -171,15 +168,7 @@ pub struct TestContext<'a> {
     pub pending: &'a Secret,
     /// When the invocation ends (Lambda's deadline), if known: retries stop in time to report their own error.
     pub deadline: Option<Instant>,
-    settings: Option<SettingsLookup<'a>>,
-}
-
-/// Where a test step reads the secret's own settings from, when it needs them.
-#[derive(Debug, Clone, Copy)]
-struct SettingsLookup<'a> {
-    secrets: &'a SecretsManager,
-    secret_id: &'a str,
-    policy: &'a PasswordPolicy,
+    settings: Option<(StoreHandle<'a>, &'a PasswordPolicy)>,
 }
 
 impl<'a> TestContext<'a> {
@@ -193,66 +182,53 @@ impl<'a> TestContext<'a> {
         Self { deadline, ..self }
     }
 
-    /// The same context, able to read the secret's tags (its [`SecretSettings`] over the function's `policy`).
-    pub(crate) fn with_settings_of(
-        self,
-        secrets: &'a SecretsManager,
-        secret_id: &'a str,
-        policy: &'a PasswordPolicy,
-    ) -> Self {
-        Self { settings: Some(SettingsLookup { secrets, secret_id, policy }), ..self }
+    /// The same context, able to read the credential's own settings from its `store` (over the function's
+    /// `policy`).
+    pub(crate) fn with_settings_of(self, store: StoreHandle<'a>, policy: &'a PasswordPolicy) -> Self {
+        Self { settings: Some((store, policy)), ..self }
     }
 
     /// The secret's own settings (its `rotor:` tags over the function's defaults), read with one `DescribeSecret`
     /// when asked: a target that checks the pending value against the password policy asks only when the
     /// function's policy does not admit it. `None` where there is no secret to describe (a parameter, a tool).
     pub async fn secret_settings(&self) -> Result<Option<SecretSettings>, RotationError> {
-        let Some(lookup) = self.settings else { return Ok(None) };
-        let description = lookup.secrets.describe(lookup.secret_id).await?;
-        SecretSettings::from_tags(&description.arn, &description.tags, lookup.policy).map(Some)
+        let Some((store, policy)) = self.settings else { return Ok(None) };
+        store.settings(policy).await
     }
 }
 
 /// What finishSecret offers a target: the pending secret, read only when asked.
 #[derive(Debug)]
 pub struct FinishContext<'a> {
-    /// The secret's ARN.
+    /// The secret's ARN (for a parameter: its name).
     pub secret_id: &'a str,
-    /// The rotation's token (the pending version).
+    /// The rotation's token (the pending version; for a parameter: the rotation's id).
     pub token: &'a str,
-    secrets: &'a SecretsManager,
+    store: StoreHandle<'a>,
     promoted: Option<&'a Secret>,
 }
 
 impl<'a> FinishContext<'a> {
     /// A context for a target's finish hook.
     pub fn new(secret_id: &'a str, token: &'a str, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, token, secrets, promoted: None }
+        Self { secret_id, token, store: StoreHandle::secret(secrets, secret_id, Some(token)), promoted: None }
     }
 
-    /// A context for a parameter's rotation, which has just written `promoted`.
-    pub(crate) fn for_parameter(
-        rotation: &ParameterRotation<'a>,
-        promoted: &'a Secret,
-        secrets: &'a SecretsManager,
-    ) -> Self {
-        Self { secret_id: rotation.name, token: rotation.id, secrets, promoted: Some(promoted) }
+    /// A context over `store` for a driver that has just promoted `promoted`: [`FinishContext::pending`] reads
+    /// nothing.
+    pub(crate) fn promoted(store: StoreHandle<'a>, secret_id: &'a str, token: &'a str, promoted: &'a Secret) -> Self {
+        Self { secret_id, token, store, promoted: Some(promoted) }
     }
 
-    /// Reads the pending secret (the token's `AWSPENDING` value; for a parameter, the value just promoted).
+    /// The pending secret: the value just promoted (read again from the store only by a context built with
+    /// [`FinishContext::new`]).
     pub async fn pending(&self) -> Result<Secret, RotationError> {
         if let Some(promoted) = self.promoted {
             return Ok(promoted.clone());
         }
-        crate::protocol::secrets_manager::read_pending(self.secrets, self.secret_id, self.token).await?.ok_or_else(
-            || {
-                RotationError::invalid_secret(
-                    self.secret_id,
-                    "SecretString",
-                    "has no AWSPENDING value for this rotation",
-                )
-            },
-        )
+        self.store.stored().await?.ok_or_else(|| {
+            RotationError::invalid_secret(self.secret_id, "SecretString", "has no AWSPENDING value for this rotation")
+        })
     }
 }
 
@@ -260,7 +236,7 @@ impl<'a> FinishContext<'a> {
 /// (an admin secret a target's secret names), made only when a target asks.
 #[derive(Debug)]
 pub struct SetContext<'a> {
-    /// The secret's ARN.
+    /// The secret's ARN (for a parameter: its name).
     pub secret_id: &'a str,
     /// The `AWSPENDING` value to make the system accept.
     pub pending: &'a Secret,
@@ -269,21 +245,36 @@ pub struct SetContext<'a> {
     /// When the invocation ends (Lambda's deadline), if known.
     pub deadline: Option<Instant>,
     secrets: &'a SecretsManager,
-    token: Option<&'a str>,
-    parameter: Option<ParameterRotation<'a>>,
+    store: StoreHandle<'a>,
     tags: Option<&'a [(String, String)]>,
 }
 
 impl<'a> SetContext<'a> {
     /// A context for a target's set step.
     pub fn new(secret_id: &'a str, pending: &'a Secret, current: &'a Secret, secrets: &'a SecretsManager) -> Self {
-        Self { secret_id, pending, current, deadline: None, secrets, token: None, parameter: None, tags: None }
+        Self::in_store(StoreHandle::secret(secrets, secret_id, None), secret_id, pending, current, secrets)
+    }
+
+    /// A context over `store`, the credential's store (a driver's).
+    pub(crate) fn in_store(
+        store: StoreHandle<'a>,
+        secret_id: &'a str,
+        pending: &'a Secret,
+        current: &'a Secret,
+        secrets: &'a SecretsManager,
+    ) -> Self {
+        Self { secret_id, pending, current, deadline: None, secrets, store, tags: None }
     }
 
     /// The same context, knowing the secret's tags (read by the guard's `DescribeSecret`): the identity rule reads
     /// its binding tag there.
     pub fn with_tags(self, tags: &'a [(String, String)]) -> Self {
         Self { tags: Some(tags), ..self }
+    }
+
+    /// The same context, ending at `deadline`.
+    pub(crate) fn until(self, deadline: Option<Instant>) -> Self {
+        Self { deadline, ..self }
     }
 
     /// The identity rule of the trust model, before any change a target makes to an identity other than by logging
@@ -300,30 +291,10 @@ impl<'a> SetContext<'a> {
         Ok(binding)
     }
 
-    /// A context for a parameter's rotation, ending at `deadline`.
-    pub(crate) fn for_parameter(
-        rotation: ParameterRotation<'a>,
-        pending: &'a Secret,
-        current: &'a Secret,
-        secrets: &'a SecretsManager,
-        deadline: Option<Instant>,
-    ) -> Self {
-        Self {
-            secret_id: rotation.name,
-            pending,
-            current,
-            deadline,
-            secrets,
-            token: Some(rotation.id),
-            parameter: Some(rotation),
-            tags: None,
-        }
-    }
-
     /// The same context for the rotation `token`, whose guard [`SetContext::still_pending`] re-checks, ending at
     /// `deadline`.
     pub fn for_rotation(mut self, token: &'a str, deadline: Option<Instant>) -> Self {
-        self.token = Some(token);
+        self.store = self.store.for_token(token);
         self.deadline = deadline;
         self
     }
@@ -333,47 +304,25 @@ impl<'a> SetContext<'a> {
     /// before it changes its system (a login, a remote call) calls it again right before the change. An error
     /// names what happened.
     pub async fn still_pending(&self) -> Result<(), RotationError> {
-        if let Some(rotation) = &self.parameter {
-            return rotation.check_lock(false).await;
-        }
-        let Some(token) = self.token else { return Ok(()) };
-        let description = self.secrets.describe(self.secret_id).await?;
-        crate::protocol::secrets_manager::still_pending(&description, token)
+        self.store.still_pending(false).await
     }
 
     /// Reads the `AWSPREVIOUS` value, when there is one (a single-user target logs in with it when neither the
     /// pending nor the current credential works).
     pub async fn previous(&self) -> Result<Option<Secret>, RotationError> {
-        if let Some(rotation) = &self.parameter {
-            return rotation.previous().await;
-        }
-        let value = self.secrets.get(self.secret_id, Selector::Stage(AWSPREVIOUS)).await?;
-        Ok(value.map(|v| Secret::parse(self.secret_id, &v)))
+        self.store.previous().await
     }
 
     /// The values of rotations abandoned since `AWSCURRENT` (versions left without a label, newest first, at
     /// most three): a single-user target whose current and previous passwords are refused logs in with these,
     /// because an abandoned rotation may have changed the password before it was abandoned.
     pub async fn abandoned(&self) -> Result<Vec<Secret>, RotationError> {
-        // A parameter's failed rotation keeps its companion and is resumed, never abandoned.
-        if self.parameter.is_some() {
-            return Ok(Vec::new());
-        }
-        let mut values = Vec::new();
-        for version in self.secrets.abandoned_versions(self.secret_id, 3).await? {
-            if let Some(value) = self.secrets.get(self.secret_id, Selector::Version(&version)).await? {
-                values.push(Secret::parse(self.secret_id, &value));
-            }
-        }
-        Ok(values)
+        self.store.abandoned().await
     }
 
     /// Describes another secret (its full ARN, and the tags that name the database of an RDS-managed admin
     /// secret); `None` when no such secret exists.
-    pub async fn describe_secret(
-        &self,
-        secret_id: &str,
-    ) -> Result<Option<crate::store::secrets_manager::Description>, RotationError> {
+    pub async fn describe_secret(&self, secret_id: &str) -> Result<Option<Description>, RotationError> {
         self.secrets.describe_optional(secret_id).await
     }
 

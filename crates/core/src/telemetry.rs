@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing_subscriber::EnvFilter;
 
 use crate::error::RotationError;
-use crate::event::RotationEvent;
-use crate::protocol::secrets_manager::Outcome;
+use crate::event::Step;
+use crate::outcome::Outcome;
+use crate::store::kind::Store;
 
 /// The CloudWatch namespace of rotor's metrics.
 pub const METRIC_NAMESPACE: &str = "rotor";
@@ -65,47 +66,91 @@ pub fn init() {
     let _ = tracing_subscriber::registry().with(filter).with(pinned).with(json).try_init();
 }
 
+/// How many calls a step made to each store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Calls {
+    /// Secrets Manager calls (a secret's stages, admin secrets, `GetRandomPassword`).
+    pub secrets_manager: u64,
+    /// Parameter Store calls (a parameter's versions, labels and lock).
+    pub parameter_store: u64,
+}
+
+impl Calls {
+    /// The calls made since `before` (both counters only grow).
+    pub fn since(self, before: Calls) -> Calls {
+        Calls {
+            secrets_manager: self.secrets_manager - before.secrets_manager,
+            parameter_store: self.parameter_store - before.parameter_store,
+        }
+    }
+}
+
 /// Everything recorded about one step.
 #[derive(Debug)]
 pub struct StepRecord<'a> {
     /// The target's name.
     pub target: &'static str,
-    /// The event (its `RotationToken` is never read here).
-    pub event: &'a RotationEvent,
+    /// The store the rotated credential lives in.
+    pub store: Store,
+    /// The secret's ARN or the parameter's name.
+    pub id: &'a str,
+    /// The step.
+    pub step: Step,
+    /// The rotation's token (a secret's `ClientRequestToken`, a parameter's `RotationId`); never a `RotationToken`.
+    pub version: &'a str,
     /// How long the step took.
     pub duration: Duration,
-    /// Secrets Manager calls the step made.
-    pub secrets_manager_calls: u64,
+    /// The calls the step made, by store.
+    pub calls: Calls,
     /// The step's result.
     pub result: Result<Outcome, &'a RotationError>,
+}
+
+impl StepRecord<'_> {
+    /// The secret's ARN, for a secret's step.
+    fn secret(&self) -> Option<&str> {
+        (self.store == Store::SecretsManager).then_some(self.id)
+    }
+
+    /// The parameter's name, for a parameter's step.
+    fn parameter(&self) -> Option<&str> {
+        (self.store == Store::ParameterStore).then_some(self.id)
+    }
 }
 
 /// Logs the step's record and prints its EMF metric line.
 pub fn record_step(record: &StepRecord<'_>) {
     let duration_ms = record.duration.as_secs_f64() * 1000.0;
-    let event = record.event;
+    let (secret, parameter) = (record.secret(), record.parameter());
+    let parameter_store_calls = (record.store == Store::ParameterStore).then_some(record.calls.parameter_store);
     match record.result {
         Ok(outcome) => tracing::info!(
-            secret = %event.secret_id,
-            step = event.step.as_str(),
-            version = %event.client_request_token,
+            store = record.store.as_str(),
+            secret,
+            parameter,
+            step = record.step.as_str(),
+            version = record.version,
             target = record.target,
             outcome = outcome.as_str(),
             duration_ms,
-            secrets_manager_calls = record.secrets_manager_calls,
+            secrets_manager_calls = record.calls.secrets_manager,
+            parameter_store_calls,
             "step succeeded"
         ),
         Err(error) => tracing::error!(
-            secret = %event.secret_id,
-            step = event.step.as_str(),
-            version = %event.client_request_token,
+            store = record.store.as_str(),
+            secret,
+            parameter,
+            step = record.step.as_str(),
+            version = record.version,
             target = record.target,
             outcome = "failed",
             error_type = error.error_type(),
             retryable = error.is_retryable(),
             error = %error,
             duration_ms,
-            secrets_manager_calls = record.secrets_manager_calls,
+            secrets_manager_calls = record.calls.secrets_manager,
+            parameter_store_calls,
             "step failed"
         ),
     }
@@ -122,8 +167,9 @@ pub fn function_name() -> &'static str {
     })
 }
 
-/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1) and `SecretsManagerCalls`, by target and
-/// step, and by function (the dimension the template's alarms watch).
+/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1), `SecretsManagerCalls` and
+/// `ParameterStoreCalls`, by target and step, and by function (the dimension the template's alarms watch); the
+/// store is a property of the line.
 pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
     let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
     serde_json::json!({
@@ -135,16 +181,19 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
                 "Metrics": [
                     {"Name": "StepDuration", "Unit": "Milliseconds"},
                     {"Name": "StepFailure", "Unit": "Count"},
-                    {"Name": "SecretsManagerCalls", "Unit": "Count"}
+                    {"Name": "SecretsManagerCalls", "Unit": "Count"},
+                    {"Name": "ParameterStoreCalls", "Unit": "Count"}
                 ]
             }]
         },
         "Target": record.target,
-        "Step": record.event.step.as_str(),
+        "Step": record.step.as_str(),
+        "Store": record.store.as_str(),
         "Function": function_name(),
         "StepDuration": record.duration.as_secs_f64() * 1000.0,
         "StepFailure": u8::from(record.result.is_err()),
-        "SecretsManagerCalls": record.secrets_manager_calls,
+        "SecretsManagerCalls": record.calls.secrets_manager,
+        "ParameterStoreCalls": record.calls.parameter_store,
     })
     .to_string()
 }
@@ -162,22 +211,19 @@ mod tests {
         }
         assert!(allowed("rotation_core::rotation", &Level::TRACE));
     }
-    use crate::event::Step;
 
     #[test]
-    fn emf_line_has_the_metrics_and_no_token() {
-        let event = RotationEvent {
-            step: Step::SetSecret,
-            secret_id: "arn:s".into(),
-            client_request_token: "c".repeat(32),
-            rotation_token: Some("rotation-token-credential-0123456789-xyz".into()),
-        };
+    fn emf_line_has_each_stores_calls() {
         let error = RotationError::RotationDisabled { secret: "arn:s".into() };
+        let token = "c".repeat(32);
         let record = StepRecord {
             target: "generated",
-            event: &event,
+            store: Store::SecretsManager,
+            id: "arn:s",
+            step: Step::SetSecret,
+            version: &token,
             duration: Duration::from_millis(12),
-            secrets_manager_calls: 3,
+            calls: Calls { secrets_manager: 3, parameter_store: 0 },
             result: Err(&error),
         };
         let line = emf_line(&record, UNIX_EPOCH + Duration::from_secs(10));
@@ -185,7 +231,18 @@ mod tests {
         assert_eq!(value["_aws"]["Timestamp"], 10_000);
         assert_eq!(value["StepFailure"], 1);
         assert_eq!(value["Step"], "setSecret");
-        assert_eq!(value["SecretsManagerCalls"], 3);
-        assert!(!line.contains("rotation-token-credential"));
+        assert_eq!((&value["SecretsManagerCalls"], &value["ParameterStoreCalls"]), (&3.into(), &0.into()));
+        assert_eq!(value["Store"], "secretsmanager");
+        let parameter = StepRecord {
+            store: Store::ParameterStore,
+            calls: Calls { secrets_manager: 1, parameter_store: 4 },
+            result: Ok(Outcome::Done),
+            ..record
+        };
+        let value: serde_json::Value = serde_json::from_str(&emf_line(&parameter, UNIX_EPOCH)).unwrap();
+        assert_eq!(
+            (&value["Store"], &value["ParameterStoreCalls"], &value["StepFailure"]),
+            (&"ssm".into(), &4.into(), &0.into())
+        );
     }
 }

@@ -180,6 +180,7 @@ impl WebhookConfig {
                 attempts: env.number("WEBHOOK_ATTEMPTS", 3, 1..=10)? as u32,
                 initial_delay: Duration::from_millis(300),
                 max_delay: Duration::from_secs(2),
+                ..Backoff::default()
             },
         })
     }

@@ -87,6 +87,7 @@ impl IamConfig {
                 attempts: env.number("TEST_ATTEMPTS", 8, 1..=30)? as u32,
                 initial_delay: Duration::from_secs(1),
                 max_delay: Duration::from_secs(4),
+                ..Backoff::default()
             },
         })
     }

@@ -1,3 +1,4 @@
 //! What every AWS client of the core shares: how its failures read.
 
+pub(crate) mod config;
 pub(crate) mod failure;

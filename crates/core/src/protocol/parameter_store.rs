@@ -1,4 +1,4 @@
-//! Rotation of a Parameter Store SecureString: the four steps run in one invocation, over the parameter's versions
+//! The Parameter Store protocol: a SecureString's rotation, the four steps in one invocation, over the parameter's versions
 //! and labels and a companion parameter that holds the pending value (the README's "Parameter Store" design).
 //!
 //! The parameter's newest version is the current credential (consumers read it by name); the labels `current`
@@ -21,300 +21,116 @@
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
-
 use crate::error::RotationError;
-use crate::event::{RotationEvent, Step};
+use crate::event::{ParameterEvent, Step, rotation_label};
 use crate::notify::Rotated;
-use crate::password::PasswordSource;
-use crate::protocol::secrets_manager::{Outcome, Rotator};
+use crate::outcome::Outcome;
+use crate::protocol::shared::Shared;
 use crate::secret::Secret;
-use crate::store::parameter_store::{Created, Parameter, ParameterStore, Settings};
+use crate::store::handle::StoreHandle;
+use crate::store::kind::Store;
+use crate::store::parameter_lock::{CURRENT_LABEL, PREVIOUS_LABEL, ParameterLock, Pending, no_parameter};
+use crate::store::parameter_store::{Created, ParameterStore, Settings};
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
-use crate::telemetry::{self, StepRecord};
-
-/// The suffix of the companion parameter that holds a rotation's pending value.
-pub const PENDING_SUFFIX: &str = ".rotor-pending";
-/// The label of the current version.
-pub const CURRENT_LABEL: &str = "current";
-/// The label of the version before it.
-pub const PREVIOUS_LABEL: &str = "previous";
-/// The tag that binds a parameter, and its companion, to the function that rotates it.
-pub const FUNCTION_TAG: &str = "rotor:function";
-
-/// A parameter rotation's event: `{"ParameterName": ..., "RotationId": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParameterEvent {
-    /// The parameter's name (`/prod/db/app`).
-    pub name: String,
-    /// The rotation's id: the same for every run of one rotation, new for the next.
-    pub rotation_id: String,
-}
-
-impl ParameterEvent {
-    /// Whether an event is a parameter's (it has `ParameterName`).
-    pub fn is_parameter_event(value: &Value) -> bool {
-        value.get("ParameterName").is_some()
-    }
-
-    /// Parses the event; errors name the field.
-    pub fn from_value(value: &Value) -> Result<Self, RotationError> {
-        let field = |name: &'static str| match value.get(name) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            Some(_) => Err(RotationError::InvalidEvent { field: name, reason: "must be a non-empty string".into() }),
-            None => Err(RotationError::InvalidEvent { field: name, reason: "is missing".into() }),
-        };
-        let name = field("ParameterName")?;
-        let rotation_id = field("RotationId")?;
-        let allowed = |c: char| c.is_ascii_alphanumeric() || "/_.-".contains(c);
-        if !name.chars().all(allowed) || name.ends_with(PENDING_SUFFIX) || name.len() > 1011 - PENDING_SUFFIX.len() {
-            return Err(RotationError::InvalidEvent {
-                field: "ParameterName",
-                reason: "must be a parameter name (letters, digits, / _ . -), not a rotation's companion".into(),
-            });
-        }
-        if rotation_id.len() > 80 || !rotation_id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-:".contains(c)) {
-            return Err(RotationError::InvalidEvent {
-                field: "RotationId",
-                reason: "must be at most 80 letters, digits, _ . - or : (the schedule's scheduled-time fits)".into(),
-            });
-        }
-        Ok(Self { name, rotation_id })
-    }
-
-    /// The label that marks the version this rotation wrote: `rotation-` and the id, `:` made `-` (labels take
-    /// letters, digits, `.`, `-`, `_`).
-    pub fn label(&self) -> String {
-        rotation_label(&self.rotation_id)
-    }
-
-    /// The companion's name.
-    pub fn companion(&self) -> String {
-        format!("{}{PENDING_SUFFIX}", self.name)
-    }
-}
-
-/// The event names a parameter that does not exist.
-fn no_parameter(name: &str) -> RotationError {
-    RotationError::invalid_secret(name, "ParameterName", "names no parameter; create it with the credential first")
-}
+use crate::telemetry::{self, Calls, StepRecord};
 
 /// The version a write that answered an error made all the same (it took effect, and its answer was lost): the
 /// parameter's newest version, past the base, holding the tested value. `None` when there is none, or the
 /// parameter cannot be read: the target is then set back, never left holding a value the parameter lacks.
-async fn written_anyway(rotation: &ParameterRotation<'_>, current: &Current, pending: &Pending) -> Option<i64> {
+async fn written_anyway(rotation: &ParameterLock<'_>, current: &Current, pending: &Pending) -> Option<i64> {
     let now = rotation.store.read(&[rotation.name]).await.ok()?.into_iter().next().flatten()?;
     (now.version > current.version && now.value == pending.value).then_some(now.version)
 }
 
-/// The label of the version rotation `id` wrote.
-fn rotation_label(id: &str) -> String {
-    format!("rotation-{}", id.replace(':', "-"))
+/// The Parameter Store driver: runs a parameter's four steps in one invocation, under its lock.
+#[derive(Debug)]
+pub(crate) struct ParameterStoreDriver<'r, T> {
+    shared: &'r Shared<T>,
+    store: &'r ParameterStore,
 }
 
-/// One parameter rotation, as the step contexts see it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ParameterRotation<'a> {
-    pub(crate) store: &'a ParameterStore,
-    pub(crate) name: &'a str,
-    pub(crate) id: &'a str,
-    pub(crate) companion: &'a str,
-}
-
-impl ParameterRotation<'_> {
-    /// Whether this rotation holds the lock (or, with `absent_ok`, nobody does yet).
-    pub(crate) async fn check_lock(&self, absent_ok: bool) -> Result<(), RotationError> {
-        let found = self.store.read(&[self.companion]).await?.pop().flatten();
-        match found {
-            None if absent_ok => Ok(()),
-            None => Err(self.state("no longer holds the lock: its companion parameter was deleted".into())),
-            Some(companion) => {
-                let pending = self.pending_of(&companion).await?;
-                if pending.rotation == self.id { Ok(()) } else { Err(self.in_progress(&pending.rotation)) }
-            }
-        }
+impl<'r, T: Target> ParameterStoreDriver<'r, T> {
+    /// The driver over what the rotator holds, and the function's Parameter Store client.
+    pub(crate) fn new(shared: &'r Shared<T>, store: &'r ParameterStore) -> Self {
+        Self { shared, store }
     }
 
-    /// Refuses a parameter (`None`: the one rotated) whose `rotor:function` tag does not name this function: the
-    /// binding a secret has through its role's condition, checked here too so that an event sent to the wrong
-    /// function changes nothing even where the role would allow it.
-    async fn check_bound(&self, companion: Option<&str>) -> Result<(), RotationError> {
-        let parameter = companion.unwrap_or(self.name);
-        let function = self.store.function();
-        let Some(tags) = self.store.tags(parameter).await? else {
-            return Err(no_parameter(self.name));
-        };
-        let tagged = tags.iter().find(|(key, _)| key == FUNCTION_TAG).map(|(_, value)| value.as_str());
-        let reason = match (tagged, companion) {
-            (Some(value), _) if value == function => return Ok(()),
-            (_, Some(companion)) => format!(
-                "the companion {companion} is not rotor's own (it lacks the tag {FUNCTION_TAG}={function} the function sets when it creates one): someone else wrote it, so its value is not used; nothing was changed: delete {companion} and rotate again"
-            ),
-            (Some(value), None) => format!(
-                "is tagged {FUNCTION_TAG}={value}, not {function}, the value of the function it was sent to; nothing was read or written: send its rotation to rotate-{value}, or have an administrator retag it"
-            ),
-            (None, None) => format!(
-                "has no {FUNCTION_TAG} tag, so no function may rotate it; nothing was read or written: have an administrator tag it {FUNCTION_TAG}={function} (the tag-guard SCP keeps rotor:* tags to administrators)"
-            ),
-        };
-        Err(RotationError::InvalidTag { secret: self.name.to_owned(), tag: FUNCTION_TAG.to_owned(), reason })
-    }
-
-    /// A companion's pending value, once it is known to be rotor's own: tagged by the function, and never
-    /// overwritten (rotor creates it once, with `Overwrite=false`, so it is at version 1; a later version was written
-    /// over it by someone who may put parameters under the path, keeping the tag).
-    async fn pending_of(&self, companion: &Parameter) -> Result<Pending, RotationError> {
-        self.check_bound(Some(&companion.name)).await?;
-        if companion.version != 1 {
-            return Err(RotationError::InvalidTag {
-                secret: self.name.to_owned(),
-                tag: FUNCTION_TAG.to_owned(),
-                reason: format!(
-                    "the companion {} is at version {}, but rotor writes a companion once: someone overwrote it, so its value is not used; nothing was changed: delete {} and rotate again",
-                    companion.name, companion.version, companion.name
-                ),
-            });
-        }
-        Pending::parse(self.name, companion)
-    }
-
-    /// The `previous` version's value.
-    pub(crate) async fn previous(&self) -> Result<Option<Secret>, RotationError> {
-        let found = self.store.read_one(&format!("{}:{PREVIOUS_LABEL}", self.name)).await?;
-        Ok(found.map(|p| Secret::parse(self.name, &p.value)))
-    }
-
-    fn state(&self, reason: String) -> RotationError {
-        RotationError::VersionState { secret: self.name.to_owned(), version: self.id.to_owned(), reason }
-    }
-
-    fn in_progress(&self, other: &str) -> RotationError {
-        self.state(format!(
-            "cannot start: rotation {other:?} holds {}; run it again with that RotationId to finish it, or, once you know which credential logs in, delete {} and rotate again",
-            self.companion, self.companion
-        ))
-    }
-}
-
-/// The companion's value: the rotation holding it, the version it rotates from, and the pending value.
-#[derive(Clone, PartialEq, Eq)]
-struct Pending {
-    rotation: String,
-    base: i64,
-    value: String,
-}
-
-impl Pending {
-    fn parse(name: &str, companion: &Parameter) -> Result<Self, RotationError> {
-        if companion.kind != "SecureString" {
-            return Err(RotationError::invalid_secret(
-                &companion.name,
-                "Type",
-                format!("is {}, not the SecureString rotor creates; delete it and rotate {name} again", companion.kind),
-            ));
-        }
-        let parsed: Option<Self> = serde_json::from_str::<Value>(&companion.value).ok().and_then(|v| {
-            Some(Self {
-                rotation: v.get("rotation")?.as_str()?.to_owned(),
-                base: v.get("base")?.as_i64()?,
-                value: v.get("value")?.as_str()?.to_owned(),
-            })
-        });
-        parsed.ok_or_else(|| {
-            RotationError::invalid_secret(
-                &companion.name,
-                "SecretString",
-                format!("is not a rotation's pending value; delete it (it is not {name} itself) and rotate again"),
-            )
-        })
-    }
-
-    fn to_value(&self) -> String {
-        json!({"rotation": self.rotation, "base": self.base, "value": self.value}).to_string()
-    }
-}
-
-impl<T: Target> Rotator<T> {
-    /// Rotates a parameter: createSecret, setSecret, testSecret and finishSecret in order, each recorded like a
-    /// secret's step, the whole ending [`crate::DEADLINE_MARGIN`] before `deadline`.
-    pub async fn rotate_parameter(
+    /// Rotates a parameter: createSecret, setSecret, testSecret and finishSecret in order, each recorded as a step
+    /// of the Parameter Store, ending before `deadline` (already the invocation's deadline less the margin).
+    pub(crate) async fn rotate(
         &self,
-        store: &ParameterStore,
-        event: &ParameterEvent,
-        deadline: Option<Instant>,
-    ) -> Result<Outcome, RotationError> {
-        let stop = deadline.map(|d| d.checked_sub(crate::DEADLINE_MARGIN).unwrap_or(d));
-        let run = Box::pin(self.parameter_steps(store, event, stop));
-        match stop {
-            None => run.await,
-            Some(stop) => match tokio::time::timeout_at(stop.into(), run).await {
-                Ok(result) => result,
-                Err(_) => Err(RotationError::StepTimedOut {
-                    step: "the parameter's rotation",
-                    margin: crate::DEADLINE_MARGIN,
-                }),
-            },
-        }
-    }
-
-    async fn parameter_steps(
-        &self,
-        store: &ParameterStore,
         event: &ParameterEvent,
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let companion = event.companion();
-        let rotation = ParameterRotation { store, name: &event.name, id: &event.rotation_id, companion: &companion };
+        let rotation =
+            ParameterLock { store: self.store, name: &event.name, id: &event.rotation_id, companion: &companion };
         let finished = format!("{}:{}", event.name, event.label());
-        let step_event = |step| RotationEvent {
-            step,
-            secret_id: event.name.clone(),
-            client_request_token: event.rotation_id.clone(),
-            rotation_token: None,
-        };
+        let handle = StoreHandle::Parameter(rotation);
+        let (secrets, target) = (&self.shared.secrets, &self.shared.target);
 
         // createSecret: the binding first, then the lock and the pending value.
-        let started = (Instant::now(), self.secrets().calls());
+        let started = self.started();
         let created = match rotation.check_bound(None).await {
-            Ok(()) => self.parameter_create(&rotation, &finished).await,
+            Ok(()) => self.create(&rotation, &finished).await,
             Err(error) => Err(error),
         };
-        self.record(&step_event(Step::CreateSecret), started, created.as_ref().map(|(o, _)| *o));
+        self.record(event, Step::CreateSecret, started, created.as_ref().map(|(o, _)| *o));
         let (outcome, state) = created?;
         let Some((current, pending, settings)) = state else { return Ok(outcome) };
 
-        let started = (Instant::now(), self.secrets().calls());
+        let started = self.started();
         let set = async {
             // Even after a crash after setSecret: the write in finishSecret must be able to succeed.
             make_room(&rotation, current.version).await?;
-            let ctx = SetContext::for_parameter(rotation, &pending.secret, &current.secret, self.secrets(), deadline);
-            if self.target().already_set(&ctx).await? {
+            let ctx =
+                SetContext::in_store(handle, rotation.name, &pending.secret, &current.secret, secrets).until(deadline);
+            if target.already_set(&ctx).await? {
                 return Ok(Outcome::AlreadyDone);
             }
-            rotation.check_lock(false).await?;
-            self.target().set(&ctx).await.map(|()| Outcome::Done)
+            ctx.still_pending().await?;
+            target.set(&ctx).await.map(|()| Outcome::Done)
         }
         .await;
-        self.record(&step_event(Step::SetSecret), started, set.as_ref().copied());
+        self.record(event, Step::SetSecret, started, set.as_ref().copied());
         set?;
 
-        let started = (Instant::now(), self.secrets().calls());
-        let test = self.target().test(&TestContext::new(&pending.secret).until(deadline)).await.map(|()| Outcome::Done);
-        self.record(&step_event(Step::TestSecret), started, test.as_ref().copied());
+        let started = self.started();
+        let ctx = TestContext::new(&pending.secret).until(deadline).with_settings_of(handle, &self.shared.policy);
+        let test = target.test(&ctx).await.map(|()| Outcome::Done);
+        self.record(event, Step::TestSecret, started, test.as_ref().copied());
         test?;
 
-        let started = (Instant::now(), self.secrets().calls());
-        let finish = self.parameter_finish(&rotation, &current, &pending, &settings, deadline).await;
-        self.record(&step_event(Step::FinishSecret), started, finish.as_ref().copied());
+        let started = self.started();
+        let finish = self.finish(&rotation, &current, &pending, &settings, deadline).await;
+        self.record(event, Step::FinishSecret, started, finish.as_ref().copied());
         finish
     }
 
-    fn record(&self, event: &RotationEvent, (started, calls): (Instant, u64), result: Result<Outcome, &RotationError>) {
+    /// When a step started, and the calls made to each store so far.
+    fn started(&self) -> (Instant, Calls) {
+        (Instant::now(), self.calls())
+    }
+
+    fn calls(&self) -> Calls {
+        Calls { secrets_manager: self.shared.secrets.calls(), parameter_store: self.store.calls() }
+    }
+
+    fn record(
+        &self,
+        event: &ParameterEvent,
+        step: Step,
+        (started, before): (Instant, Calls),
+        result: Result<Outcome, &RotationError>,
+    ) {
         telemetry::record_step(&StepRecord {
-            target: self.target().name(),
-            event,
+            target: self.shared.target.name(),
+            store: Store::ParameterStore,
+            id: &event.name,
+            step,
+            version: &event.rotation_id,
             duration: started.elapsed(),
-            secrets_manager_calls: self.secrets().calls() - calls,
+            calls: self.calls().since(before),
             result,
         });
     }
@@ -323,9 +139,9 @@ impl<T: Target> Rotator<T> {
     /// this rotation already finished); then reuses this rotation's pending value, or makes one and creates the
     /// companion with it. `None` when
     /// there is nothing left to do (the rotation finished, or finishes here after a crash after the write).
-    async fn parameter_create(
+    async fn create(
         &self,
-        rotation: &ParameterRotation<'_>,
+        rotation: &ParameterLock<'_>,
         finished: &str,
     ) -> Result<(Outcome, Option<(Current, PendingSecret, Settings)>), RotationError> {
         let store = rotation.store;
@@ -359,7 +175,7 @@ impl<T: Target> Rotator<T> {
                 if current.version != pending.base {
                     if current.value == pending.value {
                         // A crash after the parameter was written: only the labels and the lock are left.
-                        self.parameter_promoted(rotation, &pending, current.version).await?;
+                        self.promoted(rotation, &pending, current.version).await?;
                         return Ok((Outcome::AlreadyCurrent, None));
                     }
                     return Err(rotation.state(format!(
@@ -370,12 +186,10 @@ impl<T: Target> Rotator<T> {
                 (Outcome::AlreadyDone, pending)
             }
             None => {
-                let password = match self.policy().source {
-                    PasswordSource::Local => self.policy().generate()?,
-                    PasswordSource::SecretsManager => self.secrets().random_password(name, self.policy()).await?,
-                };
-                let ctx = CreateContext::for_parameter(*rotation, self.secrets());
-                let next = self.target().create(&ctx, &current_secret.secret, password).await?;
+                let password = self.shared.password(&self.shared.policy, name).await?;
+                let ctx =
+                    CreateContext::in_store(StoreHandle::Parameter(*rotation), name, rotation.id, &self.shared.secrets);
+                let next = self.shared.target.create(&ctx, &current_secret.secret, password).await?;
                 let pending =
                     Pending { rotation: rotation.id.to_owned(), base: current.version, value: next.to_secret_string() };
                 check_size(name, &pending.value, &settings)?;
@@ -405,9 +219,9 @@ impl<T: Target> Rotator<T> {
 
     /// finishSecret: checks that this rotation still holds the lock and the parameter is still at the base
     /// version, writes the tested value (the parameter's newest version), then labels and unlocks.
-    async fn parameter_finish(
+    async fn finish(
         &self,
-        rotation: &ParameterRotation<'_>,
+        rotation: &ParameterLock<'_>,
         current: &Current,
         pending: &PendingSecret,
         settings: &Settings,
@@ -438,17 +252,22 @@ impl<T: Target> Rotator<T> {
                     tracing::warn!(error_type = error.error_type(), error = %error, "the parameter's write answered an error, but the parameter holds the tested value: promoting it");
                     version
                 }
-                None => return Err(self.parameter_set_back(rotation, current, pending, deadline, error).await),
+                None => return Err(self.set_back(rotation, current, pending, deadline, error).await),
             },
         };
-        self.parameter_promoted(rotation, &pending.pending, version).await?;
-        let ctx = FinishContext::for_parameter(rotation, &pending.secret, self.secrets());
-        if let Err(error) = self.target().finish(&ctx).await {
+        self.promoted(rotation, &pending.pending, version).await?;
+        let ctx =
+            FinishContext::promoted(StoreHandle::Parameter(*rotation), rotation.name, rotation.id, &pending.secret);
+        if let Err(error) = self.shared.target.finish(&ctx).await {
             tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
         }
-        let rotated =
-            Rotated { store: "ssm", id: rotation.name, version: version.to_string(), target: self.target().name() };
-        self.notify(rotated).await;
+        let rotated = Rotated {
+            store: "ssm",
+            id: rotation.name,
+            version: version.to_string(),
+            target: self.shared.target.name(),
+        };
+        self.shared.notify(rotated).await;
         Ok(Outcome::Done)
     }
 
@@ -456,16 +275,23 @@ impl<T: Target> Rotator<T> {
     /// parameter's current credential (logging in with the pending one where it must), as the Secrets Manager
     /// rotator's repair does, and deletes the lock when that worked, so the parameter consumers read still logs in
     /// and the next rotation may start. Returns `error`, saying what became of the target.
-    async fn parameter_set_back(
+    async fn set_back(
         &self,
-        rotation: &ParameterRotation<'_>,
+        rotation: &ParameterLock<'_>,
         current: &Current,
         pending: &PendingSecret,
         deadline: Option<Instant>,
         error: RotationError,
     ) -> RotationError {
-        let ctx = SetContext::for_parameter(*rotation, &current.secret, &pending.secret, self.secrets(), deadline);
-        let outcome = match self.target().set(&ctx).await {
+        let ctx = SetContext::in_store(
+            StoreHandle::Parameter(*rotation),
+            rotation.name,
+            &current.secret,
+            &pending.secret,
+            &self.shared.secrets,
+        )
+        .until(deadline);
+        let outcome = match self.shared.target.set(&ctx).await {
             Ok(()) => match rotation.store.delete(rotation.companion).await {
                 Ok(()) => {
                     "; the target was set back to the parameter's current credential, which still logs in: fix the cause and rotate again".to_owned()
@@ -495,9 +321,9 @@ impl<T: Target> Rotator<T> {
 
     /// After the write of `version`: `current` and this rotation's label on it, `previous` on the base, the lock
     /// deleted.
-    async fn parameter_promoted(
+    async fn promoted(
         &self,
-        rotation: &ParameterRotation<'_>,
+        rotation: &ParameterLock<'_>,
         pending: &Pending,
         version: i64,
     ) -> Result<(), RotationError> {
@@ -517,7 +343,7 @@ fn is_rotation_label(label: &str) -> bool {
 /// from every version but `base` (the one this rotation rotates from, whose label tells a re-run it is done; any
 /// other is no longer needed), then refuses, with nothing changed, when the history is full and its oldest version
 /// still carries a label (Parameter Store would refuse the write: `ParameterMaxVersionLimitExceeded`).
-async fn make_room(rotation: &ParameterRotation<'_>, base: i64) -> Result<(), RotationError> {
+async fn make_room(rotation: &ParameterLock<'_>, base: i64) -> Result<(), RotationError> {
     let store = rotation.store;
     let mut versions = store.labels(rotation.name).await?;
     for (version, labels) in versions.iter_mut().filter(|(v, _)| *v != base) {

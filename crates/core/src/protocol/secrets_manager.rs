@@ -1,103 +1,43 @@
-//! The four steps: guard, then createSecret, setSecret, testSecret or finishSecret.
+//! The Secrets Manager protocol: one step per invocation (createSecret, setSecret, testSecret or finishSecret),
+//! each behind the guard of CONTRACT section 4, and the repair of a target after a rotation lost `AWSPENDING`.
 
 use std::time::{Duration, Instant};
 
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
-use crate::notify::{Notifier, Rotated};
-use crate::password::{PasswordPolicy, PasswordSource};
+use crate::notify::Rotated;
+use crate::outcome::Outcome;
+use crate::protocol::shared::Shared;
 use crate::secret::Secret;
 use crate::settings::SecretSettings;
-use crate::store::secrets_manager::{Description, SecretsManager, Selector, Stored};
+use crate::store::handle::StoreHandle;
+use crate::store::secrets_manager::{Description, Selector, Stored, guard, read_pending, still_pending};
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
-use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Verdict};
-
-/// How long before the invocation's deadline a step gives up, so it reports its own error instead of being
-/// killed by Lambda without one.
-pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+use crate::versions::{AWSCURRENT, Verdict};
 
 /// How long a rotation that lost `AWSPENDING` waits for the one that took over before it repairs the target.
 const REPAIR_WAIT: Duration = Duration::from_secs(3);
 
-/// What a successful step did, for the step's log record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The step did its work.
-    Done,
-    /// Nothing to do: the work was already done (a retry, or a repeated invocation).
-    AlreadyDone,
-    /// Nothing to do: the token's version is already `AWSCURRENT`.
-    AlreadyCurrent,
-}
-
-impl Outcome {
-    /// The outcome's name in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Done => "done",
-            Self::AlreadyDone => "already_done",
-            Self::AlreadyCurrent => "already_current",
-        }
-    }
-}
-
-/// Runs rotation steps for one target. Holds no state between invocations: every step re-derives it from
-/// Secrets Manager, so each is idempotent.
+/// The Secrets Manager driver: runs one step of a secret's rotation. Holds no state between invocations: every step
+/// re-derives it from Secrets Manager, so each is idempotent.
 #[derive(Debug)]
-pub struct Rotator<T> {
-    secrets: SecretsManager,
-    target: T,
-    policy: PasswordPolicy,
-    notifier: Option<Notifier>,
+pub(crate) struct SecretsManagerDriver<'r, T> {
+    shared: &'r Shared<T>,
 }
 
-impl<T: Target> Rotator<T> {
-    /// A rotator over a Secrets Manager client, a target and the password policy.
-    pub fn new(secrets: SecretsManager, target: T, policy: PasswordPolicy) -> Self {
-        Self { secrets, target, policy, notifier: None }
+impl<'r, T: Target> SecretsManagerDriver<'r, T> {
+    /// The driver over what the rotator holds.
+    pub(crate) fn new(shared: &'r Shared<T>) -> Self {
+        Self { shared }
     }
 
-    /// The same rotator, publishing a "rotated" event after each successful promotion when `notifier` is given.
-    pub fn with_notifier(mut self, notifier: Option<Notifier>) -> Self {
-        self.notifier = notifier;
-        self
-    }
-
-    /// Publishes the "rotated" event, when a notifier is configured.
-    pub(crate) async fn notify(&self, rotated: Rotated<'_>) {
-        if let Some(notifier) = &self.notifier {
-            notifier.rotated(&rotated).await;
-        }
-    }
-
-    /// The target.
-    pub fn target(&self) -> &T {
-        &self.target
-    }
-
-    /// The Secrets Manager client.
-    pub fn secrets(&self) -> &SecretsManager {
-        &self.secrets
-    }
-
-    /// The password policy.
-    pub fn policy(&self) -> &PasswordPolicy {
-        &self.policy
-    }
-
-    /// Runs one step: the guard, then the step itself, ending [`DEADLINE_MARGIN`] before `deadline` (the
-    /// invocation's) with an error that says so.
-    pub async fn handle(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
-        let Some(deadline) = deadline else { return Box::pin(self.step(event, None)).await };
-        let stop = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
-        // Boxed: a target's futures nest deeply, and a user's own target crate should not need a recursion_limit.
-        match tokio::time::timeout_at(stop.into(), Box::pin(self.step(event, Some(stop)))).await {
-            Ok(result) => result,
-            Err(_) => Err(RotationError::StepTimedOut { step: event.step.as_str(), margin: DEADLINE_MARGIN }),
-        }
-    }
-
-    async fn step(&self, event: &RotationEvent, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
+    /// Runs one step: the guard, then the step itself, ending before `deadline` (already the invocation's deadline
+    /// less the margin).
+    pub(crate) async fn step(
+        &self,
+        event: &RotationEvent,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
         // createSecret runs its guard once, right before it stores. setSecret and finishSecret run it right before
         // they change anything (the target, the labels): they read the pending value first, and the guard's
@@ -106,18 +46,18 @@ impl<T: Target> Rotator<T> {
         if event.step == Step::CreateSecret {
             return self.create(&event.secret_id, token, event.rotation_token.as_deref()).await;
         }
-        if let Some(pending) = read_pending(&self.secrets, &event.secret_id, token).await? {
+        if let Some(pending) = read_pending(&self.shared.secrets, &event.secret_id, token).await? {
             return self.with_pending(event, &event.secret_id, pending, deadline).await;
         }
         // No AWSPENDING value: the service's placeholder, or a version that no longer holds AWSPENDING (a step
         // replayed after its rotation finished, the AWSCURRENT token of a configuration test). The guard decides.
-        let description = self.secrets.describe(&event.secret_id).await?;
+        let description = self.shared.secrets.describe(&event.secret_id).await?;
         let arn = description.arn.as_str();
         match guard(&description, token)? {
             // The configuration test (RotateImmediately=false) puts AWSPENDING on the current version: test it.
             Verdict::AlreadyCurrent if event.step == Step::TestSecret => {
                 let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?.with_version(token);
-                self.target.test(&self.test_context(arn, &current, deadline)).await?;
+                self.shared.target.test(&self.test_context(arn, &current, deadline)).await?;
                 Ok(Outcome::Done)
             }
             Verdict::AlreadyCurrent => Ok(Outcome::AlreadyCurrent),
@@ -140,7 +80,7 @@ impl<T: Target> Rotator<T> {
         match event.step {
             Step::SetSecret => self.set(secret_id, &event.client_request_token, pending, deadline).await,
             Step::TestSecret => {
-                self.target.test(&self.test_context(secret_id, &pending, deadline)).await?;
+                self.shared.target.test(&self.test_context(secret_id, &pending, deadline)).await?;
                 Ok(Outcome::Done)
             }
             Step::FinishSecret => self.finish(event, &pending, deadline).await,
@@ -165,20 +105,20 @@ impl<T: Target> Rotator<T> {
         let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
         // A target that cannot set the same credential twice harmlessly checks first, changing nothing, whether
         // an earlier attempt already did.
-        let check = SetContext::new(secret_id, &pending, &current, &self.secrets).for_rotation(token, deadline);
-        if self.target.already_set(&check).await? {
+        let check = SetContext::new(secret_id, &pending, &current, &self.shared.secrets).for_rotation(token, deadline);
+        if self.shared.target.already_set(&check).await? {
             return Ok(Outcome::AlreadyDone);
         }
-        let description = self.secrets.describe(secret_id).await?;
+        let description = self.shared.secrets.describe(secret_id).await?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
         let arn = description.arn.as_str();
-        let ctx = SetContext::new(arn, &pending, &current, &self.secrets)
+        let ctx = SetContext::new(arn, &pending, &current, &self.shared.secrets)
             .for_rotation(token, deadline)
             .with_tags(&description.tags);
-        let result = self.target.set(&ctx).await;
-        let description = self.secrets.describe(arn).await?;
+        let result = self.shared.target.set(&ctx).await;
+        let description = self.shared.secrets.describe(arn).await?;
         if let Err(lost) = still_pending(&description, token) {
             self.repair(arn, token, &pending, deadline).await;
             return Err(lost);
@@ -223,13 +163,13 @@ impl<T: Target> Rotator<T> {
         mine: &Secret,
         deadline: Option<Instant>,
     ) -> Result<bool, RotationError> {
-        let description = self.secrets.describe(arn).await?;
+        let description = self.shared.secrets.describe(arn).await?;
         let before = description.versions.current().map(str::to_owned);
         let current = self.required(arn, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        let mut ctx = SetContext::new(arn, &current, mine, &self.secrets).with_tags(&description.tags);
+        let mut ctx = SetContext::new(arn, &current, mine, &self.shared.secrets).with_tags(&description.tags);
         ctx.deadline = deadline;
-        self.target.set(&ctx).await?;
-        let after = self.secrets.describe(arn).await.ok().and_then(|d| d.versions.current().map(str::to_owned));
+        self.shared.target.set(&ctx).await?;
+        let after = self.shared.secrets.describe(arn).await.ok().and_then(|d| d.versions.current().map(str::to_owned));
         Ok(after == before)
     }
 
@@ -240,7 +180,7 @@ impl<T: Target> Rotator<T> {
         let until = Instant::now() + REPAIR_WAIT;
         let until = deadline.map_or(until, |d| until.min(d.checked_sub(Duration::from_secs(1)).unwrap_or(d)));
         while Instant::now() < until {
-            let in_flight = match self.secrets.describe(arn).await {
+            let in_flight = match self.shared.secrets.describe(arn).await {
                 Ok(description) => description.versions.stuck_pending().is_some_and(|v| v != token),
                 Err(_) => false,
             };
@@ -260,20 +200,22 @@ impl<T: Target> Rotator<T> {
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
-        self.target.test(&self.test_context(&event.secret_id, pending, deadline)).await?;
-        let description = self.secrets.describe(&event.secret_id).await?;
+        self.shared.target.test(&self.test_context(&event.secret_id, pending, deadline)).await?;
+        let description = self.shared.secrets.describe(&event.secret_id).await?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
         let arn = description.arn.as_str();
         let Some(promotion) = description.versions.promotion(token) else { return Ok(Outcome::AlreadyCurrent) };
-        self.secrets.promote(arn, &promotion).await?;
-        if let Err(error) = self.target.finish(&FinishContext::new(arn, token, &self.secrets)).await {
+        self.shared.secrets.promote(arn, &promotion).await?;
+        let ctx =
+            FinishContext::promoted(StoreHandle::secret(&self.shared.secrets, arn, Some(token)), arn, token, pending);
+        if let Err(error) = self.shared.target.finish(&ctx).await {
             tracing::warn!(error_type = error.error_type(), error = %error, "the target's finish hook failed after the promotion");
         }
         let rotated =
-            Rotated { store: "secretsmanager", id: arn, version: token.to_owned(), target: self.target.name() };
-        self.notify(rotated).await;
+            Rotated { store: "secretsmanager", id: arn, version: token.to_owned(), target: self.shared.target.name() };
+        self.shared.notify(rotated).await;
         Ok(Outcome::Done)
     }
 
@@ -292,19 +234,16 @@ impl<T: Target> Rotator<T> {
         rotation_token: Option<&str>,
     ) -> Result<Outcome, RotationError> {
         let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        let description = self.secrets.describe(secret_id).await?;
+        let description = self.shared.secrets.describe(secret_id).await?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
         let arn = description.arn.as_str();
         let settings = self.settings(&description)?;
-        let password = match settings.policy.source {
-            PasswordSource::Local => settings.policy.generate()?,
-            PasswordSource::SecretsManager => self.secrets.random_password(arn, &settings.policy).await?,
-        };
-        let ctx = CreateContext::new(arn, token, &self.secrets).with_tags(&description.tags);
-        let next = self.target.create(&ctx, &current, password).await?;
-        match self.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await? {
+        let password = self.shared.password(&settings.policy, arn).await?;
+        let ctx = CreateContext::new(arn, token, &self.shared.secrets).with_tags(&description.tags);
+        let next = self.shared.target.create(&ctx, &current, password).await?;
+        match self.shared.secrets.put_pending(arn, token, &next.to_secret_string(), rotation_token).await? {
             Stored::Now => Ok(Outcome::Done),
             Stored::Before => Ok(Outcome::AlreadyDone),
         }
@@ -317,18 +256,19 @@ impl<T: Target> Rotator<T> {
         pending: &'a Secret,
         deadline: Option<Instant>,
     ) -> TestContext<'a> {
-        TestContext::new(pending).until(deadline).with_settings_of(&self.secrets, secret_id, &self.policy)
+        let store = StoreHandle::secret(&self.shared.secrets, secret_id, None);
+        TestContext::new(pending).until(deadline).with_settings_of(store, &self.shared.policy)
     }
 
     /// The secret's settings: its `rotor:` tags over the function's defaults, checked by the target.
     fn settings(&self, description: &Description) -> Result<SecretSettings, RotationError> {
-        let settings = SecretSettings::from_tags(&description.arn, &description.tags, &self.policy)?;
-        self.target.accepts(&description.arn, &settings)?;
+        let settings = SecretSettings::from_tags(&description.arn, &description.tags, &self.shared.policy)?;
+        self.shared.target.accepts(&description.arn, &settings)?;
         Ok(settings)
     }
 
     async fn pending(&self, arn: &str, token: &str) -> Result<Secret, RotationError> {
-        read_pending(&self.secrets, arn, token).await?.ok_or_else(|| RotationError::VersionState {
+        read_pending(&self.shared.secrets, arn, token).await?.ok_or_else(|| RotationError::VersionState {
             secret: arn.to_owned(),
             version: token.to_owned(),
             reason: "has no AWSPENDING value: createSecret has not stored one; the service retries from createSecret"
@@ -337,46 +277,9 @@ impl<T: Target> Rotator<T> {
     }
 
     async fn required(&self, arn: &str, selector: Selector<'_>, what: &str) -> Result<Secret, RotationError> {
-        let value = self.secrets.get(arn, selector).await?;
+        let value = self.shared.secrets.get(arn, selector).await?;
         value.map(|v| Secret::parse(arn, &v)).ok_or_else(|| {
             RotationError::invalid_secret(arn, "SecretString", format!("has no {what} value; put a value first"))
         })
     }
-}
-
-/// The token's `AWSPENDING` value: `None` while it has none (the service's placeholder) and when the token's version
-/// does not hold `AWSPENDING` (any more), whichever of its two answers Secrets Manager gives.
-pub(crate) async fn read_pending(
-    secrets: &SecretsManager,
-    secret_id: &str,
-    token: &str,
-) -> Result<Option<Secret>, RotationError> {
-    let value = secrets.get(secret_id, Selector::VersionInStage(token, AWSPENDING)).await?;
-    Ok(value.map(|v| Secret::parse(secret_id, &v).with_version(token)))
-}
-
-/// Whether the rotation of `token` still owns `AWSPENDING` (or already finished); an error naming what happened
-/// when it does not.
-pub(crate) fn still_pending(description: &Description, token: &str) -> Result<(), RotationError> {
-    guard(description, token).map(drop)
-}
-
-/// The guard of CONTRACT section 4: rotation enabled (a missing flag is fine), the token a version of the
-/// secret, and that version `AWSPENDING` or already `AWSCURRENT`.
-fn guard(description: &Description, token: &str) -> Result<Verdict, RotationError> {
-    if description.rotation_enabled == Some(false) {
-        return Err(RotationError::RotationDisabled { secret: description.arn.clone() });
-    }
-    description.versions.guard(token).map_err(|refusal| RotationError::VersionState {
-        secret: description.arn.clone(),
-        version: token.to_owned(),
-        reason: match refusal {
-            GuardRefusal::UnknownVersion => "is not a version of this secret: the rotation was abandoned \
-                (for example by a manual PutSecretValue); start a new rotation"
-                .into(),
-            GuardRefusal::NotPending { stages } => {
-                format!("is not AWSPENDING (its labels: {stages:?}): another rotation took over; start a new rotation")
-            }
-        },
-    })
 }

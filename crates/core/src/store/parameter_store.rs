@@ -13,6 +13,9 @@ use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType, Re
 use crate::aws::failure::AwsFailure;
 use crate::error::RotationError;
 
+/// The tag that binds a parameter, and its companion, to the function that rotates it.
+pub const FUNCTION_TAG: &str = "rotor:function";
+
 /// One version of a parameter, decrypted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Parameter {
@@ -169,7 +172,7 @@ impl ParameterStore {
     ) -> Result<(Created, i64), RotationError> {
         self.count();
         let tag = Tag::builder()
-            .key(crate::protocol::parameter_store::FUNCTION_TAG)
+            .key(FUNCTION_TAG)
             .value(&self.function)
             .build()
             .map_err(|e| RotationError::Config { variable: "ROTOR_FUNCTION", reason: e.to_string() })?;

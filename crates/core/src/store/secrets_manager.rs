@@ -4,79 +4,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
+use crate::aws::config::{Timeouts, load_sdk_config};
 use crate::aws::failure::AwsFailure;
 use crate::config::Env;
 use crate::error::RotationError;
 use crate::password::{Password, PasswordPolicy};
-use crate::versions::{AWSCURRENT, Promotion, Versions};
-
-/// Time-outs of Secrets Manager calls, far inside a Lambda time-out so a step fails with a clear error instead of
-/// being killed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Connecting: a VPC without a Secrets Manager endpoint or NAT fails here.
-    pub connect: Duration,
-    /// One HTTP attempt.
-    pub attempt: Duration,
-    /// One operation, retries included.
-    pub operation: Duration,
-}
-
-impl Default for Timeouts {
-    /// 3 s to connect, 5 s an attempt, 15 s an operation.
-    fn default() -> Self {
-        Self { connect: Duration::from_secs(3), attempt: Duration::from_secs(5), operation: Duration::from_secs(15) }
-    }
-}
-/// Attempts per operation (standard retry mode: exponential backoff with jitter, throttling-aware).
-pub const MAX_ATTEMPTS: u32 = 3;
-
-/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL*`) with rotor's retries and time-outs,
-/// shared by every AWS client a rotation function makes.
-pub async fn load_sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.attempt)
-                .operation_timeout(timeouts.operation)
-                .build(),
-        )
-        .load()
-        .await
-}
-
-/// The SDK's default HTTPS client (rustls over aws-lc, `HTTPS_PROXY`/`NO_PROXY` from the environment, as
-/// aws-config builds it for the latest behavior version), trusting the system roots rotor read
-/// ([`system_roots`](crate::system_roots)) instead of reading and parsing them again for itself. Built the way
-/// aws-smithy-runtime builds its default client (`build_with_connector_fn`), since the public HTTPS builder
-/// takes no proxy configuration.
-fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    use aws_smithy_http_client::{Builder, ConnectorBuilder};
-    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(crate::tls::system_roots_pem());
-    let context = TlsContext::builder().with_trust_store(trust).build().expect("a trust store alone is valid");
-    Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut connector =
-            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).tls_context(context.clone());
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
-}
+use crate::retry::Backoff;
+use crate::secret::Secret;
+use crate::versions::{AWSCURRENT, AWSPENDING, GuardRefusal, Promotion, Verdict, Versions};
 
 /// What `DescribeSecret` says about a secret that the rotation needs.
 #[derive(Debug, Clone)]
@@ -318,6 +257,43 @@ impl SecretsManager {
     }
 }
 
+/// The token's `AWSPENDING` value: `None` while it has none (the service's placeholder) and when the token's version
+/// does not hold `AWSPENDING` (any more), whichever of its two answers Secrets Manager gives.
+pub(crate) async fn read_pending(
+    secrets: &SecretsManager,
+    secret_id: &str,
+    token: &str,
+) -> Result<Option<Secret>, RotationError> {
+    let value = secrets.get(secret_id, Selector::VersionInStage(token, AWSPENDING)).await?;
+    Ok(value.map(|v| Secret::parse(secret_id, &v).with_version(token)))
+}
+
+/// Whether the rotation of `token` still owns `AWSPENDING` (or already finished); an error naming what happened
+/// when it does not.
+pub(crate) fn still_pending(description: &Description, token: &str) -> Result<(), RotationError> {
+    guard(description, token).map(drop)
+}
+
+/// The guard of CONTRACT section 4: rotation enabled (a missing flag is fine), the token a version of the
+/// secret, and that version `AWSPENDING` or already `AWSCURRENT`.
+pub(crate) fn guard(description: &Description, token: &str) -> Result<Verdict, RotationError> {
+    if description.rotation_enabled == Some(false) {
+        return Err(RotationError::RotationDisabled { secret: description.arn.clone() });
+    }
+    description.versions.guard(token).map_err(|refusal| RotationError::VersionState {
+        secret: description.arn.clone(),
+        version: token.to_owned(),
+        reason: match refusal {
+            GuardRefusal::UnknownVersion => "is not a version of this secret: the rotation was abandoned \
+                (for example by a manual PutSecretValue); start a new rotation"
+                .into(),
+            GuardRefusal::NotPending { stages } => {
+                format!("is not AWSPENDING (its labels: {stages:?}): another rotation took over; start a new rotation")
+            }
+        },
+    })
+}
+
 /// The parts of a `DescribeSecret` answer the rotation reads.
 fn description(
     secret_id: &str,
@@ -334,40 +310,33 @@ fn description(
     }
 }
 
-/// How many more times a rotation's write is sent after the SDK's own attempts all met throttling.
-const THROTTLED_ROUNDS: u32 = 3;
+/// How a rotation's write is sent again after the SDK's own attempts all met throttling: three more times, after a
+/// jittered wait of 1-2 s, 2-4 s, then 4-8 s. The writes a rotation makes (`PutSecretValue`,
+/// `UpdateSecretVersionStage`) share one 50-a-second quota per account and Region; rotations that fall due together
+/// (a fleet on one schedule) can exhaust the SDK's attempts while the service is only busy. Both writes are
+/// idempotent for the rotation's token. The step's deadline still bounds it all.
+const THROTTLED: Backoff =
+    Backoff { attempts: 4, initial_delay: Duration::from_secs(1), max_delay: Duration::from_secs(4), jitter: true };
 
-/// Sends a write again, after a jittered wait of 1-2 s, 2-4 s, then 4-8 s, while Secrets Manager keeps
-/// answering that it is throttled. The writes a rotation makes (`PutSecretValue`, `UpdateSecretVersionStage`)
-/// share one 50-a-second quota per account and Region; rotations that fall due together (a fleet on one schedule)
-/// can exhaust the SDK's attempts while the service is only busy. Both writes are idempotent for the rotation's
-/// token. The step's deadline still bounds it all.
+/// Sends a write again, as [`THROTTLED`] says, while Secrets Manager keeps answering that it is throttled.
 async fn through_throttling<T, E, Fut>(
     operation: &'static str,
-    mut call: impl FnMut() -> Fut,
+    call: impl FnMut() -> Fut,
 ) -> Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata,
     Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 {
-    let mut round = 0;
-    loop {
-        match call().await {
-            Err(error) if round < THROTTLED_ROUNDS && AwsFailure::of(&error).is_throttling() => {
-                let base = Duration::from_secs(1 << round);
-                let jitter = crate::password::random_bytes(1).map_or(128, |b| u32::from(b[0]));
-                let wait = base + base * jitter / 256;
-                tracing::warn!(
-                    operation,
-                    wait_ms = wait.as_millis() as u64,
-                    "Secrets Manager throttled the call after the SDK's retries (the account's quota, shared with other rotations); sending it again"
-                );
-                tokio::time::sleep(wait).await;
-                round += 1;
-            }
-            result => return result,
-        }
-    }
+    let throttled = |error: &SdkError<E, HttpResponse>| AwsFailure::of(error).is_throttling();
+    THROTTLED
+        .retry_when(throttled, None, call, |_, _, wait| {
+            tracing::warn!(
+                operation,
+                wait_ms = wait.as_millis() as u64,
+                "Secrets Manager throttled the call after the SDK's retries (the account's quota, shared with other rotations); sending it again"
+            );
+        })
+        .await
 }
 
 /// Maps an SDK error to a [`RotationError`] naming the operation, the service's code and the fix.
