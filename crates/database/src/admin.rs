@@ -1,8 +1,10 @@
 //! The admin secret (`masterarn`) of the admin and alternating-users strategies.
 
+use crate::config::DatabaseConfig;
 use crate::engine::Engine;
+use crate::login::Connection;
 use crate::rds::Rds;
-use crate::{Connection, DatabaseConfig, TlsMode};
+use crate::tls_mode::TlsMode;
 use rotation_core::{Password, RotationError, SetContext, TargetErrorKind};
 
 /// The admin's connection and TLS mode, ready to log in.

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 
-use crate::{Strategy, TlsMode};
+use crate::strategy::Strategy;
+use crate::tls_mode::TlsMode;
 use rotation_core::{Backoff, DEADLINE_MARGIN, Env, RotationError, Secret};
 
 /// How a database rotation function is set up (its environment).

@@ -6,7 +6,9 @@ use std::future::{Future, ready};
 
 use rotation_core::{Password, PasswordPolicy, RotationError, Secret};
 
-use crate::{Connection, DatabaseConfig, TlsMode};
+use crate::config::DatabaseConfig;
+use crate::login::Connection;
+use crate::tls_mode::TlsMode;
 
 /// What a session is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

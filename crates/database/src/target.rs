@@ -5,12 +5,15 @@ use rotation_core::{
     Target, TargetErrorKind, TestContext,
 };
 
+use crate::admin::{load_admin, refuse_privileged};
+use crate::alternating::base_username;
+use crate::config::DatabaseConfig;
 use crate::engine::{Engine, Purpose, Session};
+use crate::login::Connection;
+use crate::pending::{check_same_target, next_secret};
 use crate::rds::Rds;
-use crate::{
-    Connection, DatabaseConfig, Strategy, TlsMode, base_username, check_same_target, load_admin, next_secret,
-    refuse_privileged,
-};
+use crate::strategy::Strategy;
+use crate::tls_mode::TlsMode;
 
 /// Rotates a database credential by the configured strategy (single user, admin, alternating users) on the
 /// engine `E`.

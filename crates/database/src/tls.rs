@@ -1,18 +1,32 @@
-//! rustls client configurations for the four TLS modes, over the system's roots and an optional CA bundle.
+//! rustls client configurations for the four TLS modes, over the system's roots, the Amazon RDS roots and an
+//! optional CA bundle.
 
 use std::sync::{Arc, OnceLock};
 
-use crate::{TlsMode, rds_roots};
+use crate::tls_mode::TlsMode;
 use rotation_core::RotationError;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-/// The trusted roots, loaded once at cold start: the system's, the Amazon RDS roots
-/// ([`rds_roots`](crate::rds_roots)), and `TLS_CA_BUNDLE` when set; each mode's client
-/// configuration is built once, on first use, and shared by every later connection.
+/// The Amazon RDS root CAs (PEM), trusted by the database functions besides the system's roots and
+/// `TLS_CA_BUNDLE`, so `verify-full` against RDS works without configuration. Where they come from, and how to
+/// refresh them, is at the top of the file.
+pub const RDS_CA_BUNDLE: &[u8] = include_bytes!("rds-ca-bundle.pem");
+
+/// [`RDS_CA_BUNDLE`]'s certificates, decoded once per process (its comment header skipped), for every engine's
+/// trusted roots.
+pub fn rds_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).collect())
+}
+
+/// The trusted roots, loaded once at cold start: the system's, the Amazon RDS roots ([`rds_roots`]), and
+/// `TLS_CA_BUNDLE` when set; each mode's client configuration is built once, on first use, and shared by every
+/// later connection.
 #[derive(Debug, Clone)]
 pub struct TlsRoots {
     roots: Arc<RootCertStore>,
@@ -174,17 +188,14 @@ impl ServerCertVerifier for EncryptOnly {
 
 #[cfg(test)]
 mod tests {
-    use rustls_pki_types::pem::PemObject;
-
     use super::*;
 
     /// verify-full against RDS works with no `TLS_CA_BUNDLE`: every RDS root in the embedded bundle (its comment
     /// header skipped) is a trust anchor of the loaded roots, beside the system's.
     #[test]
     fn the_rds_roots_are_trusted_without_a_ca_bundle() {
-        let bundle: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(crate::RDS_CA_BUNDLE)
-            .collect::<Result<_, _>>()
-            .expect("the RDS bundle parses");
+        let bundle: Vec<CertificateDer<'_>> =
+            CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).collect::<Result<_, _>>().expect("the RDS bundle parses");
         assert_eq!(bundle.len(), 87, "the RDS bundle's certificates");
         assert_eq!(rds_roots(), bundle.as_slice(), "decoded once, all of them");
         let roots = TlsRoots::load(&[]).unwrap();
