@@ -35,6 +35,18 @@ pub struct Init {
     pub policy: PasswordPolicy,
 }
 
+impl Init {
+    /// What a function's target is built from: `env` with the binary's defaults (`options`) applied, the password
+    /// policy it sets, and the Secrets Manager client of `sdk_config`. An error names the variable at fault. The
+    /// Lambda entry point and `rotatectl doctor` both start here.
+    pub fn load(options: &RunOptions, env: Env, sdk_config: aws_config::SdkConfig) -> Result<Self, RotationError> {
+        let env = options.env_defaults.iter().fold(env, |env, (name, value)| env.with_default(name, value));
+        let policy = PasswordPolicy::from_env(&env, options.default_exclude)?;
+        let secrets = SecretsManager::from_sdk_config(&sdk_config, &env);
+        Ok(Self { env, sdk_config, secrets, policy })
+    }
+}
+
 /// What a binary changes in how its function starts.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -77,14 +89,11 @@ pub async fn run<T: Target>(
     options: RunOptions,
 ) -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let env = options.env_defaults.iter().fold(Env::from_process(), |env, (name, value)| env.with_default(name, value));
-    let policy = match PasswordPolicy::from_env(&env, options.default_exclude) {
-        Ok(policy) => policy,
+    let sdk_config = load_sdk_config(Timeouts::default()).await;
+    let init = match Init::load(&options, Env::from_process(), sdk_config) {
+        Ok(init) => init,
         Err(error) => return Err(cold_start_failed(error).await),
     };
-    let sdk_config = load_sdk_config(Timeouts::default()).await;
-    let secrets = SecretsManager::from_sdk_config(&sdk_config, &env);
-    let init = Init { env, sdk_config, secrets, policy };
     let target = match build(&init) {
         Ok(target) => target,
         Err(error) => return Err(cold_start_failed(error).await),
