@@ -7,22 +7,28 @@
 //! `ResourceExistsException`. The state survives a restart, and an audit log records every operation without a
 //! value or token. Only loopback `Host`s are served, and a request a web page could send cross-site is refused.
 
+// The shared plumbing: the services use it, it uses no service.
 mod clock;
-mod elasticache;
-mod endpoint;
 mod error;
-mod invoke;
-mod operations;
-mod orchestrator;
-mod perimeter;
-mod quotas;
+mod identity;
+mod json;
 mod schedule;
 mod state;
 mod store;
 
+// One folder per AWS service; a service uses the plumbing, and only the emulated Lambda of the other services.
+mod elasticache;
+mod events;
+mod lambda;
+mod secretsmanager;
+mod ssm;
+
+// The HTTP layer on top: it routes each request to its service.
+mod http;
+
 pub use clock::Clock;
 pub use elasticache::CacheConfig;
-pub use endpoint::{Config, Endpoint};
 pub use error::{Error, ErrorKind};
-pub use operations::Identity;
-pub use quotas::{AWS_QUOTAS, Quotas};
+pub use http::{Config, Endpoint};
+pub use identity::Identity;
+pub use secretsmanager::{AWS_QUOTAS, Quotas};

@@ -1,4 +1,5 @@
-//! The endpoint's state: secrets, their versions and labels, and the rotations it ran.
+//! The endpoint's state: secrets, their versions and labels, and the rotations it ran; parameters, schedules,
+//! events and the ElastiCache users, each service's records in the one document every service reads and changes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,7 +7,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::elasticache::CacheState;
 use crate::schedule::RotationRules;
 
 /// Everything the endpoint knows, persisted as one JSON document.
@@ -109,6 +109,28 @@ pub struct ParameterVersion {
     pub labels: Vec<String>,
     /// When it was written.
     pub modified: DateTime<Utc>,
+}
+
+/// The ElastiCache part of the endpoint's state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CacheState {
+    /// Users by id.
+    pub users: BTreeMap<String, CacheUser>,
+    /// User groups by id: the ids of their users.
+    pub user_groups: BTreeMap<String, Vec<String>>,
+}
+
+/// One user, without its passwords.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheUser {
+    /// `UserName`: the ACL user's name on the cache.
+    pub name: String,
+    /// `AccessString`.
+    pub access_string: String,
+    /// `active` or `modifying`.
+    pub status: String,
+    /// How many passwords it holds (0: `no-password`).
+    pub password_count: usize,
 }
 
 /// One secret.

@@ -1,23 +1,11 @@
-//! What the operations do with a request: parse it, check its token, find the secret it names, and answer
-//! timestamps and pages as the JSON protocol does.
+//! What the Secrets Manager operations do with a request: check its token, find the secret it names, and answer
+//! pages as the JSON protocol does.
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::clock::epoch_seconds;
 use crate::error::Error;
 use crate::state::{SecretRecord, State};
-
-/// Parses an operation's request body.
-pub fn input<T: DeserializeOwned>(body: &Value) -> Result<T, Error> {
-    serde_json::from_value(body.clone()).map_err(|e| Error::serialization(format!("Invalid request body: {e}")))
-}
-
-pub(super) fn epoch(time: DateTime<Utc>) -> Value {
-    json!(epoch_seconds(time))
-}
 
 /// A `ClientRequestToken`: 32 to 64 characters, as the service requires.
 pub(super) fn check_token(token: &str) -> Result<(), Error> {

@@ -3,8 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{Tag, find_mut, input};
+use super::request::{Tag, find_mut};
 use crate::error::Error;
+use crate::json::input;
 use crate::state::State;
 
 #[derive(Deserialize)]

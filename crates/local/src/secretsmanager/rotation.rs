@@ -1,5 +1,6 @@
 //! AWS's rotation orchestration: `RotateSecret`, `CancelRotateSecret`, and the scheduled rotations. The
-//! [`Orchestrator`] owns the state, the Invoke client and the clock; the HTTP layer calls it, never the reverse.
+//! [`Orchestrator`] shares the state and holds an Invoke client and the clock; the HTTP layer calls it, never the
+//! reverse.
 
 use std::sync::Arc;
 
@@ -10,17 +11,17 @@ use serde_json::{Value, json};
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::invoke::{InvokeFailure, Invoker};
-use crate::operations::input;
+use crate::json::input;
+use crate::lambda::{InvokeFailure, Invoker};
 use crate::schedule::{RotationRules, Schedule};
-use crate::state::{RotationRecord, RotationState, ScheduleRecord, ScheduleRun, SecretRecord, VersionRecord};
+use crate::state::{RotationRecord, RotationState, SecretRecord, State, VersionRecord};
 use crate::store::Store;
 
 /// Runs rotations as Secrets Manager does: the value-less `AWSPENDING` placeholder, the four steps through the
-/// Lambda Invoke API in the background, the outcome recorded, and the schedules.
+/// Lambda Invoke API in the background, the outcome recorded, and the secrets' schedules.
 #[derive(Debug)]
 pub struct Orchestrator {
-    store: Store,
+    store: Arc<Store>,
     invoker: Invoker,
     clock: Clock,
 }
@@ -112,7 +113,7 @@ fn start_record(secret: &mut SecretRecord, plan: Plan, now: DateTime<Utc>) -> Pl
 
 impl Orchestrator {
     /// An orchestrator over the state, invoking functions through `invoker`, on `clock`.
-    pub fn new(store: Store, invoker: Invoker, clock: Clock) -> Arc<Self> {
+    pub fn new(store: Arc<Store>, invoker: Invoker, clock: Clock) -> Arc<Self> {
         Arc::new(Self { store, invoker, clock })
     }
 
@@ -190,13 +191,7 @@ impl Orchestrator {
 
     /// Starts the rotations that are due at the clock's time: scheduled ones, and failed ones whose next window has
     /// come (retried with the same token, as AWS reattempts them). Also ends deletions whose recovery window is over.
-    pub fn start_due(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut started = self.start_due_parameters();
-        started.extend(self.start_due_secrets());
-        started
-    }
-
-    fn start_due_secrets(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn start_due_secrets(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let now = self.now();
         let expired = |s: &SecretRecord| s.deleted_date.is_some_and(|d| d <= now);
         // Most ticks find nothing to do: look before taking the write path, which saves the state.
@@ -243,125 +238,16 @@ impl Orchestrator {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ScheduleInput {
-    parameter_name: String,
-    function_name: String,
-    schedule_expression: String,
-}
-
-impl Orchestrator {
-    /// Creates (or replaces) the schedule of a parameter; its first run is one interval (or the next cron time)
-    /// from now.
-    pub fn put_schedule(&self, body: &Value) -> Result<Value, Error> {
-        let request: ScheduleInput = input(body)?;
-        let rules =
-            RotationRules { schedule_expression: Some(request.schedule_expression.clone()), ..Default::default() };
-        let now = self.now();
-        let next = Schedule::from_rules(&rules)?
-            .next_after(now)
-            .ok_or_else(|| Error::invalid_parameter("The schedule expression never fires."))?;
-        self.store.write(|state| {
-            if !state.parameters.contains_key(&request.parameter_name) {
-                return Err(Error::parameter(
-                    "ParameterNotFound",
-                    format!("Parameter {} not found.", request.parameter_name),
-                ));
-            }
-            let record = ScheduleRecord {
-                parameter: request.parameter_name.clone(),
-                function: request.function_name.clone(),
-                expression: request.schedule_expression.clone(),
-                next,
-                last: None,
-            };
-            state.schedules.insert(request.parameter_name.clone(), record);
-            Ok(json!({"ParameterName": request.parameter_name, "Next": next.to_rfc3339()}))
-        })
-    }
-
-    /// The schedules due now: each run starts with the scheduled time as its `RotationId`, and the schedule moves on.
-    fn start_due_parameters(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        let now = self.now();
-        if !self.store.read(|state| state.schedules.values().any(|s| s.next <= now)) {
-            return Vec::new();
-        }
-        let runs = self
-            .store
-            .write(|state| {
-                let mut runs = Vec::new();
-                for schedule in state.schedules.values_mut().filter(|s| s.next <= now) {
-                    let rotation_id = schedule.next.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-                    let rules =
-                        RotationRules { schedule_expression: Some(schedule.expression.clone()), ..Default::default() };
-                    let following = Schedule::from_rules(&rules).ok().and_then(|s| s.next_after(schedule.next));
-                    schedule.next = following.unwrap_or(DateTime::<Utc>::MAX_UTC);
-                    schedule.last = Some(ScheduleRun {
-                        rotation_id: rotation_id.clone(),
-                        state: "running".into(),
-                        attempts: 0,
-                        error_type: None,
-                        error_message: None,
-                    });
-                    runs.push((schedule.parameter.clone(), schedule.function.clone(), rotation_id));
-                }
-                Ok(runs)
-            })
-            .unwrap_or_default();
-        runs.into_iter()
-            .map(|(parameter, function, rotation_id)| {
-                self.store.audit(now, "ScheduledParameterRotation", Some(&parameter), "started");
-                tokio::spawn(Arc::clone(self).run_schedule(parameter, function, rotation_id))
-            })
-            .collect()
-    }
-
-    /// Invokes the function with the run's event, up to three times (a failed asynchronous invocation is retried
-    /// twice by Lambda, with the same event), and records the outcome.
-    async fn run_schedule(self: Arc<Self>, parameter: String, function: String, rotation_id: String) {
-        let event = json!({"ParameterName": parameter, "RotationId": rotation_id});
-        let mut outcome = Ok(());
-        let mut attempts = 0;
-        for _ in 0..3 {
-            attempts += 1;
-            outcome = self.invoker.invoke(&function, &event).await;
-            if outcome.is_ok() {
-                break;
-            }
-        }
-        let now = self.now();
-        let result = match &outcome {
-            Ok(()) => "succeeded".to_owned(),
-            Err(failure) => format!("failed: {}", failure.error_type),
-        };
-        let _ = self.store.write(|state| {
-            if let Some(run) = state
-                .schedules
-                .get_mut(&parameter)
-                .and_then(|s| s.last.as_mut())
-                .filter(|r| r.rotation_id == rotation_id)
-            {
-                run.attempts = attempts;
-                run.state = if outcome.is_ok() { "succeeded".into() } else { "failed".into() };
-                if let Err(failure) = &outcome {
-                    run.error_type = Some(failure.error_type.clone());
-                    run.error_message = Some(failure.message.clone());
-                }
-            }
-            Ok(())
-        });
-        self.store.audit(now, "ScheduledParameterRotation", Some(&parameter), &result);
-    }
-
-    /// Invokes a function through the Invoke API the endpoint was given (for `rotatectl rotate ssm:<name>`).
-    pub async fn invoke(&self, function: &str, event: &Value) -> Result<(), InvokeFailure> {
-        self.invoker.invoke(function, event).await
-    }
-
-    /// A parameter's schedule and its last run.
-    pub fn schedule(&self, parameter: &str) -> Option<ScheduleRecord> {
-        self.store.read(|state| state.schedules.get(parameter).cloned())
+/// rotor's own view of a secret's rotation (`GET /_rotor/rotations/{secret}`): its ARN, the `AWSPENDING` an
+/// unfinished rotation left, and the last rotation's record, never a value or token.
+pub fn last_rotation(state: &State, secret_id: &str) -> Result<Value, Error> {
+    match state.find(secret_id) {
+        None => Err(Error::secret_not_found()),
+        Some(record) => Ok(json!({
+            "ARN": record.arn,
+            "StuckPending": record.stuck_pending(),
+            "LastRotation": record.last_rotation,
+        })),
     }
 }
 

@@ -16,9 +16,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{epoch, input};
 use crate::error::Error;
-use crate::operations::Identity;
+use crate::identity::Identity;
+use crate::json::{epoch, input};
 use crate::state::{ParameterRecord, ParameterVersion, State};
 
 fn not_found(name: &str) -> Error {

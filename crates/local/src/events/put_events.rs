@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::input;
 use crate::error::Error;
+use crate::json::input;
 use crate::state::{EventRecord, State};
 
 /// How many events the endpoint keeps.

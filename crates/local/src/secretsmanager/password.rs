@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::input;
 use crate::error::Error;
+use crate::json::input;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -4,12 +4,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::identity::Identity;
-use super::request::{
-    SecretIdInput, Tag, check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of,
-};
+use super::request::{SecretIdInput, Tag, check_token, find, find_mut, new_version_id, paginate, value_of};
 use super::versions::put_secret_value;
 use crate::error::Error;
+use crate::identity::Identity;
+use crate::json::{epoch, input};
 use crate::state::{SecretRecord, State, VersionRecord};
 
 #[derive(Deserialize)]

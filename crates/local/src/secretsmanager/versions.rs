@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{check_token, epoch, find, find_mut, input, new_version_id, paginate, value_of};
+use super::request::{check_token, find, find_mut, new_version_id, paginate, value_of};
 use crate::error::Error;
+use crate::json::{epoch, input};
 use crate::state::{RotationState, SecretRecord, State, VersionRecord};
 
 #[derive(Deserialize)]

@@ -6,9 +6,11 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{find_mut, input};
+use super::request::find_mut;
+use super::secrets::describe;
 use crate::error::Error;
-use crate::operations::Identity;
+use crate::identity::Identity;
+use crate::json::input;
 use crate::state::State;
 
 #[derive(Deserialize)]
@@ -36,7 +38,7 @@ pub fn replicate_secret_to_regions(state: &mut State, identity: &Identity, body:
             secret.replicas.push(region.region);
         }
     }
-    Ok(json!({"ARN": secret.arn, "ReplicationStatus": super::describe(secret)["ReplicationStatus"]}))
+    Ok(json!({"ARN": secret.arn, "ReplicationStatus": describe(secret)["ReplicationStatus"]}))
 }
 
 #[derive(Deserialize)]
@@ -51,17 +53,11 @@ pub fn remove_regions_from_replication(state: &mut State, body: &Value) -> Resul
     let request: RemoveInput = input(body)?;
     let secret = find_mut(state, &request.secret_id, false)?;
     secret.replicas.retain(|r| !request.remove_replica_regions.contains(r));
-    Ok(json!({"ARN": secret.arn, "ReplicationStatus": super::describe(secret)["ReplicationStatus"]}))
+    Ok(json!({"ARN": secret.arn, "ReplicationStatus": describe(secret)["ReplicationStatus"]}))
 }
 
 /// The operations a replica answers; every other one is a change, refused there.
 pub const READ_OPERATIONS: &[&str] = &["GetSecretValue", "DescribeSecret", "ListSecretVersionIds", "ListSecrets"];
-
-/// The Region a request is signed for (`Credential=<key>/<date>/<region>/<service>/aws4_request`).
-pub fn signed_region(authorization: &str) -> Option<&str> {
-    let scope = authorization.split("Credential=").nth(1)?;
-    scope.split('/').nth(2).filter(|r| !r.is_empty())
-}
 
 /// A replica Region's request rewritten for the primary: a replica ARN becomes the primary's (names stay); `None`
 /// when the secret it names is not replicated to `region` (the replica does not exist).

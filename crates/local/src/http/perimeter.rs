@@ -20,8 +20,8 @@
 
 use axum::http::{HeaderMap, Method};
 
+use super::sigv4::signed_region;
 use crate::error::Error;
-use crate::operations;
 
 /// The content types of the protocols the endpoint speaks, none of which a browser sends cross-site without a
 /// preflight: the JSON protocol 1.1 and 1.0 (Secrets Manager, Parameter Store, EventBridge), REST-JSON
@@ -69,7 +69,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// which an SDK always sends and a page cannot send cross-site; a `Basic` header a browser may replay is not one.
 fn sigv4_signed(headers: &HeaderMap) -> bool {
     header(headers, "authorization")
-        .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256 ") && operations::signed_region(value).is_some())
+        .is_some_and(|value| value.starts_with("AWS4-HMAC-SHA256 ") && signed_region(value).is_some())
 }
 
 /// Whether a `Host` header (or an origin's host) names a loopback address (`127.0.0.1`, `localhost`, `[::1]`)
