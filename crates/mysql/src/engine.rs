@@ -4,8 +4,9 @@ use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::account::{Account, unsafe_name};
-use crate::clone::{name_limit, sync_and_set_password};
-use crate::connect::{Session, codes, connect};
+use crate::alternating::{name_limit, sync_and_set_password};
+use crate::connect::{Session, connect};
+use crate::error::codes;
 use crate::privileges::privileged_rights;
 use crate::statements::{PasswordChange, alter_password, credential_texts, set_password_hash};
 use crate::version::Flavor;

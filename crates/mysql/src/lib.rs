@@ -8,9 +8,10 @@
 //! default and never silently dropped.
 
 mod account;
-mod clone;
+mod alternating;
 mod connect;
 mod engine;
+mod error;
 mod function;
 mod privileges;
 mod statements;

@@ -13,7 +13,7 @@ use mysql_async::Row;
 use rotation_core::{RotationError, TargetErrorKind};
 
 use crate::account::Account;
-use crate::clone::{split_list, split_outside};
+use crate::alternating::{split_list, split_outside};
 use crate::connect::Session;
 use crate::version::{Feature, Flavor, Version};
 

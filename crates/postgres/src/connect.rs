@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rotation_core::{RotationError, TargetErrorKind};
+use rotation_core::RotationError;
 use rotation_database::{Connection, DatabaseConfig, Purpose, TlsMode, no_answer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::config::SslMode;
@@ -12,7 +12,7 @@ use tokio_postgres::error::{DbError, SqlState};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
-use crate::error::classify;
+use crate::error::{classify, not_applied};
 use rotation_database::TlsRoots;
 
 /// The `search_path` of [`Purpose::Rotor`] sessions: a startup option, which no statement in the session undoes.
@@ -131,27 +131,8 @@ impl Session {
         let warnings = std::mem::take(&mut *self.notices.lock().expect("the notice list is never poisoned"));
         match warnings.first() {
             None => Ok(result),
-            Some(first) => Err(self.not_applied(first, warnings.len() - 1, changing)),
+            Some(first) => Err(not_applied(&self.connection, first, warnings.len() - 1, changing)),
         }
-    }
-
-    /// A GRANT (01007) or REVOKE (01006) the server skipped in part or whole, named with the fix.
-    fn not_applied(&self, first: &DbError, more: usize, changing: Option<&str>) -> RotationError {
-        let admin = &self.connection.username;
-        let granting = *first.code() == SqlState::WARNING_PRIVILEGE_NOT_GRANTED;
-        let verb = if granting { "grant" } else { "revoke" };
-        let what = changing.map_or_else(|| format!("a privilege (a {verb})"), str::to_owned);
-        let more = if more > 0 { format!(" (and {more} more warnings like it)") } else { String::new() };
-        let by_hand = if granting { "" } else { ", or revoke it by hand" };
-        RotationError::target(
-            TargetErrorKind::PermissionDenied,
-            self.connection.address(),
-            format!(
-                "{admin:?} could not {verb} {what}: PostgreSQL answered with a warning, {:?} ({}){more}, as it does for a privilege held without the right to pass it on; rotor does not take it as done: grant the privilege to {admin:?} WITH GRANT OPTION (as the object's owner or a superuser){by_hand}, then retry",
-                first.message(),
-                first.code().code()
-            ),
-        )
     }
 }
 

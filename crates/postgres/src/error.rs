@@ -2,7 +2,7 @@
 
 use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::{CONNECTION_FAILED, Connection, TlsMode, tls_failed};
-use tokio_postgres::error::SqlState;
+use tokio_postgres::error::{DbError, SqlState};
 
 /// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
 pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: TlsMode) -> RotationError {
@@ -54,6 +54,25 @@ pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: Tls
         None => (TargetErrorKind::Unreachable, CONNECTION_FAILED.to_owned()),
     };
     RotationError::Target { kind, target, message, source: Some(Box::new(error)) }
+}
+
+/// A GRANT (01007) or REVOKE (01006) the server skipped in part or whole, named with the fix.
+pub fn not_applied(connection: &Connection, first: &DbError, more: usize, changing: Option<&str>) -> RotationError {
+    let admin = &connection.username;
+    let granting = *first.code() == SqlState::WARNING_PRIVILEGE_NOT_GRANTED;
+    let verb = if granting { "grant" } else { "revoke" };
+    let what = changing.map_or_else(|| format!("a privilege (a {verb})"), str::to_owned);
+    let more = if more > 0 { format!(" (and {more} more warnings like it)") } else { String::new() };
+    let by_hand = if granting { "" } else { ", or revoke it by hand" };
+    RotationError::target(
+        TargetErrorKind::PermissionDenied,
+        connection.address(),
+        format!(
+            "{admin:?} could not {verb} {what}: PostgreSQL answered with a warning, {:?} ({}){more}, as it does for a privilege held without the right to pass it on; rotor does not take it as done: grant the privilege to {admin:?} WITH GRANT OPTION (as the object's owner or a superuser){by_hand}, then retry",
+            first.message(),
+            first.code().code()
+        ),
+    )
 }
 
 fn db_message(error: &tokio_postgres::Error) -> String {

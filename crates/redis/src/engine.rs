@@ -7,6 +7,7 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode, Tl
 
 use crate::acl::{Rules, password_hash, refuse_name};
 use crate::connect::{Session, connect};
+use crate::error::PROBE;
 use crate::privilege::{Categories, CommandRules, DANGEROUS, Grant, describe, since_redis_7};
 use crate::{DEFAULT_PORT, ENGINES};
 
@@ -111,9 +112,6 @@ async fn grants(session: &mut Session, name: &str, rules: &Rules) -> Result<Vec<
     }
     Ok(grants)
 }
-
-/// What testSecret's command is called in errors.
-pub(crate) const PROBE: &str = "the test command (TEST_QUERY)";
 
 /// What the admin needs, as doctor names it.
 const ADMIN_NEEDS: &str = "+acl (ACL SETUSER, ACL GETUSER, ACL CAT and ACL DRYRUN)";

@@ -15,13 +15,15 @@ mod acl;
 mod connect;
 mod elasticache;
 mod engine;
+mod error;
 mod function;
 mod privilege;
 
 pub use acl::{Rules, Selector, password_hash};
-pub use connect::{Session, classify, connect};
+pub use connect::{Session, connect};
 pub use elasticache::{ElastiCacheConfig, ElastiCacheEngine, ElastiCacheSession, ElastiCacheUser};
 pub use engine::{RedisEngine, RedisUser};
+pub use error::classify;
 pub use function::{run_elasticache, run_function};
 
 /// The engines this target accepts in the secret's `engine` field.

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use rotation_core::{RotationError, TargetErrorKind};
 
 use crate::account::{Account, literal};
-use crate::connect::{LOCKED_FIX, Session};
+use crate::connect::Session;
+use crate::error::LOCKED_FIX;
 use crate::statements::{credential_texts, identified_by};
 use crate::version::{Feature, Flavor};
 
