@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use rotation_core::{RotationError, TargetErrorKind};
 
 use crate::account::{Account, literal};
-use crate::connect::Session;
+use crate::connect::MysqlSession;
 use crate::error::LOCKED_FIX;
 use crate::statements::{credential_texts, identified_by};
 use crate::version::{Feature, Flavor};
@@ -195,7 +195,7 @@ pub fn require_clause(ssl_type: &str, cipher: &str, issuer: &str, subject: &str)
     }
 }
 
-async fn require_of(admin: &mut Session, account: &Account) -> Result<String, RotationError> {
+async fn require_of(admin: &mut MysqlSession, account: &Account) -> Result<String, RotationError> {
     type Row = (Option<String>, Option<String>, Option<String>, Option<String>);
     let rows: Vec<Row> = admin
         .exec(
@@ -208,7 +208,7 @@ async fn require_of(admin: &mut Session, account: &Account) -> Result<String, Ro
     Ok(require_clause(&text(ssl_type), &text(cipher), &text(issuer), &text(subject)))
 }
 
-async fn grants_of(admin: &mut Session, account: &Account) -> Result<BTreeSet<Grant>, RotationError> {
+async fn grants_of(admin: &mut MysqlSession, account: &Account) -> Result<BTreeSet<Grant>, RotationError> {
     let lines: Vec<String> = admin.query(format!("SHOW GRANTS FOR {}", account.to_sql())).await?;
     let address = admin.connection().address();
     parse_grants(&lines, account).map_err(|reason| {
@@ -217,7 +217,7 @@ async fn grants_of(admin: &mut Session, account: &Account) -> Result<BTreeSet<Gr
 }
 
 /// The longest user name the server takes, as its `mysql.user` (or `mysql.global_priv`) `User` column says.
-pub async fn name_limit(admin: &mut Session) -> Result<Option<u64>, RotationError> {
+pub async fn name_limit(admin: &mut MysqlSession) -> Result<Option<u64>, RotationError> {
     admin
         .first(
             "SELECT MAX(CHARACTER_MAXIMUM_LENGTH) FROM information_schema.COLUMNS \
@@ -228,7 +228,7 @@ pub async fn name_limit(admin: &mut Session) -> Result<Option<u64>, RotationErro
 }
 
 /// Whether `account` is locked (`ACCOUNT LOCK`); `false` when it does not exist or the server has no locking.
-async fn locked(admin: &mut Session, account: &Account) -> Result<bool, RotationError> {
+async fn locked(admin: &mut MysqlSession, account: &Account) -> Result<bool, RotationError> {
     let version = admin.version().await?;
     if !version.has(Feature::AccountLock) {
         return Ok(false);
@@ -250,7 +250,7 @@ fn locked_flag(flag: &str) -> bool {
 
 /// Refuses, before any change, a pair where either user is locked: the sync would give a locked inactive user a
 /// working password, or make the clone of a locked active user an unlocked account with its grants.
-async fn refuse_locked(admin: &mut Session, active: &Account, inactive: &Account) -> Result<(), RotationError> {
+async fn refuse_locked(admin: &mut MysqlSession, active: &Account, inactive: &Account) -> Result<(), RotationError> {
     for (which, account) in [("the active user", active), ("the other user", inactive)] {
         if locked(admin, account).await? {
             return Err(RotationError::target(
@@ -268,7 +268,7 @@ async fn refuse_locked(admin: &mut Session, active: &Account, inactive: &Account
 /// holds beyond them is revoked. Idempotent. Refuses before any change when either account is locked: rotor never
 /// re-enables an account an operator locked.
 pub async fn sync_and_set_password(
-    admin: &mut Session,
+    admin: &mut MysqlSession,
     flavor: Flavor,
     active: &Account,
     inactive: &Account,

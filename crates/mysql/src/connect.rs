@@ -18,7 +18,7 @@ use crate::version::{Flavor, Version};
 pub const SESSION_SQL_MODE: &str = "SET SESSION sql_mode = ''";
 
 /// A logged-in connection whose every call is bounded on the client side; errors name the host and the cause.
-pub struct Session {
+pub struct MysqlSession {
     conn: Conn,
     connection: Connection,
     mode: TlsMode,
@@ -26,13 +26,13 @@ pub struct Session {
     version: Option<Version>,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for MysqlSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rotation_database::fmt_session(f, &self.connection, self.mode)
     }
 }
 
-impl Session {
+impl MysqlSession {
     /// The connection this session logged in with.
     pub fn connection(&self) -> &Connection {
         &self.connection
@@ -127,7 +127,7 @@ pub async fn connect(
     connection: &Connection,
     mode: TlsMode,
     config: &DatabaseConfig,
-) -> Result<Session, RotationError> {
+) -> Result<MysqlSession, RotationError> {
     // The driver's built-in roots (Mozilla's), the Amazon RDS roots, and TLS_CA_BUNDLE, handed over already
     // decoded (DER): the driver builds its connector at every login.
     let roots = || rds_roots().iter().chain(&config.ca_bundle).map(|der| der.to_vec().into()).collect::<Vec<_>>();
@@ -158,7 +158,7 @@ pub async fn connect(
             return Err(no_answer(connection, &what, config.connect_timeout));
         }
     };
-    Ok(Session { conn, connection: connection.clone(), mode, bound: config.statement_bound(), version: None })
+    Ok(MysqlSession { conn, connection: connection.clone(), mode, bound: config.statement_bound(), version: None })
 }
 
 /// Runs a driver call within `limit`, classifying its error.

@@ -5,7 +5,7 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::account::{Account, unsafe_name};
 use crate::alternating::{name_limit, sync_and_set_password};
-use crate::connect::{Session, connect};
+use crate::connect::{MysqlSession, connect};
 use crate::error::codes;
 use crate::privileges::privileged_rights;
 use crate::statements::{PasswordChange, alter_password, credential_texts, set_password_hash};
@@ -17,9 +17,9 @@ use crate::{DEFAULT_PORT, ENGINES};
 #[derive(Debug, Clone, Default)]
 pub struct MysqlEngine;
 
-impl rotation_database::Session for Session {
+impl rotation_database::Session for MysqlSession {
     fn connection(&self) -> &Connection {
-        Session::connection(self)
+        MysqlSession::connection(self)
     }
 }
 
@@ -29,7 +29,7 @@ impl MysqlEngine {
     /// USER`, else `SET PASSWORD` for a user changing its own. What the server accepts is learned from its answers.
     async fn change_password(
         &self,
-        session: &mut Session,
+        session: &mut MysqlSession,
         account: &Account,
         password: &Password,
     ) -> Result<(), RotationError> {
@@ -78,7 +78,7 @@ async fn own_account(
 }
 
 impl Engine for MysqlEngine {
-    type Session = Session;
+    type Session = MysqlSession;
     type User = Account;
 
     /// `RETAIN CURRENT PASSWORD` with the same password again would drop the retained one.
@@ -114,7 +114,7 @@ impl Engine for MysqlEngine {
         connection: &Connection,
         mode: TlsMode,
         _purpose: Purpose,
-    ) -> Result<Session, RotationError> {
+    ) -> Result<MysqlSession, RotationError> {
         connect(connection, mode, config).await
     }
 
@@ -128,7 +128,7 @@ impl Engine for MysqlEngine {
         own_account(config, connection, mode).await.map(|account| account.is_some())
     }
 
-    async fn set_own_password(&self, session: &mut Session, password: &Password) -> Result<(), RotationError> {
+    async fn set_own_password(&self, session: &mut MysqlSession, password: &Password) -> Result<(), RotationError> {
         let account = session.current_account().await?;
         self.change_password(session, &account, password).await
     }
@@ -138,7 +138,7 @@ impl Engine for MysqlEngine {
     async fn user(
         &self,
         config: &DatabaseConfig,
-        admin: &mut Session,
+        admin: &mut MysqlSession,
         connection: &Connection,
         mode: TlsMode,
     ) -> Result<Account, RotationError> {
@@ -170,13 +170,13 @@ impl Engine for MysqlEngine {
         &user.user
     }
 
-    async fn privileged_rights(&self, admin: &mut Session, user: &Account) -> Result<Vec<String>, RotationError> {
+    async fn privileged_rights(&self, admin: &mut MysqlSession, user: &Account) -> Result<Vec<String>, RotationError> {
         privileged_rights(admin, user).await
     }
 
     async fn set_password(
         &self,
-        admin: &mut Session,
+        admin: &mut MysqlSession,
         user: &Account,
         password: &Password,
     ) -> Result<(), RotationError> {
@@ -185,7 +185,7 @@ impl Engine for MysqlEngine {
 
     async fn sync_alternate(
         &self,
-        admin: &mut Session,
+        admin: &mut MysqlSession,
         active: &Account,
         inactive: &Account,
         password: &Password,
@@ -194,7 +194,7 @@ impl Engine for MysqlEngine {
         sync_and_set_password(admin, flavor, active, inactive, password.expose()).await
     }
 
-    async fn refuse_name(&self, admin: &mut Session, name: &str) -> Result<Option<String>, RotationError> {
+    async fn refuse_name(&self, admin: &mut MysqlSession, name: &str) -> Result<Option<String>, RotationError> {
         Ok(name_limit(admin).await?.filter(|max| name.chars().count() as u64 > *max).map(|max| {
             format!(
                 "gives the other user the name {name:?}, over the {max} characters this server's mysql.user takes; use a shorter username"
@@ -202,13 +202,13 @@ impl Engine for MysqlEngine {
         }))
     }
 
-    async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
+    async fn missing_admin_rights(&self, admin: &mut MysqlSession) -> Result<Option<String>, RotationError> {
         let grants: Vec<String> = admin.query("SHOW GRANTS").await?;
         let may = grants.iter().any(|g| g.contains("ALL PRIVILEGES ON *.*") || g.contains("CREATE USER"));
         Ok((!may).then(|| "CREATE USER".to_owned()))
     }
 
-    async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
+    async fn probe(&self, session: &mut MysqlSession, query: &str) -> Result<(), RotationError> {
         session.execute(query).await
     }
 }

@@ -110,28 +110,97 @@ pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::statements::credential_texts;
+
+    /// The test connection's password, which no message may hold.
+    const PASSWORD: &str = "s3cret'pw";
+
+    fn connection() -> Connection {
+        let secret = rotation_core::Secret::parse(
+            "arn:test",
+            &format!(r#"{{"engine":"mysql","host":"db.example","username":"app","password":"{PASSWORD}"}}"#),
+        );
+        Connection::parse(&secret, crate::ENGINES, crate::DEFAULT_PORT, None).unwrap()
+    }
+
+    /// A server's refusal, as the driver reports it.
+    fn server(code: u16, message: &str) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError { code, message: message.into(), state: "HY000".into() })
+    }
+
+    /// Checks that `error` classifies as `kind` with a message naming `cause`, and that neither the message nor
+    /// any cause chained after it holds a credential text.
+    fn assert_classified(error: mysql_async::Error, kind: TargetErrorKind, cause: &str) {
+        let error = classify(error, &connection(), TlsMode::VerifyFull);
+        let text = rotation_core::with_causes(&error);
+        let RotationError::Target { kind: got, message, .. } = &error else { panic!("not a target error: {text}") };
+        assert_eq!((*got, message.contains(cause)), (kind, true), "{cause:?} in {text}");
+        for secret in credential_texts(PASSWORD) {
+            assert!(!text.contains(&secret) && !text.contains(&secret[1..]), "a credential in {text}");
+        }
+    }
+
+    #[test]
+    fn server_errors_are_classified_by_their_number() {
+        use TargetErrorKind::*;
+        let table = [
+            (1045, AuthenticationFailed, "user \"app\" was refused (1045): a wrong password"),
+            (1044, PermissionDenied, "user \"app\" lacks a privilege (1044)"),
+            (1227, PermissionDenied, "user \"app\" lacks a privilege (1227)"),
+            (1142, PermissionDenied, "user \"app\" lacks a privilege (1142)"),
+            (1132, PermissionDenied, "user \"app\" lacks a privilege (1132)"),
+            (3118, Rejected, "user \"app\" is locked (3118); rotor does not re-enable"),
+            (4151, Rejected, "user \"app\" is locked (4151); rotor does not re-enable"),
+            (1049, Rejected, "(1049); check the secret's dbname"),
+            (1040, Unreachable, "(1040); retrying later may succeed"),
+            (1053, Unreachable, "(1053); retrying later may succeed"),
+            // ER_CANNOT_USER, a code rotor does not tell apart: refused, with the server's words and number.
+            (1396, Rejected, "the server's words (1396)"),
+        ];
+        let secrets = credential_texts(PASSWORD);
+        for (code, kind, cause) in table {
+            assert_classified(server(code, "the server's words"), kind, cause);
+            // A statement that carried the password: the server's message echoes it, and loses it before it is
+            // classified (as `execute_credential` does).
+            let echo = format!("the server's words, with '{}' and '{}'", secrets[0], secrets[1]);
+            assert_classified(redact(server(code, &echo), &secrets), kind, &format!("({code})"));
+        }
+    }
+
+    #[test]
+    fn connection_failures_are_classified_by_the_drivers_kind() {
+        use TargetErrorKind::*;
+        let tls = || rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = |inner: std::io::Error| mysql_async::Error::Io(mysql_async::IoError::Io(inner));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let table = [
+            (mysql_async::Error::from(tls()), Tls, "TLS in mode verify-full failed"),
+            (io(std::io::Error::new(std::io::ErrorKind::InvalidData, tls())), Tls, "TLS in mode verify-full failed"),
+            (
+                mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer),
+                Tls,
+                "the server does not offer TLS and the mode is verify-full",
+            ),
+            (io(refused), Unreachable, rotation_database::CONNECTION_FAILED),
+            (mysql_async::Error::Driver(mysql_async::DriverError::PoolDisconnected), Rejected, "disconnected"),
+        ];
+        for (error, kind, cause) in table {
+            assert_classified(error, kind, cause);
+        }
+    }
 
     #[test]
     fn server_messages_lose_every_credential_text_and_the_echoed_statement() {
-        let secrets = crate::statements::credential_texts("s3cret'pw");
+        let secrets = credential_texts(PASSWORD);
         let echo = format!(
             "You have an error in your SQL syntax; check the manual near '{}' RETAIN CURRENT PASSWORD' at line 1",
             secrets[1]
         );
-        let error = mysql_async::Error::Server(mysql_async::ServerError {
-            code: codes::PARSE_ERROR,
-            message: echo,
-            state: "42000".into(),
-        });
-        let redacted = redact(error, &secrets).to_string();
+        let redacted = redact(server(codes::PARSE_ERROR, &echo), &secrets).to_string();
         assert!(!redacted.contains("s3cret") && !redacted.contains(&secrets[1][1..]), "{redacted}");
         assert!(redacted.contains("near <statement redacted>"), "{redacted}");
 
-        let other = mysql_async::Error::Server(mysql_async::ServerError {
-            code: 1396,
-            message: "Operation ALTER USER failed for 'app'@'%' with s3cret'pw".into(),
-            state: "HY000".into(),
-        });
+        let other = server(1396, &format!("Operation ALTER USER failed for 'app'@'%' with {PASSWORD}"));
         assert!(!redact(other, &secrets).to_string().contains("s3cret"));
     }
 }

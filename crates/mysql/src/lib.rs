@@ -18,7 +18,7 @@ mod statements;
 mod version;
 
 pub use account::Account;
-pub use connect::{Session, StatementError};
+pub use connect::{MysqlSession, StatementError};
 pub use engine::MysqlEngine;
 pub use function::run_function;
 pub use statements::native_hash;

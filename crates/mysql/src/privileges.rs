@@ -14,7 +14,7 @@ use rotation_core::{RotationError, TargetErrorKind};
 
 use crate::account::Account;
 use crate::alternating::{split_list, split_outside};
-use crate::connect::Session;
+use crate::connect::MysqlSession;
 use crate::version::{Feature, Flavor, Version};
 
 /// Global privileges that administer accounts or the server:
@@ -225,7 +225,7 @@ impl GrantTables {
     /// The `<Name>_priv` columns of `mysql.<table>`, from the server's catalog.
     async fn privilege_columns(
         &mut self,
-        admin: &mut Session,
+        admin: &mut MysqlSession,
         table: &'static str,
     ) -> Result<Vec<String>, RotationError> {
         if let Some(columns) = self.columns.get(table) {
@@ -253,7 +253,7 @@ impl GrantTables {
         }
     }
 
-    async fn global(&mut self, admin: &mut Session, holder: &Holder) -> Result<Global, RotationError> {
+    async fn global(&mut self, admin: &mut MysqlSession, holder: &Holder) -> Result<Global, RotationError> {
         let key = holder.key();
         let mut global = Global::default();
         if self.version.has(Feature::GlobalPriv) {
@@ -320,7 +320,7 @@ impl GrantTables {
     /// The roles granted to `holder`.
     async fn granted_roles(
         &mut self,
-        admin: &mut Session,
+        admin: &mut MysqlSession,
         holder: &Holder,
     ) -> Result<Vec<(String, String)>, RotationError> {
         if self.version.has(Feature::MariaDbRoles) {
@@ -341,7 +341,11 @@ impl GrantTables {
 
     /// Every privilege `holder` has on the `mysql` schema: by a database grant (whose name may be a pattern,
     /// `my%`, that takes it in), a table or column grant, a routine grant.
-    async fn on_mysql_schema(&mut self, admin: &mut Session, holder: &Holder) -> Result<Vec<String>, RotationError> {
+    async fn on_mysql_schema(
+        &mut self,
+        admin: &mut MysqlSession,
+        holder: &Holder,
+    ) -> Result<Vec<String>, RotationError> {
         let mut rights = Vec::new();
         let columns = self.privilege_columns(admin, "db").await?;
         if !columns.is_empty() {
@@ -383,7 +387,7 @@ impl GrantTables {
     }
 
     /// The accounts `holder` may log in as through a proxy-capable authentication plugin.
-    async fn proxies(&mut self, admin: &mut Session, holder: &Holder) -> Result<Vec<String>, RotationError> {
+    async fn proxies(&mut self, admin: &mut MysqlSession, holder: &Holder) -> Result<Vec<String>, RotationError> {
         let proxied: Vec<(String, String)> = admin
             .exec("SELECT Proxied_user, Proxied_host FROM mysql.proxies_priv WHERE User = ? AND Host = ?", holder.key())
             .await?;
@@ -403,7 +407,7 @@ fn yes_columns(row: &Row, columns: &[String]) -> Vec<String> {
 
 /// Every administrative right `account` holds, each with where it comes from (`CREATE USER through default role
 /// `r_admin``); empty when none, or when the account does not exist.
-pub async fn privileged_rights(admin: &mut Session, account: &Account) -> Result<Vec<String>, RotationError> {
+pub async fn privileged_rights(admin: &mut MysqlSession, account: &Account) -> Result<Vec<String>, RotationError> {
     let version = admin.version().await?;
     if version.release.is_none() {
         return Err(RotationError::target(

@@ -22,7 +22,7 @@ use postgres_protocol::escape::{escape_identifier, escape_literal};
 use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::CLONE_SUFFIX;
 
-use crate::connect::Session;
+use crate::connect::PostgresSession;
 use crate::password::password_statement;
 
 /// Privileges that may appear in `aclexplode` and be granted again as keywords.
@@ -96,7 +96,7 @@ const PRIVILEGED_ROLES: &str = "ARRAY['rds_superuser','pg_execute_server_program
 /// The administrative rights `user` holds, directly or as a member of another role: SUPERUSER, CREATEROLE,
 /// REPLICATION, BYPASSRLS, or membership in `rds_superuser`, the server-file roles or the admin's own role.
 /// Empty when none, or when the user does not exist.
-pub async fn privileged_rights(admin: &Session, user: &str) -> Result<Vec<String>, RotationError> {
+pub async fn privileged_rights(admin: &PostgresSession, user: &str) -> Result<Vec<String>, RotationError> {
     let admin_user = admin.connection().username.as_str();
     let sql = format!(
         "SELECT r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls, \
@@ -122,7 +122,7 @@ pub async fn privileged_rights(admin: &Session, user: &str) -> Result<Vec<String
 /// verifier). Idempotent: every statement adds only what is missing, removes only what is extra, or sets what is
 /// already set.
 pub async fn sync_and_set_password(
-    admin: &Session,
+    admin: &PostgresSession,
     active: &str,
     inactive: &str,
     password: &str,
@@ -190,7 +190,7 @@ fn disabled(row: &tokio_postgres::Row) -> Option<String> {
 /// The refusal of a disabled user, before any change: the sync makes the inactive user LOGIN with the active
 /// one's VALID UNTIL, which would enable a disabled clone, or give a disabled user's rights and a working password
 /// to its clone. `who` names the user and why it is disabled.
-fn refuse_disabled(admin: &Session, user: &str, who: String) -> RotationError {
+fn refuse_disabled(admin: &PostgresSession, user: &str, who: String) -> RotationError {
     RotationError::target(
         TargetErrorKind::Rejected,
         admin.connection().address(),
@@ -204,7 +204,7 @@ fn refuse_disabled(admin: &Session, user: &str, who: String) -> RotationError {
 
 /// Role memberships: the inactive user is in every role the active user is in (with the same admin option), in
 /// no other, and the clone is in the original role.
-async fn sync_memberships(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
+async fn sync_memberships(admin: &PostgresSession, active: &str, inactive: &str) -> Result<(), RotationError> {
     let memberships = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<String, bool> {
         rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1))).collect()
     };
@@ -251,7 +251,7 @@ const QUOTED_LISTS: &[&str] = &[
 /// `idle_in_transaction_session_timeout` or `role` would otherwise steer the admin's own transaction. Only the
 /// [`QUOTED_LISTS`] are applied, inside a transaction (`set_config(.., true)`, a bind parameter parsed as the server
 /// parses the stored text) and copied with `FROM CURRENT`; the commit ends it.
-async fn sync_settings(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
+async fn sync_settings(admin: &PostgresSession, active: &str, inactive: &str) -> Result<(), RotationError> {
     let settings_of = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<(Option<String>, String), String> {
         let mut settings = BTreeMap::new();
         for row in rows {
@@ -305,7 +305,7 @@ async fn sync_settings(admin: &Session, active: &str, inactive: &str) -> Result<
 /// One privilege held directly: (kind, object, column or empty, privilege).
 type Privilege = (String, String, String, String);
 
-async fn privileges_of(admin: &Session, role: &str) -> Result<BTreeMap<Privilege, bool>, RotationError> {
+async fn privileges_of(admin: &PostgresSession, role: &str) -> Result<BTreeMap<Privilege, bool>, RotationError> {
     let rows = admin.query(PRIVILEGES_SQL, &[&role]).await?;
     Ok(rows
         .iter()
@@ -324,7 +324,7 @@ fn on(privilege: &Privilege) -> String {
 /// Privileges granted directly to the active user are granted to the inactive one; those the inactive one holds
 /// beyond them are revoked afterwards. A privilege the admin cannot grant or revoke (it holds it without the right
 /// to pass it on, or another role granted it) fails the step, naming it.
-async fn sync_privileges(admin: &Session, active: &str, inactive: &str) -> Result<(), RotationError> {
+async fn sync_privileges(admin: &PostgresSession, active: &str, inactive: &str) -> Result<(), RotationError> {
     let wanted = privileges_of(admin, active).await?;
     let present = privileges_of(admin, inactive).await?;
     let user = escape_identifier(inactive);

@@ -61,7 +61,7 @@ type Notices = Arc<Mutex<Vec<DbError>>>;
 /// A logged-in connection whose every call is bounded on the client side, as well as by the server's
 /// `statement_timeout`: a server or a network that stops answering fails the call with a message naming the
 /// host and what timed out.
-pub struct Session {
+pub struct PostgresSession {
     client: Client,
     connection: Connection,
     mode: TlsMode,
@@ -69,13 +69,13 @@ pub struct Session {
     notices: Notices,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for PostgresSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rotation_database::fmt_session(f, &self.connection, self.mode)
     }
 }
 
-impl Session {
+impl PostgresSession {
     /// Runs statements (no parameters, no rows). A GRANT or REVOKE among them that the server did not fully
     /// apply fails the call, with the server's words: PostgreSQL answers it with a warning, not an error.
     pub async fn execute(&self, sql: &str) -> Result<(), RotationError> {
@@ -131,7 +131,9 @@ impl Session {
         let warnings = std::mem::take(&mut *self.notices.lock().expect("the notice list is never poisoned"));
         match warnings.first() {
             None => Ok(result),
-            Some(first) => Err(not_applied(&self.connection, first, warnings.len() - 1, changing)),
+            Some(first) => {
+                Err(not_applied(&self.connection, first.code(), first.message(), warnings.len() - 1, changing))
+            }
         }
     }
 }
@@ -169,7 +171,7 @@ pub async fn connect(
     purpose: Purpose,
     roots: &TlsRoots,
     config: &DatabaseConfig,
-) -> Result<Session, RotationError> {
+) -> Result<PostgresSession, RotationError> {
     let mut pg = tokio_postgres::Config::new();
     pg.host(&connection.host)
         .port(connection.port)
@@ -215,7 +217,7 @@ pub async fn connect(
     let client = tokio::time::timeout(config.connect_timeout, attempt).await.unwrap_or_else(|_| {
         Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout))
     })?;
-    Ok(Session { client, connection: connection.clone(), mode, bound: config.statement_bound(), notices })
+    Ok(PostgresSession { client, connection: connection.clone(), mode, bound: config.statement_bound(), notices })
 }
 
 /// Drives the connection in the background, keeping the warnings that a GRANT (01007) or REVOKE (01006) was not

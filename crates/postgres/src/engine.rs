@@ -4,7 +4,7 @@ use rotation_core::{Password, RotationError, Secret};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
-use crate::connect::{Session, connect};
+use crate::connect::{PostgresSession, connect};
 use crate::password::password_statement;
 use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 use rotation_database::TlsRoots;
@@ -23,14 +23,14 @@ impl PostgresEngine {
     }
 }
 
-impl rotation_database::Session for Session {
+impl rotation_database::Session for PostgresSession {
     fn connection(&self) -> &Connection {
-        Session::connection(self)
+        PostgresSession::connection(self)
     }
 }
 
 impl Engine for PostgresEngine {
-    type Session = Session;
+    type Session = PostgresSession;
     type User = String;
 
     /// Setting the same verifier again is harmless, so the common path saves a refused login; a single user
@@ -64,11 +64,11 @@ impl Engine for PostgresEngine {
         connection: &Connection,
         mode: TlsMode,
         purpose: Purpose,
-    ) -> Result<Session, RotationError> {
+    ) -> Result<PostgresSession, RotationError> {
         connect(connection, mode, purpose, &self.roots, config).await
     }
 
-    async fn set_own_password(&self, session: &mut Session, password: &Password) -> Result<(), RotationError> {
+    async fn set_own_password(&self, session: &mut PostgresSession, password: &Password) -> Result<(), RotationError> {
         let role = session.connection().username.clone();
         session.execute(&password_statement(&role, password.expose(), "")).await
     }
@@ -76,7 +76,7 @@ impl Engine for PostgresEngine {
     async fn user(
         &self,
         _config: &DatabaseConfig,
-        _admin: &mut Session,
+        _admin: &mut PostgresSession,
         connection: &Connection,
         _mode: TlsMode,
     ) -> Result<String, RotationError> {
@@ -91,17 +91,26 @@ impl Engine for PostgresEngine {
         user
     }
 
-    async fn privileged_rights(&self, admin: &mut Session, user: &String) -> Result<Vec<String>, RotationError> {
+    async fn privileged_rights(
+        &self,
+        admin: &mut PostgresSession,
+        user: &String,
+    ) -> Result<Vec<String>, RotationError> {
         privileged_rights(admin, user).await
     }
 
-    async fn set_password(&self, admin: &mut Session, user: &String, password: &Password) -> Result<(), RotationError> {
+    async fn set_password(
+        &self,
+        admin: &mut PostgresSession,
+        user: &String,
+        password: &Password,
+    ) -> Result<(), RotationError> {
         admin.execute(&password_statement(user, password.expose(), "")).await
     }
 
     async fn sync_alternate(
         &self,
-        admin: &mut Session,
+        admin: &mut PostgresSession,
         active: &String,
         inactive: &String,
         password: &Password,
@@ -109,7 +118,7 @@ impl Engine for PostgresEngine {
         sync_and_set_password(admin, active, inactive, password.expose()).await
     }
 
-    async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
+    async fn missing_admin_rights(&self, admin: &mut PostgresSession) -> Result<Option<String>, RotationError> {
         let rows = admin
             .query(
                 "SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles \
@@ -121,7 +130,7 @@ impl Engine for PostgresEngine {
         Ok((!may).then(|| "CREATEROLE".to_owned()))
     }
 
-    async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
+    async fn probe(&self, session: &mut PostgresSession, query: &str) -> Result<(), RotationError> {
         session.simple_query(query).await
     }
 }

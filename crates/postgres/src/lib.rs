@@ -13,7 +13,7 @@ mod error;
 mod function;
 mod password;
 
-pub use connect::Session;
+pub use connect::PostgresSession;
 pub use engine::PostgresEngine;
 pub use function::run_function;
 pub use password::password_statement;

@@ -14,33 +14,33 @@ use crate::error::{classify, tls_failure};
 
 /// A logged-in connection whose every command is bounded on the client side: a server or a network that stops
 /// answering fails the command with a message naming the host and what timed out.
-pub struct Session {
+pub struct RedisSession {
     connection: Connection,
     mode: TlsMode,
     bound: Duration,
     redis: MultiplexedConnection,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for RedisSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         rotation_database::fmt_session(f, &self.connection, self.mode)
     }
 }
 
-impl rotation_database::Session for Session {
+impl rotation_database::Session for RedisSession {
     fn connection(&self) -> &Connection {
         &self.connection
     }
 }
 
-impl Session {
+impl RedisSession {
     /// Runs a command; `what` names it in errors (never its arguments, which may hold a password's hash).
     pub async fn run<T: FromRedisValue>(&mut self, what: &str, command: &Cmd) -> Result<T, RotationError> {
         self.query(what, command).await?.map_err(|e| classify(e, &self.connection, self.mode, what))
     }
 
     /// Runs a command whose plain error answer (`ERR`, as for a command the server does not have) is an answer
-    /// rather than a failure: `None` then. Every other error is [`Session::run`]'s.
+    /// rather than a failure: `None` then. Every other error is [`RedisSession::run`]'s.
     pub(crate) async fn run_or_err<T: FromRedisValue>(
         &mut self,
         what: &str,
@@ -78,7 +78,7 @@ pub async fn connect(
     mode: TlsMode,
     roots: &TlsRoots,
     config: &DatabaseConfig,
-) -> Result<Session, RotationError> {
+) -> Result<RedisSession, RotationError> {
     let info = RedisConnectionInfo::default()
         .set_username(&connection.username)
         .set_password(connection.password.expose())
@@ -144,5 +144,5 @@ pub async fn connect(
         }
         Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout))
     })?;
-    Ok(Session { connection: connection.clone(), mode, bound: config.statement_bound(), redis })
+    Ok(RedisSession { connection: connection.clone(), mode, bound: config.statement_bound(), redis })
 }

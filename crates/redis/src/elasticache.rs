@@ -26,7 +26,7 @@ use rotation_core::{AwsFailure, Env, Password, PasswordPolicy, RotationError, Se
 use rotation_database::{ArnPatterns, Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::privilege::{Categories, CommandRules, describe};
-use crate::{DEFAULT_PORT, RedisEngine, Session};
+use crate::{DEFAULT_PORT, RedisEngine, RedisSession};
 
 /// The characters ElastiCache refuses in a password.
 const REFUSED_CHARACTERS: &str = "/\"@";
@@ -165,7 +165,7 @@ pub enum ElastiCacheSession {
     /// The function's role, the users' administrator.
     Role(Connection),
     /// A login to the cache as a user.
-    Cache(Session),
+    Cache(RedisSession),
 }
 
 impl rotation_database::Session for ElastiCacheSession {

@@ -6,7 +6,7 @@ use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode, TlsRoots};
 
 use crate::acl::{Rules, password_hash, refuse_name};
-use crate::connect::{Session, connect};
+use crate::connect::{RedisSession, connect};
 use crate::error::PROBE;
 use crate::privilege::{Categories, CommandRules, DANGEROUS, Grant, describe, since_redis_7};
 use crate::{DEFAULT_PORT, ENGINES};
@@ -48,13 +48,13 @@ fn set_passwords(name: &str, hashes: &[&str]) -> redis::Cmd {
     command
 }
 
-async fn rules(session: &mut Session, name: &str) -> Result<Option<Rules>, RotationError> {
+async fn rules(session: &mut RedisSession, name: &str) -> Result<Option<Rules>, RotationError> {
     let value: Value = session.run("ACL GETUSER", cmd("ACL").arg("GETUSER").arg(name)).await?;
     Ok(Rules::from_getuser(&value))
 }
 
 /// The refusal of a user the server does not have.
-fn no_such_user(admin: &Session, name: &str) -> RotationError {
+fn no_such_user(admin: &RedisSession, name: &str) -> RotationError {
     RotationError::target(
         TargetErrorKind::Rejected,
         admin.connection().address(),
@@ -63,7 +63,7 @@ fn no_such_user(admin: &Session, name: &str) -> RotationError {
 }
 
 /// `user`'s rules as already read, else asked of the server; `None` when there is no such user.
-async fn rules_of(session: &mut Session, user: &RedisUser) -> Result<Option<Rules>, RotationError> {
+async fn rules_of(session: &mut RedisSession, user: &RedisUser) -> Result<Option<Rules>, RotationError> {
     match &user.rules {
         Some(rules) => Ok(Some(rules.clone())),
         None => rules(session, &user.name).await,
@@ -71,7 +71,7 @@ async fn rules_of(session: &mut Session, user: &RedisUser) -> Result<Option<Rule
 }
 
 /// The refusal of an alternating user an operator turned off: syncing would turn it on with the new password.
-fn disabled(admin: &Session, name: &str, which: &str) -> RotationError {
+fn disabled(admin: &RedisSession, name: &str, which: &str) -> RotationError {
     RotationError::target(
         TargetErrorKind::Rejected,
         admin.connection().address(),
@@ -86,7 +86,7 @@ fn disabled(admin: &Session, name: &str, which: &str) -> RotationError {
 /// (a second opinion: the server applies its rules, whatever rotor's reading of them). The server's version
 /// (`HELLO`, which every logged-in user may run) says which of the two ways its categories list subcommands, and
 /// whether it has `ACL DRYRUN`.
-async fn grants(session: &mut Session, name: &str, rules: &Rules) -> Result<Vec<Grant>, RotationError> {
+async fn grants(session: &mut RedisSession, name: &str, rules: &Rules) -> Result<Vec<Grant>, RotationError> {
     // The session speaks RESP2 (the driver's default): `HELLO 2` changes nothing but answers the version.
     let hello: Value = session.run("HELLO", cmd("HELLO").arg(2)).await?;
     let since_7 = since_redis_7(&hello);
@@ -117,7 +117,7 @@ async fn grants(session: &mut Session, name: &str, rules: &Rules) -> Result<Vec<
 const ADMIN_NEEDS: &str = "+acl (ACL SETUSER, ACL GETUSER, ACL CAT and ACL DRYRUN)";
 
 impl Engine for RedisEngine {
-    type Session = Session;
+    type Session = RedisSession;
     type User = RedisUser;
 
     /// Setting the same pair of passwords again is harmless.
@@ -146,12 +146,12 @@ impl Engine for RedisEngine {
         connection: &Connection,
         mode: TlsMode,
         _purpose: Purpose,
-    ) -> Result<Session, RotationError> {
+    ) -> Result<RedisSession, RotationError> {
         connect(connection, mode, &self.roots, config).await
     }
 
     /// Keeps the password the session logged in with (AWSCURRENT's) beside the new one, dropping any other.
-    async fn set_own_password(&self, session: &mut Session, password: &Password) -> Result<(), RotationError> {
+    async fn set_own_password(&self, session: &mut RedisSession, password: &Password) -> Result<(), RotationError> {
         let name = session.connection().username.clone();
         let keep = password_hash(session.connection().password.expose());
         let new = password_hash(password.expose());
@@ -163,7 +163,7 @@ impl Engine for RedisEngine {
     async fn user(
         &self,
         _config: &DatabaseConfig,
-        admin: &mut Session,
+        admin: &mut RedisSession,
         connection: &Connection,
         _mode: TlsMode,
     ) -> Result<RedisUser, RotationError> {
@@ -191,7 +191,11 @@ impl Engine for RedisEngine {
     /// The commands that let `user` take over other users or the server (see [`DANGEROUS`]: `ACL SETUSER`,
     /// `CONFIG SET`, `MODULE LOAD`...), each with the rule that lets it, read from its rules (root and selectors,
     /// categories expanded by `ACL CAT`) and, on Redis 7+ and Valkey, asked with `ACL DRYRUN` too.
-    async fn privileged_rights(&self, admin: &mut Session, user: &RedisUser) -> Result<Vec<String>, RotationError> {
+    async fn privileged_rights(
+        &self,
+        admin: &mut RedisSession,
+        user: &RedisUser,
+    ) -> Result<Vec<String>, RotationError> {
         let Some(rules) = rules_of(admin, user).await? else { return Ok(Vec::new()) };
         Ok(describe(&grants(admin, &user.name, &rules).await?))
     }
@@ -200,7 +204,7 @@ impl Engine for RedisEngine {
     /// sure the user exists); otherwise the user gets the new password alone.
     async fn set_password(
         &self,
-        admin: &mut Session,
+        admin: &mut RedisSession,
         user: &RedisUser,
         password: &Password,
     ) -> Result<(), RotationError> {
@@ -220,7 +224,7 @@ impl Engine for RedisEngine {
     /// change: syncing would turn it on.
     async fn sync_alternate(
         &self,
-        admin: &mut Session,
+        admin: &mut RedisSession,
         active: &RedisUser,
         inactive: &RedisUser,
         password: &Password,
@@ -240,7 +244,7 @@ impl Engine for RedisEngine {
     }
 
     /// Whether the admin may run `ACL SETUSER`, read as any user's rights are ([`Engine::privileged_rights`]).
-    async fn missing_admin_rights(&self, admin: &mut Session) -> Result<Option<String>, RotationError> {
+    async fn missing_admin_rights(&self, admin: &mut RedisSession) -> Result<Option<String>, RotationError> {
         let me = admin.connection().username.clone();
         let may_setuser = async {
             let Some(rules) = rules(admin, &me).await? else { return Ok(false) };
@@ -257,7 +261,7 @@ impl Engine for RedisEngine {
     }
 
     /// Runs `TEST_QUERY` (default `PING`) as a command: its words are the command and its arguments.
-    async fn probe(&self, session: &mut Session, query: &str) -> Result<(), RotationError> {
+    async fn probe(&self, session: &mut RedisSession, query: &str) -> Result<(), RotationError> {
         let mut words = query.split_whitespace();
         let mut command = cmd(words.next().unwrap_or("PING"));
         for word in words {

@@ -20,7 +20,7 @@ mod function;
 mod privilege;
 
 pub use acl::{Rules, Selector, password_hash};
-pub use connect::{Session, connect};
+pub use connect::{RedisSession, connect};
 pub use elasticache::{ElastiCacheConfig, ElastiCacheEngine, ElastiCacheSession, ElastiCacheUser};
 pub use engine::{RedisEngine, RedisUser};
 pub use error::classify;
