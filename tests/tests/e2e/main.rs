@@ -33,6 +33,7 @@ mod replays;
 mod replicas;
 mod rotatectl;
 mod runtime;
+mod scenarios;
 mod schedule;
 mod sdk_tls;
 mod settings;

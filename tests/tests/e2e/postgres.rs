@@ -129,6 +129,24 @@ impl Case {
     }
 }
 
+impl crate::scenarios::EngineCase for Case {
+    fn harness(&self) -> &Harness {
+        &self.h
+    }
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn function(&self) -> &'static str {
+        "rotate-postgres"
+    }
+    async fn logs_in(&self, secret: &Value) -> bool {
+        Case::logs_in(self, secret).await
+    }
+    async fn assert_no_password_leaks(&self) {
+        Case::assert_no_password_leaks(self).await
+    }
+}
+
 pub async fn configure(case: &Case) {
     let record = case.h.configure_rotation(&case.arn, "rotate-postgres").await;
     assert_eq!(record["state"], "succeeded", "the configuration test logs in with the current secret: {record}");
@@ -244,36 +262,10 @@ async fn hostile_user_and_database_names_rotate() {
 }
 
 #[tokio::test]
-async fn a_crash_after_set_secret_is_completed_by_the_service_retry_and_repeats_change_nothing() {
+async fn a_crash_after_set_secret_resumes_and_every_step_repeated_changes_nothing() {
     let case = setup("single-user", &unique("app"), vec![]).await;
     configure(&case).await;
-    let first = case.h.holding(&case.arn, "AWSCURRENT").await.unwrap();
-    // A rotation whose function cannot be invoked leaves the placeholder; the test then plays the service.
-    case.h
-        .client
-        .rotate_secret()
-        .secret_id(&case.arn)
-        .rotation_lambda_arn(crate::harness::lambda_arn("rotate-not-deployed"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(case.h.wait_rotation(&case.arn).await["state"], "failed");
-    let token = case.h.holding(&case.arn, "AWSPENDING").await.unwrap();
-    let event = |step: &str| json!({"Step": step, "SecretId": case.arn, "ClientRequestToken": token, "RotationToken": "rt-pg-crash-0000-1111-2222-333344445555"});
-    for step in ["createSecret", "setSecret"] {
-        case.h.invoke("rotate-postgres", &event(step)).await.unwrap();
-    }
-    // The function stopped before testSecret. The service retries the rotation: every step, in order, twice.
-    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
-        for _ in 0..2 {
-            case.h.invoke("rotate-postgres", &event(step)).await.unwrap_or_else(|e| panic!("{step}: {e:?}"));
-        }
-    }
-    assert_eq!(case.h.holding(&case.arn, "AWSCURRENT").await, Some(token));
-    assert_eq!(case.h.holding(&case.arn, "AWSPREVIOUS").await, Some(first));
-    assert!(case.logs_in(&case.secret("AWSCURRENT").await).await);
-    case.assert_no_password_leaks().await;
-    case.h.assert_no_leaks(&["rt-pg-crash-0000-1111-2222-333344445555".to_owned()]);
+    crate::scenarios::a_crash_after_set_secret_resumes_and_every_step_repeated_changes_nothing(&case).await;
 }
 
 #[tokio::test]
