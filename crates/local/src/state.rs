@@ -1,5 +1,5 @@
 //! The endpoint's state: secrets, their versions and labels, and the rotations it ran; parameters, schedules,
-//! events and the ElastiCache users, each service's records in the one document every service reads and changes.
+//! events and the ElastiCache users and replication groups, each service's records in the one document every service reads and changes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -118,6 +118,30 @@ pub struct CacheState {
     pub users: BTreeMap<String, CacheUser>,
     /// User groups by id: the ids of their users.
     pub user_groups: BTreeMap<String, Vec<String>>,
+    /// The replication groups clients reach with an AUTH token, by id.
+    #[serde(default)]
+    pub replication_groups: BTreeMap<String, CacheReplicationGroup>,
+}
+
+/// A replication group whose clients authenticate with an AUTH token (the password of the Redis server's `default`
+/// user) rather than as users.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheReplicationGroup {
+    /// `ReplicationGroupDescription`.
+    pub description: String,
+    /// `redis` or `valkey`.
+    pub engine: String,
+    /// `available` or `modifying`.
+    pub status: String,
+    /// While `modifying`: `ROTATING` or `SETTING` (`PendingModifiedValues.AuthTokenStatus`).
+    pub pending_auth_token: Option<String>,
+    /// The tokens the group accepts, oldest first, at most two, in the ACL's SHA-256 form (`#` and hex): the
+    /// service remembers the token a `ROTATE` keeps, so the endpoint keeps what Redis's own ACL keeps, never a token.
+    pub auth_tokens: Vec<String>,
+    /// `AuthTokenLastModifiedDate`: when the last change of its tokens applied.
+    pub auth_token_modified: DateTime<Utc>,
+    /// `ReplicationGroupCreateTime`.
+    pub created: DateTime<Utc>,
 }
 
 /// One user, without its passwords.

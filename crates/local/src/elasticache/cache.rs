@@ -1,6 +1,7 @@
-//! The one Redis server that plays the cache: how the endpoint reaches it, the one replication group it is, and
-//! what a call changes on it once answered.
+//! The one Redis server that plays the cache: how the endpoint reaches it, the replication groups it is, the form a
+//! password reaches it in, and what a call changes on it once answered.
 
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 /// The cache the ElastiCache calls manage.
@@ -11,27 +12,61 @@ pub struct CacheConfig {
     pub admin_url: String,
     /// The address clients reach the cache at (the server's TLS port), as `DescribeReplicationGroups` answers it.
     pub endpoint: (String, u16),
-    /// How long a modified user stays `modifying` before its passwords apply.
+    /// How long a modified user or replication group stays `modifying` before its passwords apply.
     pub modify_delay: Duration,
 }
 
-/// The replication group's id.
+/// The id of the replication group the users reach the cache through (with user groups: RBAC).
 pub const REPLICATION_GROUP: &str = "rotor-local";
+
+/// What a change is to: a user, or a replication group clients reach with an AUTH token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A user, by id.
+    User(String),
+    /// A replication group, by id.
+    ReplicationGroup(String),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(id) => write!(f, "user {id}"),
+            Self::ReplicationGroup(id) => write!(f, "replication group {id}"),
+        }
+    }
+}
 
 /// What a call changes on the cache once answered.
 #[derive(Debug)]
 pub enum Apply {
     /// Nothing.
     Nothing,
-    /// `ACL SETUSER` with these arguments now (a created user).
-    Now(Vec<String>),
-    /// `ACL SETUSER` with these arguments after the modify delay, then the user is `active` again.
-    Later {
-        /// The user's id.
-        user_id: String,
+    /// `ACL SETUSER` with these arguments now: `created` is new, and is removed again if the cache refuses them.
+    Now {
+        /// What the call created.
+        created: Subject,
         /// The `ACL SETUSER` arguments.
         args: Vec<String>,
     },
+    /// `ACL SETUSER` with these arguments after the modify delay, then `subject` is ready again (a user `active`,
+    /// a replication group `available`).
+    Later {
+        /// What the call modified.
+        subject: Subject,
+        /// The `ACL SETUSER` arguments.
+        args: Vec<String>,
+    },
+}
+
+/// The ACL's form of a password: `#` and its SHA-256 in hex, so that no password reaches the server's command
+/// stream or its logs.
+pub fn password_hash(password: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password.as_bytes());
+    digest.as_ref().iter().fold(String::from("#"), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
 }
 
 /// Applies `ACL SETUSER args...` to the cache.

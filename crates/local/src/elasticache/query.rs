@@ -25,8 +25,16 @@ impl Fault {
         Self::new("InvalidParameterValue", 400, message)
     }
 
+    pub(super) fn combination(message: impl Into<String>) -> Self {
+        Self::new("InvalidParameterCombination", 400, message)
+    }
+
     pub(super) fn user_not_found(id: &str) -> Self {
         Self::new("UserNotFound", 404, format!("User {id} not found."))
+    }
+
+    pub(super) fn replication_group_not_found(id: &str) -> Self {
+        Self::new("ReplicationGroupNotFoundFault", 404, format!("ReplicationGroup {id} not found."))
     }
 
     /// The endpoint's own failure.
@@ -56,10 +64,17 @@ impl Fault {
 
 pub(super) const NAMESPACE: &str = "http://elasticache.amazonaws.com/doc/2015-02-02/";
 
-/// A Query request: its `Action` and parameters, with `Name.member.N` lists read in order.
-#[derive(Debug, Clone, Default)]
+/// A Query request: its `Action` and parameters, with `Name.member.N` lists read in order. Its `Debug` shows the
+/// parameters' names only: their values hold passwords and AUTH tokens.
+#[derive(Clone, Default)]
 pub struct Request {
     params: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request").field("action", &self.action()).field("names", &self.params.keys()).finish()
+    }
 }
 
 impl Request {
@@ -81,6 +96,11 @@ impl Request {
         self.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
             Fault::new("MissingParameter", 400, format!("The request must contain the parameter {name}."))
         })
+    }
+
+    /// The names of the parameters given, `Action` and `Version` included.
+    pub(super) fn names(&self) -> impl Iterator<Item = &str> {
+        self.params.keys().map(String::as_str)
     }
 
     pub(super) fn list(&self, name: &str) -> Option<Vec<&str>> {

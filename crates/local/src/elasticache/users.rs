@@ -1,21 +1,10 @@
 //! Users: `CreateUser`, `DescribeUsers`, `ModifyUser`, and a modified user made `active` again. Passwords reach the
 //! cache only in the ACL's SHA-256 form and are never kept.
 
-use std::fmt::Write as _;
-
-use super::cache::Apply;
+use super::cache::{Apply, Subject, password_hash};
 use super::query::{Fault, Request, arn, escape};
 use crate::identity::Identity;
 use crate::state::{CacheState, CacheUser};
-
-/// The ACL's form of a password: `#` and its SHA-256 in hex.
-pub(super) fn password_hash(password: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password.as_bytes());
-    digest.as_ref().iter().fold(String::from("#"), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
-}
 
 /// The service's rules for passwords: 1 or 2, 16 to 128 printable ASCII characters, none of `/`, `"`, `@`.
 fn passwords(request: &Request) -> Result<Option<Vec<String>>, Fault> {
@@ -65,7 +54,7 @@ pub(super) fn create_user(
     args.extend(if no_password { vec!["nopass".to_owned()] } else { hashes });
     let xml = user_xml(identity, id, &user, &[]);
     state.users.insert(id.to_owned(), user);
-    Ok((xml, Apply::Now(args)))
+    Ok((xml, Apply::Now { created: Subject::User(id.to_owned()), args }))
 }
 
 fn groups_of(state: &CacheState, id: &str) -> Vec<String> {
@@ -107,7 +96,7 @@ pub(super) fn modify_user(
     user.password_count = hashes.len();
     let mut args = vec![user.name.clone(), "resetpass".to_owned()];
     args.extend(hashes);
-    Ok((user_xml(identity, id, user, &groups), Apply::Later { user_id: id.to_owned(), args }))
+    Ok((user_xml(identity, id, user, &groups), Apply::Later { subject: Subject::User(id.to_owned()), args }))
 }
 
 /// Makes a user `active` again once its change applied.
