@@ -24,12 +24,14 @@ CARGO_DENY_VERSION := 0.20.2
 deny-tool:
 	@cargo deny --version 2>/dev/null | grep -q "$(CARGO_DENY_VERSION)" || cargo install --locked --quiet cargo-deny --version $(CARGO_DENY_VERSION)
 
-## lint: formatting, clippy (warnings are errors), the dependency policy (deny.toml: licences, duplicate
-## versions, sources always; RustSec advisories when their database can be fetched), and the SAM template
-## (cfn-lint, sam validate --lint, checkov offline: every skip is justified in the template next to its resource)
+## lint: formatting, clippy (warnings are errors), the module graph (no import circle, no module reaching up
+## into its lib.rs), the dependency policy (deny.toml: licences, duplicate versions, sources always; RustSec
+## advisories when their database can be fetched), and the SAM template (cfn-lint, sam validate --lint, checkov
+## offline: every skip is justified in the template next to its resource)
 lint: setup deny-tool
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	python3 infra/local/module-graph.py  # no import circle in any crate, no module reaching up into its lib.rs
 	cargo fetch --locked  # every platform's crates, which cargo deny's metadata reads (the build fetches only ours)
 	cargo deny --offline --locked check licenses bans sources
 	@if timeout 120 cargo deny fetch db >/dev/null 2>&1; then cargo deny --locked check advisories; \

@@ -1,7 +1,7 @@
 //! The plain generated-secret target.
 
 use rotation_core::{
-    Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext,
+    Check, Env, Password, PasswordPolicy, RotationError, Secret, SetContext, Target, TargetErrorKind, TestContext,
 };
 use serde_json::Value;
 
@@ -51,6 +51,11 @@ impl GeneratedSecret {
             Some(plain) => Ok(plain),
             None => secret.require_str(&self.key),
         }
+    }
+
+    /// `rotatectl doctor`'s check that `current` has the key to replace.
+    pub fn check(&self, current: &Secret) -> Check {
+        Check::new("the secret has the key to replace", self.value_of(current).map(drop))
     }
 }
 

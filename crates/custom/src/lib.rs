@@ -6,10 +6,12 @@
 
 mod custom;
 mod format;
+mod function;
 mod generated;
 mod webhook;
 
 pub use custom::{CustomConfig, CustomTarget};
 pub use format::Format;
+pub use function::RotateCustom;
 pub use generated::GeneratedSecret;
 pub use webhook::{UrlSource, WebhookConfig, WebhookTarget, WebhookUrls, fingerprint};

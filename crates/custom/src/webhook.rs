@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lc_rs::hmac;
 use reqwest::Url;
 use rotation_core::{
-    AWSCURRENT, Backoff, CreateContext, Env, Password, RotationError, Secret, SecretsManager, Selector, SetContext,
-    Target, TargetErrorKind, TestContext,
+    AWSCURRENT, Backoff, Check, CreateContext, Env, Password, RotationError, Secret, SecretsManager, Selector,
+    SetContext, Target, TargetErrorKind, TestContext,
 };
 use rustls_pki_types::CertificateDer;
 use serde_json::{Value, json};
@@ -317,6 +317,33 @@ impl WebhookTarget {
 
     fn body(step: &str, secret_id: &str, token: &str) -> Value {
         json!({"secret_arn": secret_id, "step": step, "token": token})
+    }
+}
+
+impl WebhookTarget {
+    /// `rotatectl doctor`'s checks of `current`, changing nothing: it has the key to replace, its endpoints (the
+    /// environment's, or its own fields) parse, and each answers a `GET` over verified TLS through the client a
+    /// rotation uses. Any HTTP answer passes: an unsigned request is refused, which still proves the network path
+    /// and the certificate.
+    pub async fn checks(&self, current: &Secret) -> Vec<Check> {
+        let mut checks = vec![self.values.check(current)];
+        let urls = match self.config.urls(current) {
+            Ok(urls) => urls,
+            Err(error) => {
+                checks.push(Check::new("the secret's webhook URLs", Err(error)));
+                return checks;
+            }
+        };
+        for url in urls.all() {
+            let reached = self.http.get(url).send().await.map(drop).map_err(|error| {
+                format!(
+                    "{}; check the URL, the network path, and TLS_CA_BUNDLE for the receiver's CA",
+                    rotation_core::with_causes(&error.without_url())
+                )
+            });
+            checks.push(Check::with_problem(format!("{url} answers over verified TLS"), reached));
+        }
+        checks
     }
 }
 

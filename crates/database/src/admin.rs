@@ -71,7 +71,6 @@ pub async fn load_admin(
             dbname: None,
             username: secret.require_str("username")?.to_owned(),
             password: Password::new(secret.require_str("password")?.to_owned()),
-            resource: None,
         }
     };
     check_same_server(arn, &connection, user)?;

@@ -40,27 +40,9 @@ pub struct DatabaseConfig {
 impl DatabaseConfig {
     /// Reads and validates the environment; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, RotationError> {
-        Self::read(env, true)
-    }
-
-    /// [`DatabaseConfig::from_env`] for an engine whose admin is the function's role
-    /// ([`Engine::ADMIN_IS_ROLE`](crate::Engine::ADMIN_IS_ROLE)): `ADMIN_SECRET_ARNS` is not needed, and refused when
-    /// set (no secret is read as an admin).
-    pub fn from_env_for_role_admin(env: &Env) -> Result<Self, RotationError> {
-        if env.get("ADMIN_SECRET_ARNS").is_some() {
-            return Err(RotationError::Config {
-                variable: "ADMIN_SECRET_ARNS",
-                reason: "must not be set: this function's admin is its own role, and it reads no admin secret".into(),
-            });
-        }
-        Self::read(env, false)
-    }
-
-    fn read(env: &Env, admin_secret: bool) -> Result<Self, RotationError> {
-        let ca_bundle = rotation_core::ca_bundle_from_env(env)?;
         let strategy = Strategy::from_env(env)?;
         let admin_secrets = AdminSecrets::from_env(env)?;
-        if admin_secret && strategy.needs_admin() && admin_secrets.is_empty() {
+        if strategy.needs_admin() && admin_secrets.is_empty() {
             return Err(RotationError::Config {
                 variable: "ADMIN_SECRET_ARNS",
                 reason: format!(
@@ -69,11 +51,20 @@ impl DatabaseConfig {
                 ),
             });
         }
+        Ok(Self { strategy, admin_secrets, ..Self::login_from_env(env)? })
+    }
+
+    /// The settings of a login alone (TLS, time-outs, the probe and its retries, `ALLOW_PRIVILEGED_USERS`), for a
+    /// function that logs in to a database to prove a credential an AWS API changes (ElastiCache users): it
+    /// rotates by no strategy and reads no admin secret, so `ROTATION_STRATEGY` and `ADMIN_SECRET_ARNS` are not
+    /// read (`strategy` is single-user, the one that needs no admin; `admin_secrets` allows nothing).
+    pub fn login_from_env(env: &Env) -> Result<Self, RotationError> {
+        let ca_bundle = rotation_core::ca_bundle_from_env(env)?;
         let config = Self {
-            strategy,
+            strategy: Strategy::SingleUser,
             tls: TlsPolicy::from_env(env)?,
             ca_bundle,
-            admin_secrets,
+            admin_secrets: AdminSecrets::default(),
             allow_privileged_users: env.flag("ALLOW_PRIVILEGED_USERS", false)?,
             connect_timeout: Duration::from_secs(env.number("CONNECT_TIMEOUT_SECONDS", 5, 1..=60)? as u64),
             statement_timeout: Duration::from_secs(env.number("STATEMENT_TIMEOUT_SECONDS", 5, 1..=300)? as u64),
@@ -268,6 +259,14 @@ mod tests {
         assert!(
             DatabaseConfig::from_env(&env(&[("TEST_ATTEMPTS", "20"), ("FUNCTION_TIMEOUT_SECONDS", "900")])).is_ok()
         );
+    }
+
+    #[test]
+    fn the_login_settings_read_no_strategy_and_no_admin_secret() {
+        let config = DatabaseConfig::login_from_env(&env(&[("ROTATION_STRATEGY", "admin")])).unwrap();
+        assert_eq!((config.strategy, config.admin_secrets.is_empty()), (Strategy::SingleUser, true));
+        let error = DatabaseConfig::login_from_env(&env(&[("TLS_MODE", "require")])).unwrap_err().to_string();
+        assert!(error.contains("TLS_MODE is require"), "{error}");
     }
 
     #[test]

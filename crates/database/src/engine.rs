@@ -63,9 +63,9 @@ pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &Connection, mod
 /// secret, the confused-deputy checks and the fallbacks, written once for every engine.
 ///
 /// A "user" is whatever the engine addresses a credential by: a role name (PostgreSQL), an account `user@host`
-/// (MySQL), a user id changed through an API (ElastiCache's `ModifyUser`, whose administrator is the function's
-/// role, [`Engine::ADMIN_IS_ROLE`], and whose sessions are API calls or a login to the cache); an engine with native dual passwords
-/// (Redis ACLs, MySQL's `RETAIN CURRENT PASSWORD`) keeps the old one when it sets the new. Every method that
+/// (MySQL), an ACL user (Redis); an engine with native dual passwords (Redis ACLs, MySQL's `RETAIN CURRENT
+/// PASSWORD`) keeps the old one when it sets the new. Only engines you log in to: a credential an AWS API changes
+/// (ElastiCache users) is a [`ManagedCredential`](rotation_core::ManagedCredential) instead. Every method that
 /// changes a password must be idempotent: setSecret is retried after any failure, including after the change
 /// succeeded.
 pub trait Engine: Send + Sync + Debug + 'static {
@@ -105,14 +105,6 @@ pub trait Engine: Send + Sync + Debug + 'static {
         mode: TlsMode,
         purpose: Purpose,
     ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
-
-    /// The identity the rule binds for the secret's `connection`: its name, and where it lives when the name
-    /// alone does not say. The default is the user name on the server's `host:port` (one function may reach
-    /// several servers with users of the same name); an engine whose users are named by an ARN (ElastiCache)
-    /// gives that alone.
-    fn identity(&self, connection: &Connection) -> (String, Option<String>) {
-        (connection.username.clone(), Some(format!("{}:{}", connection.host, connection.port)))
-    }
 
     /// The identity rule's proof of possession: whether `connection`'s password logs in as its user (`Ok(false)`
     /// when the server refuses it, or lets in a wrong password too). The default is [`proven_by_login`]; an engine
@@ -176,27 +168,6 @@ pub trait Engine: Send + Sync + Debug + 'static {
         inactive: &Self::User,
         password: &Password,
     ) -> impl Future<Output = Result<(), RotationError>> + Send;
-
-    /// Whether the administrator is the function's own AWS role acting through the engine's API (ElastiCache's
-    /// `ModifyUser`) rather than an admin secret: the admin strategy then reads no `masterarn`, and
-    /// [`Engine::role_admin`] is the admin's session.
-    const ADMIN_IS_ROLE: bool = false;
-
-    /// The admin session of an engine whose administrator is the function's role ([`Engine::ADMIN_IS_ROLE`]).
-    fn role_admin(&self, config: &DatabaseConfig) -> impl Future<Output = Result<Self::Session, RotationError>> + Send {
-        let _ = config;
-        ready(Err(RotationError::Config {
-            variable: "ROTATION_STRATEGY",
-            reason: format!("admin needs an admin secret (masterarn) for {}", self.name()),
-        }))
-    }
-
-    /// Why the engine's server would refuse passwords from `policy` (a length or a character it does not take),
-    /// checked at createSecret when a secret's tags set its own rules; `None` when it takes them.
-    fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
-        let _ = policy;
-        None
-    }
 
     /// Whether createSecret asks the server, as the admin, about the other user's name
     /// ([`Engine::refuse_name`]) before storing an alternating user's pending secret.

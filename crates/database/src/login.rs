@@ -21,9 +21,6 @@ pub struct Connection {
     pub username: String,
     /// `password`, redacted in `Debug`; exposed only at the driver call that needs it.
     pub password: Password,
-    /// For an engine whose users are managed through an API, the user's resource (ElastiCache's `user_arn`);
-    /// `None` for servers the admin logs in to.
-    pub resource: Option<String>,
 }
 
 impl Connection {
@@ -50,16 +47,12 @@ impl Connection {
             dbname: secret.optional_str("dbname")?.map(str::to_owned).or(default_dbname.map(str::to_owned)),
             username: secret.require_str("username")?.to_owned(),
             password: Password::new(secret.require_str("password")?.to_owned()),
-            resource: None,
         })
     }
 
-    /// `host:port`, for messages; an API-managed user without a host is named by its resource.
+    /// `host:port`, for messages.
     pub fn address(&self) -> String {
-        match (&self.resource, self.host.is_empty()) {
-            (Some(resource), true) => resource.clone(),
-            _ => format!("{}:{}", self.host, self.port),
-        }
+        format!("{}:{}", self.host, self.port)
     }
 }
 

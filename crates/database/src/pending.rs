@@ -15,7 +15,7 @@ pub fn next_secret(
     strategy: Strategy,
     password: Password,
 ) -> Result<Secret, RotationError> {
-    if strategy.needs_admin() && connection.resource.is_none() {
+    if strategy.needs_admin() {
         current.require_str("masterarn")?;
     }
     // The store holds the value itself: this is where the new password leaves its wrapper.
@@ -49,9 +49,6 @@ pub fn check_same_target(current: &Connection, pending: &Connection, strategy: S
     }
     if current.engine.is_some() && pending.engine.is_some() && current.engine != pending.engine {
         return refuse("engine");
-    }
-    if current.resource != pending.resource {
-        return refuse("user resource");
     }
     let same_user = match strategy {
         Strategy::AlternatingUsers => base_username(&current.username) == base_username(&pending.username),

@@ -40,16 +40,17 @@ impl<E: Engine> DatabaseTarget<E> {
         &self.config
     }
 
+    /// The RDS client that finds an RDS-managed admin secret's database.
+    pub fn rds(&self) -> &Rds {
+        &self.rds
+    }
+
     async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<E::Session, RotationError> {
         self.engine.login(&self.config, connection, mode, Purpose::Rotor).await
     }
 
-    /// Logs in with the (pinned) admin secret named by the current secret's `masterarn`; for an engine whose
-    /// administrator is the function's role, that role's session.
+    /// Logs in with the (pinned) admin secret named by the current secret's `masterarn`.
     async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<E::Session, RotationError> {
-        if E::ADMIN_IS_ROLE {
-            return self.engine.role_admin(&self.config).await;
-        }
         let admin = load_admin(ctx, &self.rds, user, &self.config, &self.engine).await?;
         self.login(&self.engine.admin_connection(admin.connection), admin.mode).await
     }
@@ -60,16 +61,13 @@ impl<E: Engine> DatabaseTarget<E> {
     /// owning a user that merely ends in `_clone` never reaches the user before the suffix. The admin's login and
     /// the proof run side by side; nothing changes before both succeed.
     async fn bound_admin(&self, ctx: &SetContext<'_>, current: &Connection) -> Result<E::Session, RotationError> {
-        let (name, at) = self.engine.identity(current);
-        let name = match self.config.strategy {
-            Strategy::AlternatingUsers => base_username(&name).to_owned(),
-            _ => name,
-        };
-        let claim = Claim { kind: "user", name: &name, at: at.as_deref() };
         let user = match self.config.strategy {
             Strategy::AlternatingUsers => base_username(&current.username),
             _ => &current.username,
         };
+        // One function may reach several servers with users of the same name: the user is named on its server.
+        let at = format!("{}:{}", current.host, current.port);
+        let claim = Claim { kind: "user", name: user, at: Some(&at) };
         let proof = LoginProof { target: self, current, user };
         let (admin, bound) = tokio::join!(self.admin(ctx, current), ctx.bind_identity(&claim, &proof));
         bound?;
@@ -148,35 +146,28 @@ impl<E: Engine> Target for DatabaseTarget<E> {
 
     /// A `rotor:strategy` tag must name this function's strategy: the steps of one rotation are separate
     /// invocations and a secret's version has nowhere to pin a strategy, so a tag changed mid-rotation would switch
-    /// it between steps. A secret chooses its strategy by the function its rotation names. A password policy from
-    /// the tags must be one the engine's server takes.
+    /// it between steps. A secret chooses its strategy by the function its rotation names.
     fn accepts(&self, secret: &str, settings: &SecretSettings) -> Result<(), RotationError> {
-        let invalid = |tag: &str, reason: String| RotationError::InvalidTag {
+        let invalid = |reason: String| RotationError::InvalidTag {
             secret: secret.to_owned(),
-            tag: tag.to_owned(),
+            tag: STRATEGY_TAG.to_owned(),
             reason,
         };
         if let Some(name) = &settings.strategy {
             let Some(strategy) = Strategy::parse(name) else {
-                return Err(invalid(STRATEGY_TAG, "must be single-user, admin or alternating-users".into()));
+                return Err(invalid("must be single-user, admin or alternating-users".into()));
             };
             if strategy != self.config.strategy {
-                return Err(invalid(
-                    STRATEGY_TAG,
-                    format!(
-                        "asks for {}, but this function rotates with {}: a secret's strategy is the function its rotation names, so point the secret's rotation at rotor's {} function for {}",
-                        strategy.as_str(),
-                        self.config.strategy.as_str(),
-                        strategy.as_str(),
-                        self.engine.name()
-                    ),
-                ));
+                return Err(invalid(format!(
+                    "asks for {}, but this function rotates with {}: a secret's strategy is the function its rotation names, so point the secret's rotation at rotor's {} function for {}",
+                    strategy.as_str(),
+                    self.config.strategy.as_str(),
+                    strategy.as_str(),
+                    self.engine.name()
+                )));
             }
         }
-        match self.engine.refuse_policy(&settings.policy) {
-            Some(reason) if settings.tagged => Err(invalid("rotor:password-*", reason)),
-            _ => Ok(()),
-        }
+        Ok(())
     }
 
     /// The next secret; for alternating users on an engine that [asks about names](Engine::ASKS_ABOUT_NAMES), the

@@ -11,11 +11,13 @@
 
 mod clock;
 mod config;
+mod function;
 mod key;
 mod record;
 mod room;
 mod target;
 
 pub use config::{IamConfig, UserFilter};
+pub use function::RotateIamAccessKey;
 pub use key::{FieldNames, KeySecret, SECRET_TYPE};
 pub use target::AccessKeyTarget;

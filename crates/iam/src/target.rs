@@ -7,8 +7,8 @@ use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{AccessKey, StatusType, Tag};
 use rotation_core::{
-    AwsFailure, Claim, CreateContext, Password, Possession, RotationError, Secret, SetContext, Target, TargetErrorKind,
-    TestContext,
+    AwsFailure, Check, Claim, CreateContext, Password, Possession, RotationError, Secret, SetContext, Target,
+    TargetErrorKind, TestContext, with_causes,
 };
 
 use crate::clock::AnswerDate;
@@ -447,21 +447,17 @@ impl AccessKeyTarget {
     /// the user's keys (probed with a key id no user holds; run with the function role's credentials, this checks
     /// the function; IAM has no dry run for `CreateAccessKey` or `TagUser`, which are not probed), and that
     /// AWSCURRENT's key signs in as the user.
-    pub async fn doctor(&self, current: &Secret) -> Vec<(String, Result<(), String>)> {
-        let text = |e: RotationError| rotation_core::with_causes(&e);
-        let mut checks = Vec::new();
+    pub async fn doctor(&self, current: &Secret) -> Vec<Check> {
+        let holds_key = "the secret holds an IAM access key";
         let key = match KeySecret::parse(current) {
             Ok(key) => key,
-            Err(error) => {
-                checks.push(("the secret holds an IAM access key".to_owned(), Err(text(error))));
-                return checks;
-            }
+            Err(error) => return vec![Check::new(holds_key, Err(error))],
         };
-        checks.push(("the secret holds an IAM access key".to_owned(), Ok(())));
+        let mut checks = vec![Check::new(holds_key, Ok(()))];
         let user = key.user_name.as_str();
-        let checked = self.check_user(user).await.map(|_| ()).map_err(text);
+        let checked = self.check_user(user).await.map(drop);
         let found = checked.is_ok();
-        checks.push((format!("IAM user {user} exists and is one this function may manage"), checked));
+        checks.push(Check::new(format!("IAM user {user} exists and is one this function may manage"), checked));
         if !found {
             return checks;
         }
@@ -475,22 +471,21 @@ impl AccessKeyTarget {
             }
             _ => "the user's keys: AWSCURRENT's is there and active".to_owned(),
         };
-        let keys = keys.map_err(text).and_then(|keys| match keys.iter().find(|k| k.id == key.access_key_id) {
-            None => Err(format!("AWSCURRENT's key {} is not among the user's keys", key.access_key_id)),
-            Some(k) if !k.active => Err(format!("AWSCURRENT's key {} is inactive", key.access_key_id)),
-            Some(_) => Ok(()),
-        });
-        checks.push((name, keys));
+        let keys =
+            keys.map_err(|e| with_causes(&e)).and_then(|keys| match keys.iter().find(|k| k.id == key.access_key_id) {
+                None => Err(format!("AWSCURRENT's key {} is not among the user's keys", key.access_key_id)),
+                Some(k) if !k.active => Err(format!("AWSCURRENT's key {} is inactive", key.access_key_id)),
+                Some(_) => Ok(()),
+            });
+        checks.push(Check::with_problem(name, keys));
         for (action, probe) in
             [("UpdateAccessKey", self.probe_update(user).await), ("DeleteAccessKey", self.probe_delete(user).await)]
         {
-            checks.push((
-                format!("the caller may iam:{action} on the user (probed with a key id that does not exist)"),
-                probe,
-            ));
+            let name = format!("the caller may iam:{action} on the user (probed with a key id that does not exist)");
+            checks.push(Check::with_problem(name, probe));
         }
-        let signs_in = self.test(&TestContext::new(current)).await.map_err(text);
-        checks.push(("AWSCURRENT's key signs in as the user (sts:GetCallerIdentity)".to_owned(), signs_in));
+        let signs_in = self.test(&TestContext::new(current)).await;
+        checks.push(Check::new("AWSCURRENT's key signs in as the user (sts:GetCallerIdentity)", signs_in));
         checks
     }
 }

@@ -6,11 +6,11 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 use crate::account::{Account, unsafe_name};
 use crate::alternating::{name_limit, sync_and_set_password};
 use crate::connect::{MysqlSession, connect};
+use crate::defaults::{DEFAULT_PORT, ENGINES};
 use crate::error::codes;
 use crate::privileges::privileged_rights;
 use crate::statements::{PasswordChange, alter_password, credential_texts, set_password_hash};
 use crate::version::Flavor;
-use crate::{DEFAULT_PORT, ENGINES};
 
 /// MySQL, MariaDB and Aurora MySQL: accounts `user@host` as the server names them, passwords sent as hashes to
 /// MariaDB, MySQL 8's dual passwords where the server accepts them.

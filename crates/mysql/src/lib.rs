@@ -10,6 +10,7 @@
 mod account;
 mod alternating;
 mod connect;
+mod defaults;
 mod engine;
 mod error;
 mod function;
@@ -19,12 +20,8 @@ mod version;
 
 pub use account::Account;
 pub use connect::{MysqlSession, StatementError};
+pub use defaults::{DEFAULT_PORT, ENGINES};
 pub use engine::MysqlEngine;
-pub use function::run_function;
+pub use function::{RotateMysql, RotateMysqlAlternating};
 pub use statements::native_hash;
 pub use version::{Feature, Flavor, Version};
-
-/// The engines this target accepts in the secret's `engine` field.
-pub const ENGINES: &[&str] = &["mysql", "mariadb", "aurora-mysql"];
-/// MySQL's default port.
-pub const DEFAULT_PORT: u16 = 3306;

@@ -177,7 +177,7 @@ pub async fn connect(
         .port(connection.port)
         .user(&connection.username)
         .password(connection.password.expose().as_bytes())
-        .dbname(connection.dbname.as_deref().unwrap_or(crate::DEFAULT_DBNAME))
+        .dbname(connection.dbname.as_deref().unwrap_or(crate::defaults::DEFAULT_DBNAME))
         .application_name("rotor")
         .connect_timeout(config.connect_timeout)
         .keepalives(true)

@@ -5,8 +5,8 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
 use crate::connect::{PostgresSession, connect};
+use crate::defaults::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 use crate::password::password_statement;
-use crate::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 use rotation_database::TlsRoots;
 
 /// PostgreSQL (and Aurora PostgreSQL): roles by name, passwords sent as SCRAM-SHA-256 verifiers, rotor's sessions

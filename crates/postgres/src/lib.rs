@@ -8,23 +8,14 @@
 
 mod alternating;
 mod connect;
+mod defaults;
 mod engine;
 mod error;
 mod function;
 mod password;
 
 pub use connect::PostgresSession;
+pub use defaults::{DEFAULT_DBNAME, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 pub use engine::PostgresEngine;
-pub use function::run_function;
+pub use function::{RotatePostgres, RotatePostgresAlternating};
 pub use password::password_statement;
-
-/// The engines this target accepts in the secret's `engine` field.
-pub const ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
-/// PostgreSQL's default port.
-pub const DEFAULT_PORT: u16 = 5432;
-/// The database used when the secret names none.
-pub const DEFAULT_DBNAME: &str = "postgres";
-/// PostgreSQL's limit on identifier length (NAMEDATALEN - 1).
-pub const MAX_NAME_BYTES: usize = 63;
-/// AWS's default excluded characters for PostgreSQL: the defaults plus `:`, which breaks connection URIs.
-pub const DEFAULT_EXCLUDE_CHARACTERS: &str = "/@\"'\\:";

@@ -7,9 +7,10 @@ use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode, Tl
 
 use crate::acl::{Rules, password_hash, refuse_name};
 use crate::connect::{RedisSession, connect};
+use crate::defaults::DEFAULT_PORT;
+use crate::defaults::ENGINES;
 use crate::error::PROBE;
 use crate::privilege::{Categories, CommandRules, DANGEROUS, Grant, describe, since_redis_7};
-use crate::{DEFAULT_PORT, ENGINES};
 
 /// Redis 6+ and Valkey ACL users. A password is added in the ACL's SHA-256 form beside the one that logs in now
 /// (Redis users hold several), so a client holding AWSCURRENT is never refused during a rotation; each rotation

@@ -97,7 +97,7 @@ mod tests {
             "arn:test",
             &format!(r#"{{"engine":"redis","host":"cache.example","username":"app","password":"{PASSWORD}"}}"#),
         );
-        Connection::parse(&secret, crate::ENGINES, crate::DEFAULT_PORT, None).unwrap()
+        Connection::parse(&secret, crate::defaults::ENGINES, crate::defaults::DEFAULT_PORT, None).unwrap()
     }
 
     /// The server's error answer `line`, read by the driver as it reads one off the wire.

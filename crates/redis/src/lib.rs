@@ -7,12 +7,14 @@
 //! the one before is dropped at the next rotation. Users that may take over other users or the server are refused
 //! (the rules, read one way for ACL users and ElastiCache access strings, live in `privilege`).
 //!
-//! ElastiCache users ([`ElastiCacheEngine`], `rotate-elasticache`) are rotated through the ElastiCache API
-//! (`ModifyUser` with the new and the current password) by the same database target, the function's role as the
-//! admin, with the secret AWS's ElastiCache function uses.
+//! ElastiCache users ([`RotateElastiCache`], `rotate-elasticache`) are a credential the ElastiCache API manages
+//! ([`ElastiCacheUsers`], `ModifyUser` with the new and the current password, the function's role their
+//! administrator), rotated by rotation-core's `ManagedTarget` with the secret AWS's ElastiCache function uses;
+//! their proofs and testSecret log in to the cache with [`RedisEngine`]'s session.
 
 mod acl;
 mod connect;
+mod defaults;
 mod elasticache;
 mod engine;
 mod error;
@@ -21,14 +23,8 @@ mod privilege;
 
 pub use acl::{Rules, Selector, password_hash};
 pub use connect::{RedisSession, connect};
-pub use elasticache::{ElastiCacheConfig, ElastiCacheEngine, ElastiCacheSession, ElastiCacheUser};
+pub use defaults::{DEFAULT_PORT, DEFAULT_TEST_COMMAND, ENGINES};
+pub use elasticache::{ElastiCacheConfig, ElastiCacheTarget, ElastiCacheUser, ElastiCacheUsers, RotateElastiCache};
 pub use engine::{RedisEngine, RedisUser};
 pub use error::classify;
-pub use function::{run_elasticache, run_function};
-
-/// The engines this target accepts in the secret's `engine` field.
-pub const ENGINES: &[&str] = &["redis", "valkey"];
-/// Redis's default port.
-pub const DEFAULT_PORT: u16 = 6379;
-/// testSecret's default probe.
-pub const DEFAULT_TEST_COMMAND: &str = "PING";
+pub use function::RotateRedis;

@@ -1,9 +1,9 @@
-//! The Secrets Manager client of `status` and `rotate`, from the standard AWS configuration.
+//! The AWS configuration of rotatectl's commands, from the core's one loader, and the Secrets Manager client of
+//! `status`, `rotate` and `unstick`.
 
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
-use rotation_core::Versions;
+use rotation_core::{Timeouts, Versions};
 use serde_json::Value;
 
 /// The secret and, optionally, the endpoint to talk to.
@@ -22,13 +22,9 @@ impl SecretArgs {
         Client::new(&self.sdk_config().await)
     }
 
-    /// The AWS configuration, `--endpoint-url` applied to every service.
+    /// The AWS configuration, `--endpoint-url` applied to every service: [`sdk_config`].
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(url) = &self.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        loader.load().await
+        sdk_config(self.endpoint_url.as_deref()).await
     }
 
     /// The endpoint's URL when it is not AWS's (a local endpoint may answer rotor's `/_rotor/` routes).
@@ -48,6 +44,12 @@ impl SecretArgs {
         response.status().is_success().then_some(())?;
         response.json::<Value>().await.ok()
     }
+}
+
+/// The AWS configuration of every command: the one a rotation function loads (region, credentials,
+/// `AWS_ENDPOINT_URL*`, rotor's retries, time-outs and trusted roots), every service at `endpoint_url` when given.
+pub async fn sdk_config(endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+    rotation_core::load_sdk_config_at(Timeouts::default(), endpoint_url).await
 }
 
 /// A described secret's versions and labels, for the core's label logic (current, pending, a stuck rotation).

@@ -1,7 +1,9 @@
 //! `rotatectl`: the operator CLI. `serve` runs the local Secrets Manager endpoint; `status`, `rotate`,
 //! `doctor` and `unstick` work against it or against real AWS through the standard AWS configuration.
 
+mod checklist;
 mod client;
+mod credential;
 mod doctor;
 mod parameter;
 mod report;

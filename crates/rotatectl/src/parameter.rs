@@ -2,11 +2,12 @@
 //! printed: versions, labels, the rotation holding the lock, and (against rotor's endpoint) the schedule.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::error::ProvideErrorMetadata;
-use rotation_core::{CURRENT_LABEL, PENDING_SUFFIX, PREVIOUS_LABEL};
+use rotation_core::{CURRENT_LABEL, LockHolder, PENDING_SUFFIX, PREVIOUS_LABEL, ParameterStore, Timeouts, with_causes};
 use serde_json::{Value, json};
 
 use crate::client::{SecretArgs, describe_error};
@@ -16,25 +17,16 @@ pub fn name_of(id: &str) -> Option<&str> {
     id.strip_prefix("ssm:")
 }
 
-/// The rotation holding a parameter's lock, and the version it rotates from, read from its companion; `None`
-/// when no rotation is in flight. The pending value itself is never returned.
-pub async fn in_flight(client: &Client, name: &str) -> Result<Option<(String, i64)>, String> {
-    let companion = format!("{name}{PENDING_SUFFIX}");
-    match client.get_parameter().name(&companion).with_decryption(true).send().await {
-        Ok(out) => {
-            let value: Value =
-                out.parameter().and_then(|p| p.value()).and_then(|v| serde_json::from_str(v).ok()).unwrap_or_default();
-            let rotation = value["rotation"].as_str().unwrap_or("?").to_owned();
-            Ok(Some((rotation, value["base"].as_i64().unwrap_or(0))))
-        }
-        Err(e) if e.code() == Some("ParameterNotFound") => Ok(None),
-        Err(e) => Err(format!("{companion}: {}", describe_error(&e))),
-    }
+/// The core's Parameter Store client, for reads only: rotatectl writes no parameter, so it tags none with a
+/// function.
+pub fn reader(config: &aws_config::SdkConfig) -> ParameterStore {
+    ParameterStore::from_sdk_config(config, "")
 }
 
 /// Prints the parameter's versions and labels, a rotation in flight, and the local schedule's last run.
 pub async fn status(args: &SecretArgs, name: &str) -> Result<ExitCode, String> {
-    let client = Client::new(&args.sdk_config().await);
+    let config = args.sdk_config().await;
+    let client = Client::new(&config);
     let described = client
         .describe_parameters()
         .parameter_filters(
@@ -78,7 +70,7 @@ pub async fn status(args: &SecretArgs, name: &str) -> Result<ExitCode, String> {
     if versions.iter().any(|v| v.labels().iter().any(|l| l == PREVIOUS_LABEL)) {
         println!("\nThe credential before the current one is readable as {name}:{PREVIOUS_LABEL}.");
     }
-    if let Some((rotation, base)) = in_flight(&client, name).await? {
+    if let Some(LockHolder { rotation, base }) = reader(&config).lock_holder(name).await.map_err(|e| with_causes(&e))? {
         println!();
         println!(
             "! rotation {rotation:?} holds {name}{PENDING_SUFFIX} (from version {base}): new rotations are refused."
@@ -133,7 +125,7 @@ pub async fn rotate(
         .unwrap_or_else(|| chrono::Utc::now().format("manual-%Y%m%dT%H%M%SZ").to_string());
     let event = json!({"ParameterName": name, "RotationId": id});
     println!("rotating ssm:{name} with {function} (RotationId {id})");
-    let out = aws_sdk_lambda::Client::new(&config)
+    let out = aws_sdk_lambda::Client::from_conf(lambda_config(&config))
         .invoke()
         .function_name(function)
         .payload(Blob::new(event.to_string()))
@@ -157,4 +149,20 @@ pub async fn rotate(
         version.map_or("?".into(), |v| v.to_string())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Lambda client's configuration: the invocation runs the parameter's four steps before it answers, so it
+/// may take as long as the function's own time-out (at most 15 minutes), far longer than one API call.
+fn lambda_config(config: &aws_config::SdkConfig) -> aws_sdk_lambda::Config {
+    let timeouts = Timeouts::default();
+    let invocation = Duration::from_secs(15 * 60);
+    aws_sdk_lambda::config::Builder::from(config)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(invocation)
+                .operation_timeout(invocation)
+                .build(),
+        )
+        .build()
 }

@@ -80,13 +80,12 @@ async fn now(endpoint: Option<&str>) -> i64 {
 
 /// Prints the report; fails when anything violates the policy.
 pub async fn run(args: &ReportArgs) -> Result<ExitCode, String> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = crate::client::sdk_config(args.endpoint_url.as_deref())
+        .await
+        .to_builder()
         // Throttling is retried with the SDK's backoff, longer than a single call would.
-        .retry_config(RetryConfig::standard().with_max_attempts(8).with_max_backoff(Duration::from_secs(10)));
-    if let Some(url) = &args.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let config = loader.load().await;
+        .retry_config(RetryConfig::standard().with_max_attempts(8).with_max_backoff(Duration::from_secs(10)))
+        .build();
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let now = now(args.endpoint_url.as_deref()).await;
     let mut entries = Vec::new();

@@ -31,7 +31,17 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL*`) with rotor's retries and time-outs,
 /// shared by every AWS client a rotation function makes.
 pub async fn load_sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    load_sdk_config_at(timeouts, None).await
+}
+
+/// [`load_sdk_config`], every service reached at `endpoint_url` when given (`rotatectl --endpoint-url`); without
+/// one, `AWS_ENDPOINT_URL*` and AWS's own endpoints apply as in every AWS tool.
+pub async fn load_sdk_config_at(timeouts: Timeouts, endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader
         .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(

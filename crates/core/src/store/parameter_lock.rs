@@ -15,6 +15,26 @@ pub const CURRENT_LABEL: &str = "current";
 /// The label of the version before it.
 pub const PREVIOUS_LABEL: &str = "previous";
 
+/// The rotation holding a parameter's lock, as its companion names it; never the pending value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The rotation's id (the `RotationId` to resume it with).
+    pub rotation: String,
+    /// The parameter's version it rotates from.
+    pub base: i64,
+}
+
+impl ParameterStore {
+    /// Who holds `name`'s lock: the rotation its companion `<name>.rotor-pending` names, `None` when no rotation
+    /// is in flight. Reads the companion (decrypted) and parses it as a rotation does; an error when it cannot be
+    /// read, or is not a rotation's (naming the fix). The pending value is never returned.
+    pub async fn lock_holder(&self, name: &str) -> Result<Option<LockHolder>, RotationError> {
+        let Some(companion) = self.read_one(&format!("{name}{PENDING_SUFFIX}")).await? else { return Ok(None) };
+        let Pending { rotation, base, .. } = Pending::parse(name, &companion)?;
+        Ok(Some(LockHolder { rotation, base }))
+    }
+}
+
 /// The event names a parameter that does not exist.
 pub(crate) fn no_parameter(name: &str) -> RotationError {
     RotationError::invalid_secret(name, "ParameterName", "names no parameter; create it with the credential first")

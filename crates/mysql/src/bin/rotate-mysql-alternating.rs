@@ -5,8 +5,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
-    rotation_mysql::run_function(
-        rotation_core::RunOptions::default().env_default("ROTATION_STRATEGY", "alternating-users"),
-    )
-    .await
+    rotation_core::run_function::<rotation_mysql::RotateMysqlAlternating>().await
 }

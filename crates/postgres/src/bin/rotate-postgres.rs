@@ -4,5 +4,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
-    rotation_postgres::run_function(rotation_core::RunOptions::default()).await
+    rotation_core::run_function::<rotation_postgres::RotatePostgres>().await
 }

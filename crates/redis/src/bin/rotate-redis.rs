@@ -5,5 +5,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), rotation_core::lambda_runtime::Error> {
-    rotation_redis::run_function(rotation_core::RunOptions::default()).await
+    rotation_core::run_function::<rotation_redis::RotateRedis>().await
 }

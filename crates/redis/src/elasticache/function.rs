@@ -1,0 +1,73 @@
+//! `rotate-elasticache`, described once for its binary and for `rotatectl doctor`.
+
+use rotation_core::{
+    Check, Function, Init, ManagedCredential, ManagedTarget, RotationError, RunOptions, Secret, TargetErrorKind,
+};
+use rotation_database::TlsRoots;
+
+use super::config::ElastiCacheConfig;
+use super::error::NO_SUCH_USER;
+use super::users::ElastiCacheUsers;
+use crate::RedisEngine;
+
+/// The target `rotate-elasticache` rotates with.
+pub type ElastiCacheTarget = ManagedTarget<ElastiCacheUsers>;
+
+/// `rotate-elasticache`: ElastiCache users through the ElastiCache API, the function's role their administrator
+/// (`ROTATION_STRATEGY` defaults to, and may only be, `admin`); testSecret logs in to the cache.
+#[derive(Debug)]
+pub struct RotateElastiCache;
+
+impl Function for RotateElastiCache {
+    type Target = ElastiCacheTarget;
+
+    const NAME: &'static str = "rotate-elasticache";
+
+    fn options() -> RunOptions {
+        RunOptions::default().env_default("ROTATION_STRATEGY", "admin")
+    }
+
+    fn build(init: &Init) -> Result<Self::Target, RotationError> {
+        let config = ElastiCacheConfig::from_env(&init.env, &init.policy)?;
+        let roots = TlsRoots::load(&config.login.ca_bundle)?;
+        let client = aws_sdk_elasticache::config::Builder::from(&init.sdk_config);
+        let timing = config.timing();
+        Ok(ManagedTarget::new(ElastiCacheUsers::new(client, RedisEngine::new(roots), config), timing))
+    }
+
+    /// The secret's fields (a user the configuration names) and its `ssl` field; that the function's role finds
+    /// the user under the secret's name and that it is no administrator (the refusal setSecret makes before any
+    /// change); that the user's cache answers and the current credential logs in, once the user is `active`.
+    async fn checks(target: &Self::Target, _init: &Init, _id: &str, current: &Secret) -> Vec<Check> {
+        let users = target.credential();
+        let user = users.resource(current);
+        let mode = users.config().login.tls.for_secret(current);
+        let mut checks = vec![
+            Check::with_problem("the secret's fields fit the function", passed(&user)),
+            Check::with_problem("the secret's ssl field", passed(&mode)),
+        ];
+        let (Ok(user), Ok(mode)) = (user, mode) else { return checks };
+        let found = users.find(&user).await.and_then(|found| {
+            found.ok_or_else(|| RotationError::target(TargetErrorKind::Rejected, user.arn(), NO_SUCH_USER))
+        });
+        checks.push(Check::with_problem("the function's role finds the user under the secret's name", passed(&found)));
+        let Ok(found) = found else { return checks };
+        checks.push(Check::new(
+            "the user is no administrator (or ALLOW_PRIVILEGED_USERS is set)",
+            users.refuse_privileged(&user, &found),
+        ));
+        let login = async {
+            let ready = target.wait_ready(&user, None).await?;
+            users.login(&user, &ready, current).await
+        };
+        let name =
+            format!("the user's cache is reachable over TLS ({}) and the current credential logs in", mode.as_str());
+        checks.push(Check::new(name, login.await));
+        checks
+    }
+}
+
+/// A check's result, the value left out.
+fn passed<T>(result: &Result<T, RotationError>) -> Result<(), String> {
+    result.as_ref().map(drop).map_err(|error| rotation_core::with_causes(error))
+}
