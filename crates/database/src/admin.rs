@@ -2,7 +2,7 @@
 
 use crate::config::DatabaseConfig;
 use crate::engine::Engine;
-use crate::login::Connection;
+use crate::login::LoginFields;
 use crate::rds::Rds;
 use crate::tls_mode::TlsMode;
 use rotation_core::{Password, RotationError, SetContext, TargetErrorKind};
@@ -11,7 +11,7 @@ use rotation_core::{Password, RotationError, SetContext, TargetErrorKind};
 #[derive(Debug, Clone)]
 pub struct Admin {
     /// Where and as whom to log in; the database is the user's.
-    pub connection: Connection,
+    pub connection: LoginFields,
     /// The TLS mode of the admin secret.
     pub mode: TlsMode,
 }
@@ -27,7 +27,7 @@ pub struct Admin {
 pub async fn load_admin(
     ctx: &SetContext<'_>,
     rds: &Rds,
-    user: &Connection,
+    user: &LoginFields,
     config: &DatabaseConfig,
     engine: &impl Engine,
 ) -> Result<Admin, RotationError> {
@@ -64,7 +64,7 @@ pub async fn load_admin(
                 "is missing, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it by",
             )
         })?;
-        Connection {
+        LoginFields {
             engine: endpoint.engine,
             host: endpoint.host,
             port: endpoint.port,
@@ -80,7 +80,7 @@ pub async fn load_admin(
 
 /// Refuses an admin secret (by the full ARN Secrets Manager resolved it to) that the function's
 /// `ADMIN_SECRET_ARNS` does not list: a user secret cannot choose its admin.
-pub fn check_admin_allowed(config: &DatabaseConfig, arn: &str, user: &Connection) -> Result<(), RotationError> {
+pub fn check_admin_allowed(config: &DatabaseConfig, arn: &str, user: &LoginFields) -> Result<(), RotationError> {
     if config.admin_secrets.allows(arn) {
         return Ok(());
     }
@@ -94,7 +94,7 @@ pub fn check_admin_allowed(config: &DatabaseConfig, arn: &str, user: &Connection
 }
 
 /// Refuses an admin secret that names another server than the user's.
-pub fn check_same_server(arn: &str, admin: &Connection, user: &Connection) -> Result<(), RotationError> {
+pub fn check_same_server(arn: &str, admin: &LoginFields, user: &LoginFields) -> Result<(), RotationError> {
     if admin.host.eq_ignore_ascii_case(&user.host) && admin.port == user.port {
         return Ok(());
     }
@@ -112,7 +112,7 @@ pub fn check_same_server(arn: &str, admin: &Connection, user: &Connection) -> Re
 /// the function's `ALLOW_PRIVILEGED_USERS` opts in. `rights` names what the engine found (empty: none).
 pub fn refuse_privileged(
     config: &DatabaseConfig,
-    admin: &Connection,
+    admin: &LoginFields,
     user: &str,
     rights: &[String],
 ) -> Result<(), RotationError> {

@@ -8,7 +8,7 @@ use crate::admin::{load_admin, refuse_privileged};
 use crate::alternating::other_username;
 use crate::config::DatabaseConfig;
 use crate::engine::{Engine, Purpose, Session};
-use crate::login::Connection;
+use crate::login::LoginFields;
 use crate::strategy::Strategy;
 use crate::target::DatabaseTarget;
 use crate::tls_mode::TlsMode;
@@ -43,7 +43,7 @@ async fn login_checks<E: Engine>(
     config: &DatabaseConfig,
     current: &Secret,
     checks: &mut Vec<Check>,
-) -> Option<(Connection, TlsMode)> {
+) -> Option<(LoginFields, TlsMode)> {
     let connection = record(checks, "the secret's fields fit the function", engine.connection(current));
     let mode = record(checks, "the secret's ssl field", config.tls.for_secret(current));
     let (connection, mode) = (connection?, mode?);
@@ -67,7 +67,7 @@ async fn login_checks<E: Engine>(
 async fn admin_checks<E: Engine>(
     target: &DatabaseTarget<E>,
     ctx: &SetContext<'_>,
-    user: &Connection,
+    user: &LoginFields,
     mode: TlsMode,
     checks: &mut Vec<Check>,
 ) {
@@ -98,7 +98,7 @@ async fn privileged_checks<E: Engine>(
     engine: &E,
     config: &DatabaseConfig,
     admin: &mut E::Session,
-    user: &Connection,
+    user: &LoginFields,
     mode: TlsMode,
     checks: &mut Vec<Check>,
 ) {

@@ -7,7 +7,7 @@ use std::future::{Future, ready};
 use rotation_core::{Password, PasswordPolicy, RotationError, Secret};
 
 use crate::config::DatabaseConfig;
-use crate::login::Connection;
+use crate::login::LoginFields;
 use crate::tls_mode::TlsMode;
 
 /// What a session is for.
@@ -24,19 +24,19 @@ pub enum Purpose {
 /// from the driver's typed codes into [`RotationError`]s that name the host and the fix.
 pub trait Session: Send {
     /// The connection this session logged in with.
-    fn connection(&self) -> &Connection;
+    fn connection(&self) -> &LoginFields;
 }
 
 /// A proof of possession by `login`: `true` when it logs in with `connection`'s password and is refused a random
 /// one, tried side by side; `false` when the server refuses the password, or lets the wrong one in too (`trust`
 /// in `pg_hba.conf`, a Redis `nopass` user): such a server proves nothing about who holds the user. An error when
 /// the server cannot be asked.
-pub async fn proven_by_login<F, Fut>(connection: &Connection, login: F) -> Result<bool, RotationError>
+pub async fn proven_by_login<F, Fut>(connection: &LoginFields, login: F) -> Result<bool, RotationError>
 where
-    F: Fn(Connection) -> Fut,
+    F: Fn(LoginFields) -> Fut,
     Fut: Future<Output = Result<(), RotationError>>,
 {
-    let wrong = Connection { password: PasswordPolicy::default().generate()?, ..connection.clone() };
+    let wrong = LoginFields { password: PasswordPolicy::default().generate()?, ..connection.clone() };
     let (right, wrong) = tokio::join!(login(connection.clone()), login(wrong));
     match (right, wrong) {
         (Err(error), _) if error.is_authentication_failure() => Ok(false),
@@ -54,11 +54,11 @@ where
 }
 
 /// A session's `Debug`: its connection (the password redacted) and TLS mode, never the driver's state.
-pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &Connection, mode: TlsMode) -> std::fmt::Result {
+pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &LoginFields, mode: TlsMode) -> std::fmt::Result {
     f.debug_struct("Session").field("connection", connection).field("mode", &mode).finish_non_exhaustive()
 }
 
-/// One kind of database server. Shaped like sqlx's `Database`/`Connection` pair: the engine knows how to log in
+/// One kind of database server. Shaped like sqlx's `Database`/`LoginFields` pair: the engine knows how to log in
 /// and how to change a credential; [`DatabaseTarget`](crate::DatabaseTarget) owns the strategies, the admin
 /// secret, the confused-deputy checks and the fallbacks, written once for every engine.
 ///
@@ -83,7 +83,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
     const CHECK_PENDING_FIRST: bool;
 
     /// The secret's connection fields, with the engine's accepted `engine` values and defaults.
-    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError>;
+    fn connection(&self, secret: &Secret) -> Result<LoginFields, RotationError>;
 
     /// Refuses a user name the engine cannot take (over a length limit, characters rotor does not quote);
     /// `secret` is the one to blame in the error.
@@ -93,7 +93,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
     }
 
     /// The admin's connection as the engine logs it in; the default keeps the user's database.
-    fn admin_connection(&self, admin: Connection) -> Connection {
+    fn admin_connection(&self, admin: LoginFields) -> LoginFields {
         admin
     }
 
@@ -101,7 +101,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
     fn login(
         &self,
         config: &DatabaseConfig,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
         purpose: Purpose,
     ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
@@ -113,7 +113,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
     fn proves(
         &self,
         config: &DatabaseConfig,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
     ) -> impl Future<Output = Result<bool, RotationError>> + Send {
         proven_by_login(connection, move |login| async move {
@@ -134,7 +134,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
         &self,
         config: &DatabaseConfig,
         admin: &mut Self::Session,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
     ) -> impl Future<Output = Result<Self::User, RotationError>> + Send;
 

@@ -20,7 +20,7 @@ pub use alternating::{CLONE_SUFFIX, base_username, other_username};
 pub use config::{AdminSecrets, ArnPatterns, DatabaseConfig, TlsPolicy};
 pub use doctor::doctor_checks;
 pub use engine::{Engine, Purpose, Session, fmt_session, proven_by_login};
-pub use login::{CONNECTION_FAILED, Connection, no_answer, tls_failed};
+pub use login::{CONNECTION_FAILED, LoginFields, no_answer, tls_failed};
 pub use pending::{check_same_target, next_secret};
 pub use rds::{Rds, RdsEndpoint};
 pub use strategy::Strategy;

@@ -4,11 +4,12 @@ use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 
 use crate::tls_mode::TlsMode;
 
-/// The connection fields of a database secret (CONTRACT section 5), validated; errors name the field.
+/// The login fields of a database secret (CONTRACT section 5: engine, host, port, username, password, dbname),
+/// validated; errors name the field. Fields, not a live connection: a session ([`Session`](crate::Session)) is that.
 ///
 /// `Debug` redacts the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connection {
+pub struct LoginFields {
     /// `engine`, when present.
     pub engine: Option<String>,
     /// `host`.
@@ -23,7 +24,7 @@ pub struct Connection {
     pub password: Password,
 }
 
-impl Connection {
+impl LoginFields {
     /// Reads the fields. `engines` lists the accepted `engine` values (the field may be absent);
     /// `default_dbname` applies when `dbname` is absent.
     pub fn parse(
@@ -69,7 +70,7 @@ pub fn tls_failed(mode: TlsMode) -> String {
 pub const CONNECTION_FAILED: &str = "the connection failed; check the host, the port, the security group, and that the function runs in the database's VPC";
 
 /// The error of a database call that got no answer within its bound; names the host and what timed out.
-pub fn no_answer(connection: &Connection, what: &str, limit: std::time::Duration) -> RotationError {
+pub fn no_answer(connection: &LoginFields, what: &str, limit: std::time::Duration) -> RotationError {
     RotationError::target(
         TargetErrorKind::Unreachable,
         connection.address(),
@@ -93,7 +94,7 @@ mod tests {
     fn a_connection_shows_everything_but_its_password() {
         let shown = format!(
             "{:?}",
-            Connection::parse(&secret(r#"{"host":"db","username":"app","password":"s3cret-pw"}"#), PG, 5432, None)
+            LoginFields::parse(&secret(r#"{"host":"db","username":"app","password":"s3cret-pw"}"#), PG, 5432, None)
                 .unwrap()
         );
         assert!(shown.contains("\"app\"") && shown.contains("\"db\""), "{shown}");
@@ -102,7 +103,7 @@ mod tests {
 
     #[test]
     fn connection_fields_are_validated_by_name() {
-        let ok = Connection::parse(
+        let ok = LoginFields::parse(
             &secret(r#"{"host":"db","port":"5433","username":"app","password":"p"}"#),
             PG,
             5432,
@@ -121,7 +122,7 @@ mod tests {
                 "`engine` is \"mysql\"; this function rotates postgres",
             ),
         ] {
-            let error = Connection::parse(&secret(json), PG, 5432, None).unwrap_err().to_string();
+            let error = LoginFields::parse(&secret(json), PG, 5432, None).unwrap_err().to_string();
             assert!(error.contains(field), "{json}: {error}");
         }
     }

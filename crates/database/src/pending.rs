@@ -4,14 +4,14 @@
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 
 use crate::alternating::{base_username, other_username};
-use crate::login::Connection;
+use crate::login::LoginFields;
 use crate::strategy::Strategy;
 
 /// The pending secret of a database: every field kept, the password replaced, and for alternating users the
 /// other user of the pair. `masterarn` must be there for the strategies that use an admin secret.
 pub fn next_secret(
     current: &Secret,
-    connection: &Connection,
+    connection: &LoginFields,
     strategy: Strategy,
     password: Password,
 ) -> Result<Secret, RotationError> {
@@ -28,7 +28,11 @@ pub fn next_secret(
 
 /// Refuses a pending secret that points the rotation somewhere else than the current one ("confused deputy"):
 /// another host, port, database or engine, or a user outside the current user's pair.
-pub fn check_same_target(current: &Connection, pending: &Connection, strategy: Strategy) -> Result<(), RotationError> {
+pub fn check_same_target(
+    current: &LoginFields,
+    pending: &LoginFields,
+    strategy: Strategy,
+) -> Result<(), RotationError> {
     let refuse = |what: &str| {
         Err(RotationError::target(
             TargetErrorKind::ConfusedDeputy,
@@ -73,10 +77,10 @@ mod tests {
     #[test]
     fn confused_deputy_checks_every_target_field() {
         let base = r#"{"engine":"postgres","host":"db","port":5432,"dbname":"app","username":"app","password":"p"}"#;
-        let current = Connection::parse(&secret(base), PG, 5432, None).unwrap();
+        let current = LoginFields::parse(&secret(base), PG, 5432, None).unwrap();
         let variant = |field: &str, value: serde_json::Value| {
             let s = secret(base).with_field(field, value).unwrap();
-            Connection::parse(&s, PG, 5432, None).unwrap()
+            LoginFields::parse(&s, PG, 5432, None).unwrap()
         };
         assert!(check_same_target(&current, &variant("password", "new".into()), Strategy::SingleUser).is_ok());
         assert!(check_same_target(&current, &variant("host", "DB".into()), Strategy::SingleUser).is_ok());

@@ -9,7 +9,7 @@ use crate::admin::{load_admin, refuse_privileged};
 use crate::alternating::base_username;
 use crate::config::DatabaseConfig;
 use crate::engine::{Engine, Purpose, Session};
-use crate::login::Connection;
+use crate::login::LoginFields;
 use crate::pending::{check_same_target, next_secret};
 use crate::rds::Rds;
 use crate::strategy::Strategy;
@@ -45,12 +45,12 @@ impl<E: Engine> DatabaseTarget<E> {
         &self.rds
     }
 
-    async fn login(&self, connection: &Connection, mode: TlsMode) -> Result<E::Session, RotationError> {
+    async fn login(&self, connection: &LoginFields, mode: TlsMode) -> Result<E::Session, RotationError> {
         self.engine.login(&self.config, connection, mode, Purpose::Rotor).await
     }
 
     /// Logs in with the (pinned) admin secret named by the current secret's `masterarn`.
-    async fn admin(&self, ctx: &SetContext<'_>, user: &Connection) -> Result<E::Session, RotationError> {
+    async fn admin(&self, ctx: &SetContext<'_>, user: &LoginFields) -> Result<E::Session, RotationError> {
         let admin = load_admin(ctx, &self.rds, user, &self.config, &self.engine).await?;
         self.login(&self.engine.admin_connection(admin.connection), admin.mode).await
     }
@@ -60,7 +60,7 @@ impl<E: Engine> DatabaseTarget<E> {
     /// `AWSPREVIOUS`'s password on the same server). For alternating users the pair's base user is the one bound:
     /// owning a user that merely ends in `_clone` never reaches the user before the suffix. The admin's login and
     /// the proof run side by side; nothing changes before both succeed.
-    async fn bound_admin(&self, ctx: &SetContext<'_>, current: &Connection) -> Result<E::Session, RotationError> {
+    async fn bound_admin(&self, ctx: &SetContext<'_>, current: &LoginFields) -> Result<E::Session, RotationError> {
         let user = match self.config.strategy {
             Strategy::AlternatingUsers => base_username(&current.username),
             _ => &current.username,
@@ -88,7 +88,7 @@ impl<E: Engine> DatabaseTarget<E> {
     /// setSecret changed it), with the pending one, the previous one, then the values of abandoned rotations,
     /// each only when it names the same host, port, database, engine and user as the current secret: nothing is
     /// ever sent to a server the current secret does not name.
-    async fn set_own_password(&self, ctx: &SetContext<'_>, pending: &Connection) -> Result<(), RotationError> {
+    async fn set_own_password(&self, ctx: &SetContext<'_>, pending: &LoginFields) -> Result<(), RotationError> {
         let current = self.engine.connection(ctx.current)?;
         let refused = match self.set_own_password_as(&current, ctx.current, pending).await {
             Err(error) if error.is_authentication_failure() => error,
@@ -123,9 +123,9 @@ impl<E: Engine> DatabaseTarget<E> {
     /// Logs in as `login` (in the TLS mode `secret` asks for) and sets the pending password of the same user.
     async fn set_own_password_as(
         &self,
-        login: &Connection,
+        login: &LoginFields,
         secret: &Secret,
-        pending: &Connection,
+        pending: &LoginFields,
     ) -> Result<(), RotationError> {
         let mut session = self.login(login, self.config.tls.for_secret(secret)?).await?;
         self.engine.set_own_password(&mut session, &pending.password).await
@@ -255,7 +255,7 @@ impl<E: Engine> Target for DatabaseTarget<E> {
 /// alternating users, as the pair's base user), with one of the secret's own credentials.
 struct LoginProof<'t, E: Engine> {
     target: &'t DatabaseTarget<E>,
-    current: &'t Connection,
+    current: &'t LoginFields,
     /// The user a login must be as: the secret's, or for alternating users the pair's base user.
     user: &'t str,
 }

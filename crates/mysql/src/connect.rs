@@ -6,7 +6,7 @@ use std::time::Duration;
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, OptsBuilder, Params, SslOpts};
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{Connection, DatabaseConfig, TlsMode, no_answer, rds_roots};
+use rotation_database::{DatabaseConfig, LoginFields, TlsMode, no_answer, rds_roots};
 
 use crate::account::Account;
 use crate::error::{classify, redact};
@@ -20,7 +20,7 @@ pub const SESSION_SQL_MODE: &str = "SET SESSION sql_mode = ''";
 /// A logged-in connection whose every call is bounded on the client side; errors name the host and the cause.
 pub struct MysqlSession {
     conn: Conn,
-    connection: Connection,
+    connection: LoginFields,
     mode: TlsMode,
     bound: Duration,
     version: Option<Version>,
@@ -34,7 +34,7 @@ impl std::fmt::Debug for MysqlSession {
 
 impl MysqlSession {
     /// The connection this session logged in with.
-    pub fn connection(&self) -> &Connection {
+    pub fn connection(&self) -> &LoginFields {
         &self.connection
     }
 
@@ -124,7 +124,7 @@ impl MysqlSession {
 /// TLS, and a failed handshake is an error naming the host, the mode and the cause. The login is bounded by
 /// `CONNECT_TIMEOUT_SECONDS`, TCP keepalives are on, and the session's `sql_mode` is [`SESSION_SQL_MODE`].
 pub async fn connect(
-    connection: &Connection,
+    connection: &LoginFields,
     mode: TlsMode,
     config: &DatabaseConfig,
 ) -> Result<MysqlSession, RotationError> {
@@ -164,7 +164,7 @@ pub async fn connect(
 /// Runs a driver call within `limit`, classifying its error.
 async fn bounded<T>(
     limit: Duration,
-    connection: &Connection,
+    connection: &LoginFields,
     mode: TlsMode,
     call: impl Future<Output = Result<T, mysql_async::Error>>,
 ) -> Result<T, RotationError> {

@@ -1,7 +1,7 @@
 //! [`MysqlEngine`]: MySQL and MariaDB for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
-use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
 
 use crate::account::{Account, unsafe_name};
 use crate::alternating::{name_limit, sync_and_set_password};
@@ -18,7 +18,7 @@ use crate::version::Flavor;
 pub struct MysqlEngine;
 
 impl rotation_database::Session for MysqlSession {
-    fn connection(&self) -> &Connection {
+    fn connection(&self) -> &LoginFields {
         MysqlSession::connection(self)
     }
 }
@@ -64,7 +64,7 @@ impl MysqlEngine {
 /// logged in as an anonymous account (`''@'%'`), which proves nothing about the user and must never be changed.
 async fn own_account(
     config: &DatabaseConfig,
-    connection: &Connection,
+    connection: &LoginFields,
     mode: TlsMode,
 ) -> Result<Option<Account>, RotationError> {
     match connect(connection, mode, config).await {
@@ -89,8 +89,8 @@ impl Engine for MysqlEngine {
         "mysql"
     }
 
-    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
-        Connection::parse(secret, ENGINES, DEFAULT_PORT, None)
+    fn connection(&self, secret: &Secret) -> Result<LoginFields, RotationError> {
+        LoginFields::parse(secret, ENGINES, DEFAULT_PORT, None)
     }
 
     fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {
@@ -103,7 +103,7 @@ impl Engine for MysqlEngine {
     }
 
     /// MySQL accounts are server-wide: the admin needs no database.
-    fn admin_connection(&self, mut admin: Connection) -> Connection {
+    fn admin_connection(&self, mut admin: LoginFields) -> LoginFields {
         admin.dbname = None;
         admin
     }
@@ -111,7 +111,7 @@ impl Engine for MysqlEngine {
     async fn login(
         &self,
         config: &DatabaseConfig,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
         _purpose: Purpose,
     ) -> Result<MysqlSession, RotationError> {
@@ -122,7 +122,7 @@ impl Engine for MysqlEngine {
     async fn proves(
         &self,
         config: &DatabaseConfig,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
     ) -> Result<bool, RotationError> {
         own_account(config, connection, mode).await.map(|account| account.is_some())
@@ -139,7 +139,7 @@ impl Engine for MysqlEngine {
         &self,
         config: &DatabaseConfig,
         admin: &mut MysqlSession,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
     ) -> Result<Account, RotationError> {
         if let Some(account) = own_account(config, connection, mode).await? {

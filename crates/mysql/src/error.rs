@@ -2,7 +2,7 @@
 //! may fix; a server message that echoes a statement loses its credentials first.
 
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{Connection, TlsMode};
+use rotation_database::{LoginFields, TlsMode};
 
 /// Server error codes rotor tells apart.
 pub mod codes {
@@ -54,7 +54,7 @@ pub(crate) fn redact(error: mysql_async::Error, secrets: &[String]) -> mysql_asy
 }
 
 /// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
-pub fn classify(error: mysql_async::Error, connection: &Connection, mode: TlsMode) -> RotationError {
+pub fn classify(error: mysql_async::Error, connection: &LoginFields, mode: TlsMode) -> RotationError {
     let user = &connection.username;
     let (kind, message) = match &error {
         mysql_async::Error::Server(server) => match server.code {
@@ -115,12 +115,12 @@ mod tests {
     /// The test connection's password, which no message may hold.
     const PASSWORD: &str = "s3cret'pw";
 
-    fn connection() -> Connection {
+    fn connection() -> LoginFields {
         let secret = rotation_core::Secret::parse(
             "arn:test",
             &format!(r#"{{"engine":"mysql","host":"db.example","username":"app","password":"{PASSWORD}"}}"#),
         );
-        Connection::parse(&secret, crate::ENGINES, crate::DEFAULT_PORT, None).unwrap()
+        LoginFields::parse(&secret, crate::ENGINES, crate::DEFAULT_PORT, None).unwrap()
     }
 
     /// A server's refusal, as the driver reports it.

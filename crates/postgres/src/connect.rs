@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rotation_core::RotationError;
-use rotation_database::{Connection, DatabaseConfig, Purpose, TlsMode, no_answer};
+use rotation_database::{DatabaseConfig, LoginFields, Purpose, TlsMode, no_answer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::{DbError, SqlState};
@@ -63,7 +63,7 @@ type Notices = Arc<Mutex<Vec<DbError>>>;
 /// host and what timed out.
 pub struct PostgresSession {
     client: Client,
-    connection: Connection,
+    connection: LoginFields,
     mode: TlsMode,
     bound: Duration,
     notices: Notices,
@@ -100,7 +100,7 @@ impl PostgresSession {
     }
 
     /// The connection this session logged in with.
-    pub fn connection(&self) -> &Connection {
+    pub fn connection(&self) -> &LoginFields {
         &self.connection
     }
 
@@ -166,7 +166,7 @@ fn startup_options(purpose: Purpose, config: &DatabaseConfig, newer: &[&str]) ->
 /// connect, TLS handshake and authentication together) is bounded by `CONNECT_TIMEOUT_SECONDS`, and TCP
 /// keepalives are on.
 pub async fn connect(
-    connection: &Connection,
+    connection: &LoginFields,
     mode: TlsMode,
     purpose: Purpose,
     roots: &TlsRoots,

@@ -1,7 +1,7 @@
 //! [`PostgresEngine`]: PostgreSQL for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
 use rotation_core::{Password, RotationError, Secret};
-use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
 use crate::connect::{PostgresSession, connect};
@@ -24,7 +24,7 @@ impl PostgresEngine {
 }
 
 impl rotation_database::Session for PostgresSession {
-    fn connection(&self) -> &Connection {
+    fn connection(&self) -> &LoginFields {
         PostgresSession::connection(self)
     }
 }
@@ -41,8 +41,8 @@ impl Engine for PostgresEngine {
         "postgres"
     }
 
-    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
-        Connection::parse(secret, ENGINES, DEFAULT_PORT, Some(DEFAULT_DBNAME))
+    fn connection(&self, secret: &Secret) -> Result<LoginFields, RotationError> {
+        LoginFields::parse(secret, ENGINES, DEFAULT_PORT, Some(DEFAULT_DBNAME))
     }
 
     fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {
@@ -61,7 +61,7 @@ impl Engine for PostgresEngine {
     async fn login(
         &self,
         config: &DatabaseConfig,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
         purpose: Purpose,
     ) -> Result<PostgresSession, RotationError> {
@@ -77,7 +77,7 @@ impl Engine for PostgresEngine {
         &self,
         _config: &DatabaseConfig,
         _admin: &mut PostgresSession,
-        connection: &Connection,
+        connection: &LoginFields,
         _mode: TlsMode,
     ) -> Result<String, RotationError> {
         Ok(connection.username.clone())

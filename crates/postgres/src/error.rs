@@ -1,11 +1,11 @@
 //! PostgreSQL errors, classified by SQLSTATE into what a person must fix and what a retry may fix.
 
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{CONNECTION_FAILED, Connection, TlsMode, tls_failed};
+use rotation_database::{CONNECTION_FAILED, LoginFields, TlsMode, tls_failed};
 use tokio_postgres::error::SqlState;
 
 /// Classifies an error of a connection as `connection.username`; the message names the cause and the fix.
-pub fn classify(error: tokio_postgres::Error, connection: &Connection, mode: TlsMode) -> RotationError {
+pub fn classify(error: tokio_postgres::Error, connection: &LoginFields, mode: TlsMode) -> RotationError {
     let (kind, message) = match error.code() {
         Some(code) => by_code(code, &db_message(&error), &connection.username),
         // The cause itself travels as the error's source, which the Lambda error message chains after this.
@@ -56,7 +56,7 @@ fn by_code(code: &SqlState, message: &str, user: &str) -> (TargetErrorKind, Stri
 /// A GRANT (01007) or REVOKE (01006) the server skipped in part or whole (the warning's SQLSTATE `code` and
 /// `message`), named with the fix.
 pub fn not_applied(
-    connection: &Connection,
+    connection: &LoginFields,
     code: &SqlState,
     message: &str,
     more: usize,
@@ -96,12 +96,12 @@ mod tests {
     /// The test connection's password, which no message may hold.
     const PASSWORD: &str = "s3cret-Pa55word";
 
-    fn connection() -> Connection {
+    fn connection() -> LoginFields {
         let secret = rotation_core::Secret::parse(
             "arn:test",
             &format!(r#"{{"engine":"postgres","host":"db.example","username":"app","password":"{PASSWORD}"}}"#),
         );
-        Connection::parse(&secret, crate::ENGINES, crate::DEFAULT_PORT, Some(crate::DEFAULT_DBNAME)).unwrap()
+        LoginFields::parse(&secret, crate::ENGINES, crate::DEFAULT_PORT, Some(crate::DEFAULT_DBNAME)).unwrap()
     }
 
     /// Checks that `error` is a target error of `kind` whose message names `cause`, and that neither the message

@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, RedisConnectionInfo, RedisError};
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{CONNECTION_FAILED, Connection, DatabaseConfig, TlsMode, TlsRoots, no_answer};
+use rotation_database::{CONNECTION_FAILED, DatabaseConfig, LoginFields, TlsMode, TlsRoots, no_answer};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 
@@ -15,7 +15,7 @@ use crate::error::{classify, tls_failure};
 /// A logged-in connection whose every command is bounded on the client side: a server or a network that stops
 /// answering fails the command with a message naming the host and what timed out.
 pub struct RedisSession {
-    connection: Connection,
+    connection: LoginFields,
     mode: TlsMode,
     bound: Duration,
     redis: MultiplexedConnection,
@@ -28,7 +28,7 @@ impl std::fmt::Debug for RedisSession {
 }
 
 impl rotation_database::Session for RedisSession {
-    fn connection(&self) -> &Connection {
+    fn connection(&self) -> &LoginFields {
         &self.connection
     }
 }
@@ -65,7 +65,7 @@ impl RedisSession {
     }
 
     /// The connection this session logged in with.
-    pub fn connection(&self) -> &Connection {
+    pub fn connection(&self) -> &LoginFields {
         &self.connection
     }
 }
@@ -74,7 +74,7 @@ impl RedisSession {
 /// but `disable` the server must complete a TLS handshake verified as the mode says. The login (TCP connect, TLS
 /// handshake and `AUTH` together) is bounded by `CONNECT_TIMEOUT_SECONDS`.
 pub async fn connect(
-    connection: &Connection,
+    connection: &LoginFields,
     mode: TlsMode,
     roots: &TlsRoots,
     config: &DatabaseConfig,

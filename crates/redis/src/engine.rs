@@ -3,7 +3,7 @@
 
 use redis::{Value, cmd};
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
-use rotation_database::{Connection, DatabaseConfig, Engine, Purpose, TlsMode, TlsRoots};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode, TlsRoots};
 
 use crate::acl::{Rules, password_hash, refuse_name};
 use crate::connect::{RedisSession, connect};
@@ -128,8 +128,8 @@ impl Engine for RedisEngine {
         "redis"
     }
 
-    fn connection(&self, secret: &Secret) -> Result<Connection, RotationError> {
-        let connection = Connection::parse(secret, ENGINES, DEFAULT_PORT, None)?;
+    fn connection(&self, secret: &Secret) -> Result<LoginFields, RotationError> {
+        let connection = LoginFields::parse(secret, ENGINES, DEFAULT_PORT, None)?;
         self.check_username(secret, &connection.username)?;
         Ok(connection)
     }
@@ -144,7 +144,7 @@ impl Engine for RedisEngine {
     async fn login(
         &self,
         config: &DatabaseConfig,
-        connection: &Connection,
+        connection: &LoginFields,
         mode: TlsMode,
         _purpose: Purpose,
     ) -> Result<RedisSession, RotationError> {
@@ -165,7 +165,7 @@ impl Engine for RedisEngine {
         &self,
         _config: &DatabaseConfig,
         admin: &mut RedisSession,
-        connection: &Connection,
+        connection: &LoginFields,
         _mode: TlsMode,
     ) -> Result<RedisUser, RotationError> {
         let Some(rules) = rules(admin, &connection.username).await? else {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 use rotation_core::{RotationError, TargetErrorKind};
-use rotation_database::{Connection, TlsMode, tls_failed};
+use rotation_database::{LoginFields, TlsMode, tls_failed};
 
 /// What testSecret's command is called in errors.
 pub(crate) const PROBE: &str = "the test command (TEST_QUERY)";
 
 /// Classifies a failed TLS handshake: rustls refused the server, or the port does not speak TLS.
-pub(crate) fn tls_failure(error: std::io::Error, connection: &Connection, mode: TlsMode) -> RotationError {
+pub(crate) fn tls_failure(error: std::io::Error, connection: &LoginFields, mode: TlsMode) -> RotationError {
     let tls = rotation_core::is_tls_error(&error);
     RotationError::Target {
         kind: if tls { TargetErrorKind::Tls } else { TargetErrorKind::Unreachable },
@@ -31,7 +31,7 @@ pub(crate) fn tls_failure(error: std::io::Error, connection: &Connection, mode: 
 
 /// Classifies a Redis error of `what` as `connection.username`; the message names the cause and the fix. The
 /// driver's error never holds a command's arguments, only the server's answer.
-pub fn classify(error: RedisError, connection: &Connection, mode: TlsMode, what: &str) -> RotationError {
+pub fn classify(error: RedisError, connection: &LoginFields, mode: TlsMode, what: &str) -> RotationError {
     let user = &connection.username;
     let detail = error.detail().unwrap_or_default().to_owned();
     let (kind, message) = match (error.kind(), error.code()) {
@@ -92,12 +92,12 @@ mod tests {
     /// The test connection's password, which no message may hold.
     const PASSWORD: &str = "s3cret-Pa55word";
 
-    fn connection() -> Connection {
+    fn connection() -> LoginFields {
         let secret = rotation_core::Secret::parse(
             "arn:test",
             &format!(r#"{{"engine":"redis","host":"cache.example","username":"app","password":"{PASSWORD}"}}"#),
         );
-        Connection::parse(&secret, crate::defaults::ENGINES, crate::defaults::DEFAULT_PORT, None).unwrap()
+        LoginFields::parse(&secret, crate::defaults::ENGINES, crate::defaults::DEFAULT_PORT, None).unwrap()
     }
 
     /// The server's error answer `line`, read by the driver as it reads one off the wire.

@@ -7,7 +7,7 @@ use aws_sdk_elasticache::types::User;
 use rotation_core::{
     Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret, TargetErrorKind,
 };
-use rotation_database::{Connection, Engine, Purpose, proven_by_login};
+use rotation_database::{Engine, LoginFields, Purpose, proven_by_login};
 
 use super::config::{ElastiCacheConfig, refuse_policy};
 use super::error::{NO_SUCH_USER, api_error};
@@ -198,9 +198,9 @@ impl ElastiCacheUsers {
     }
 
     /// A login as `user` at `(host, port)` with `password`.
-    fn connection(user: &ElastiCacheUser, (host, port): (String, u16), password: &str) -> Connection {
+    fn connection(user: &ElastiCacheUser, (host, port): (String, u16), password: &str) -> LoginFields {
         let password = Password::new(password.to_owned());
-        Connection { engine: None, host, port, dbname: None, username: user.username.clone(), password }
+        LoginFields { engine: None, host, port, dbname: None, username: user.username.clone(), password }
     }
 }
 
