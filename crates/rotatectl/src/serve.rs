@@ -149,6 +149,13 @@ fn elasticache_admin_url(flag: Option<String>, password_file: Option<&Path>) -> 
 fn with_password(text: &str, on_command_line: bool, password: Option<String>) -> Result<String, String> {
     let what = if on_command_line { "--elasticache-redis" } else { "ROTOR_ELASTICACHE_REDIS" };
     let mut url = reqwest::Url::parse(text).map_err(|e| format!("{what} is not a URL ({e})"))?;
+    if matches!(url.username(), "" | "default") {
+        return Err(format!(
+            "{what} must name a Redis user of its own (redis://<user>@host:port), not the default user: an \
+             ElastiCache AUTH token the endpoint emulates is the default user's password, and would replace the \
+             endpoint's own"
+        ));
+    }
     match (url.password().is_some(), password) {
         (true, _) if on_command_line => Err("--elasticache-redis carries a password, which every local user can \
              read on a command line (ps, /proc/<pid>/cmdline): give the URL without it, and the password in \
@@ -215,5 +222,13 @@ mod tests {
         assert_eq!(parsed.password(), Some("p%40ss%3Aw%2541%2Frd%20ok"), "what the Redis client decodes back");
         let error = with_password("redis://admin:x@127.0.0.1:6379", false, Some("y".into())).unwrap_err();
         assert!(error.contains("give it once"), "{error}");
+    }
+
+    #[test]
+    fn the_endpoint_never_administers_redis_as_the_default_user() {
+        for url in ["redis://127.0.0.1:6379", "redis://default@127.0.0.1:6379", "redis://:pw@127.0.0.1:6379"] {
+            let error = with_password(url, false, None).unwrap_err();
+            assert!(error.contains("not the default user") && !error.contains("pw@"), "{url}: {error}");
+        }
     }
 }

@@ -16,6 +16,16 @@ pub struct CacheConfig {
     pub modify_delay: Duration,
 }
 
+impl CacheConfig {
+    /// The Redis user the endpoint administers the server as (`default` when the URL names none): no user the
+    /// endpoint creates, and no AUTH token (the `default` user's password), may replace it.
+    pub fn admin_user(&self) -> String {
+        let user = self.admin_url.split_once("://").map_or("", |(_, rest)| rest);
+        let user = user.split_once('@').map_or("", |(credentials, _)| credentials.split(':').next().unwrap_or(""));
+        if user.is_empty() { "default".to_owned() } else { user.to_owned() }
+    }
+}
+
 /// The id of the replication group the users reach the cache through (with user groups: RBAC).
 pub const REPLICATION_GROUP: &str = "rotor-local";
 

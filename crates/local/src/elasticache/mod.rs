@@ -125,7 +125,7 @@ fn call(
 ) -> Result<(String, Apply), Fault> {
     let action = request.action();
     let (result, apply) = match action {
-        "CreateUser" => create_user(state, identity, request)?,
+        "CreateUser" => create_user(state, identity, config, request)?,
         "DescribeUsers" => (describe_users(state, identity, request)?, Apply::Nothing),
         "ModifyUser" => modify_user(state, identity, request)?,
         "CreateUserGroup" => create_user_group(state, identity, request)?,
@@ -165,7 +165,7 @@ mod tests {
 
     fn config() -> CacheConfig {
         CacheConfig {
-            admin_url: "redis://127.0.0.1:1".into(),
+            admin_url: "redis://rotor_admin@127.0.0.1:1".into(),
             endpoint: ("127.0.0.1".into(), 6380),
             modify_delay: Duration::ZERO,
         }
@@ -379,5 +379,37 @@ mod tests {
 
         undo(&mut state, &Subject::ReplicationGroup("g".into()));
         assert!(state.replication_groups.is_empty(), "a group the cache refused is gone");
+    }
+
+    #[test]
+    fn nothing_the_endpoint_creates_replaces_its_own_administrative_user() {
+        let (identity, config) = (identity(), config());
+        assert_eq!(config.admin_user(), "rotor_admin");
+        let mut state = CacheState::default();
+        let admin = request(&[
+            ("Action", "CreateUser"),
+            ("UserId", "admin-id"),
+            ("UserName", "rotor_admin"),
+            ("Engine", "redis"),
+            ("AccessString", "on ~* +@all"),
+            ("Passwords.member.1", "attacker-password-0123"),
+        ]);
+        let fault = call(&mut state, &identity, &config, &admin, now()).unwrap_err();
+        assert!(fault.message.contains("administrative user"), "{}", fault.message);
+        assert!(state.users.is_empty(), "nothing was created");
+
+        let as_default = CacheConfig { admin_url: "redis://:pw@127.0.0.1:1".into(), ..config.clone() };
+        assert_eq!(as_default.admin_user(), "default");
+        let group = request(&[
+            ("Action", "CreateReplicationGroup"),
+            ("ReplicationGroupId", "tokens"),
+            ("ReplicationGroupDescription", "t"),
+            ("TransitEncryptionEnabled", "true"),
+            ("AuthToken", "a-valid-token-0123456789"),
+        ]);
+        let fault = call(&mut state, &identity, &as_default, &group, now()).unwrap_err();
+        assert!(fault.message.contains("administers its Redis server as the default user"), "{}", fault.message);
+        assert!(state.replication_groups.is_empty(), "nothing was created");
+        assert!(call(&mut state, &identity, &config, &group, now()).is_ok(), "with an admin user of its own it is");
     }
 }

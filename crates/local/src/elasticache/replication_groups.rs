@@ -87,6 +87,13 @@ pub(super) fn create_replication_group(
         ));
     }
     auth_tokens::check(token)?;
+    if config.admin_user() == "default" {
+        return Err(Fault::combination(
+            "The local endpoint administers its Redis server as the default user, whose password an AUTH token \
+             would replace: start it with an administrative user of its own (--elasticache-redis \
+             redis://<user>@host:port).",
+        ));
+    }
     let group = CacheReplicationGroup {
         description: description.to_owned(),
         engine,

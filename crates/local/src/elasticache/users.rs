@@ -1,7 +1,7 @@
 //! Users: `CreateUser`, `DescribeUsers`, `ModifyUser`, and a modified user made `active` again. Passwords reach the
 //! cache only in the ACL's SHA-256 form and are never kept.
 
-use super::cache::{Apply, Subject, password_hash};
+use super::cache::{Apply, CacheConfig, Subject, password_hash};
 use super::query::{Fault, Request, arn, escape};
 use crate::identity::Identity;
 use crate::state::{CacheState, CacheUser};
@@ -26,10 +26,15 @@ fn passwords(request: &Request) -> Result<Option<Vec<String>>, Fault> {
 pub(super) fn create_user(
     state: &mut CacheState,
     identity: &Identity,
+    config: &CacheConfig,
     request: &Request,
 ) -> Result<(String, Apply), Fault> {
     let id = request.require("UserId")?;
     let name = request.require("UserName")?;
+    if name == config.admin_user() {
+        // Creating it would reset the user the endpoint administers the server as.
+        return Err(Fault::invalid(format!("User name {name} is the local endpoint's own administrative user.")));
+    }
     let access_string = request.require("AccessString")?;
     if state.users.contains_key(id) {
         return Err(Fault::new("UserAlreadyExists", 400, format!("User {id} already exists.")));
