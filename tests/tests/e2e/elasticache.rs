@@ -268,12 +268,18 @@ async fn a_writer_of_one_elasticache_secret_cannot_take_over_another_allowed_use
 
     // Bound by an administrator's tag, the user is rotated, and the made-up "current" password, which no login
     // proves, is not kept beside the new one.
+    // Its host still names the writer's listener: testSecret (and so finishSecret) log in where ElastiCache says the
+    // user's cache is, so the new password never reaches the writer's "cache".
     let mut planted = victim_secret.clone();
     planted["password"] = aimed["password"].clone();
+    planted["host"] = aimed["host"].clone();
+    planted["port"] = aimed["port"].clone();
     let arn = cache.h.create_secret(&unique("ec-planted"), &planted.to_string()).await;
     crate::identity::bind(&cache.h, &arn, &format!("{USER_ARN}{victim}")).await;
     let record = cache.rotate(&arn).await;
     assert_eq!(record["state"], "succeeded", "{record}");
+    let accepted = tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+    assert!(accepted.is_err(), "testSecret sent the new password to the host the secret's writer chose");
     assert_eq!(cache.status(&victim).await, ("active".to_owned(), 1), "only the new password is set");
     assert!(!cache.logs_in(&planted).await, "the planted password does not log in");
     assert!(cache.logs_in(&cache.secret(&arn, "AWSCURRENT").await).await, "AWSCURRENT logs in");

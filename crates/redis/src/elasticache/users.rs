@@ -2,7 +2,7 @@
 //! (`DescribeUsers`, `ModifyUser`), a login to their cache with [`RedisEngine`]'s session proves a password.
 
 use aws_sdk_elasticache::Client;
-use aws_sdk_elasticache::config::{Builder as ClientConfig, Region};
+use aws_sdk_elasticache::config::Builder as ClientConfig;
 use aws_sdk_elasticache::types::User;
 use rotation_core::{
     Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret, TargetErrorKind,
@@ -11,60 +11,37 @@ use rotation_database::{Engine, LoginFields, Purpose, proven_by_login};
 
 use super::config::{ElastiCacheConfig, refuse_policy};
 use super::error::{NO_SUCH_USER, api_error};
-use crate::defaults::DEFAULT_PORT;
+use super::resources::{client, endpoint, password_of, region_and_id};
 use crate::engine::RedisEngine;
 use crate::privilege::{Categories, CommandRules, describe};
 
-/// The user a secret names: its ARN (region, id), its name, and the cache the secret names for testSecret, if
-/// any. Never its password.
+/// The user a secret names: its ARN (region, id) and its name. Never its password, and never a cache: a secret's
+/// `host`/`port` are kept for its clients, but rotor logs in only where the API says the user's cache is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElastiCacheUser {
     arn: String,
     region: String,
     id: String,
     username: String,
-    /// The secret's `host` and `port`, when it names the cache.
-    cache: Option<(String, u16)>,
 }
 
 impl ElastiCacheUser {
-    /// Reads the fields AWS's ElastiCache function writes: `user_arn`, `username`, and rotor's optional `host` and
-    /// `port`.
+    /// Reads the fields AWS's ElastiCache function writes: `user_arn` and `username`.
     fn parse(secret: &Secret) -> Result<Self, RotationError> {
         let arn = secret.require_str("user_arn")?;
-        let Some((region, id)) = region_and_id(arn) else {
+        let Some((region, id)) = region_and_id(arn, "user") else {
             return Err(secret.invalid(
                 "user_arn",
                 "must be an ElastiCache user ARN: arn:aws:elasticache:<region>:<account>:user:<user id>",
             ));
         };
-        let port = secret.port("port", DEFAULT_PORT)?;
-        Ok(Self {
-            arn: arn.to_owned(),
-            region,
-            id,
-            username: secret.require_str("username")?.to_owned(),
-            cache: secret.optional_str("host")?.map(|host| (host.to_owned(), port)),
-        })
+        Ok(Self { arn: arn.to_owned(), region, id, username: secret.require_str("username")?.to_owned() })
     }
 
     /// The user's ARN.
     pub fn arn(&self) -> &str {
         &self.arn
     }
-}
-
-/// The region and user id of an ElastiCache user ARN.
-fn region_and_id(arn: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let [_, partition, "elasticache", region, account, "user", id] = parts[..] else { return None };
-    let valid = partition.starts_with("aws") && !region.is_empty() && !account.is_empty() && !id.is_empty();
-    valid.then(|| (region.to_owned(), id.to_owned()))
-}
-
-/// The password a secret holds, when it holds one (AWS's secrets may have none before their first rotation).
-fn password_of(secret: &Secret) -> Option<&str> {
-    secret.optional_str("password").ok().flatten().filter(|password| !password.is_empty())
 }
 
 /// ElastiCache users, administered by the function's role through the ElastiCache API, with the secret AWS's
@@ -93,7 +70,7 @@ impl ElastiCacheUsers {
     }
 
     fn client(&self, region: &str) -> Client {
-        Client::from_conf(self.client.clone().region(Region::new(region.to_owned())).build())
+        client(&self.client, region)
     }
 
     /// Refuses a user the configuration does not name.
@@ -179,21 +156,15 @@ impl ElastiCacheUsers {
                     .send()
                     .await
                     .map_err(|e| api_error("DescribeReplicationGroups", replication_group, &e))?;
-                let Some(found) = out.replication_groups().first() else { continue };
-                let endpoint = found
-                    .configuration_endpoint()
-                    .or_else(|| found.node_groups().first().and_then(|n| n.primary_endpoint()));
-                if let Some((host, Some(port))) =
-                    endpoint.and_then(|e| Some((e.address()?, e.port().and_then(|p| u16::try_from(p).ok()))))
-                {
-                    return Ok((host.to_owned(), port));
+                if let Some(endpoint) = out.replication_groups().first().and_then(endpoint) {
+                    return Ok(endpoint);
                 }
             }
         }
         Err(RotationError::target(
             TargetErrorKind::Rejected,
             &user.arn,
-            "the user is in no user group of a replication group with an endpoint; add it to one, or name the cache with host and port in the secret (serverless caches: always)",
+            "the user is in no user group of a replication group with an endpoint; add it to one (rotor logs in only where the API says the user's cache is, never at a secret's host, so users of serverless caches are not rotated yet)",
         ))
     }
 
@@ -279,15 +250,11 @@ impl ManagedCredential for ElastiCacheUsers {
         Ok(Change::Done)
     }
 
-    /// Logs in at the secret's `host`/`port` when it names them, else at the cache ElastiCache names for the user,
-    /// and runs `TEST_QUERY` (default `PING`).
+    /// Logs in at the cache ElastiCache names for the user, never at the secret's `host` (a secret's writer would
+    /// choose where the new password is sent), and runs `TEST_QUERY` (default `PING`).
     async fn login(&self, user: &ElastiCacheUser, found: &User, secret: &Secret) -> Result<(), RotationError> {
         let password = secret.require_str("password")?;
-        let cache = match &user.cache {
-            Some(cache) => cache.clone(),
-            None => self.endpoint(user, found).await?,
-        };
-        let connection = Self::connection(user, cache, password);
+        let connection = Self::connection(user, self.endpoint(user, found).await?, password);
         let mode = self.config.login.tls.for_secret(secret)?;
         let mut session = self.redis.login(&self.config.login, &connection, mode, Purpose::Probe).await?;
         self.redis.probe(&mut session, &self.config.login.test_query).await
@@ -306,7 +273,6 @@ mod tests {
         );
         let user = ElastiCacheUser::parse(&secret).unwrap();
         assert_eq!((user.region.as_str(), user.id.as_str(), user.username.as_str()), ("eu-west-1", "app-user", "app"));
-        assert_eq!(user.cache, None);
         for bad in ["arn:aws:elasticache:eu-west-1:123456789012:usergroup:g", "app-user", "arn:aws:rds:x:1:user:u"] {
             let secret = Secret::parse("arn:s", &format!(r#"{{"user_arn":"{bad}","username":"app"}}"#));
             let error = ElastiCacheUser::parse(&secret).unwrap_err().to_string();
@@ -314,10 +280,11 @@ mod tests {
         }
         let first = Secret::parse("arn:s", r#"{"user_arn":"arn:aws:elasticache:r:1:user:u","username":"app"}"#);
         assert_eq!(password_of(&first), None);
+        // A secret's host names no cache rotor logs in to: the user it names is the same with or without one.
         let cache = Secret::parse(
             "arn:s",
             r#"{"user_arn":"arn:aws:elasticache:r:1:user:u","username":"app","host":"cache.example","port":"6380"}"#,
         );
-        assert_eq!(ElastiCacheUser::parse(&cache).unwrap().cache, Some(("cache.example".to_owned(), 6380)));
+        assert_eq!(ElastiCacheUser::parse(&cache).unwrap(), ElastiCacheUser::parse(&first).unwrap());
     }
 }
