@@ -3,10 +3,11 @@
 
 Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL,
 MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
-have TLS off), with the endpoint serving ElastiCache's user calls over the demo's Redis. Runs seven rotation functions
-against them and creates seven secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating
-users, a MariaDB single user, a Redis ACL user whose password the admin sets and an ElastiCache user whose password
-ModifyUser sets (both keep the previous one until the next rotation), a generated API key, and an IAM user's
+have TLS off), with the endpoint serving ElastiCache's user and AUTH-token calls over the demo's Redis. Runs eight
+rotation functions against them and creates eight secrets, each with a daily schedule: a PostgreSQL single user,
+PostgreSQL alternating users, a MariaDB single user, a Redis ACL user whose password the admin sets, an ElastiCache
+user whose password ModifyUser sets and an ElastiCache replication group's AUTH token that ModifyReplicationGroup
+ROTATEs (all three keep the previous one until the next rotation), a generated API key, and an IAM user's
 access key (moto serving IAM and STS with request signing checked); and a PostgreSQL
 credential in a Parameter Store SecureString, rotated by rotate-postgres on a daily schedule. Then it
 moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
@@ -76,7 +77,7 @@ def main():
         wait_for(invoke_port, "cargo lambda watch", STATE / "cargo-lambda.log")
         start([str(BIN / "rotatectl"), "serve", "--port", str(endpoint_port), "--state-dir", str(STATE / "state"),
                "--invoke-endpoint", f"http://127.0.0.1:{invoke_port}", "--manual-clock", CLOCK_START,
-               # ElastiCache's user calls, over the demo's Redis as the cache (its password from the environment:
+               # ElastiCache's user and AUTH-token calls, over the demo's Redis as the cache (its password from the environment:
                # a command line is readable by every local user).
                "--elasticache-redis", f"redis://rotor_admin@127.0.0.1:{redis.plain_port}",
                "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500"], "endpoint.log",
@@ -116,6 +117,8 @@ def main():
                              "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/redis-admin-*"},
             "rotate-elasticache": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "WAITING_RETRY_INTERVAL_IN_SECONDS": "1",
                                    "ELASTICACHE_USER_ARNS": "arn:aws:elasticache:us-east-1:123456789012:user:demo-*"},
+            "rotate-elasticache-auth-token": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "WAITING_RETRY_INTERVAL_IN_SECONDS": "1",
+                                              "ELASTICACHE_REPLICATION_GROUP_ARNS": "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:demo-*"},
             "rotate-custom": {"GENERATED_KEY": "api_key", "GENERATED_FORMAT": "base64url", "GENERATED_BYTES": "32"},
             "rotate-iam-access-key": {"AWS_ENDPOINT_URL_IAM": moto, "AWS_ENDPOINT_URL_STS": moto, "IAM_USER_PATH": "/rotor/",
                                       "AWS_ACCESS_KEY_ID": function_key["AccessKeyId"],
@@ -142,6 +145,11 @@ def main():
         sessions = elasticache.create_user(UserId="demo-sessions", UserName="sessions", Engine="redis",
                                            AccessString="on ~session:* +@read +@write +ping", Passwords=[sessions_password])
         elasticache.create_user_group(UserGroupId="demo-cache-users", Engine="redis", UserIds=["demo-sessions"])
+        # A replication group clients reach with an AUTH token (the demo Redis's default user): letters and digits.
+        auth_token = secrets.token_hex(20)
+        auth_group = elasticache.create_replication_group(
+            ReplicationGroupId="demo-auth-cache", ReplicationGroupDescription="a cache reached with an AUTH token",
+            AuthToken=auth_token, TransitEncryptionEnabled=True)["ReplicationGroup"]
         sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
         pg_secret = {"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "dbname": "postgres"}
@@ -155,6 +163,8 @@ def main():
             "demo/redis-cache": ("rotate-redis", dict(redis_secret, username="cache", password=cache_password, masterarn=redis_admin_arn)),
             # AWS's ElastiCache secret: no host; the function finds the cache through the user's user group.
             "demo/elasticache-sessions": ("rotate-elasticache", {"user_arn": sessions["ARN"], "username": "sessions", "password": sessions_password}),
+            # The group's ARN and its token; the function logs in where DescribeReplicationGroups says the group is.
+            "demo/elasticache-auth-token": ("rotate-elasticache-auth-token", {"replication_group_arn": auth_group["ARN"], "password": auth_token}),
             "demo/api-key": ("rotate-custom", {"api_key": secrets.token_urlsafe(32), "vendor": "acme"}),
             "demo/iam-ci-deployer": ("rotate-iam-access-key", {"type": "aws-iam-access-key", "user_name": "ci-deployer",
                                                                "access_key_id": deployer_key["AccessKeyId"],
@@ -196,6 +206,8 @@ def main():
             if "access_key_id" in value:
                 keys = len(iam.list_access_keys(UserName=value["user_name"])["AccessKeyMetadata"])
                 return f"signs in as the user ({keys} keys)" if signs_in(value) else "DOES NOT SIGN IN"
+            if "replication_group_arn" in value:
+                return "logs in (AUTH)" if redis.logs_in("default", value["password"]) else "DOES NOT LOG IN"
             if "user_arn" in value:
                 check = redis.logs_in
             elif "engine" not in value:
@@ -215,16 +227,16 @@ def main():
                 stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
                 holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
                 value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-                user = value.get("username", value.get("user_name", "-"))
+                user = value.get("username", value.get("user_name", "default" if "replication_group_arn" in value else "-"))
                 print(f"{name:<34} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {user:<12} {logs_in(name, value)}")
             history = ssm.get_parameter_history(Name=parameter)["Parameters"]
             at = lambda label: next((f"v{v['Version']}" for v in history if label in v.get("Labels", [])), "-")
             value = json.loads(ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
             print(f"{'ssm:' + parameter:<34} {at('current'):<10} {at('previous'):<11} {value['username']:<12} "
                   f"{'logs in' if pg.logs_in(value['username'], value['password']) else 'DOES NOT LOG IN'} (newest v{history[-1]['Version']})")
-            # Redis and ElastiCache users hold two passwords, an IAM user two keys: clients still holding the previous
-            # AWSCURRENT keep working until the next rotation.
-            for name in ("demo/redis-cache", "demo/elasticache-sessions", "demo/iam-ci-deployer"):
+            # Redis and ElastiCache users hold two passwords, an AUTH-token group two tokens, an IAM user two keys:
+            # clients still holding the previous AWSCURRENT keep working until the next rotation.
+            for name in ("demo/redis-cache", "demo/elasticache-sessions", "demo/elasticache-auth-token", "demo/iam-ci-deployer"):
                 previous = json.loads(sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
                 print(f"{name:<34} AWSPREVIOUS (what clients may still cache): {logs_in(name, previous)}")
         step("rotatectl status demo/postgres-team (alternating users: team and team_clone take turns)")

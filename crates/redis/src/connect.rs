@@ -70,19 +70,23 @@ impl RedisSession {
     }
 }
 
-/// Logs in as `connection.username` (`AUTH <user> <password>`, an ACL user). TLS is never dropped: in every mode
-/// but `disable` the server must complete a TLS handshake verified as the mode says. The login (TCP connect, TLS
-/// handshake and `AUTH` together) is bounded by `CONNECT_TIMEOUT_SECONDS`.
+/// The user an AUTH token (`requirepass`, an ElastiCache replication group's token) logs in as.
+pub(crate) const DEFAULT_USER: &str = "default";
+
+/// Logs in as `connection.username` (`AUTH <user> <password>`, an ACL user; [`DEFAULT_USER`] with the one-argument
+/// `AUTH <password>`, which every Redis and ElastiCache version takes for an AUTH token). TLS is never dropped: in
+/// every mode but `disable` the server must complete a TLS handshake verified as the mode says. The login (TCP
+/// connect, TLS handshake and `AUTH` together) is bounded by `CONNECT_TIMEOUT_SECONDS`.
 pub async fn connect(
     connection: &LoginFields,
     mode: TlsMode,
     roots: &TlsRoots,
     config: &DatabaseConfig,
 ) -> Result<RedisSession, RotationError> {
-    let info = RedisConnectionInfo::default()
-        .set_username(&connection.username)
-        .set_password(connection.password.expose())
-        .set_skip_set_lib_name();
+    let mut info = RedisConnectionInfo::default().set_password(connection.password.expose()).set_skip_set_lib_name();
+    if connection.username != DEFAULT_USER {
+        info = info.set_username(&connection.username);
+    }
     // How far the login got, for the error when it runs out of time.
     let handshaking = std::sync::atomic::AtomicBool::new(false);
     let login = async {

@@ -10,7 +10,10 @@
 //! ElastiCache users ([`RotateElastiCache`], `rotate-elasticache`) are a credential the ElastiCache API manages
 //! ([`ElastiCacheUsers`], `ModifyUser` with the new and the current password, the function's role their
 //! administrator), rotated by rotation-core's `ManagedTarget` with the secret AWS's ElastiCache function uses;
-//! their proofs and testSecret log in to the cache with [`RedisEngine`]'s session.
+//! their proofs and testSecret log in to the cache with [`RedisEngine`]'s session. The AUTH tokens of replication
+//! groups without RBAC ([`RotateElastiCacheAuthToken`], `rotate-elasticache-auth-token`) are a second such
+//! credential ([`ElastiCacheAuthToken`], `ModifyReplicationGroup` `ROTATE`, then `SET` only when AWSCURRENT's token
+//! did not log in), proven by `AUTH <token>` where the API says the group is.
 
 mod acl;
 mod connect;
@@ -24,7 +27,11 @@ mod privilege;
 pub use acl::{Rules, Selector, password_hash};
 pub use connect::{RedisSession, connect};
 pub use defaults::{DEFAULT_PORT, DEFAULT_TEST_COMMAND, ENGINES};
-pub use elasticache::{ElastiCacheConfig, ElastiCacheTarget, ElastiCacheUser, ElastiCacheUsers, RotateElastiCache};
+pub use elasticache::{
+    AUTH_TOKEN_EXCLUDED_CHARACTERS, AUTH_TOKEN_SPECIAL_CHARACTERS, ElastiCacheAuthToken, ElastiCacheAuthTokenConfig,
+    ElastiCacheAuthTokenTarget, ElastiCacheConfig, ElastiCacheReplicationGroup, ElastiCacheTarget, ElastiCacheUser,
+    ElastiCacheUsers, GroupEndpoint, RotateElastiCache, RotateElastiCacheAuthToken,
+};
 pub use engine::{RedisEngine, RedisUser};
 pub use error::classify;
 pub use function::RotateRedis;

@@ -11,7 +11,7 @@ use rotation_custom::RotateCustom;
 use rotation_iam::RotateIamAccessKey;
 use rotation_mysql::{RotateMysql, RotateMysqlAlternating};
 use rotation_postgres::{RotatePostgres, RotatePostgresAlternating};
-use rotation_redis::{RotateElastiCache, RotateRedis};
+use rotation_redis::{RotateElastiCache, RotateElastiCacheAuthToken, RotateRedis};
 
 use crate::checklist::{Checklist, text};
 use crate::client::SecretArgs;
@@ -32,6 +32,8 @@ pub enum FunctionName {
     Redis,
     /// `rotate-elasticache`.
     Elasticache,
+    /// `rotate-elasticache-auth-token`.
+    ElasticacheAuthToken,
     /// `rotate-custom`.
     Custom,
     /// `rotate-iam-access-key`.
@@ -67,6 +69,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         FunctionName::MysqlAlternating => doctor::<RotateMysqlAlternating>(id, env, sdk_config).await,
         FunctionName::Redis => doctor::<RotateRedis>(id, env, sdk_config).await,
         FunctionName::Elasticache => doctor::<RotateElastiCache>(id, env, sdk_config).await,
+        FunctionName::ElasticacheAuthToken => doctor::<RotateElastiCacheAuthToken>(id, env, sdk_config).await,
         FunctionName::Custom => doctor::<RotateCustom>(id, env, sdk_config).await,
         FunctionName::IamAccessKey => doctor::<RotateIamAccessKey>(id, env, sdk_config).await,
     })

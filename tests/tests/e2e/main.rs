@@ -7,6 +7,7 @@ mod bounds;
 mod certificates;
 mod crosscheck;
 mod elasticache;
+mod elasticache_auth;
 mod generated;
 mod harness;
 mod iam;

@@ -186,13 +186,15 @@ async fn a_user_turned_off_stays_off(redis: RedisServer) {
 
 /// A Redis server of one test's own (the machine's `redis-server`, as the shared one, with extra flags): its own
 /// directory under `target/`, stopped and removed when dropped.
-struct OwnServer {
-    server: RedisServer,
+pub struct OwnServer {
+    /// The server.
+    pub server: RedisServer,
     process: Child,
 }
 
 impl OwnServer {
-    fn start(flags: &[&str]) -> Self {
+    /// Starts one with `flags` besides the shared server's bind, persistence and TLS flags.
+    pub fn start(flags: &[&str]) -> Self {
         let dir: PathBuf = bin_dir().parent().unwrap().join(unique("rotor-redis-own"));
         let mut all = vec!["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--tls-auth-clients", "no"];
         all.extend(flags);

@@ -20,6 +20,8 @@ use crate::postgres_server::PgServer;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
+/// The replication groups `rotate-elasticache-auth-token` is deployed for.
+const CACHE_GROUPS: &str = "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:app-*";
 /// What `!Ref AWS::NoValue` evaluates to until its container drops it.
 const NO_VALUE: &str = "\u{0}NoValue";
 
@@ -257,6 +259,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             ("KmsKeyArn", json!(kms)),
             ("ReservedConcurrency", json!("5")),
             ("ElastiCacheUserArns", json!([cache_users])),
+            ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
             ("IamUserPath", json!("/rotor/")),
         ],
     );
@@ -266,6 +269,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
         binaries,
         [
             "rotate-custom",
+            "rotate-elasticache-auth-token",
             "rotate-elasticache",
             "rotate-iam-access-key",
             "rotate-mysql-alternating",
@@ -334,6 +338,21 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             }
         }
         assert_eq!(modifies_users, f.binary == "rotate-elasticache", "{}", f.binary);
+        let mut modifies_groups = false;
+        for statement in statements(&role) {
+            let actions = strings(&statement["Action"]);
+            if actions.iter().any(|a| a == "elasticache:ModifyReplicationGroup") {
+                modifies_groups = true;
+                assert_eq!(f.binary, "rotate-elasticache-auth-token", "only the AUTH token function changes groups");
+                assert_eq!(strings(&statement["Resource"]), [CACHE_GROUPS], "it changes only the named groups");
+                assert!(f.env.iter().any(|(k, v)| k == "ELASTICACHE_REPLICATION_GROUP_ARNS" && v == CACHE_GROUPS));
+                assert!(
+                    f.env.iter().all(|(k, _)| k != "EXCLUDE_CHARACTERS"),
+                    "its own default keeps tokens to the characters ElastiCache takes"
+                );
+            }
+        }
+        assert_eq!(modifies_groups, f.binary == "rotate-elasticache-auth-token", "{}", f.binary);
         let mut manages_keys = false;
         for statement in statements(&role) {
             let actions = strings(&statement["Action"]);
@@ -716,6 +735,7 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
             ("KmsKeyArn", json!(kms)),
             ("AdminSecretArns", json!([admin])),
             ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+            ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -843,6 +863,7 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
             ("CreateAlertTopic", json!("true")),
             ("AdminSecretArns", json!([admin])),
             ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+            ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -1018,6 +1039,7 @@ fn only_rotors_roles_may_put_an_event_on_the_bus_consumers_trust() {
     let every_function = [
         ("AdminSecretArns", json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????"])),
         ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+        ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
         ("IamUserPath", json!("/rotor/")),
     ];
     for chosen in [&every_function[..], &[]] {
@@ -1177,6 +1199,7 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
             ("AdminSecretArns", json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????"])),
             ("KmsKeyArn", json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")),
             ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+            ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
             ("IamUserPath", json!("/rotor/")),
             // The documents' placeholders, so the tag's key (part of a condition key's name) reads the same.
             ("IamUserTag", json!("IAM_USER_TAG_KEY=IAM_USER_TAG_VALUE")),
@@ -1194,6 +1217,7 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
             vec!["rotation-function-policy.json", "parameter-store-policy.json", "event-publisher-policy.json"];
         match f.tag.as_str() {
             "elasticache" => documents.push("elasticache-function-policy.json"),
+            "elasticache-auth-token" => documents.push("elasticache-auth-token-function-policy.json"),
             "iam-access-key" => documents.push("iam-access-key-function-policy.json"),
             _ => {}
         }
@@ -1226,6 +1250,7 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
         "parameter-store-policy.json",
         "event-publisher-policy.json",
         "elasticache-function-policy.json",
+        "elasticache-auth-token-function-policy.json",
         "iam-access-key-function-policy.json",
     ] {
         for statement in iam_document(document) {

@@ -14,16 +14,20 @@ pub(super) fn api_error<E: ProvideErrorMetadata>(
     error: &SdkError<E, HttpResponse>,
 ) -> RotationError {
     let failure = AwsFailure::of(error);
+    let allow;
     let (kind, fix) = match failure.code().unwrap_or_default() {
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => (
-            TargetErrorKind::PermissionDenied,
-            "allow the function's role elasticache:DescribeUsers, elasticache:ModifyUser, elasticache:DescribeUserGroups and elasticache:DescribeReplicationGroups on it",
-        ),
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            allow = format!("allow the function's role elasticache:{operation} on it");
+            (TargetErrorKind::PermissionDenied, allow.as_str())
+        }
         "UserNotFound" => (TargetErrorKind::Rejected, "ElastiCache has no such user; fix the secret's user_arn"),
         "UserGroupNotFound" | "ReplicationGroupNotFoundFault" => {
             (TargetErrorKind::Rejected, "it was deleted; name the cache with host and port in the secret")
         }
         "InvalidUserState" => (TargetErrorKind::Unreachable, "the user is being changed; the service retries"),
+        "InvalidReplicationGroupState" => {
+            (TargetErrorKind::Unreachable, "the replication group is being changed; the service retries")
+        }
         "InvalidParameterValue" | "InvalidParameterCombination" => {
             (TargetErrorKind::Rejected, "ElastiCache refused the request")
         }

@@ -1,17 +1,22 @@
-//! `rotate-elasticache`, described once for its binary and for `rotatectl doctor`.
+//! `rotate-elasticache` and `rotate-elasticache-auth-token`, each described once for its binary and for
+//! `rotatectl doctor`.
 
 use rotation_core::{
     Check, Function, Init, ManagedCredential, ManagedTarget, RotationError, RunOptions, Secret, TargetErrorKind,
 };
 use rotation_database::TlsRoots;
 
-use super::config::ElastiCacheConfig;
+use super::auth_token::ElastiCacheAuthToken;
+use super::config::{AUTH_TOKEN_EXCLUDED_CHARACTERS, ElastiCacheAuthTokenConfig, ElastiCacheConfig};
 use super::error::NO_SUCH_USER;
 use super::users::ElastiCacheUsers;
 use crate::RedisEngine;
 
 /// The target `rotate-elasticache` rotates with.
 pub type ElastiCacheTarget = ManagedTarget<ElastiCacheUsers>;
+
+/// The target `rotate-elasticache-auth-token` rotates with.
+pub type ElastiCacheAuthTokenTarget = ManagedTarget<ElastiCacheAuthToken>;
 
 /// `rotate-elasticache`: ElastiCache users through the ElastiCache API, the function's role their administrator
 /// (`ROTATION_STRATEGY` defaults to, and may only be, `admin`); testSecret logs in to the cache.
@@ -62,6 +67,53 @@ impl Function for RotateElastiCache {
         };
         let name =
             format!("the user's cache is reachable over TLS ({}) and the current credential logs in", mode.as_str());
+        checks.push(Check::new(name, login.await));
+        checks
+    }
+}
+
+/// `rotate-elasticache-auth-token`: the AUTH token of a replication group without RBAC, through the ElastiCache
+/// API (`ModifyReplicationGroup`); testSecret logs in with `AUTH <token>` where the API says the group is.
+/// `EXCLUDE_CHARACTERS` defaults to every punctuation character an AUTH token may not hold.
+#[derive(Debug)]
+pub struct RotateElastiCacheAuthToken;
+
+impl Function for RotateElastiCacheAuthToken {
+    type Target = ElastiCacheAuthTokenTarget;
+
+    const NAME: &'static str = "rotate-elasticache-auth-token";
+
+    fn options() -> RunOptions {
+        RunOptions::default().excluding(AUTH_TOKEN_EXCLUDED_CHARACTERS)
+    }
+
+    fn build(init: &Init) -> Result<Self::Target, RotationError> {
+        let config = ElastiCacheAuthTokenConfig::from_env(&init.env, &init.policy)?;
+        let roots = TlsRoots::load(&config.login.ca_bundle)?;
+        let client = aws_sdk_elasticache::config::Builder::from(&init.sdk_config);
+        let timing = config.timing();
+        Ok(ManagedTarget::new(ElastiCacheAuthToken::new(client, RedisEngine::new(roots), config), timing))
+    }
+
+    /// The secret's fields (a group the configuration names) and its `ssl` field; that the group is `available`,
+    /// takes an AUTH token, and the current token logs in where the API says the group is.
+    async fn checks(target: &Self::Target, _init: &Init, _id: &str, current: &Secret) -> Vec<Check> {
+        let tokens = target.credential();
+        let group = tokens.resource(current);
+        let mode = tokens.config().login.tls.for_secret(current);
+        let mut checks = vec![
+            Check::with_problem("the secret's fields fit the function", passed(&group)),
+            Check::with_problem("the secret's ssl field", passed(&mode)),
+        ];
+        let (Ok(group), Ok(mode)) = (group, mode) else { return checks };
+        let login = async {
+            let at = target.wait_ready(&group, None).await?;
+            tokens.login(&group, &at, current).await
+        };
+        let name = format!(
+            "the group takes an AUTH token, is reachable over TLS ({}) and the current token logs in",
+            mode.as_str()
+        );
         checks.push(Check::new(name, login.await));
         checks
     }

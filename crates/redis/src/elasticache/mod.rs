@@ -10,12 +10,24 @@
 //! just succeeded (a secret's writer cannot have a password of its choosing installed), so a client holding
 //! AWSCURRENT keeps working; the one before is dropped at the next rotation, as AWS's function does. testSecret
 //! waits for `active` again (the change has reached every node), then logs in to the cache.
+//!
+//! AUTH tokens (`rotate-elasticache-auth-token`) of replication groups without RBAC are the second credential over
+//! the same helper ([`ElastiCacheAuthToken`]): the secret is `{"replication_group_arn":
+//! "arn:aws:elasticache:<region>:<account>:replicationgroup:<id>", "password": <token>}`, unknown fields (`host`,
+//! `port`, `ssl` for clients) kept; `ModifyReplicationGroup` `ROTATE` keeps AWSCURRENT's token beside the new one
+//! and drops the one before, and the proofs and testSecret log in with `AUTH <token>` where the API says the group
+//! is, never where the secret says.
 
+mod auth_token;
 mod config;
 mod error;
 mod function;
+mod resources;
 mod users;
 
-pub use config::ElastiCacheConfig;
-pub use function::{ElastiCacheTarget, RotateElastiCache};
+pub use auth_token::{ElastiCacheAuthToken, ElastiCacheReplicationGroup, GroupEndpoint};
+pub use config::{
+    AUTH_TOKEN_EXCLUDED_CHARACTERS, AUTH_TOKEN_SPECIAL_CHARACTERS, ElastiCacheAuthTokenConfig, ElastiCacheConfig,
+};
+pub use function::{ElastiCacheAuthTokenTarget, ElastiCacheTarget, RotateElastiCache, RotateElastiCacheAuthToken};
 pub use users::{ElastiCacheUser, ElastiCacheUsers};
