@@ -8,11 +8,11 @@ use rotation_core::{
     AwsFailure, Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret,
     TargetErrorKind,
 };
-use rotation_database::{Engine, LoginFields, Purpose, proven_by_login};
+use rotation_database::LoginFields;
 
 use super::config::{ElastiCacheAuthTokenConfig, refuse_auth_token_policy};
 use super::error::api_error;
-use super::resources::{client, endpoint, password_of, region_and_id};
+use super::resources::{client, endpoint, password_of, probe_at, proven_at, region_and_id};
 use crate::connect::DEFAULT_USER;
 use crate::engine::RedisEngine;
 
@@ -198,11 +198,7 @@ impl ManagedCredential for ElastiCacheAuthToken {
         secret: &Secret,
     ) -> Result<bool, RotationError> {
         let Some(token) = password_of(secret) else { return Ok(false) };
-        let mode = self.config.login.tls.for_secret(secret)?;
-        proven_by_login(&Self::connection(at, token), |login| async move {
-            self.redis.login(&self.config.login, &login, mode, Purpose::Rotor).await.map(drop)
-        })
-        .await
+        proven_at(&self.redis, &self.config.login, &Self::connection(at, token), secret).await
     }
 
     /// `ROTATE` with the pending token: the group then takes it and the newest token before it (AWSCURRENT's, when
@@ -238,9 +234,7 @@ impl ManagedCredential for ElastiCacheAuthToken {
         secret: &Secret,
     ) -> Result<(), RotationError> {
         let connection = Self::connection(at, secret.require_str("password")?);
-        let mode = self.config.login.tls.for_secret(secret)?;
-        let mut session = self.redis.login(&self.config.login, &connection, mode, Purpose::Probe).await?;
-        self.redis.probe(&mut session, &self.config.login.test_query).await
+        probe_at(&self.redis, &self.config.login, &connection, secret).await
     }
 }
 

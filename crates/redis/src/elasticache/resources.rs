@@ -4,7 +4,10 @@
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::config::{Builder as ClientConfig, Region};
 use aws_sdk_elasticache::types::ReplicationGroup;
-use rotation_core::Secret;
+use rotation_core::{RotationError, Secret};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, proven_by_login};
+
+use crate::engine::RedisEngine;
 
 /// The region and id of an ElastiCache ARN naming a resource of `kind` (`user`, `replicationgroup`):
 /// `arn:<partition>:elasticache:<region>:<account>:<kind>:<id>`.
@@ -32,6 +35,31 @@ pub(super) fn password_of(secret: &Secret) -> Option<&str> {
 /// A client of `config` in `region` (a resource ARN's, whatever the function's own).
 pub(super) fn client(config: &ClientConfig, region: &str) -> Client {
     Client::from_conf(config.clone().region(Region::new(region.to_owned())).build())
+}
+
+/// Whether `secret`'s password logs in as `fields`' user where `fields` says (the API's endpoint, never a secret's
+/// host), a random wrong password refused beside it: the proof of possession. `fields` carries the password.
+pub(super) async fn proven_at(
+    redis: &RedisEngine,
+    login: &DatabaseConfig,
+    fields: &LoginFields,
+    secret: &Secret,
+) -> Result<bool, RotationError> {
+    let mode = login.tls.for_secret(secret)?;
+    proven_by_login(fields, |attempt| async move { redis.login(login, &attempt, mode, Purpose::Rotor).await.map(drop) })
+        .await
+}
+
+/// testSecret's login as `fields` (where the API says) and its `TEST_QUERY` probe.
+pub(super) async fn probe_at(
+    redis: &RedisEngine,
+    login: &DatabaseConfig,
+    fields: &LoginFields,
+    secret: &Secret,
+) -> Result<(), RotationError> {
+    let mode = login.tls.for_secret(secret)?;
+    let mut session = redis.login(login, fields, mode, Purpose::Probe).await?;
+    redis.probe(&mut session, &login.test_query).await
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use aws_sdk_elasticache::types::User;
 use rotation_core::{
     Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret, TargetErrorKind,
 };
-use rotation_database::{Engine, LoginFields, Purpose, proven_by_login};
+use rotation_database::LoginFields;
 
 use super::config::{ElastiCacheConfig, refuse_policy};
 use super::error::{NO_SUCH_USER, api_error};
-use super::resources::{client, endpoint, password_of, region_and_id};
+use super::resources::{client, endpoint, password_of, probe_at, proven_at, region_and_id};
 use crate::engine::RedisEngine;
 use crate::privilege::{Categories, CommandRules, describe};
 
@@ -217,12 +217,8 @@ impl ManagedCredential for ElastiCacheUsers {
     /// secret's host: a proof that a password is the user's must reach the user's real cache.
     async fn proves(&self, user: &ElastiCacheUser, found: &User, secret: &Secret) -> Result<bool, RotationError> {
         let Some(password) = password_of(secret) else { return Ok(false) };
-        let mode = self.config.login.tls.for_secret(secret)?;
         let connection = Self::connection(user, self.endpoint(user, found).await?, password);
-        proven_by_login(&connection, |login| async move {
-            self.redis.login(&self.config.login, &login, mode, Purpose::Rotor).await.map(drop)
-        })
-        .await
+        proven_at(&self.redis, &self.config.login, &connection, secret).await
     }
 
     /// `ModifyUser` with the pending password and, when it has just logged in, the current one (so a client
@@ -255,9 +251,7 @@ impl ManagedCredential for ElastiCacheUsers {
     async fn login(&self, user: &ElastiCacheUser, found: &User, secret: &Secret) -> Result<(), RotationError> {
         let password = secret.require_str("password")?;
         let connection = Self::connection(user, self.endpoint(user, found).await?, password);
-        let mode = self.config.login.tls.for_secret(secret)?;
-        let mut session = self.redis.login(&self.config.login, &connection, mode, Purpose::Probe).await?;
-        self.redis.probe(&mut session, &self.config.login.test_query).await
+        probe_at(&self.redis, &self.config.login, &connection, secret).await
     }
 }
 
