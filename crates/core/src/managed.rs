@@ -19,6 +19,7 @@
 //! house.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::error::{RotationError, TargetErrorKind};
@@ -293,9 +294,20 @@ impl<C: ManagedCredential> Target for ManagedTarget<C> {
         let resource = self.same_resource(ctx.current, ctx.pending)?;
         let mut ready = self.wait_ready(&resource, ctx.deadline).await?;
         let claim = self.credential.claim(&resource);
-        let login = Login { credential: &self.credential, resource: &resource, ready: &ready };
+        let login = Login {
+            credential: &self.credential,
+            resource: &resource,
+            ready: &ready,
+            current: ctx.current,
+            current_proven: OnceLock::new(),
+        };
         ctx.bind_identity(&claim, &login).await?;
-        let current = login.proves(ctx.current).await?.then_some(ctx.current);
+        // The binding's proof has just logged in with AWSCURRENT's credential, unless a tag pinned the resource.
+        let proven = match login.current_proven.get() {
+            Some(proven) => *proven,
+            None => login.proves(ctx.current).await?,
+        };
+        let current = proven.then_some(ctx.current);
         if current.is_none() {
             tracing::warn!(
                 "AWSCURRENT's credential does not log in, so the change does not keep it beside the new one"
@@ -328,19 +340,26 @@ impl<C: ManagedCredential> Target for ManagedTarget<C> {
 }
 
 /// The identity rule's proof for a managed credential: [`ManagedCredential::proves`], for a secret that names the
-/// same resource (a credential for another resource proves nothing about this one).
+/// same resource (a credential for another resource proves nothing about this one). It remembers what it found of
+/// AWSCURRENT's credential, which setSecret needs again right after the binding.
 struct Login<'a, C: ManagedCredential> {
     credential: &'a C,
     resource: &'a C::Resource,
     ready: &'a C::Ready,
+    current: &'a Secret,
+    current_proven: OnceLock<bool>,
 }
 
 impl<C: ManagedCredential> Possession for Login<'_, C> {
     async fn proves(&self, secret: &Secret) -> Result<bool, RotationError> {
-        match self.credential.resource(secret) {
-            Ok(named) if named == *self.resource => self.credential.proves(self.resource, self.ready, secret).await,
-            _ => Ok(false),
+        let proven = match self.credential.resource(secret) {
+            Ok(named) if named == *self.resource => self.credential.proves(self.resource, self.ready, secret).await?,
+            _ => false,
+        };
+        if std::ptr::eq(secret, self.current) {
+            let _ = self.current_proven.set(proven);
         }
+        Ok(proven)
     }
 }
 
@@ -360,6 +379,8 @@ mod tests {
         logins: Mutex<VecDeque<TargetErrorKind>>,
         phases: Mutex<VecDeque<Change>>,
         described: Mutex<u32>,
+        /// How many times a login proved (or refused) a credential.
+        proofs: Mutex<u32>,
         /// Each modify: the pending password, and AWSCURRENT's when it was handed over.
         modified: Mutex<Vec<(String, Option<String>)>>,
     }
@@ -398,6 +419,7 @@ mod tests {
             Ok(self.statuses.lock().unwrap().pop_front().unwrap_or(Readiness::Ready(())))
         }
         async fn proves(&self, _resource: &String, _ready: &(), secret: &Secret) -> Result<bool, RotationError> {
+            *self.proofs.lock().unwrap() += 1;
             Ok(password(secret) == "right")
         }
         async fn modify(
@@ -496,6 +518,7 @@ mod tests {
         let kept = ("new".to_owned(), Some("right".to_owned()));
         assert_eq!(modified, [kept.clone(), kept], "two phases, AWSCURRENT kept: it logs in");
         assert_eq!(*target.credential.described.lock().unwrap(), 3, "a wait before each phase");
+        assert_eq!(*target.credential.proofs.lock().unwrap(), 1, "the binding's proof of AWSCURRENT serves again");
     }
 
     #[tokio::test]
@@ -507,6 +530,7 @@ mod tests {
         let ctx = SetContext::new("arn:secret:s", &pending, &planted, &secrets).with_tags(&tags);
         target.set(&ctx).await.unwrap();
         assert_eq!(*target.credential.modified.lock().unwrap(), [("new".to_owned(), None)]);
+        assert_eq!(*target.credential.proofs.lock().unwrap(), 1, "pinned by the tag: AWSCURRENT is still tried once");
 
         // A pending secret naming another resource is refused before any look or change.
         let elsewhere = secret("arn:fake:other", "new");
