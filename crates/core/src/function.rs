@@ -22,7 +22,13 @@ pub struct Check {
 impl Check {
     /// A check with its result; an error is shown with its causes.
     pub fn new(name: impl Into<String>, result: Result<(), RotationError>) -> Self {
-        Self { name: name.into(), result: result.map_err(|error| with_causes(&error)) }
+        Self::of(name, &result)
+    }
+
+    /// A check of `result`, which the caller keeps (its value serves the next checks); an error is shown with its
+    /// causes.
+    pub fn of<T>(name: impl Into<String>, result: &Result<T, RotationError>) -> Self {
+        Self { name: name.into(), result: result.as_ref().map(drop).map_err(|error| with_causes(error)) }
     }
 
     /// A check whose problem is already a message.

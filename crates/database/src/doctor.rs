@@ -121,10 +121,6 @@ async fn privileged_checks<E: Engine>(
 
 /// Adds the check `name` of `result` to `checks`; the value when it passed.
 fn record<T>(checks: &mut Vec<Check>, name: impl Into<String>, result: Result<T, RotationError>) -> Option<T> {
-    let (passed, value) = match result {
-        Ok(value) => (Ok(()), Some(value)),
-        Err(error) => (Err(error), None),
-    };
-    checks.push(Check::new(name, passed));
-    value
+    checks.push(Check::of(name, &result));
+    result.ok()
 }

@@ -47,15 +47,13 @@ impl Function for RotateElastiCache {
         let users = target.credential();
         let user = users.resource(current);
         let mode = users.config().login.tls.for_secret(current);
-        let mut checks = vec![
-            Check::with_problem("the secret's fields fit the function", passed(&user)),
-            Check::with_problem("the secret's ssl field", passed(&mode)),
-        ];
+        let mut checks =
+            vec![Check::of("the secret's fields fit the function", &user), Check::of("the secret's ssl field", &mode)];
         let (Ok(user), Ok(mode)) = (user, mode) else { return checks };
         let found = users.find(&user).await.and_then(|found| {
             found.ok_or_else(|| RotationError::target(TargetErrorKind::Rejected, user.arn(), NO_SUCH_USER))
         });
-        checks.push(Check::with_problem("the function's role finds the user under the secret's name", passed(&found)));
+        checks.push(Check::of("the function's role finds the user under the secret's name", &found));
         let Ok(found) = found else { return checks };
         checks.push(Check::new(
             "the user is no administrator (or ALLOW_PRIVILEGED_USERS is set)",
@@ -101,10 +99,8 @@ impl Function for RotateElastiCacheAuthToken {
         let tokens = target.credential();
         let group = tokens.resource(current);
         let mode = tokens.config().login.tls.for_secret(current);
-        let mut checks = vec![
-            Check::with_problem("the secret's fields fit the function", passed(&group)),
-            Check::with_problem("the secret's ssl field", passed(&mode)),
-        ];
+        let mut checks =
+            vec![Check::of("the secret's fields fit the function", &group), Check::of("the secret's ssl field", &mode)];
         let (Ok(group), Ok(mode)) = (group, mode) else { return checks };
         let login = async {
             let at = target.wait_ready(&group, None).await?;
@@ -117,9 +113,4 @@ impl Function for RotateElastiCacheAuthToken {
         checks.push(Check::new(name, login.await));
         checks
     }
-}
-
-/// A check's result, the value left out.
-fn passed<T>(result: &Result<T, RotationError>) -> Result<(), String> {
-    result.as_ref().map(drop).map_err(|error| rotation_core::with_causes(error))
 }
