@@ -192,7 +192,7 @@ pub async fn handle<T: Target>(
     match incoming {
         Incoming::Secret(event) => {
             let started = Instant::now();
-            let before = rotator.secrets().calls();
+            let before = (rotator.secrets().calls(), telemetry::logins());
             let result = rotator.handle(&event, deadline).await;
             telemetry::record_step(&StepRecord {
                 target: rotator.target().name(),
@@ -201,7 +201,11 @@ pub async fn handle<T: Target>(
                 step: event.step,
                 version: &event.client_request_token,
                 duration: started.elapsed(),
-                calls: Calls { secrets_manager: rotator.secrets().calls() - before, parameter_store: 0 },
+                calls: Calls {
+                    secrets_manager: rotator.secrets().calls() - before.0,
+                    parameter_store: 0,
+                    logins: telemetry::logins() - before.1,
+                },
                 result: result.as_ref().copied(),
             });
             result.map(drop)

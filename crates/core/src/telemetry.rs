@@ -1,6 +1,7 @@
 //! Structured logs (one JSON record per step) and CloudWatch Embedded Metric Format lines.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing_subscriber::EnvFilter;
@@ -66,23 +67,40 @@ pub fn init() {
     let _ = tracing_subscriber::registry().with(filter).with(pinned).with(json).try_init();
 }
 
-/// How many calls a step made to each store.
+/// How many calls a step made to each store, and how many logins it made to its target.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Calls {
     /// Secrets Manager calls (a secret's stages, admin secrets, `GetRandomPassword`).
     pub secrets_manager: u64,
     /// Parameter Store calls (a parameter's versions, labels and lock).
     pub parameter_store: u64,
+    /// Logins to the target's servers (databases, caches), each attempt counted ([`count_login`]).
+    pub logins: u64,
 }
 
 impl Calls {
-    /// The calls made since `before` (both counters only grow).
+    /// The calls made since `before` (every counter only grows).
     pub fn since(self, before: Calls) -> Calls {
         Calls {
             secrets_manager: self.secrets_manager - before.secrets_manager,
             parameter_store: self.parameter_store - before.parameter_store,
+            logins: self.logins - before.logins,
         }
     }
+}
+
+/// Logins attempted by this process (a Lambda process runs one invocation at a time).
+static LOGINS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one login attempt to a target's server: a connection that authenticates (or tries to), whatever its
+/// outcome. Each target's connect function calls it once per attempt; the step record reports the count.
+pub fn count_login() {
+    LOGINS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The login attempts this process made so far ([`count_login`]).
+pub fn logins() -> u64 {
+    LOGINS.load(Ordering::Relaxed)
 }
 
 /// Everything recorded about one step.
@@ -135,6 +153,7 @@ pub fn record_step(record: &StepRecord<'_>) {
             duration_ms,
             secrets_manager_calls = record.calls.secrets_manager,
             parameter_store_calls,
+            logins = record.calls.logins,
             "step succeeded"
         ),
         Err(error) => tracing::error!(
@@ -151,6 +170,7 @@ pub fn record_step(record: &StepRecord<'_>) {
             duration_ms,
             secrets_manager_calls = record.calls.secrets_manager,
             parameter_store_calls,
+            logins = record.calls.logins,
             "step failed"
         ),
     }
@@ -167,8 +187,8 @@ pub fn function_name() -> &'static str {
     })
 }
 
-/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1), `SecretsManagerCalls` and
-/// `ParameterStoreCalls`, by target and step, and by function (the dimension the template's alarms watch); the
+/// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1), `SecretsManagerCalls`,
+/// `ParameterStoreCalls` and `TargetLogins`, by target and step, and by function (the dimension the template's alarms watch); the
 /// store is a property of the line.
 pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
     let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
@@ -182,7 +202,8 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
                     {"Name": "StepDuration", "Unit": "Milliseconds"},
                     {"Name": "StepFailure", "Unit": "Count"},
                     {"Name": "SecretsManagerCalls", "Unit": "Count"},
-                    {"Name": "ParameterStoreCalls", "Unit": "Count"}
+                    {"Name": "ParameterStoreCalls", "Unit": "Count"},
+                    {"Name": "TargetLogins", "Unit": "Count"}
                 ]
             }]
         },
@@ -194,6 +215,7 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
         "StepFailure": u8::from(record.result.is_err()),
         "SecretsManagerCalls": record.calls.secrets_manager,
         "ParameterStoreCalls": record.calls.parameter_store,
+        "TargetLogins": record.calls.logins,
     })
     .to_string()
 }
@@ -223,7 +245,7 @@ mod tests {
             step: Step::SetSecret,
             version: &token,
             duration: Duration::from_millis(12),
-            calls: Calls { secrets_manager: 3, parameter_store: 0 },
+            calls: Calls { secrets_manager: 3, parameter_store: 0, logins: 2 },
             result: Err(&error),
         };
         let line = emf_line(&record, UNIX_EPOCH + Duration::from_secs(10));
@@ -233,9 +255,10 @@ mod tests {
         assert_eq!(value["Step"], "setSecret");
         assert_eq!((&value["SecretsManagerCalls"], &value["ParameterStoreCalls"]), (&3.into(), &0.into()));
         assert_eq!(value["Store"], "secretsmanager");
+        assert_eq!(value["TargetLogins"], 2);
         let parameter = StepRecord {
             store: Store::ParameterStore,
-            calls: Calls { secrets_manager: 1, parameter_store: 4 },
+            calls: Calls { secrets_manager: 1, parameter_store: 4, logins: 0 },
             result: Ok(Outcome::Done),
             ..record
         };

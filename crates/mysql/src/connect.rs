@@ -151,6 +151,7 @@ pub async fn connect(
         .tcp_keepalive(Some(Duration::from_secs(5)))
         .init(vec![SESSION_SQL_MODE])
         .ssl_opts(ssl);
+    rotation_core::telemetry::count_login();
     let conn = match tokio::time::timeout(config.connect_timeout, Conn::new(opts)).await {
         Ok(result) => result.map_err(|e| classify(e, connection, mode))?,
         Err(_) => {

@@ -89,6 +89,7 @@ pub async fn connect(
     }
     // How far the login got, for the error when it runs out of time.
     let handshaking = std::sync::atomic::AtomicBool::new(false);
+    rotation_core::telemetry::count_login();
     let login = async {
         let tcp = TcpStream::connect((connection.host.as_str(), connection.port)).await.map_err(|e| {
             RotationError::Target {

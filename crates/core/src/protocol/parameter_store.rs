@@ -113,7 +113,11 @@ impl<'r, T: Target> ParameterStoreDriver<'r, T> {
     }
 
     fn calls(&self) -> Calls {
-        Calls { secrets_manager: self.shared.secrets.calls(), parameter_store: self.store.calls() }
+        Calls {
+            secrets_manager: self.shared.secrets.calls(),
+            parameter_store: self.store.calls(),
+            logins: crate::telemetry::logins(),
+        }
     }
 
     fn record(
