@@ -75,13 +75,14 @@ fn http(status: u16, body: SdkBody) -> aws_smithy_runtime_api::http::Response {
 
 #[tokio::test]
 async fn throttling_is_retried_by_the_sdk_then_reported_as_retryable() {
-    // createSecret's first call reads AWSCURRENT.
+    // createSecret reads AWSCURRENT alongside the guard's DescribeSecret.
+    let describe = mock!(Client::describe_secret).then_output(described);
     let current = mock!(Client::get_secret_value)
         .sequence()
         .http_response(|| http(400, error_body("ThrottlingException", "Rate exceeded")))
         .times(3)
         .build();
-    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&current], |c| c
+    let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&describe, &current], |c| c
         .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))));
     let error = rotator(client).handle(&event(Step::CreateSecret), None).await.unwrap_err();
     assert_eq!(current.num_calls(), 3, "the SDK's standard retries tried three times");

@@ -15,6 +15,10 @@ use crate::store::secrets_manager::{Description, Selector, Stored, guard, read_p
 use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContext};
 use crate::versions::{AWSCURRENT, Verdict};
 
+/// How old finishSecret's guard may be when the promotion starts: its `DescribeSecret` is read alongside the proof
+/// of the pending credential, and read again when the proof took longer (it retried).
+const GUARD_FRESHNESS: Duration = Duration::from_millis(500);
+
 /// How long a rotation that lost `AWSPENDING` waits for the one that took over before it repairs the target.
 const REPAIR_WAIT: Duration = Duration::from_secs(3);
 
@@ -39,12 +43,14 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
-        // createSecret runs its guard once, right before it stores. setSecret and finishSecret run it right before
-        // they change anything (the target, the labels): they read the pending value first, and the guard's
-        // DescribeSecret comes after, once. testSecret changes nothing: the token's AWSPENDING value is all it
-        // needs.
-        if event.step == Step::CreateSecret {
-            return self.create(&event.secret_id, token, event.rotation_token.as_deref()).await;
+        // createSecret runs its guard once, before it stores. setSecret runs it before it changes the target, and
+        // again after; its three reads (the pending value, AWSCURRENT's, the guard's DescribeSecret) go out
+        // together. finishSecret runs the guard alongside its proof of the pending credential, right before the
+        // promotion. testSecret changes nothing: the token's AWSPENDING value is all it needs.
+        match event.step {
+            Step::CreateSecret => return self.create(&event.secret_id, token, event.rotation_token.as_deref()).await,
+            Step::SetSecret => return self.set(&event.secret_id, token, deadline).await,
+            Step::TestSecret | Step::FinishSecret => {}
         }
         if let Some(pending) = read_pending(&self.shared.secrets, &event.secret_id, token).await? {
             return self.with_pending(event, &event.secret_id, pending, deadline).await;
@@ -69,7 +75,7 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         }
     }
 
-    /// setSecret, testSecret or finishSecret, with the token's pending value read.
+    /// testSecret or finishSecret, with the token's pending value read.
     async fn with_pending(
         &self,
         event: &RotationEvent,
@@ -77,48 +83,49 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         pending: Secret,
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
-        match event.step {
-            Step::SetSecret => self.set(secret_id, &event.client_request_token, pending, deadline).await,
-            Step::TestSecret => {
-                self.shared.target.test(&self.test_context(secret_id, &pending, deadline)).await?;
-                Ok(Outcome::Done)
-            }
-            Step::FinishSecret => self.finish(event, &pending, deadline).await,
-            Step::CreateSecret => {
-                self.create(secret_id, &event.client_request_token, event.rotation_token.as_deref()).await
-            }
+        if event.step == Step::FinishSecret {
+            return self.finish(event, &pending, deadline).await;
         }
+        self.shared.target.test(&self.test_context(secret_id, &pending, deadline)).await?;
+        Ok(Outcome::Done)
     }
 
-    /// setSecret, with the pending value read. The guard runs right before the target changes its system (a
-    /// target that first does slow work of its own checks again with [`SetContext::still_pending`]); afterwards
-    /// the guard is checked again, and a rotation that lost `AWSPENDING` meanwhile (an operator or a newer
-    /// rotation moved it) sets the system back to `AWSCURRENT`'s credential (after the rotation that took over,
-    /// if any, finished) before it fails.
-    async fn set(
-        &self,
-        secret_id: &str,
-        token: &str,
-        pending: Secret,
-        deadline: Option<Instant>,
-    ) -> Result<Outcome, RotationError> {
-        let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        // A target that cannot set the same credential twice harmlessly checks first, changing nothing, whether
-        // an earlier attempt already did.
-        let check = SetContext::new(secret_id, &pending, &current, &self.shared.secrets).for_rotation(token, deadline);
-        if self.shared.target.already_set(&check).await? {
-            return Ok(Outcome::AlreadyDone);
-        }
-        let description = self.shared.secrets.describe(secret_id).await?;
+    /// setSecret. The pending value, `AWSCURRENT`'s and the guard's `DescribeSecret` are read together; the guard
+    /// passes before the target changes its system (a target that first does slow work of its own checks again
+    /// with [`SetContext::still_pending`]); afterwards the guard is checked again, and a rotation that lost
+    /// `AWSPENDING` meanwhile (an operator or a newer rotation moved it) sets the system back to `AWSCURRENT`'s
+    /// credential (after the rotation that took over, if any, finished) before it fails.
+    async fn set(&self, secret_id: &str, token: &str, deadline: Option<Instant>) -> Result<Outcome, RotationError> {
+        let secrets = &self.shared.secrets;
+        let (pending, current, description) = tokio::join!(
+            read_pending(secrets, secret_id, token),
+            self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT"),
+            secrets.describe(secret_id)
+        );
+        let description = description?;
+        // The guard first: a replayed step (no AWSPENDING value, the version already AWSCURRENT) does nothing,
+        // whatever the other reads found.
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
         let arn = description.arn.as_str();
-        let ctx = SetContext::new(arn, &pending, &current, &self.shared.secrets)
+        let pending = match pending? {
+            Some(pending) => pending,
+            // AWSPENDING, but without a value a moment ago: read it again (createSecret may just have stored it).
+            None => self.pending(arn, token).await?,
+        };
+        let current = current?;
+        // A target that cannot set the same credential twice harmlessly checks first, changing nothing, whether
+        // an earlier attempt already did.
+        let check = SetContext::new(arn, &pending, &current, secrets).for_rotation(token, deadline);
+        if self.shared.target.already_set(&check).await? {
+            return Ok(Outcome::AlreadyDone);
+        }
+        let ctx = SetContext::new(arn, &pending, &current, secrets)
             .for_rotation(token, deadline)
             .with_tags(&description.tags);
         let result = self.shared.target.set(&ctx).await;
-        let description = self.shared.secrets.describe(arn).await?;
+        let description = secrets.describe(arn).await?;
         if let Err(lost) = still_pending(&description, token) {
             self.repair(arn, token, &pending, deadline).await;
             return Err(lost);
@@ -191,8 +198,8 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         }
     }
 
-    /// finishSecret: proves the pending credential logs in, runs the guard right before the promotion, then
-    /// promotes and runs the target's finish hook.
+    /// finishSecret: proves the pending credential logs in while the guard's `DescribeSecret` is read, right before
+    /// the promotion; promotes only when both pass, then runs the target's finish hook.
     async fn finish(
         &self,
         event: &RotationEvent,
@@ -200,11 +207,20 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
-        self.shared.target.test(&self.test_context(&event.secret_id, pending, deadline)).await?;
-        let description = self.shared.secrets.describe(&event.secret_id).await?;
+        let started = Instant::now();
+        let ctx = self.test_context(&event.secret_id, pending, deadline);
+        let (proof, description) =
+            tokio::join!(self.shared.target.test(&ctx), self.shared.secrets.describe(&event.secret_id));
+        // A proof that had to retry (a password still reaching a replica) took long: the guard is read again.
+        let description = match description {
+            Ok(_) if started.elapsed() > GUARD_FRESHNESS => self.shared.secrets.describe(&event.secret_id).await?,
+            read => read?,
+        };
+        // The guard's verdict first: a rotation another invocation finished meanwhile has nothing left to do.
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
+        proof?;
         let arn = description.arn.as_str();
         let Some(promotion) = description.versions.promotion(token) else { return Ok(Outcome::AlreadyCurrent) };
         self.shared.secrets.promote(arn, &promotion).await?;
@@ -220,7 +236,7 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
     }
 
     /// createSecret. The guard runs first, with the one `DescribeSecret` that also reads the secret's tags (its
-    /// password rules, [`SecretSettings`]); then the value is made and stored. Storing moves `AWSPENDING` to this
+    /// password rules, [`SecretSettings`]), read alongside `AWSCURRENT`'s value; then the value is made and stored. Storing moves `AWSPENDING` to this
     /// version wherever it is, so the time between the guard and the store is kept short: making a value is local
     /// work, and a target that changes its system before the store (one that mints the credential) checks
     /// [`CreateContext::still_pending`] itself right before it mints. Whether an earlier attempt already stored the
@@ -233,11 +249,15 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         token: &str,
         rotation_token: Option<&str>,
     ) -> Result<Outcome, RotationError> {
-        let current = self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT").await?;
-        let description = self.shared.secrets.describe(secret_id).await?;
+        let (current, description) = tokio::join!(
+            self.required(secret_id, Selector::Stage(AWSCURRENT), "AWSCURRENT"),
+            self.shared.secrets.describe(secret_id)
+        );
+        let description = description?;
         if guard(&description, token)? == Verdict::AlreadyCurrent {
             return Ok(Outcome::AlreadyCurrent);
         }
+        let current = current?;
         let arn = description.arn.as_str();
         let settings = self.settings(&description)?;
         let password = self.shared.password(&settings.policy, arn).await?;
