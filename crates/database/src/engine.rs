@@ -169,9 +169,13 @@ pub trait Engine: Send + Sync + Debug + 'static {
         password: &Password,
     ) -> impl Future<Output = Result<(), RotationError>> + Send;
 
-    /// Whether createSecret asks the server, as the admin, about the other user's name
-    /// ([`Engine::refuse_name`]) before storing an alternating user's pending secret.
-    const ASKS_ABOUT_NAMES: bool = false;
+    /// Whether createSecret must ask the server, as the admin, about the other user's name `name`
+    /// ([`Engine::refuse_name`]) before storing an alternating user's pending secret: only when not every server
+    /// the engine supports is known to take it. Asking costs a read of the admin secret and a login.
+    fn asks_about_name(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
 
     /// Alternating users, at createSecret: why the server would not take `name` (over its limit on names), when
     /// only the server knows; `None` when it would.

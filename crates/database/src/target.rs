@@ -170,8 +170,8 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         Ok(())
     }
 
-    /// The next secret; for alternating users on an engine that [asks about names](Engine::ASKS_ABOUT_NAMES), the
-    /// other user's name is put to the server, as the admin, before anything is stored.
+    /// The next secret; for alternating users whose other user's name [only the server can
+    /// judge](Engine::asks_about_name), the name is put to the server, as the admin, before anything is stored.
     async fn create(
         &self,
         ctx: &CreateContext<'_>,
@@ -179,10 +179,11 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         password: Password,
     ) -> Result<Secret, RotationError> {
         let next = self.next_secret(current, password)?;
-        if self.config.strategy == Strategy::AlternatingUsers && E::ASKS_ABOUT_NAMES {
+        let name = next.require_str("username")?;
+        if self.config.strategy == Strategy::AlternatingUsers && self.engine.asks_about_name(name) {
             let user = self.engine.connection(current)?;
             let mut admin = self.admin(&ctx.lookup(&next, current), &user).await?;
-            if let Some(reason) = self.engine.refuse_name(&mut admin, next.require_str("username")?).await? {
+            if let Some(reason) = self.engine.refuse_name(&mut admin, name).await? {
                 return Err(current.invalid("username", reason));
             }
         }

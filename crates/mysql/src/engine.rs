@@ -6,7 +6,7 @@ use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
 use crate::account::{Account, unsafe_name};
 use crate::alternating::{name_limit, sync_and_set_password};
 use crate::connect::{MysqlSession, connect};
-use crate::defaults::{DEFAULT_PORT, ENGINES};
+use crate::defaults::{DEFAULT_PORT, ENGINES, NAME_EVERY_SERVER_TAKES};
 use crate::error::codes;
 use crate::privileges::privileged_rights;
 use crate::statements::{PasswordChange, alter_password, credential_texts, set_password_hash};
@@ -83,7 +83,11 @@ impl Engine for MysqlEngine {
 
     /// `RETAIN CURRENT PASSWORD` with the same password again would drop the retained one.
     const CHECK_PENDING_FIRST: bool = true;
-    const ASKS_ABOUT_NAMES: bool = true;
+
+    /// A name of at most [`NAME_EVERY_SERVER_TAKES`] characters needs no admin at createSecret.
+    fn asks_about_name(&self, name: &str) -> bool {
+        name.chars().count() > NAME_EVERY_SERVER_TAKES
+    }
 
     fn name(&self) -> &'static str {
         "mysql"
