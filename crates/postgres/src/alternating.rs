@@ -9,20 +9,29 @@
 //! refused before any change, naming it. A GRANT or REVOKE the server skips with a warning (the admin holds the
 //! privilege without the right to pass it on) fails the step naming the privilege.
 //!
+//! The sync costs a few round trips, whatever the users hold: one reads both users (four queries, pipelined), and
+//! one sends every change as one batch inside a transaction, which commits itself unless it grants or revokes
+//! privileges; then the check after revokes travels with the batch, and a third round trip commits, or rolls back
+//! when the server skipped one. A sync that fails changes nothing, and a retry does it all again.
+//!
 //! The admin runs none of the user's code: the session's `search_path` is pinned at startup
 //! ([`crate::connect::PINNED_SEARCH_PATH`]) and every function, operator and type in this file's SQL is
 //! schema-qualified, so a function or operator the user planted (`public.quote_ident(name)`) never wins overload
 //! resolution. Statements are built from catalog keywords and names quoted with postgres-protocol's escaping or by
 //! the server's own `quote_ident`, `regclass` and `regprocedure` output; setting values are quoted with
-//! postgres-protocol's escaping, or travel as bind parameters.
+//! postgres-protocol's escaping.
 
 use std::collections::BTreeMap;
 
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::CLONE_SUFFIX;
+use tokio_postgres::Row;
+use tokio_postgres::error::DbError;
+use tokio_postgres::types::Type;
 
-use crate::connect::PostgresSession;
+use crate::connect::{PINNED_SEARCH_PATH, Param, PostgresSession};
+use crate::error::not_applied;
 use crate::password::password_statement;
 
 /// Privileges that may appear in `aclexplode` and be granted again as keywords.
@@ -52,39 +61,51 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     ("BYPASSRLS", "NOBYPASSRLS"),
 ];
 
-/// A role's attributes: [`ATTRIBUTES`], the connection limit, VALID UNTIL as text (the session's `DateStyle` is
-/// pinned), whether it may log in, and whether its password expired.
-const ATTRIBUTES_SQL: &str = "SELECT rolcreatedb, rolcreaterole, rolinherit, rolreplication, rolbypassrls, rolconnlimit, \
-     rolvaliduntil::pg_catalog.text, rolcanlogin, \
+/// The attributes of the roles named in `$1` (`name[]`), each row tagged by its role: [`ATTRIBUTES`], the
+/// connection limit, VALID UNTIL as text (the session's `DateStyle` is pinned), whether it may log in, and whether
+/// its password expired.
+const ATTRIBUTES_SQL: &str = "SELECT rolname::pg_catalog.text, rolcreatedb, rolcreaterole, rolinherit, rolreplication, \
+     rolbypassrls, rolconnlimit, rolvaliduntil::pg_catalog.text, rolcanlogin, \
      COALESCE(rolvaliduntil OPERATOR(pg_catalog.<) pg_catalog.now(), false) \
-     FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
+     FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) ANY ($1)";
 
-const MEMBERSHIPS_SQL: &str = "SELECT r.rolname::pg_catalog.text, m.admin_option FROM pg_catalog.pg_auth_members m \
+/// The role memberships of the roles named in `$1`: (member, role, admin option).
+const MEMBERSHIPS_SQL: &str = "SELECT u.rolname::pg_catalog.text, r.rolname::pg_catalog.text, m.admin_option \
+     FROM pg_catalog.pg_auth_members m \
      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid \
-     JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) m.member WHERE u.rolname OPERATOR(pg_catalog.=) $1";
+     JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) m.member \
+     WHERE u.rolname OPERATOR(pg_catalog.=) ANY ($1)";
 
-const SETTINGS_SQL: &str = "SELECT d.datname::pg_catalog.text, s.setconfig FROM pg_catalog.pg_db_role_setting s \
+/// The per-role settings of the roles named in `$1`: (role, database or NULL for all, `name=value` entries).
+const SETTINGS_SQL: &str = "SELECT r.rolname::pg_catalog.text, d.datname::pg_catalog.text, s.setconfig \
+     FROM pg_catalog.pg_db_role_setting s \
      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.setrole \
      LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.setdatabase \
-     WHERE r.rolname OPERATOR(pg_catalog.=) $1";
+     WHERE r.rolname OPERATOR(pg_catalog.=) ANY ($1)";
 
-/// The privileges granted directly to a role: (object kind, object, column or empty, privilege, grantable).
-const PRIVILEGES_SQL: &str = "WITH me AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1) \
-     SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, \
+/// The privileges granted directly to the roles named in `$1`: (role, object kind, object, column or empty,
+/// privilege, grantable).
+const PRIVILEGES_SQL: &str = "WITH me AS (SELECT oid, rolname FROM pg_catalog.pg_roles \
+       WHERE rolname OPERATOR(pg_catalog.=) ANY ($1)) \
+     SELECT me.rolname::pg_catalog.text, \
+            CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, \
             c.oid::pg_catalog.regclass::pg_catalog.text, '', a.privilege_type, a.is_grantable \
        FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a, me \
       WHERE a.grantee OPERATOR(pg_catalog.=) me.oid \
         AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r','v','m','f','p','S']::pg_catalog.\"char\"[]) \
-     UNION ALL SELECT 'TABLE', c.oid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(t.attname::pg_catalog.text), \
-            a.privilege_type, a.is_grantable \
+     UNION ALL SELECT me.rolname::pg_catalog.text, 'TABLE', c.oid::pg_catalog.regclass::pg_catalog.text, \
+            pg_catalog.quote_ident(t.attname::pg_catalog.text), a.privilege_type, a.is_grantable \
        FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.attrelid, \
             pg_catalog.aclexplode(t.attacl) a, me \
       WHERE a.grantee OPERATOR(pg_catalog.=) me.oid AND NOT t.attisdropped \
-     UNION ALL SELECT 'SCHEMA', pg_catalog.quote_ident(n.nspname::pg_catalog.text), '', a.privilege_type, a.is_grantable \
+     UNION ALL SELECT me.rolname::pg_catalog.text, 'SCHEMA', pg_catalog.quote_ident(n.nspname::pg_catalog.text), '', \
+            a.privilege_type, a.is_grantable \
        FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a, me WHERE a.grantee OPERATOR(pg_catalog.=) me.oid \
-     UNION ALL SELECT 'ROUTINE', p.oid::pg_catalog.regprocedure::pg_catalog.text, '', a.privilege_type, a.is_grantable \
+     UNION ALL SELECT me.rolname::pg_catalog.text, 'ROUTINE', p.oid::pg_catalog.regprocedure::pg_catalog.text, '', \
+            a.privilege_type, a.is_grantable \
        FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a, me WHERE a.grantee OPERATOR(pg_catalog.=) me.oid \
-     UNION ALL SELECT 'DATABASE', pg_catalog.quote_ident(d.datname::pg_catalog.text), '', a.privilege_type, a.is_grantable \
+     UNION ALL SELECT me.rolname::pg_catalog.text, 'DATABASE', pg_catalog.quote_ident(d.datname::pg_catalog.text), '', \
+            a.privilege_type, a.is_grantable \
        FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a, me \
       WHERE a.grantee OPERATOR(pg_catalog.=) me.oid AND d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()";
 
@@ -106,7 +127,7 @@ pub async fn privileged_rights(admin: &PostgresSession, user: &str) -> Result<Ve
                     OR g.rolname OPERATOR(pg_catalog.=) ANY ({PRIVILEGED_ROLES}) OR g.rolname OPERATOR(pg_catalog.=) $2)) \
          FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1"
     );
-    let rows = admin.query(&sql, &[&user, &admin_user]).await?;
+    let rows = admin.query(&sql, &[(&user, Type::NAME), (&admin_user, Type::NAME)]).await?;
     let Some(row) = rows.first() else { return Ok(Vec::new()) };
     let mut rights = Vec::new();
     for (i, name) in ["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"].iter().enumerate() {
@@ -119,69 +140,174 @@ pub async fn privileged_rights(admin: &PostgresSession, user: &str) -> Result<Ve
 }
 
 /// Creates `inactive` when missing, brings it in line with `active` both ways, and sets its password (as a
-/// verifier). Idempotent: every statement adds only what is missing, removes only what is extra, or sets what is
-/// already set.
+/// verifier), all in one transaction. Idempotent: every statement adds only what is missing, removes only what is
+/// extra, or sets what is already set, and a sync that fails changes nothing.
 pub async fn sync_and_set_password(
     admin: &PostgresSession,
     active: &str,
     inactive: &str,
     password: &str,
 ) -> Result<(), RotationError> {
-    let rows = admin.query(ATTRIBUTES_SQL, &[&active]).await?;
-    let row = rows.first().ok_or_else(|| {
+    let (wanted, present) = read_pair(admin, active, inactive).await?;
+    let wanted = wanted.ok_or_else(|| {
         RotationError::target(
             TargetErrorKind::Rejected,
             admin.connection().address(),
             format!("the active user {active:?} does not exist; check the secret's username"),
         )
     })?;
-    let current = admin.query(ATTRIBUTES_SQL, &[&inactive]).await?;
-    if let Some(why) = disabled(row) {
+    if let Some(why) = disabled(&wanted.attributes) {
         return Err(refuse_disabled(admin, active, format!("the active user {active:?} {why}")));
     }
-    match current.first() {
-        Some(current) => {
-            if let Some(why) = disabled(current) {
-                let who = format!("{inactive:?}, the other user of the pair, {why} while {active:?} can log in");
-                return Err(refuse_disabled(admin, inactive, who));
-            }
+    if let Some(why) = present.as_ref().and_then(|present| disabled(&present.attributes)) {
+        let who = format!("{inactive:?}, the other user of the pair, {why} while {active:?} can log in");
+        return Err(refuse_disabled(admin, inactive, who));
+    }
+
+    let plan = plan(inactive, &wanted, present.as_ref());
+    // Only a GRANT or REVOKE of a privilege is skipped with a warning, and only a REVOKE can leave something
+    // behind (another grantor's grant): without them the batch commits itself.
+    let changes_privileges = plan.statements.iter().any(|s| matches!(s, Statement::Privilege { .. }));
+    let revokes = plan.statements.iter().any(|s| matches!(s, Statement::Privilege { revoke: true, .. }));
+    let names: &[&str] = &[inactive];
+    let check: &[Param<'_>] = &[(&names, Type::NAME_ARRAY)];
+    let batch = plan.batch(inactive, password, !changes_privileges);
+    let (rows, warnings) = match admin.apply(&batch, revokes.then_some((PRIVILEGES_SQL, check))).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            rollback(admin).await;
+            return Err(error);
         }
-        None => admin.execute(&format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive))).await?,
+    };
+    if !warnings.is_empty() {
+        rollback(admin).await;
+        return Err(skipped(admin, inactive, &plan, &warnings).await);
     }
-
-    // Attributes, LOGIN and the password in one statement.
-    let mut options = vec!["LOGIN".to_owned()];
-    for (i, (yes, no)) in ATTRIBUTES.iter().enumerate() {
-        options.push((if row.get::<_, bool>(i) { yes } else { no }).to_string());
+    let left: Vec<String> = privileges_by_role(&rows)
+        .remove(inactive)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(privilege, grantable)| wanted.privileges.get(privilege).is_none_or(|w| *grantable && !w))
+        .map(|(privilege, _)| on(&privilege))
+        .collect();
+    if !left.is_empty() {
+        rollback(admin).await;
+        return Err(RotationError::target(
+            TargetErrorKind::Rejected,
+            admin.connection().address(),
+            format!(
+                "{inactive:?} holds {} which {active:?} does not, and the admin cannot revoke it (another role granted it); revoke it by hand so the two users stay alike",
+                left.join(", ")
+            ),
+        ));
     }
-    options.push(format!("CONNECTION LIMIT {}", row.get::<_, i32>(5)));
-    options.push(match row.get::<_, Option<String>>(6) {
-        Some(until) => format!("VALID UNTIL {}", escape_literal(&until)),
-        None => "VALID UNTIL 'infinity'".to_owned(),
-    });
-    // REPLICATION and BYPASSRLS need a superuser to change: only name them when they must change (a role just
-    // created has neither).
-    let (replication, bypassrls) = current.first().map_or((false, false), |c| (c.get::<_, bool>(3), c.get(4)));
-    options.retain(|o| {
-        !((o == "REPLICATION" && replication)
-            || (o == "NOREPLICATION" && !replication)
-            || (o == "BYPASSRLS" && bypassrls)
-            || (o == "NOBYPASSRLS" && !bypassrls))
-    });
-    admin.execute(&password_statement(inactive, password, &options.join(" "))).await?;
-
-    sync_memberships(admin, active, inactive).await?;
-    sync_settings(admin, active, inactive).await?;
-    sync_privileges(admin, active, inactive).await
+    if changes_privileges {
+        admin.execute("COMMIT").await?;
+    }
+    Ok(())
 }
 
-/// Why a user of the pair counts as disabled by an operator (NOLOGIN, or a VALID UNTIL in the past), from its
-/// [`ATTRIBUTES_SQL`] row; `None` when it may log in.
-fn disabled(row: &tokio_postgres::Row) -> Option<String> {
-    if !row.get::<_, bool>(7) {
+/// Ends the sync's transaction without applying anything; a failure of its own (the connection is gone, which
+/// ends the transaction too) changes nothing.
+async fn rollback(admin: &PostgresSession) {
+    admin.execute("ROLLBACK").await.ok();
+}
+
+/// What the sync compares of one user.
+#[derive(Debug, Default)]
+struct Facets {
+    attributes: Attributes,
+    /// The roles it is a member of, with the admin option.
+    memberships: BTreeMap<String, bool>,
+    /// Its settings by (database, or `None` for all, and name): the text the server stored.
+    settings: BTreeMap<(Option<String>, String), String>,
+    /// The privileges granted to it directly, with the grant option.
+    privileges: BTreeMap<Privilege, bool>,
+}
+
+/// A role's attributes, from its [`ATTRIBUTES_SQL`] row.
+#[derive(Debug, Default)]
+struct Attributes {
+    /// [`ATTRIBUTES`], in order.
+    flags: [bool; ATTRIBUTES.len()],
+    connection_limit: i32,
+    /// VALID UNTIL, `None` for none.
+    valid_until: Option<String>,
+    can_login: bool,
+    /// VALID UNTIL is in the past.
+    expired: bool,
+}
+
+impl Attributes {
+    fn of(row: &Row) -> Self {
+        Self {
+            flags: std::array::from_fn(|i| row.get(1 + i)),
+            connection_limit: row.get(6),
+            valid_until: row.get(7),
+            can_login: row.get(8),
+            expired: row.get(9),
+        }
+    }
+}
+
+/// Both users as the sync compares them, read in one round trip; `None` for a user that does not exist.
+async fn read_pair(
+    admin: &PostgresSession,
+    active: &str,
+    inactive: &str,
+) -> Result<(Option<Facets>, Option<Facets>), RotationError> {
+    let names: &[&str] = &[active, inactive];
+    let both: &[Param<'_>] = &[(&names, Type::NAME_ARRAY)];
+    let [attributes, memberships, settings, privileges] = admin
+        .queries([(ATTRIBUTES_SQL, both), (MEMBERSHIPS_SQL, both), (SETTINGS_SQL, both), (PRIVILEGES_SQL, both)])
+        .await?;
+    let mut users: BTreeMap<String, Facets> = attributes
+        .iter()
+        .map(|row| (row.get(0), Facets { attributes: Attributes::of(row), ..Facets::default() }))
+        .collect();
+    for row in &memberships {
+        if let Some(user) = users.get_mut(row.get::<_, &str>(0)) {
+            user.memberships.insert(row.get(1), row.get(2));
+        }
+    }
+    for row in &settings {
+        if let Some(user) = users.get_mut(row.get::<_, &str>(0)) {
+            let database: Option<String> = row.get(1);
+            for entry in row.get::<_, Vec<String>>(2) {
+                if let Some((name, value)) = entry.split_once('=') {
+                    user.settings.insert((database.clone(), name.to_owned()), value.to_owned());
+                }
+            }
+        }
+    }
+    for (role, held) in privileges_by_role(&privileges) {
+        if let Some(user) = users.get_mut(&role) {
+            user.privileges = held;
+        }
+    }
+    Ok((users.remove(active), users.remove(inactive)))
+}
+
+/// One privilege held directly: (kind, object, column or empty, privilege).
+type Privilege = (String, String, String, String);
+
+/// [`PRIVILEGES_SQL`]'s rows by role: the privileges rotor grants again, with the grant option.
+fn privileges_by_role(rows: &[Row]) -> BTreeMap<String, BTreeMap<Privilege, bool>> {
+    let mut roles: BTreeMap<String, BTreeMap<Privilege, bool>> = BTreeMap::new();
+    for row in rows.iter().filter(|row| PRIVILEGES.contains(&row.get::<_, &str>(4))) {
+        roles.entry(row.get(0)).or_default().insert((row.get(1), row.get(2), row.get(3), row.get(4)), row.get(5));
+    }
+    roles
+}
+
+/// Why a user of the pair counts as disabled by an operator (NOLOGIN, or a VALID UNTIL in the past); `None` when
+/// it may log in.
+fn disabled(attributes: &Attributes) -> Option<String> {
+    if !attributes.can_login {
         Some("cannot log in (NOLOGIN)".to_owned())
-    } else if row.get::<_, bool>(8) {
-        Some(format!("has a password that expired (VALID UNTIL {})", row.get::<_, String>(6)))
+    } else if attributes.expired {
+        let until = attributes.valid_until.as_deref().unwrap_or_default();
+        Some(format!("has a password that expired (VALID UNTIL {until})"))
     } else {
         None
     }
@@ -202,38 +328,109 @@ fn refuse_disabled(admin: &PostgresSession, user: &str, who: String) -> Rotation
     )
 }
 
+/// What brings the inactive user in line with the active one.
+#[derive(Debug)]
+struct Plan {
+    /// The inactive user does not exist yet.
+    create: bool,
+    /// The options of the ALTER ROLE that sets the password: LOGIN and the active user's attributes.
+    options: String,
+    /// The other statements, in the order they run: memberships, settings, privileges (what is lacking granted,
+    /// then what is extra revoked), and the settings copied `FROM CURRENT` last.
+    statements: Vec<Statement>,
+}
+
+/// One statement of a [`Plan`].
+#[derive(Debug, PartialEq)]
+enum Statement {
+    /// One the server applies, or refuses with an error.
+    Plain(String),
+    /// A GRANT or REVOKE of a privilege, and what it changes (`SELECT ON TABLE public.t to "app"`): the server
+    /// skips one the admin may not pass on with a warning only.
+    Privilege { sql: String, what: String, revoke: bool },
+}
+
+impl Statement {
+    fn sql(&self) -> &str {
+        match self {
+            Statement::Plain(sql) | Statement::Privilege { sql, .. } => sql,
+        }
+    }
+}
+
+impl Plan {
+    /// The batch that applies the plan and sets `inactive`'s password (as a verifier) inside a transaction, which
+    /// it commits itself only when `commit`.
+    fn batch(&self, inactive: &str, password: &str, commit: bool) -> String {
+        let mut batch = vec!["BEGIN".to_owned()];
+        if self.create {
+            batch.push(format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive)));
+        }
+        batch.push(password_statement(inactive, password, &self.options));
+        batch.extend(self.statements.iter().map(|statement| statement.sql().to_owned()));
+        if commit {
+            batch.push("COMMIT".to_owned());
+        }
+        batch.join(";\n")
+    }
+}
+
+/// The plan that brings `inactive` (`present`, `None` when it does not exist) in line with the active user
+/// (`wanted`). With users already alike, it has no statement but the password's.
+fn plan(inactive: &str, wanted: &Facets, present: Option<&Facets>) -> Plan {
+    let missing = Facets::default();
+    let held = present.unwrap_or(&missing);
+    let mut statements = memberships(inactive, wanted, held);
+    let copied = settings(inactive, wanted, held, &mut statements);
+    statements.extend(privileges(inactive, wanted, held));
+    statements.extend(copied);
+    Plan { create: present.is_none(), options: options(&wanted.attributes, &held.attributes), statements }
+}
+
+/// LOGIN and the attributes of the active user (`wanted`), for the ALTER ROLE that sets the password.
+/// REPLICATION and BYPASSRLS need a superuser to change: they are only named when they must change (a role just
+/// created has neither).
+fn options(wanted: &Attributes, held: &Attributes) -> String {
+    let mut options = vec!["LOGIN".to_owned()];
+    for (i, ((yes, no), on)) in ATTRIBUTES.iter().zip(wanted.flags).enumerate() {
+        let superuser_only = matches!(*yes, "REPLICATION" | "BYPASSRLS");
+        if !(superuser_only && on == held.flags[i]) {
+            options.push((if on { yes } else { no }).to_string());
+        }
+    }
+    options.push(format!("CONNECTION LIMIT {}", wanted.connection_limit));
+    options.push(match &wanted.valid_until {
+        Some(until) => format!("VALID UNTIL {}", escape_literal(until)),
+        None => "VALID UNTIL 'infinity'".to_owned(),
+    });
+    options.join(" ")
+}
+
 /// Role memberships: the inactive user is in every role the active user is in (with the same admin option), in
 /// no other, and the clone is in the original role.
-async fn sync_memberships(admin: &PostgresSession, active: &str, inactive: &str) -> Result<(), RotationError> {
-    let memberships = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<String, bool> {
-        rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1))).collect()
-    };
-    let mut wanted = memberships(admin.query(MEMBERSHIPS_SQL, &[&active]).await?);
-    wanted.remove(inactive);
+fn memberships(inactive: &str, wanted: &Facets, held: &Facets) -> Vec<Statement> {
+    let mut roles = wanted.memberships.clone();
+    roles.remove(inactive);
     if let Some(base) = inactive.strip_suffix(CLONE_SUFFIX) {
-        wanted.entry(base.to_owned()).or_insert(false);
+        roles.entry(base.to_owned()).or_insert(false);
     }
-    let present = memberships(admin.query(MEMBERSHIPS_SQL, &[&inactive]).await?);
     let user = escape_identifier(inactive);
     let mut statements = Vec::new();
-    for (role, admin_option) in &wanted {
+    for (role, admin_option) in &roles {
         let role_sql = escape_identifier(role);
-        match present.get(role) {
-            Some(held) if held == admin_option => {}
-            Some(true) => statements.push(format!("REVOKE ADMIN OPTION FOR {role_sql} FROM {user};")),
+        match held.memberships.get(role) {
+            Some(option) if option == admin_option => {}
+            Some(true) => statements.push(format!("REVOKE ADMIN OPTION FOR {role_sql} FROM {user}")),
             _ => {
                 let with = if *admin_option { " WITH ADMIN OPTION" } else { "" };
-                statements.push(format!("GRANT {role_sql} TO {user}{with};"));
+                statements.push(format!("GRANT {role_sql} TO {user}{with}"));
             }
         }
     }
-    for role in present.keys().filter(|role| !wanted.contains_key(*role)) {
-        statements.push(format!("REVOKE {} FROM {user};", escape_identifier(role)));
+    for role in held.memberships.keys().filter(|role| !roles.contains_key(*role)) {
+        statements.push(format!("REVOKE {} FROM {user}", escape_identifier(role)));
     }
-    if !statements.is_empty() {
-        admin.execute(&statements.join("\n")).await?;
-    }
-    Ok(())
+    statements.into_iter().map(Statement::Plain).collect()
 }
 
 /// Settings whose stored text is a list of quoted names: given back as one literal, it would be read as one name.
@@ -246,72 +443,46 @@ const QUOTED_LISTS: &[&str] = &[
     "shared_preload_libraries",
 ];
 
-/// Per-role settings (`ALTER ROLE ... [IN DATABASE ...] SET`), both ways. A value is copied as the literal text the
-/// server stored, never applied to the admin's session: a user's `transaction_read_only`, `statement_timeout`,
-/// `idle_in_transaction_session_timeout` or `role` would otherwise steer the admin's own transaction. Only the
-/// [`QUOTED_LISTS`] are applied, inside a transaction (`set_config(.., true)`, a bind parameter parsed as the server
-/// parses the stored text) and copied with `FROM CURRENT`; the commit ends it.
-async fn sync_settings(admin: &PostgresSession, active: &str, inactive: &str) -> Result<(), RotationError> {
-    let settings_of = |rows: Vec<tokio_postgres::Row>| -> BTreeMap<(Option<String>, String), String> {
-        let mut settings = BTreeMap::new();
-        for row in rows {
-            let database: Option<String> = row.get(0);
-            for entry in row.get::<_, Vec<String>>(1) {
-                if let Some((name, value)) = entry.split_once('=') {
-                    settings.insert((database.clone(), name.to_owned()), value.to_owned());
-                }
-            }
-        }
-        settings
-    };
-    let wanted = settings_of(admin.query(SETTINGS_SQL, &[&active]).await?);
-    let present = settings_of(admin.query(SETTINGS_SQL, &[&inactive]).await?);
+/// Per-role settings (`ALTER ROLE ... [IN DATABASE ...] SET`), both ways, pushed onto `statements`. A value is
+/// copied as the literal text the server stored, never applied to the admin's session: a user's
+/// `transaction_read_only`, `statement_timeout`, `idle_in_transaction_session_timeout` or `role` would otherwise
+/// steer the admin's own transaction. Only the [`QUOTED_LISTS`] are applied, for the rest of the transaction
+/// (`set_config(.., true)`, the value a literal the server parses as it parses the stored text), and copied with
+/// `FROM CURRENT`; `search_path` is pinned again right after each, so no later statement resolves a name with the
+/// user's. Those are returned, to run last; the commit ends them.
+fn settings(inactive: &str, wanted: &Facets, held: &Facets, statements: &mut Vec<Statement>) -> Vec<Statement> {
     let role = escape_identifier(inactive);
     let scope = |database: &Option<String>| match database {
         Some(db) => format!(" IN DATABASE {}", escape_identifier(db)),
         None => String::new(),
     };
-    for (database, name) in present.keys().filter(|key| !wanted.contains_key(*key)) {
-        admin.execute(&format!("ALTER ROLE {role}{} RESET {}", scope(database), escape_identifier(name))).await?;
+    for (database, name) in held.settings.keys().filter(|key| !wanted.settings.contains_key(*key)) {
+        statements.push(Statement::Plain(format!(
+            "ALTER ROLE {role}{} RESET {}",
+            scope(database),
+            escape_identifier(name)
+        )));
     }
-    for ((database, name), value) in &wanted {
-        if present.get(&(database.clone(), name.clone())) == Some(value) {
+    let mut copied = Vec::new();
+    for ((database, name), value) in &wanted.settings {
+        if held.settings.get(&(database.clone(), name.clone())) == Some(value) {
             continue;
         }
+        let (scope, name_sql) = (scope(database), escape_identifier(name));
         if !QUOTED_LISTS.iter().any(|list| list.eq_ignore_ascii_case(name)) {
-            let (scope, name, value) = (scope(database), escape_identifier(name), escape_literal(value));
-            admin.execute(&format!("ALTER ROLE {role}{scope} SET {name} TO {value}")).await?;
+            statements.push(Statement::Plain(format!(
+                "ALTER ROLE {role}{scope} SET {name_sql} TO {}",
+                escape_literal(value)
+            )));
             continue;
         }
-        admin.execute("BEGIN").await?;
-        let copied = async {
-            admin.query("SELECT pg_catalog.set_config($1, $2, true)", &[name, value]).await?;
-            admin
-                .execute(&format!(
-                    "ALTER ROLE {role}{} SET {} FROM CURRENT; COMMIT",
-                    scope(database),
-                    escape_identifier(name)
-                ))
-                .await
-        };
-        if let Err(error) = copied.await {
-            admin.execute("ROLLBACK").await.ok();
-            return Err(error);
-        }
+        copied.extend([
+            format!("SELECT pg_catalog.set_config({}, {}, true)", escape_literal(name), escape_literal(value)),
+            format!("ALTER ROLE {role}{scope} SET {name_sql} FROM CURRENT"),
+            format!("SELECT pg_catalog.set_config('search_path', {}, true)", escape_literal(PINNED_SEARCH_PATH)),
+        ]);
     }
-    Ok(())
-}
-
-/// One privilege held directly: (kind, object, column or empty, privilege).
-type Privilege = (String, String, String, String);
-
-async fn privileges_of(admin: &PostgresSession, role: &str) -> Result<BTreeMap<Privilege, bool>, RotationError> {
-    let rows = admin.query(PRIVILEGES_SQL, &[&role]).await?;
-    Ok(rows
-        .iter()
-        .filter(|row| PRIVILEGES.contains(&row.get::<_, String>(3).as_str()))
-        .map(|row| ((row.get(0), row.get(1), row.get(2), row.get(3)), row.get(4)))
-        .collect())
+    copied.into_iter().map(Statement::Plain).collect()
 }
 
 /// `SELECT ON TABLE public.t` or `SELECT (c) ON TABLE public.t`.
@@ -322,23 +493,22 @@ fn on(privilege: &Privilege) -> String {
 }
 
 /// Privileges granted directly to the active user are granted to the inactive one; those the inactive one holds
-/// beyond them are revoked afterwards. A privilege the admin cannot grant or revoke (it holds it without the right
-/// to pass it on, or another role granted it) fails the step, naming it.
-async fn sync_privileges(admin: &PostgresSession, active: &str, inactive: &str) -> Result<(), RotationError> {
-    let wanted = privileges_of(admin, active).await?;
-    let present = privileges_of(admin, inactive).await?;
+/// beyond them are revoked afterwards. One statement each, so that the one the server skips can be named.
+fn privileges(inactive: &str, wanted: &Facets, held: &Facets) -> Vec<Statement> {
     let user = escape_identifier(inactive);
-    // One statement each: a privilege the server skips (with only a warning) is named in the error.
-    for (privilege, grantable) in &wanted {
-        if present.get(privilege).is_none_or(|held| !held && *grantable) {
+    let mut statements = Vec::new();
+    for (privilege, grantable) in &wanted.privileges {
+        if held.privileges.get(privilege).is_none_or(|option| !option && *grantable) {
             let with = if *grantable { " WITH GRANT OPTION" } else { "" };
-            let sql = format!("GRANT {} TO {user}{with}", on(privilege));
-            admin.change(&sql, &format!("{} to {inactive:?}{with}", on(privilege))).await?;
+            statements.push(Statement::Privilege {
+                sql: format!("GRANT {} TO {user}{with}", on(privilege)),
+                what: format!("{} to {inactive:?}{with}", on(privilege)),
+                revoke: false,
+            });
         }
     }
-    let mut revoked = false;
-    for (privilege, grantable) in &present {
-        let (sql, what) = match wanted.get(privilege) {
+    for (privilege, grantable) in &held.privileges {
+        let (sql, what) = match wanted.privileges.get(privilege) {
             None => (format!("REVOKE {} FROM {user}", on(privilege)), on(privilege)),
             Some(false) if *grantable => (
                 format!("REVOKE GRANT OPTION FOR {} FROM {user}", on(privilege)),
@@ -346,27 +516,197 @@ async fn sync_privileges(admin: &PostgresSession, active: &str, inactive: &str) 
             ),
             Some(_) => continue,
         };
-        admin.change(&sql, &format!("{what} from {inactive:?}")).await?;
-        revoked = true;
+        statements.push(Statement::Privilege { sql, what: format!("{what} from {inactive:?}"), revoke: true });
     }
-    if !revoked {
-        return Ok(());
+    statements
+}
+
+/// The error for the GRANTs and REVOKEs the server skipped with a warning (`warnings`, in order), once the
+/// batch is rolled back. A warning names the object, not the statement: the plan's GRANTs and REVOKEs run again
+/// one at a time, in a transaction rolled back afterwards, until the server skips one, so that the error names
+/// that privilege. Only this failure, which a person must fix, costs those round trips.
+async fn skipped(admin: &PostgresSession, inactive: &str, plan: &Plan, warnings: &[DbError]) -> RotationError {
+    let culprit = async {
+        let mut begin = "BEGIN".to_owned();
+        if plan.create {
+            begin.push_str(&format!("; CREATE ROLE {} WITH LOGIN", escape_identifier(inactive)));
+        }
+        admin.execute(&begin).await?;
+        for statement in &plan.statements {
+            if let Statement::Privilege { sql, what, .. } = statement
+                && !admin.apply(sql, None).await?.1.is_empty()
+            {
+                return Ok(Some(what.clone()));
+            }
+        }
+        Ok::<_, RotationError>(None)
+    };
+    let what = culprit.await.ok().flatten();
+    rollback(admin).await;
+    let first = &warnings[0];
+    not_applied(admin.connection(), first.code(), first.message(), warnings.len() - 1, what.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn privilege(kind: &str, object: &str, column: &str, name: &str) -> Privilege {
+        (kind.to_owned(), object.to_owned(), column.to_owned(), name.to_owned())
     }
-    let left: Vec<String> = privileges_of(admin, inactive)
-        .await?
-        .into_iter()
-        .filter(|(privilege, grantable)| wanted.get(privilege).is_none_or(|w| *grantable && !w))
-        .map(|(privilege, _)| on(&privilege))
-        .collect();
-    if left.is_empty() {
-        return Ok(());
+
+    /// An active user: CREATEDB, a connection limit, a member of `readers`, two settings (one a quoted list) and
+    /// two privileges.
+    fn active() -> Facets {
+        let mut facets = Facets::default();
+        facets.attributes.flags = [true, false, true, false, false];
+        facets.attributes.connection_limit = 7;
+        facets.attributes.can_login = true;
+        facets.memberships.insert("readers".to_owned(), false);
+        facets.settings.insert((None, "work_mem".to_owned()), "8MB".to_owned());
+        facets.settings.insert((None, "search_path".to_owned()), "app, public".to_owned());
+        facets.privileges.insert(privilege("TABLE", "public.t", "", "SELECT"), false);
+        facets.privileges.insert(privilege("TABLE", "public.t", "id", "UPDATE"), true);
+        facets
     }
-    Err(RotationError::target(
-        TargetErrorKind::Rejected,
-        admin.connection().address(),
-        format!(
-            "{inactive:?} holds {} which {active:?} does not, and the admin cannot revoke it (another role granted it); revoke it by hand so the two users stay alike",
-            left.join(", ")
-        ),
-    ))
+
+    fn sqls(plan: &Plan) -> Vec<&str> {
+        plan.statements.iter().map(Statement::sql).collect()
+    }
+
+    #[test]
+    fn users_already_alike_need_no_statement_but_the_passwords() {
+        let wanted = active();
+        let mut present = active();
+        present.memberships.insert("app".to_owned(), false);
+        let plan = plan("app_clone", &wanted, Some(&present));
+        assert!(!plan.create);
+        assert_eq!(sqls(&plan), Vec::<&str>::new());
+        assert_eq!(plan.options, "LOGIN CREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 7 VALID UNTIL 'infinity'");
+        // With the clone active, the original user is not made a member of itself.
+        let mut clone = active();
+        clone.memberships.insert("app".to_owned(), false);
+        let plan = super::plan("app", &clone, Some(&active()));
+        assert_eq!(sqls(&plan), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_missing_clone_is_created_and_given_everything_with_quoted_lists_last() {
+        let plan = plan("app_clone", &active(), None);
+        assert!(plan.create);
+        assert_eq!(
+            sqls(&plan),
+            [
+                r#"GRANT "app" TO "app_clone""#,
+                r#"GRANT "readers" TO "app_clone""#,
+                r#"ALTER ROLE "app_clone" SET "work_mem" TO '8MB'"#,
+                r#"GRANT SELECT ON TABLE public.t TO "app_clone""#,
+                r#"GRANT UPDATE (id) ON TABLE public.t TO "app_clone" WITH GRANT OPTION"#,
+                "SELECT pg_catalog.set_config('search_path', 'app, public', true)",
+                r#"ALTER ROLE "app_clone" SET "search_path" FROM CURRENT"#,
+                "SELECT pg_catalog.set_config('search_path', 'pg_catalog,pg_temp', true)",
+            ]
+        );
+        assert_eq!(
+            plan.statements[3],
+            Statement::Privilege {
+                sql: r#"GRANT SELECT ON TABLE public.t TO "app_clone""#.to_owned(),
+                what: r#"SELECT ON TABLE public.t to "app_clone""#.to_owned(),
+                revoke: false,
+            }
+        );
+    }
+
+    #[test]
+    fn what_the_inactive_user_holds_beyond_the_active_one_is_taken_back_after_the_grants() {
+        let mut wanted = active();
+        wanted.privileges.insert(privilege("SCHEMA", "app", "", "USAGE"), false);
+        wanted.settings.insert((Some("we'ird db".to_owned()), "temp_tablespaces".to_owned()), "\"t s\"".to_owned());
+        let mut present = active();
+        present.memberships.insert("writers".to_owned(), false);
+        present.memberships.insert("readers".to_owned(), true);
+        present.settings.insert((Some("db".to_owned()), "lock_timeout".to_owned()), "1".to_owned());
+        present.privileges.insert(privilege("TABLE", "public.t", "", "SELECT"), true);
+        present.privileges.insert(privilege("ROUTINE", "public.f(integer)", "", "EXECUTE"), false);
+        let plan = plan("app", &wanted, Some(&present));
+        assert_eq!(
+            sqls(&plan),
+            [
+                r#"REVOKE ADMIN OPTION FOR "readers" FROM "app""#,
+                r#"REVOKE "writers" FROM "app""#,
+                r#"ALTER ROLE "app" IN DATABASE "db" RESET "lock_timeout""#,
+                r#"GRANT USAGE ON SCHEMA app TO "app""#,
+                r#"REVOKE EXECUTE ON ROUTINE public.f(integer) FROM "app""#,
+                r#"REVOKE GRANT OPTION FOR SELECT ON TABLE public.t FROM "app""#,
+                r#"SELECT pg_catalog.set_config('temp_tablespaces', '"t s"', true)"#,
+                r#"ALTER ROLE "app" IN DATABASE "we'ird db" SET "temp_tablespaces" FROM CURRENT"#,
+                "SELECT pg_catalog.set_config('search_path', 'pg_catalog,pg_temp', true)",
+            ]
+        );
+        let revokes: Vec<&str> = plan
+            .statements
+            .iter()
+            .filter_map(|s| match s {
+                Statement::Privilege { what, revoke: true, .. } => Some(what.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            revokes,
+            [
+                r#"EXECUTE ON ROUTINE public.f(integer) from "app""#,
+                r#"the grant option of SELECT ON TABLE public.t from "app""#
+            ]
+        );
+    }
+
+    #[test]
+    fn replication_and_bypassrls_are_named_only_when_they_change() {
+        let mut wanted =
+            Attributes { can_login: true, valid_until: Some("2030-01-01 00:00:00+00".into()), ..Default::default() };
+        assert_eq!(
+            options(&wanted, &Attributes::default()),
+            "LOGIN NOCREATEDB NOCREATEROLE NOINHERIT CONNECTION LIMIT 0 VALID UNTIL '2030-01-01 00:00:00+00'"
+        );
+        wanted.flags = [false, false, true, true, false];
+        let mut held = Attributes::default();
+        held.flags[4] = true;
+        assert_eq!(
+            options(&wanted, &held),
+            "LOGIN NOCREATEDB NOCREATEROLE INHERIT REPLICATION NOBYPASSRLS CONNECTION LIMIT 0 VALID UNTIL '2030-01-01 00:00:00+00'"
+        );
+    }
+
+    #[test]
+    fn the_batch_is_one_transaction_with_a_verifier_and_commits_only_when_told() {
+        let plan = plan("app_clone", &active(), None);
+        let batch = plan.batch("app_clone", "s3cret-Pa55word", false);
+        assert!(!batch.contains("s3cret-Pa55word"), "{batch}");
+        let statements: Vec<&str> = batch.split(";\n").collect();
+        assert_eq!(statements[..2], ["BEGIN", r#"CREATE ROLE "app_clone" WITH LOGIN"#]);
+        assert!(
+            statements[2]
+                .starts_with(&format!(r#"ALTER ROLE "app_clone" WITH {} PASSWORD 'SCRAM-SHA-256$"#, plan.options)),
+            "{batch}"
+        );
+        assert_eq!(statements[3..], sqls(&plan)[..]);
+        let alike = super::plan("app", &active(), Some(&active()));
+        let batch = alike.batch("app", "s3cret-Pa55word", true);
+        let statements: Vec<&str> = batch.split(";\n").collect();
+        assert_eq!((statements.len(), statements[0], statements[2]), (3, "BEGIN", "COMMIT"), "{batch}");
+    }
+
+    #[test]
+    fn a_disabled_user_is_named_with_why() {
+        let mut attributes = Attributes { can_login: false, ..Default::default() };
+        assert_eq!(disabled(&attributes).as_deref(), Some("cannot log in (NOLOGIN)"));
+        attributes.can_login = true;
+        assert_eq!(disabled(&attributes), None);
+        attributes.expired = true;
+        attributes.valid_until = Some("2001-01-01 00:00:00+00".to_owned());
+        assert_eq!(
+            disabled(&attributes).as_deref(),
+            Some("has a password that expired (VALID UNTIL 2001-01-01 00:00:00+00)")
+        );
+    }
 }

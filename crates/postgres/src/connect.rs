@@ -1,7 +1,9 @@
 //! Connecting to PostgreSQL with a credential, in a TLS mode, and a session whose every call is bounded.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use rotation_core::RotationError;
@@ -9,7 +11,7 @@ use rotation_database::{DatabaseConfig, LoginFields, Purpose, TlsMode, no_answer
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::{DbError, SqlState};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
 
 use crate::error::{classify, not_applied};
@@ -79,24 +81,49 @@ impl PostgresSession {
     /// Runs statements (no parameters, no rows). A GRANT or REVOKE among them that the server did not fully
     /// apply fails the call, with the server's words: PostgreSQL answers it with a warning, not an error.
     pub async fn execute(&self, sql: &str) -> Result<(), RotationError> {
-        self.bounded("a statement", self.client.batch_execute(sql), None).await
+        self.bounded("a statement", self.client.batch_execute(sql)).await
     }
 
-    /// Runs one GRANT or REVOKE of `what` (`SELECT ON TABLE public.t to "app"`). When the server applies it in
-    /// part or not at all (the admin holds the privilege without the right to pass it on), the call fails naming
-    /// `what` and the fix.
-    pub async fn change(&self, sql: &str, what: &str) -> Result<(), RotationError> {
-        self.bounded("a statement", self.client.batch_execute(sql), Some(what)).await
+    /// Runs a query with bind parameters of the given types: one round trip, since the types need no prepare.
+    pub async fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, RotationError> {
+        self.bounded("a query", self.client.query_typed(sql, params)).await
     }
 
-    /// Runs a query with bind parameters.
-    pub async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, RotationError> {
-        self.bounded("a query", self.client.query(sql, params), None).await
+    /// Runs queries side by side, bounded as one call: tokio-postgres pipelines them, so they cost one round trip
+    /// together. Their rows come back in the order of the queries; a failure is the first query's that failed.
+    pub async fn queries<const N: usize>(
+        &self,
+        queries: [(&str, &[Param<'_>]); N],
+    ) -> Result<[Vec<Row>; N], RotationError> {
+        let calls = queries.map(|(sql, params)| -> Call<'_> { Box::pin(self.client.query_typed(sql, params)) });
+        self.bounded("a query", in_order(calls)).await
+    }
+
+    /// Runs `batch` (statements in the simple protocol) and, in the same round trip, `check`, a query that sees
+    /// what the batch did (inside the transaction the batch opened and left open). Returns the check's rows and
+    /// the server's warnings that a GRANT or REVOKE of the batch was not (fully) applied: the caller rolls the
+    /// transaction back before it reports them. When the batch fails, its error is the call's.
+    pub async fn apply(
+        &self,
+        batch: &str,
+        check: Option<(&str, &[Param<'_>])>,
+    ) -> Result<(Vec<Row>, Vec<DbError>), RotationError> {
+        let applied: Call<'_> = Box::pin(async { self.client.batch_execute(batch).await.map(|()| Vec::new()) });
+        let call = async {
+            match check {
+                None => in_order([applied]).await.map(|[rows]| rows),
+                Some((sql, params)) => {
+                    let checked: Call<'_> = Box::pin(self.client.query_typed(sql, params));
+                    in_order([applied, checked]).await.map(|[_, rows]| rows)
+                }
+            }
+        };
+        self.warned("a statement", call).await
     }
 
     /// Runs a query in the simple protocol (testSecret's probe, which may be any statement).
     pub async fn simple_query(&self, sql: &str) -> Result<(), RotationError> {
-        self.bounded("the test query", self.client.simple_query(sql), None).await.map(drop)
+        self.bounded("the test query", self.client.simple_query(sql)).await.map(drop)
     }
 
     /// The connection this session logged in with.
@@ -109,12 +136,26 @@ impl PostgresSession {
         self.mode
     }
 
+    /// A call bounded on the client side, whose warnings that a GRANT or REVOKE was not (fully) applied fail it.
     async fn bounded<T>(
         &self,
         what: &str,
         call: impl Future<Output = Result<T, tokio_postgres::Error>>,
-        changing: Option<&str>,
     ) -> Result<T, RotationError> {
+        let (result, warnings) = self.warned(what, call).await?;
+        match warnings.first() {
+            None => Ok(result),
+            Some(first) => Err(not_applied(&self.connection, first.code(), first.message(), warnings.len() - 1, None)),
+        }
+    }
+
+    /// A call bounded on the client side, with the server's warnings that a GRANT or REVOKE it made was not
+    /// (fully) applied.
+    async fn warned<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<(T, Vec<DbError>), RotationError> {
         self.notices.lock().expect("the notice list is never poisoned").clear();
         let result = match tokio::time::timeout(self.bound, call).await {
             Ok(result) => result.map_err(|e| classify(e, &self.connection, self.mode))?,
@@ -129,13 +170,37 @@ impl PostgresSession {
         // The connection task records a notice before it hands the call its answer, which follows the notice on
         // the wire: every warning of this call is here.
         let warnings = std::mem::take(&mut *self.notices.lock().expect("the notice list is never poisoned"));
-        match warnings.first() {
-            None => Ok(result),
-            Some(first) => {
-                Err(not_applied(&self.connection, first.code(), first.message(), warnings.len() - 1, changing))
+        Ok((result, warnings))
+    }
+}
+
+/// A bind parameter with its type, which lets a query travel with its parameters, without a prepare first.
+pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// One driver call of a pipeline.
+type Call<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send + 'a>>;
+
+/// Polls `calls` together, always in order, so each sends its request before the next one does: tokio-postgres
+/// writes them together and the server answers them in order, one round trip for all. Waits for every answer
+/// (none is left unread on the connection), then gives the rows in order, or the first call's error.
+async fn in_order<const N: usize>(mut calls: [Call<'_>; N]) -> Result<[Vec<Row>; N], tokio_postgres::Error> {
+    let mut answers: [Option<Result<Vec<Row>, tokio_postgres::Error>>; N] = std::array::from_fn(|_| None);
+    std::future::poll_fn(|cx| {
+        for (call, answer) in calls.iter_mut().zip(answers.iter_mut()) {
+            if answer.is_none()
+                && let Poll::Ready(result) = call.as_mut().poll(cx)
+            {
+                *answer = Some(result);
             }
         }
+        if answers.iter().all(Option::is_some) { Poll::Ready(()) } else { Poll::Pending }
+    })
+    .await;
+    let mut rows = Vec::with_capacity(N);
+    for answer in answers {
+        rows.push(answer.expect("every call answered")?);
     }
+    Ok(rows.try_into().unwrap_or_else(|_| unreachable!("one answer per call")))
 }
 
 /// The startup options of a session: `statement_timeout` always, and for [`Purpose::Rotor`] the pinned settings,
@@ -199,6 +264,7 @@ pub async fn connect(
         let mut newer = if purpose == Purpose::Rotor { &NEWER_PINS[refused_pins(&address)..] } else { &[] };
         loop {
             pg.options(startup_options(purpose, config, newer));
+            rotation_core::telemetry::count_login();
             let login = match &tls {
                 None => pg.connect(NoTls).await.map(|(client, conn)| spawn(client, conn, &notices)),
                 Some(tls) => pg.connect(tls.clone()).await.map(|(client, conn)| spawn(client, conn, &notices)),

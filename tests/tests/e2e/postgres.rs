@@ -576,10 +576,10 @@ async fn doctor_checks_settings_secret_database_and_admin_with_fixes() {
 }
 
 #[tokio::test]
-async fn an_alternating_rotation_interrupted_during_the_sync_finishes_it_on_the_retry() {
+async fn an_alternating_rotation_whose_sync_fails_changes_nothing_and_the_retry_finishes_it() {
     let case = setup("alternating-users", &unique("app"), vec![]).await;
     let superuser = case.pg.superuser(&case.db).await;
-    // A table the admin may not grant on: the first attempt stops halfway, after the clone got its password.
+    // A table the admin may not grant on: the first attempt fails, and its one transaction leaves nothing behind.
     superuser
         .batch_execute(&format!("CREATE TABLE ledger (id int); GRANT SELECT ON ledger TO {}", quote(&case.user)))
         .await
@@ -602,7 +602,10 @@ async fn an_alternating_rotation_interrupted_during_the_sync_finishes_it_on_the_
             .unwrap(),
     )
     .unwrap();
-    assert!(case.logs_in(&pending).await, "the interrupted attempt had already set the clone's password");
+    assert!(!case.logs_in(&pending).await, "the failed sync changed nothing: not even the clone's password");
+    let clone = pending["username"].as_str().unwrap();
+    let exists = superuser.query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[&clone]).await.unwrap();
+    assert_eq!(exists.get::<_, i64>(0), 0, "nor created the clone");
 
     // The operator fixes the admin's rights; the service retries the rotation with the same token.
     superuser
@@ -613,7 +616,6 @@ async fn an_alternating_rotation_interrupted_during_the_sync_finishes_it_on_the_
         let event = json!({"Step": step, "SecretId": case.arn, "ClientRequestToken": token});
         case.h.invoke("rotate-postgres", &event).await.unwrap_or_else(|e| panic!("{step}: {e:?}"));
     }
-    let clone = pending["username"].as_str().unwrap();
     let row = superuser.query_one("SELECT has_table_privilege($1, 'ledger', 'SELECT')", &[&clone]).await.unwrap();
     assert!(row.get::<_, bool>(0), "the retry finished bringing the clone in line");
 }
