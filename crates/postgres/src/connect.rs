@@ -9,7 +9,7 @@ use std::time::Duration;
 use rotation_core::RotationError;
 use rotation_database::{DatabaseConfig, LoginFields, Purpose, TlsMode, no_answer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::{ChannelBinding, SslMode};
 use tokio_postgres::error::{DbError, SqlState};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Row};
@@ -237,6 +237,77 @@ pub async fn connect(
     roots: &TlsRoots,
     config: &DatabaseConfig,
 ) -> Result<PostgresSession, RotationError> {
+    match login(connection, mode, purpose, roots, config, ChannelBinding::Prefer).await {
+        Ok(session) => Ok(session),
+        Err(LoginFailure::Failed(error)) => Err(error),
+        // Only a login that requires channel binding is refused for the lack of it.
+        Err(LoginFailure::Unbound) => Err(unbound(connection)),
+    }
+}
+
+/// A proof of possession in one login: `connection`'s password logs in as its user, and the server checked it.
+/// The login accepts only SCRAM-SHA-256-PLUS, bound to the TLS session (`channel_binding=require`): the server
+/// verified the password against the user's verifier and proved, in SCRAM's last message, that it holds the
+/// verifier, so `trust`, `password` or `md5` lines in `pg_hba.conf` (a login that proves nothing, or nothing of
+/// the verifier) never pass. `None` when the server authenticated the login any other way, or TLS is off: then
+/// only a wrong password tried beside it tells whether the server checks passwords
+/// ([`rotation_database::proven_by_login`]).
+pub async fn prove(
+    connection: &LoginFields,
+    mode: TlsMode,
+    roots: &TlsRoots,
+    config: &DatabaseConfig,
+) -> Result<Option<bool>, RotationError> {
+    if mode == TlsMode::Disable {
+        return Ok(None);
+    }
+    match login(connection, mode, Purpose::Rotor, roots, config, ChannelBinding::Require).await {
+        Ok(_) => Ok(Some(true)),
+        Err(LoginFailure::Unbound) => Ok(None),
+        Err(LoginFailure::Failed(error)) if error.is_authentication_failure() => Ok(Some(false)),
+        Err(LoginFailure::Failed(error)) => Err(error),
+    }
+}
+
+/// Why a login failed: the server authenticated it without the channel binding it required, or anything else.
+enum LoginFailure {
+    Unbound,
+    Failed(RotationError),
+}
+
+impl From<RotationError> for LoginFailure {
+    fn from(error: RotationError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// The error of a login refused because the server did not use channel binding.
+fn unbound(connection: &LoginFields) -> RotationError {
+    RotationError::target(
+        rotation_core::TargetErrorKind::Tls,
+        connection.address(),
+        "the server authenticated the login without SCRAM channel binding",
+    )
+}
+
+/// Whether tokio-postgres refused a login because the server authenticated it without channel binding (trust,
+/// password, md5, or SCRAM without the TLS session bound) while the login required it: the client's own error,
+/// which has no SQLSTATE.
+fn is_unbound(error: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    error.code().is_none()
+        && error.source().is_some_and(|cause| cause.to_string() == "server did not use channel binding")
+}
+
+/// [`connect`], with the channel binding the login requires or prefers.
+async fn login(
+    connection: &LoginFields,
+    mode: TlsMode,
+    purpose: Purpose,
+    roots: &TlsRoots,
+    config: &DatabaseConfig,
+    binding: ChannelBinding,
+) -> Result<PostgresSession, LoginFailure> {
     let mut pg = tokio_postgres::Config::new();
     pg.host(&connection.host)
         .port(connection.port)
@@ -244,6 +315,7 @@ pub async fn connect(
         .password(connection.password.expose().as_bytes())
         .dbname(connection.dbname.as_deref().unwrap_or(crate::defaults::DEFAULT_DBNAME))
         .application_name("rotor")
+        .channel_binding(binding)
         .connect_timeout(config.connect_timeout)
         .keepalives(true)
         .keepalives_idle(Duration::from_secs(5));
@@ -276,12 +348,15 @@ pub async fn connect(
                     newer = &newer[1..];
                     remember_refused_pins(&address, NEWER_PINS.len() - newer.len());
                 }
-                Err(error) => return Err(classify(error, connection, mode)),
+                Err(error) if binding == ChannelBinding::Require && is_unbound(&error) => {
+                    return Err(LoginFailure::Unbound);
+                }
+                Err(error) => return Err(LoginFailure::Failed(classify(error, connection, mode))),
             }
         }
     };
     let client = tokio::time::timeout(config.connect_timeout, attempt).await.unwrap_or_else(|_| {
-        Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout))
+        Err(no_answer(connection, &format!("the login as {:?}", connection.username), config.connect_timeout).into())
     })?;
     Ok(PostgresSession { client, connection: connection.clone(), mode, bound: config.statement_bound(), notices })
 }

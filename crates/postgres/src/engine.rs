@@ -1,10 +1,10 @@
 //! [`PostgresEngine`]: PostgreSQL for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
 use rotation_core::{Password, RotationError, Secret};
-use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode, proven_by_login};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
-use crate::connect::{PostgresSession, connect};
+use crate::connect::{PostgresSession, connect, prove};
 use crate::defaults::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 use crate::password::password_statement;
 use rotation_database::TlsRoots;
@@ -66,6 +66,25 @@ impl Engine for PostgresEngine {
         purpose: Purpose,
     ) -> Result<PostgresSession, RotationError> {
         connect(connection, mode, purpose, &self.roots, config).await
+    }
+
+    /// One login with SCRAM channel binding proves possession ([`prove`]); a server that authenticates the login
+    /// any other way (`trust`, `md5`, TLS off) is asked the generic way, with a wrong password beside it.
+    async fn proves(
+        &self,
+        config: &DatabaseConfig,
+        connection: &LoginFields,
+        mode: TlsMode,
+    ) -> Result<bool, RotationError> {
+        match prove(connection, mode, &self.roots, config).await? {
+            Some(proven) => Ok(proven),
+            None => {
+                proven_by_login(connection, |login| async move {
+                    connect(&login, mode, Purpose::Rotor, &self.roots, config).await.map(drop)
+                })
+                .await
+            }
+        }
     }
 
     async fn set_own_password(&self, session: &mut PostgresSession, password: &Password) -> Result<(), RotationError> {

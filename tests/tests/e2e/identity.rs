@@ -89,6 +89,56 @@ async fn a_writer_of_one_postgres_secret_cannot_take_over_another_user() {
     }
 }
 
+/// A `pg_hba.conf` line that lets `user` in without a password, first in the shared server's file, then reloaded.
+async fn trusted(pg: &crate::postgres_server::PgServer, user: &str) {
+    let path = pg.dir.join("data/pg_hba.conf");
+    let rules = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("host all \"{user}\" 127.0.0.1/32 trust\n{rules}")).unwrap();
+    pg.superuser("postgres").await.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    // The reload is signalled; wait until a wrong password logs in.
+    for _ in 0..100 {
+        if pg.login(user, "any password at all", "postgres").await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the trust line did not take effect");
+}
+
+#[tokio::test]
+async fn a_postgres_user_any_password_logs_in_as_is_never_proven_by_a_login() {
+    // A `trust` line for the victim: any password "logs in" as it. The proof asks for SCRAM with channel binding,
+    // which trust never gives, and then sees a wrong password let in too: not proven, nothing changes.
+    for strategy in ["admin", "alternating-users"] {
+        let case = postgres::setup(strategy, &unique("app"), vec![]).await;
+        postgres::configure(&case).await;
+        let good = case.secret("AWSCURRENT").await;
+        let (victim, victim_password) = (unique("trusted"), uuid::Uuid::new_v4().to_string());
+        let superuser = case.pg.superuser("postgres").await;
+        for statement in [
+            format!("CREATE ROLE {}", postgres::quote(&victim)),
+            rotation_postgres::password_statement(&victim, &victim_password, "LOGIN"),
+        ] {
+            superuser.batch_execute(&statement).await.unwrap();
+        }
+        trusted(&case.pg, &victim).await;
+        let verifier = "SELECT rolpassword FROM pg_authid WHERE rolname = $1";
+        let before: Option<String> = superuser.query_one(verifier, &[&victim]).await.unwrap().get(0);
+        case.put(&aimed_at(&good, &victim)).await;
+        let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
+        assert_refused(&record, &victim, strategy);
+        let after: Option<String> = superuser.query_one(verifier, &[&victim]).await.unwrap().get(0);
+        assert!(before.is_some() && after == before, "{strategy}: the victim's password is unchanged");
+        let clone = format!("{victim}_clone");
+        let made = superuser.query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&clone]).await.unwrap();
+        assert!(made.is_empty(), "{strategy}: no clone of the victim was made");
+        assert!(
+            case.h.all_logs().contains("the server lets a wrong password in for this user"),
+            "{strategy}: the log says why the login proved nothing"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_administrators_tag_binds_a_postgres_user_whose_password_never_worked() {
     for strategy in ["admin", "alternating-users"] {
