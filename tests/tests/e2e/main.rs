@@ -5,6 +5,7 @@ mod api;
 mod boto3;
 mod bounds;
 mod certificates;
+mod costs;
 mod crosscheck;
 mod elasticache;
 mod elasticache_auth;
