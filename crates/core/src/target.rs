@@ -169,12 +169,24 @@ pub struct TestContext<'a> {
     /// When the invocation ends (Lambda's deadline), if known: retries stop in time to report their own error.
     pub deadline: Option<Instant>,
     settings: Option<(StoreHandle<'a>, &'a PasswordPolicy)>,
+    proof: bool,
 }
 
 impl<'a> TestContext<'a> {
     /// A context without a deadline (tests, tools).
     pub fn new(pending: &'a Secret) -> Self {
-        Self { pending, deadline: None, settings: None }
+        Self { pending, deadline: None, settings: None, proof: false }
+    }
+
+    /// The same context for finishSecret's proof right before the promotion: the credential must still log in;
+    /// testSecret already ran the target's probe, so a target may skip it.
+    pub(crate) fn as_proof(self) -> Self {
+        Self { proof: true, ..self }
+    }
+
+    /// Whether this is finishSecret's proof ([`TestContext::as_proof`]) rather than testSecret.
+    pub fn is_proof(&self) -> bool {
+        self.proof
     }
 
     /// The same context, ending at `deadline`.

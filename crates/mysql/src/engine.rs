@@ -1,5 +1,7 @@
 //! [`MysqlEngine`]: MySQL and MariaDB for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
+use std::sync::{Arc, Mutex};
+
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
 
@@ -15,7 +17,11 @@ use crate::version::Flavor;
 /// MySQL, MariaDB and Aurora MySQL: accounts `user@host` as the server names them, passwords sent as hashes to
 /// MariaDB, MySQL 8's dual passwords where the server accepts them.
 #[derive(Debug, Clone, Default)]
-pub struct MysqlEngine;
+pub struct MysqlEngine {
+    /// The account the last proof of possession found, with the login that found it: setSecret's next question
+    /// ([`Engine::user`]) about the same login takes it instead of logging in again.
+    proven: Arc<Mutex<Option<(LoginFields, Account)>>>,
+}
 
 impl rotation_database::Session for MysqlSession {
     fn connection(&self) -> &LoginFields {
@@ -129,7 +135,10 @@ impl Engine for MysqlEngine {
         connection: &LoginFields,
         mode: TlsMode,
     ) -> Result<bool, RotationError> {
-        own_account(config, connection, mode).await.map(|account| account.is_some())
+        let account = own_account(config, connection, mode).await?;
+        let proven = account.is_some();
+        *self.proven.lock().expect("never poisoned") = account.map(|account| (connection.clone(), account));
+        Ok(proven)
     }
 
     async fn set_own_password(&self, session: &mut MysqlSession, password: &Password) -> Result<(), RotationError> {
@@ -146,6 +155,12 @@ impl Engine for MysqlEngine {
         connection: &LoginFields,
         mode: TlsMode,
     ) -> Result<Account, RotationError> {
+        let proven = self.proven.lock().expect("never poisoned").take();
+        if let Some((login, account)) = proven
+            && &login == connection
+        {
+            return Ok(account);
+        }
         if let Some(account) = own_account(config, connection, mode).await? {
             return Ok(account);
         }

@@ -17,7 +17,7 @@ impl Function for RotateMysql {
 
     fn build(init: &Init) -> Result<Self::Target, RotationError> {
         let config = DatabaseConfig::from_env(&init.env)?;
-        Ok(DatabaseTarget::new(MysqlEngine, config, Rds::new(&init.sdk_config)))
+        Ok(DatabaseTarget::new(MysqlEngine::default(), config, Rds::new(&init.sdk_config)))
     }
 
     async fn checks(target: &Self::Target, init: &Init, id: &str, current: &Secret) -> Vec<Check> {

@@ -71,9 +71,10 @@ async fn mariadb_alternating_users_read_the_admin_secret_once_per_rotation() {
         let record = case.rotate().await;
         let from_clone = case.secret("AWSPREVIOUS").await["username"].as_str().unwrap().ends_with("_clone");
         // createSecret needs no admin for a name every supported server takes (32 characters or fewer).
-        // setSecret: the admin, the proof (MySQL checks CURRENT_USER()), and the user's account as the server
-        // names it; AWSPREVIOUS read to prove the base user when the clone is active.
-        let set = if from_clone { (6, 3) } else { (5, 3) };
+        // setSecret: the admin's login and the proof side by side (MySQL checks CURRENT_USER(), which also names
+        // the user's account); when the clone is active, AWSPREVIOUS proves the base user and the clone's account
+        // is asked for with one more login.
+        let set = if from_clone { (6, 3) } else { (5, 2) };
         let expected =
             [("createSecret", 3, 0), ("setSecret", set.0, set.1), ("testSecret", 1, 1), ("finishSecret", 3, 1)];
         assert_costs(&case.h, "rotate-mysql", &record, expected);

@@ -208,7 +208,7 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
     ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
         let started = Instant::now();
-        let ctx = self.test_context(&event.secret_id, pending, deadline);
+        let ctx = self.test_context(&event.secret_id, pending, deadline).as_proof();
         let (proof, description) =
             tokio::join!(self.shared.target.test(&ctx), self.shared.secrets.describe(&event.secret_id));
         // A proof that had to retry (a password still reaching a replica) took long: the guard is read again.
