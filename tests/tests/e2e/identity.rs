@@ -58,20 +58,27 @@ fn aimed_at(good: &Value, victim: &str) -> Value {
     aimed
 }
 
+/// Another user of the case's PostgreSQL server, named after `prefix`, that logs in with its own password.
+async fn postgres_victim(case: &postgres::Case, prefix: &str) -> (String, String) {
+    let (victim, password) = (unique(prefix), uuid::Uuid::new_v4().to_string());
+    let superuser = case.pg.superuser("postgres").await;
+    for statement in [
+        format!("CREATE ROLE {}", postgres::quote(&victim)),
+        rotation_postgres::password_statement(&victim, &password, "LOGIN"),
+    ] {
+        superuser.batch_execute(&statement).await.unwrap();
+    }
+    (victim, password)
+}
+
 #[tokio::test]
 async fn a_writer_of_one_postgres_secret_cannot_take_over_another_user() {
     for strategy in ["admin", "alternating-users"] {
         let case = postgres::setup(strategy, &unique("app"), vec![]).await;
         postgres::configure(&case).await;
         let good = case.secret("AWSCURRENT").await;
-        let (victim, victim_password) = (unique("victim"), uuid::Uuid::new_v4().to_string());
+        let (victim, victim_password) = postgres_victim(&case, "victim").await;
         let superuser = case.pg.superuser("postgres").await;
-        for statement in [
-            format!("CREATE ROLE {}", postgres::quote(&victim)),
-            rotation_postgres::password_statement(&victim, &victim_password, "LOGIN"),
-        ] {
-            superuser.batch_execute(&statement).await.unwrap();
-        }
         case.put(&aimed_at(&good, &victim)).await;
         let record = rotate(&case.h, &case.arn, "rotate-postgres").await;
         assert_refused(&record, &victim, strategy);
@@ -113,14 +120,8 @@ async fn a_postgres_user_any_password_logs_in_as_is_never_proven_by_a_login() {
         let case = postgres::setup(strategy, &unique("app"), vec![]).await;
         postgres::configure(&case).await;
         let good = case.secret("AWSCURRENT").await;
-        let (victim, victim_password) = (unique("trusted"), uuid::Uuid::new_v4().to_string());
+        let (victim, _) = postgres_victim(&case, "trusted").await;
         let superuser = case.pg.superuser("postgres").await;
-        for statement in [
-            format!("CREATE ROLE {}", postgres::quote(&victim)),
-            rotation_postgres::password_statement(&victim, &victim_password, "LOGIN"),
-        ] {
-            superuser.batch_execute(&statement).await.unwrap();
-        }
         trusted(&case.pg, &victim).await;
         let verifier = "SELECT rolpassword FROM pg_authid WHERE rolname = $1";
         let before: Option<String> = superuser.query_one(verifier, &[&victim]).await.unwrap().get(0);
