@@ -1,6 +1,10 @@
 //! [`MysqlEngine`]: MySQL and MariaDB for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long the account a proof found answers [`Engine::user`]: within one setSecret, never a later one.
+const PROVEN_FOR: Duration = Duration::from_secs(10);
 
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
@@ -18,9 +22,10 @@ use crate::version::Flavor;
 /// MariaDB, MySQL 8's dual passwords where the server accepts them.
 #[derive(Debug, Clone, Default)]
 pub struct MysqlEngine {
-    /// The account the last proof of possession found, with the login that found it: setSecret's next question
-    /// ([`Engine::user`]) about the same login takes it instead of logging in again.
-    proven: Arc<Mutex<Option<(LoginFields, Account)>>>,
+    /// The account the last proof of possession found, with the login that found it and when: setSecret's next
+    /// question ([`Engine::user`]) about the same login, within [`PROVEN_FOR`], takes it instead of logging in
+    /// again.
+    proven: Arc<Mutex<Option<(LoginFields, Account, Instant)>>>,
 }
 
 impl rotation_database::Session for MysqlSession {
@@ -137,7 +142,8 @@ impl Engine for MysqlEngine {
     ) -> Result<bool, RotationError> {
         let account = own_account(config, connection, mode).await?;
         let proven = account.is_some();
-        *self.proven.lock().expect("never poisoned") = account.map(|account| (connection.clone(), account));
+        *self.proven.lock().expect("never poisoned") =
+            account.map(|account| (connection.clone(), account, Instant::now()));
         Ok(proven)
     }
 
@@ -156,8 +162,9 @@ impl Engine for MysqlEngine {
         mode: TlsMode,
     ) -> Result<Account, RotationError> {
         let proven = self.proven.lock().expect("never poisoned").take();
-        if let Some((login, account)) = proven
+        if let Some((login, account, at)) = proven
             && &login == connection
+            && at.elapsed() < PROVEN_FOR
         {
             return Ok(account);
         }

@@ -165,14 +165,13 @@ pub async fn sync_and_set_password(
     }
 
     let plan = plan(inactive, &wanted, present.as_ref());
-    // Only a GRANT or REVOKE of a privilege is skipped with a warning, and only a REVOKE can leave something
-    // behind (another grantor's grant): without them the batch commits itself.
-    let changes_privileges = plan.statements.iter().any(|s| matches!(s, Statement::Privilege { .. }));
+    // Only a REVOKE can leave something behind (another grantor's grant): then the check reads what is left.
     let revokes = plan.statements.iter().any(|s| matches!(s, Statement::Privilege { revoke: true, .. }));
     let names: &[&str] = &[inactive];
     let check: &[Param<'_>] = &[(&names, Type::NAME_ARRAY)];
-    let batch = plan.batch(inactive, password, !changes_privileges);
-    let (rows, warnings) = match admin.apply(&batch, revokes.then_some((PRIVILEGES_SQL, check))).await {
+    let (password_batch, changes) = plan.batches(inactive, password);
+    let batches = [password_batch.as_str(), changes.as_str()];
+    let (rows, warnings) = match admin.apply(&batches, revokes.then_some((PRIVILEGES_SQL, check))).await {
         Ok(applied) => applied,
         Err(error) => {
             rollback(admin).await;
@@ -201,10 +200,9 @@ pub async fn sync_and_set_password(
             ),
         ));
     }
-    if changes_privileges {
-        admin.execute("COMMIT").await?;
-    }
-    Ok(())
+    // COMMIT only once the batches answered: a batch the client stopped waiting for (its bound passed while the
+    // server waited on locks) is rolled back when the session ends, never committed behind a reported failure.
+    admin.execute("COMMIT").await
 }
 
 /// Ends the sync's transaction without applying anything; a failure of its own (the connection is gone, which
@@ -359,19 +357,18 @@ impl Statement {
 }
 
 impl Plan {
-    /// The batch that applies the plan and sets `inactive`'s password (as a verifier) inside a transaction, which
-    /// it commits itself only when `commit`.
-    fn batch(&self, inactive: &str, password: &str, commit: bool) -> String {
-        let mut batch = vec!["BEGIN".to_owned()];
+    /// The two batches of the sync's transaction: the first opens it, creates `inactive` when missing and sets its
+    /// password (as a verifier); the second applies the plan's changes (empty when there are none) and leaves the
+    /// transaction open. A server logs the whole text of a message that fails (`log_min_error_statement`), so the
+    /// verifier travels in a message of its own, which a failure of the plan's statements never logs.
+    fn batches(&self, inactive: &str, password: &str) -> (String, String) {
+        let mut first = vec!["BEGIN".to_owned()];
         if self.create {
-            batch.push(format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive)));
+            first.push(format!("CREATE ROLE {} WITH LOGIN", escape_identifier(inactive)));
         }
-        batch.push(password_statement(inactive, password, &self.options));
-        batch.extend(self.statements.iter().map(|statement| statement.sql().to_owned()));
-        if commit {
-            batch.push("COMMIT".to_owned());
-        }
-        batch.join(";\n")
+        first.push(password_statement(inactive, password, &self.options));
+        let changes: Vec<&str> = self.statements.iter().map(Statement::sql).collect();
+        (first.join(";\n"), changes.join(";\n"))
     }
 }
 
@@ -534,7 +531,7 @@ async fn skipped(admin: &PostgresSession, inactive: &str, plan: &Plan, warnings:
         admin.execute(&begin).await?;
         for statement in &plan.statements {
             if let Statement::Privilege { sql, what, .. } = statement
-                && !admin.apply(sql, None).await?.1.is_empty()
+                && !admin.apply(&[sql.as_str()], None).await?.1.is_empty()
             {
                 return Ok(Some(what.clone()));
             }
@@ -678,22 +675,23 @@ mod tests {
     }
 
     #[test]
-    fn the_batch_is_one_transaction_with_a_verifier_and_commits_only_when_told() {
+    fn the_verifier_travels_alone_and_the_batches_never_commit() {
         let plan = plan("app_clone", &active(), None);
-        let batch = plan.batch("app_clone", "s3cret-Pa55word", false);
-        assert!(!batch.contains("s3cret-Pa55word"), "{batch}");
-        let statements: Vec<&str> = batch.split(";\n").collect();
+        let (first, changes) = plan.batches("app_clone", "s3cret-Pa55word");
+        assert!(!first.contains("s3cret-Pa55word"), "{first}");
+        let statements: Vec<&str> = first.split(";\n").collect();
         assert_eq!(statements[..2], ["BEGIN", r#"CREATE ROLE "app_clone" WITH LOGIN"#]);
         assert!(
             statements[2]
                 .starts_with(&format!(r#"ALTER ROLE "app_clone" WITH {} PASSWORD 'SCRAM-SHA-256$"#, plan.options)),
-            "{batch}"
+            "{first}"
         );
-        assert_eq!(statements[3..], sqls(&plan)[..]);
+        assert_eq!(statements.len(), 3, "the verifier's message holds nothing the plan adds: {first}");
+        assert!(!changes.contains("SCRAM-SHA-256$") && !changes.contains("COMMIT"), "{changes}");
+        assert_eq!(changes.split(";\n").collect::<Vec<_>>(), sqls(&plan));
         let alike = super::plan("app", &active(), Some(&active()));
-        let batch = alike.batch("app", "s3cret-Pa55word", true);
-        let statements: Vec<&str> = batch.split(";\n").collect();
-        assert_eq!((statements.len(), statements[0], statements[2]), (3, "BEGIN", "COMMIT"), "{batch}");
+        let (first, changes) = alike.batches("app", "s3cret-Pa55word");
+        assert_eq!((first.split(";\n").count(), changes.as_str()), (2, ""), "{first}");
     }
 
     #[test]

@@ -96,27 +96,38 @@ impl PostgresSession {
         queries: [(&str, &[Param<'_>]); N],
     ) -> Result<[Vec<Row>; N], RotationError> {
         let calls = queries.map(|(sql, params)| -> Call<'_> { Box::pin(self.client.query_typed(sql, params)) });
-        self.bounded("a query", in_order(calls)).await
+        let call = async {
+            let rows = in_order(Vec::from(calls)).await?;
+            Ok(rows.try_into().unwrap_or_else(|_| unreachable!("one answer per query")))
+        };
+        self.bounded("a query", call).await
     }
 
-    /// Runs `batch` (statements in the simple protocol) and, in the same round trip, `check`, a query that sees
-    /// what the batch did (inside the transaction the batch opened and left open). Returns the check's rows and
-    /// the server's warnings that a GRANT or REVOKE of the batch was not (fully) applied: the caller rolls the
-    /// transaction back before it reports them. When the batch fails, its error is the call's.
+    /// Runs `batches` (each statements in the simple protocol, sent as its own message, in order) and, in the same
+    /// round trip, `check`, a query that sees what the batches did (inside the transaction the first one opened
+    /// and the last one left open). Returns the check's rows and the server's warnings that a GRANT or REVOKE of
+    /// the batches was not (fully) applied: the caller rolls the transaction back before it reports them. When a
+    /// batch fails, the first failure is the call's. A server logs a failed message's whole text
+    /// (`log_min_error_statement`), so a statement that carries a verifier goes in a message of its own.
     pub async fn apply(
         &self,
-        batch: &str,
+        batches: &[&str],
         check: Option<(&str, &[Param<'_>])>,
     ) -> Result<(Vec<Row>, Vec<DbError>), RotationError> {
-        let applied: Call<'_> = Box::pin(async { self.client.batch_execute(batch).await.map(|()| Vec::new()) });
-        let call = async {
-            match check {
-                None => in_order([applied]).await.map(|[rows]| rows),
-                Some((sql, params)) => {
-                    let checked: Call<'_> = Box::pin(self.client.query_typed(sql, params));
-                    in_order([applied, checked]).await.map(|[_, rows]| rows)
-                }
-            }
+        let mut calls: Vec<Call<'_>> = batches
+            .iter()
+            .filter(|batch| !batch.is_empty())
+            .map(|batch| -> Call<'_> {
+                Box::pin(async { self.client.batch_execute(batch).await.map(|()| Vec::new()) })
+            })
+            .collect();
+        if let Some((sql, params)) = check {
+            calls.push(Box::pin(self.client.query_typed(sql, params)));
+        }
+        let checked = check.is_some();
+        let call = async move {
+            let mut rows = in_order(calls).await?;
+            Ok(if checked { rows.pop().unwrap_or_default() } else { Vec::new() })
         };
         self.warned("a statement", call).await
     }
@@ -183,8 +194,8 @@ type Call<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::Err
 /// Polls `calls` together, always in order, so each sends its request before the next one does: tokio-postgres
 /// writes them together and the server answers them in order, one round trip for all. Waits for every answer
 /// (none is left unread on the connection), then gives the rows in order, or the first call's error.
-async fn in_order<const N: usize>(mut calls: [Call<'_>; N]) -> Result<[Vec<Row>; N], tokio_postgres::Error> {
-    let mut answers: [Option<Result<Vec<Row>, tokio_postgres::Error>>; N] = std::array::from_fn(|_| None);
+async fn in_order(mut calls: Vec<Call<'_>>) -> Result<Vec<Vec<Row>>, tokio_postgres::Error> {
+    let mut answers: Vec<Option<Result<Vec<Row>, tokio_postgres::Error>>> = calls.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         for (call, answer) in calls.iter_mut().zip(answers.iter_mut()) {
             if answer.is_none()
@@ -196,11 +207,7 @@ async fn in_order<const N: usize>(mut calls: [Call<'_>; N]) -> Result<[Vec<Row>;
         if answers.iter().all(Option::is_some) { Poll::Ready(()) } else { Poll::Pending }
     })
     .await;
-    let mut rows = Vec::with_capacity(N);
-    for answer in answers {
-        rows.push(answer.expect("every call answered")?);
-    }
-    Ok(rows.try_into().unwrap_or_else(|_| unreachable!("one answer per call")))
+    answers.into_iter().map(|answer| answer.expect("every call answered")).collect()
 }
 
 /// The startup options of a session: `statement_timeout` always, and for [`Purpose::Rotor`] the pinned settings,

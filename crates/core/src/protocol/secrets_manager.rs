@@ -16,8 +16,9 @@ use crate::target::{CreateContext, FinishContext, SetContext, Target, TestContex
 use crate::versions::{AWSCURRENT, Verdict};
 
 /// How old finishSecret's guard may be when the promotion starts: its `DescribeSecret` is read alongside the proof
-/// of the pending credential, and read again when the proof took longer (it retried).
-const GUARD_FRESHNESS: Duration = Duration::from_millis(500);
+/// of the pending credential, and read again when the proof ended longer after the guard's answer than this (a
+/// login's time, with room).
+const GUARD_FRESHNESS: Duration = Duration::from_millis(250);
 
 /// How long a rotation that lost `AWSPENDING` waits for the one that took over before it repairs the target.
 const REPAIR_WAIT: Duration = Duration::from_secs(3);
@@ -207,13 +208,13 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
         deadline: Option<Instant>,
     ) -> Result<Outcome, RotationError> {
         let token = event.client_request_token.as_str();
-        let started = Instant::now();
         let ctx = self.test_context(&event.secret_id, pending, deadline).as_proof();
-        let (proof, description) =
-            tokio::join!(self.shared.target.test(&ctx), self.shared.secrets.describe(&event.secret_id));
-        // A proof that had to retry (a password still reaching a replica) took long: the guard is read again.
+        let read = async { (self.shared.secrets.describe(&event.secret_id).await, Instant::now()) };
+        let (proof, (description, read_at)) = tokio::join!(self.shared.target.test(&ctx), read);
+        // A proof that ended well after the guard's answer (it retried: a password still reaching a replica) leaves
+        // the guard stale: it is read again.
         let description = match description {
-            Ok(_) if started.elapsed() > GUARD_FRESHNESS => self.shared.secrets.describe(&event.secret_id).await?,
+            Ok(_) if read_at.elapsed() > GUARD_FRESHNESS => self.shared.secrets.describe(&event.secret_id).await?,
             read => read?,
         };
         // The guard's verdict first: a rotation another invocation finished meanwhile has nothing left to do.
