@@ -1,11 +1,18 @@
-//! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build,
-//! for a generated secret (`rotate-custom`), a PostgreSQL single user (`rotate-postgres`), a MariaDB single
-//! user (`rotate-mysql`) and a Redis ACL user changing its own password (`rotate-redis`). For each: the
-//! median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone), each step's median inside the
-//! function, the cold start (process spawn to its first handled event), the first rotation after a cold start
-//! (process spawn until its first rotation is done), peak RSS, and the function's Secrets Manager calls per
-//! rotation (from the endpoint's audit log); and a PostgreSQL single user in a Parameter Store SecureString: the
-//! rotation's time and its Parameter Store calls; and `rotatectl report` over 5,000 secrets.
+//! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build.
+//! Single users, with cold starts: a generated secret (`rotate-custom`), a PostgreSQL single user
+//! (`rotate-postgres`), a MariaDB single user (`rotate-mysql`) and a Redis ACL user changing its own password
+//! (`rotate-redis`). For each: the median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone),
+//! each step's median and p95 inside the function with its mean logins to the target and Secrets Manager calls
+//! (from the function's step records), the set+test+finish medians summed, peak RSS, the function's Secrets Manager
+//! calls per rotation (from the endpoint's audit log), the cold start (process spawn to its first handled event)
+//! and the first rotation after a cold start (process spawn until its first rotation is done). Admin secrets,
+//! rotations only (no cold start): PostgreSQL, MariaDB and Redis users whose password the admin secret sets
+//! (`ROTATION_STRATEGY=admin`) and alternating users (`rotate-postgres-alternating`, `rotate-mysql-alternating`,
+//! `rotate-redis` with `ROTATION_STRATEGY=alternating-users`), the same figures, the admin secret's calls counted.
+//! Also a PostgreSQL single user in a Parameter Store SecureString: the rotation's time and its Parameter Store
+//! calls. The per-function part ends with a summary table, one row per engine and strategy (rotation and step
+//! medians, logins and Secrets Manager calls per rotation). Then `rotatectl report` over 5,000 secrets and the fleet
+//! (`-- single`: the per-function part alone; `-- report`, `-- fleet`: those alone).
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/certificates.rs"]
@@ -24,6 +31,7 @@ mod postgres_server;
 mod redis_server;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use harness::{Function, Harness, unique};
@@ -67,6 +75,104 @@ fn calls_since(h: &Harness, from: usize, counted: impl Fn(&Value) -> bool) -> us
     audit.lines().skip(from).map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|l| counted(l)).count()
 }
 
+/// A rotation's steps, in the order they run.
+const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+
+/// The steps whose medians make up the time inside the function of a rotation's work on the target.
+const INSIDE_STEPS: [&str; 3] = ["setSecret", "testSecret", "finishSecret"];
+
+fn mean(samples: &[f64]) -> f64 {
+    samples.iter().sum::<f64>() / samples.len() as f64
+}
+
+/// One step's `"step succeeded"` records over the measured rotations.
+#[derive(Default)]
+struct StepRecords {
+    /// `duration_ms` of each record.
+    durations: Vec<f64>,
+    /// `logins` of each record: `None` where the function under measurement does not report them (older builds).
+    logins: Vec<Option<f64>>,
+    /// `secrets_manager_calls` of each record.
+    secrets_manager_calls: Vec<f64>,
+}
+
+impl StepRecords {
+    /// The mean logins per step; `None` when a record has no `logins`.
+    fn logins(&self) -> Option<f64> {
+        self.logins.iter().copied().collect::<Option<Vec<f64>>>().map(|logins| mean(&logins))
+    }
+}
+
+/// What [`ROTATIONS`] rotations of one function measured.
+struct Rotations {
+    /// Each rotation's time, RotateSecret until AWSPENDING is gone.
+    totals: Vec<f64>,
+    /// The function's step records, by step.
+    steps: BTreeMap<String, StepRecords>,
+    /// Peak RSS after the rotations ([`memory`]).
+    rss: String,
+    /// The function's Secrets Manager calls over all the rotations, from the endpoint's audit log.
+    secrets_manager_calls: usize,
+}
+
+impl Rotations {
+    /// The steps recorded, in rotation order (any other step after them).
+    fn steps(&self) -> impl Iterator<Item = (&str, &StepRecords)> {
+        let known = STEPS.iter().filter_map(|step| self.steps.get_key_value(*step));
+        let others = self.steps.iter().filter(|(step, _)| !STEPS.contains(&step.as_str()));
+        known.chain(others).map(|(step, records)| (step.as_str(), records))
+    }
+
+    fn median(&self) -> f64 {
+        percentile(&self.totals, 0.5)
+    }
+
+    /// A step's median time inside the function; 0 for a step the function did not record.
+    fn step_median(&self, step: &str) -> f64 {
+        self.steps.get(step).map_or(0.0, |records| percentile(&records.durations, 0.5))
+    }
+
+    /// The medians of setSecret, testSecret and finishSecret, summed.
+    fn inside(&self) -> f64 {
+        INSIDE_STEPS.iter().map(|step| self.step_median(step)).sum()
+    }
+
+    /// Logins per rotation: the sum of each step's mean; `None` when the function does not report them.
+    fn logins(&self) -> Option<f64> {
+        self.steps.values().map(StepRecords::logins).sum()
+    }
+
+    fn secrets_manager_calls(&self) -> f64 {
+        self.secrets_manager_calls as f64 / ROTATIONS as f64
+    }
+
+    fn print(&self, title: &str) {
+        println!("{title}");
+        println!(
+            "  full rotation ({ROTATIONS} runs): median {:.2} ms, p95 {:.2} ms",
+            self.median(),
+            percentile(&self.totals, 0.95)
+        );
+        for (step, records) in self.steps() {
+            println!(
+                "  step {step:<13} median {:.2} ms, p95 {:.2} ms, {}, {:.1} Secrets Manager calls (inside the function)",
+                percentile(&records.durations, 0.5),
+                percentile(&records.durations, 0.95),
+                logins(records.logins()),
+                mean(&records.secrets_manager_calls)
+            );
+        }
+        println!("  time inside the function, set+test+finish medians: {:.2} ms", self.inside());
+        println!("  peak RSS after {ROTATIONS} rotations: {}", self.rss);
+        println!("  Secrets Manager calls per rotation (by the function): {:.1}", self.secrets_manager_calls());
+    }
+}
+
+/// `1.0 logins`, or `logins n/a` for a function that does not report them.
+fn logins(mean: Option<f64>) -> String {
+    mean.map_or_else(|| "logins n/a".to_owned(), |mean| format!("{mean:.1} logins"))
+}
+
 async fn wait_done(h: &Harness, arn: &str, token: &str) {
     loop {
         let record = h.last_rotation(arn).await;
@@ -78,39 +184,58 @@ async fn wait_done(h: &Harness, arn: &str, token: &str) {
     }
 }
 
-/// Runs the measurements for one function; `secret` makes a fresh, rotatable secret value.
-async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>, secret: impl Fn() -> String) {
-    let mut h = Harness::start(vec![]).await;
-    let pid = h.start_function(Function { name: function, env: env.clone() });
-    let arn = h.create_secret(&unique("bench"), &secret()).await;
-    let record = h.configure_rotation(&arn, function).await;
+/// Configures rotation of `secrets[0]` with `function` (process `pid`), then rotates it [`ROTATIONS`] times. The
+/// Secrets Manager calls counted are those on `secrets` (the rotated secret, and an admin secret the function
+/// reads), less the benchmark's RotateSecret and the endpoint's step records; the step records are those the
+/// function logged during the rotations (not the configuration's test).
+async fn rotations(h: &Harness, pid: u32, function: &str, secrets: &[&str]) -> Rotations {
+    let arn = secrets[0];
+    let record = h.configure_rotation(arn, function).await;
     assert_eq!(record["state"], "succeeded", "{record}");
-    let audit_before = audit_len(&h);
+    let audit_before = audit_len(h);
+    let log_path = h.dir.path().join(format!("{function}.log"));
+    let log_before = std::fs::read_to_string(&log_path).unwrap().lines().count();
 
     let mut totals = Vec::new();
     for _ in 0..ROTATIONS {
         let started = Instant::now();
-        let token = h.client.rotate_secret().secret_id(&arn).send().await.unwrap().version_id().unwrap().to_owned();
-        wait_done(&h, &arn, &token).await;
+        let token = h.client.rotate_secret().secret_id(arn).send().await.unwrap().version_id().unwrap().to_owned();
+        wait_done(h, arn, &token).await;
         totals.push(ms(started.elapsed()));
     }
     let rss = memory(pid);
 
-    // The function's own calls: the benchmark's RotateSecret and the endpoint's step records are not counted.
-    let api_calls = calls_since(&h, audit_before, |l| {
-        l["secret"] == arn.as_str() && !l["operation"].as_str().unwrap().starts_with("Rotat")
+    let secrets_manager_calls = calls_since(h, audit_before, |l| {
+        secrets.iter().any(|s| l["secret"] == *s) && !l["operation"].as_str().unwrap().starts_with("Rotat")
     });
 
-    let log = std::fs::read_to_string(h.dir.path().join(format!("{function}.log"))).unwrap();
-    let mut steps: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for line in log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let mut steps: BTreeMap<String, StepRecords> = BTreeMap::new();
+    for line in log.lines().skip(log_before).filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
         if line["message"] == "step succeeded" {
-            steps
-                .entry(line["step"].as_str().unwrap().to_owned())
-                .or_default()
-                .push(line["duration_ms"].as_f64().unwrap());
+            let records = steps.entry(line["step"].as_str().unwrap().to_owned()).or_default();
+            records.durations.push(line["duration_ms"].as_f64().unwrap());
+            records.logins.push(line["logins"].as_f64());
+            records.secrets_manager_calls.push(line["secrets_manager_calls"].as_f64().unwrap());
         }
     }
+    Rotations { totals, steps, rss, secrets_manager_calls }
+}
+
+/// Runs the measurements for one single-user function: its rotations ([`rotations`]), then its cold start and the
+/// first rotation of a fresh process; `secret` makes a fresh, rotatable secret value.
+async fn measure(
+    title: &str,
+    function: &'static str,
+    env: Vec<(String, String)>,
+    secret: impl Fn() -> String,
+) -> Rotations {
+    let mut h = Harness::start(vec![]).await;
+    let pid = h.start_function(Function { name: function, env: env.clone() });
+    let arn = h.create_secret(&unique("bench"), &secret()).await;
+    let measured = rotations(&h, pid, function, &[&arn]).await;
+    drop(h);
+    measured.print(title);
 
     // Cold start: a fresh process and its first event (testSecret of the current version, which logs in).
     let mut cold = Vec::new();
@@ -139,20 +264,6 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
         wait_done(&fresh, &arn, &token).await;
         first.push(ms(started.elapsed()));
     }
-
-    println!("{title}");
-    println!(
-        "  full rotation ({ROTATIONS} runs): median {:.2} ms, p95 {:.2} ms",
-        percentile(&totals, 0.5),
-        percentile(&totals, 0.95)
-    );
-    for (step, samples) in steps {
-        println!(
-            "  step {step:<13} median {:.2} ms, p95 {:.2} ms (inside the function)",
-            percentile(&samples, 0.5),
-            percentile(&samples, 0.95)
-        );
-    }
     println!(
         "  cold start to the first handled event ({COLD_STARTS} runs): median {:.2} ms, p95 {:.2} ms; a warm testSecret: median {:.2} ms",
         percentile(&cold, 0.5),
@@ -162,10 +273,175 @@ async fn measure(title: &str, function: &'static str, env: Vec<(String, String)>
     println!(
         "  first rotation of a fresh process ({COLD_STARTS} runs): median {:.2} ms, {:+.2} ms from the median rotation",
         percentile(&first, 0.5),
-        percentile(&first, 0.5) - percentile(&totals, 0.5)
+        percentile(&first, 0.5) - measured.median()
     );
-    println!("  peak RSS after {ROTATIONS} rotations: {rss}");
-    println!("  Secrets Manager calls per rotation (by the function): {:.1}", api_calls as f64 / ROTATIONS as f64);
+    measured
+}
+
+/// A function whose user secret names an admin secret (`masterarn`) that the function's `ADMIN_SECRET_ARNS`
+/// allows, set up as the end-to-end tests set one up.
+struct AdminCase {
+    h: Harness,
+    pid: u32,
+    function: &'static str,
+    arn: String,
+    admin_arn: String,
+}
+
+impl AdminCase {
+    /// A harness running `function` with the end-to-end tests' environment for admin secrets (`ADMIN_SECRET_ARNS`
+    /// allowing the secret `admin_name`); `strategy` is `None` for a binary measured with its own default.
+    async fn start(function: &'static str, strategy: Option<&str>, ca: PathBuf, admin_name: &str) -> (Harness, u32) {
+        let mut env = vec![
+            ("ADMIN_SECRET_ARNS".to_string(), format!("{ARN_PREFIX}{admin_name}-*")),
+            ("TLS_CA_BUNDLE".to_string(), ca.display().to_string()),
+            ("TEST_ATTEMPTS".to_string(), "2".to_string()),
+            ("CONNECT_TIMEOUT_SECONDS".to_string(), "2".to_string()),
+        ];
+        env.extend(strategy.map(|strategy| ("ROTATION_STRATEGY".to_string(), strategy.to_string())));
+        let mut h = Harness::start(vec![]).await;
+        let pid = h.start_function(Function { name: function, env });
+        (h, pid)
+    }
+
+    /// Rotations only (no cold start, no first rotation), the admin secret's calls counted with the user's.
+    async fn measure(self, title: &str) -> Rotations {
+        let measured = rotations(&self.h, self.pid, self.function, &[&self.arn, &self.admin_arn]).await;
+        measured.print(title);
+        measured
+    }
+}
+
+/// The ARN prefix of the local endpoint's secrets.
+const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// As `tests/e2e/postgres.rs`'s `setup`: a database owned by a fresh admin (CREATEROLE), a user that may read a
+/// table in it, the admin's secret and the user's.
+async fn postgres_case(pg: &postgres_server::PgServer, function: &'static str, strategy: Option<&str>) -> AdminCase {
+    let admin_name = unique("pg-admin");
+    let (h, pid) = AdminCase::start(function, strategy, pg.ca(), &admin_name).await;
+    let db = unique("db \"q\"; ü");
+    let (admin, user) = (unique("admin"), unique("app"));
+    let admin_password = uuid::Uuid::new_v4().to_string();
+    let password = uuid::Uuid::new_v4().to_string();
+    let superuser = pg.superuser("postgres").await;
+    for statement in [
+        format!("CREATE ROLE {}", quote(&admin)),
+        rotation_postgres::password_statement(&admin, &admin_password, "LOGIN CREATEROLE"),
+        format!("CREATE DATABASE {} OWNER {}", quote(&db), quote(&admin)),
+        format!("CREATE ROLE {}", quote(&user)),
+        rotation_postgres::password_statement(&user, &password, "LOGIN"),
+    ] {
+        superuser.batch_execute(&statement).await.unwrap();
+    }
+    let as_admin = pg.login(&admin, &admin_password, &db).await.unwrap();
+    as_admin
+        .batch_execute(&format!("CREATE TABLE accounts (id int); GRANT SELECT ON accounts TO {};", quote(&user)))
+        .await
+        .unwrap();
+    let admin_secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"});
+    let admin_arn = h.create_secret(&admin_name, &admin_secret.to_string()).await;
+    let secret = json!({
+        "engine": "postgres", "host": "127.0.0.1", "port": pg.port.to_string(), "username": user, "password": password,
+        "dbname": db, "masterarn": admin_arn, "dbInstanceIdentifier": "kept-unchanged",
+    });
+    let arn = h.create_secret(&unique("pg-app"), &secret.to_string()).await;
+    AdminCase { h, pid, function, arn, admin_arn }
+}
+
+/// A MariaDB string literal that means the same under every `sql_mode` (the names here have no backslash).
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// As `tests/e2e/mysql.rs`'s `setup`: an admin with every privilege and GRANT OPTION, a user `'<user>'@'<host>'`
+/// that may read a schema (its password set as a hash, as there), and their secrets.
+async fn mariadb_case(
+    maria: &mariadb_server::MariaDbServer,
+    function: &'static str,
+    strategy: Option<&str>,
+    host: &str,
+) -> AdminCase {
+    let admin_name = unique("my-admin");
+    let (h, pid) = AdminCase::start(function, strategy, maria.ca(), &admin_name).await;
+    let (admin, user) = (unique("admin"), unique("app"));
+    let admin_password = uuid::Uuid::new_v4().to_string();
+    let password = uuid::Uuid::new_v4().to_string();
+    let schema = unique("shop").replace('-', "_");
+    let identified = |password: &str| format!("IDENTIFIED BY PASSWORD '{}'", rotation_mysql::native_hash(password));
+    let mut root = maria.root().await;
+    for statement in [
+        format!("CREATE USER {}@'127.0.0.1' {}", literal(&admin), identified(&admin_password)),
+        format!("GRANT ALL PRIVILEGES ON *.* TO {}@'127.0.0.1' WITH GRANT OPTION", literal(&admin)),
+        format!("CREATE USER {}@{} {}", literal(&user), literal(host), identified(&password)),
+        format!("CREATE DATABASE `{schema}`"),
+        format!("GRANT SELECT ON `{schema}`.* TO {}@{}", literal(&user), literal(host)),
+    ] {
+        mysql_async::prelude::Queryable::query_drop(&mut root, statement).await.unwrap();
+    }
+    let admin_secret = json!({"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": admin, "password": admin_password});
+    let admin_arn = h.create_secret(&admin_name, &admin_secret.to_string()).await;
+    let secret = json!({"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": user, "password": password, "masterarn": admin_arn, "dbClusterIdentifier": "kept"});
+    let arn = h.create_secret(&unique("my-app"), &secret.to_string()).await;
+    AdminCase { h, pid, function, arn, admin_arn }
+}
+
+/// As `tests/e2e/redis_acl.rs`'s `setup` on Redis 7: an ACL user with the application's rules, an admin with
+/// `~* &* +@all`, and their secrets.
+async fn redis_case(redis: &redis_server::RedisServer, strategy: &str) -> AdminCase {
+    const APP_RULES: &[&str] =
+        &["resetchannels", "~app:*", "%R~cache:*", "&events:*", "+@read", "+set", "+ping", "-debug"];
+    let function = "rotate-redis";
+    let admin_name = unique("rd-admin");
+    let (h, pid) = AdminCase::start(function, Some(strategy), redis.ca(), &admin_name).await;
+    let (admin, user) = (unique("rd-admin-user"), unique("rd-app-user"));
+    let admin_password = uuid::Uuid::new_v4().to_string();
+    let password = uuid::Uuid::new_v4().to_string();
+    let (admin_hash, user_hash) =
+        (rotation_redis::password_hash(&admin_password), rotation_redis::password_hash(&password));
+    redis.run(&["ACL", "SETUSER", &admin, "on", &admin_hash, "~*", "&*", "+@all"]).await;
+    let mut create_user = vec!["ACL", "SETUSER", user.as_str(), "on", user_hash.as_str()];
+    create_user.extend(APP_RULES);
+    redis.run(&create_user).await;
+    let admin_secret = json!({"engine": "redis", "host": "127.0.0.1", "port": redis.tls_port, "username": admin, "password": admin_password});
+    let admin_arn = h.create_secret(&admin_name, &admin_secret.to_string()).await;
+    let secret = json!({"engine": "redis", "host": "127.0.0.1", "port": redis.tls_port, "username": user, "password": password, "masterarn": admin_arn, "cluster": "kept"});
+    let arn = h.create_secret(&unique("rd-app"), &secret.to_string()).await;
+    AdminCase { h, pid, function, arn, admin_arn }
+}
+
+/// One row of the summary: an engine, a strategy, and what their rotations measured.
+struct Row {
+    engine: &'static str,
+    strategy: &'static str,
+    rotations: Rotations,
+}
+
+/// The per-function summary: one row per engine and strategy.
+fn print_summary(rows: &[Row]) {
+    println!("summary ({ROTATIONS} rotations each; medians in ms; logins and Secrets Manager calls per rotation)");
+    println!(
+        "  {:<11} {:<18} {:>9} {:>10} {:>11} {:>13} {:>7} {:>9}",
+        "engine", "strategy", "rotation", "setSecret", "testSecret", "finishSecret", "logins", "SM calls"
+    );
+    for row in rows {
+        let r = &row.rotations;
+        println!(
+            "  {:<11} {:<18} {:>9.2} {:>10.2} {:>11.2} {:>13.2} {:>7} {:>9.1}",
+            row.engine,
+            row.strategy,
+            r.median(),
+            r.step_median("setSecret"),
+            r.step_median("testSecret"),
+            r.step_median("finishSecret"),
+            r.logins().map_or_else(|| "n/a".to_owned(), |logins| format!("{logins:.1}")),
+            r.secrets_manager_calls()
+        );
+    }
 }
 
 /// A parameter's rotations: the function invoked with `{"ParameterName", "RotationId"}` (it runs the four steps
@@ -393,10 +669,13 @@ async fn main() {
         return;
     }
     println!("rotor benchmark (release build; local endpoint; cargo-lambda's runtime API; this machine)");
-    measure("generated secret (rotate-custom)", "rotate-custom", vec![], || {
+    let mut rows = Vec::new();
+    let row = |engine, strategy, rotations| Row { engine, strategy, rotations };
+    let generated = measure("generated secret (rotate-custom)", "rotate-custom", vec![], || {
         r#"{"password":"abcdefghijklmnopqrstuvwxyzABCD1!","service":"bench"}"#.to_owned()
     })
     .await;
+    rows.push(row("generated", "-", generated));
 
     let pg = postgres_server::PgServer::get();
     let superuser = pg.superuser("postgres").await;
@@ -418,12 +697,20 @@ async fn main() {
     }
     let parameter_user = users.pop().unwrap();
     let next = std::sync::Mutex::new(users.into_iter());
-    measure("PostgreSQL single user over verified TLS (rotate-postgres)", "rotate-postgres", env.clone(), || {
-        next.lock().unwrap().next().unwrap()
-    })
-    .await;
+    let single =
+        measure("PostgreSQL single user over verified TLS (rotate-postgres)", "rotate-postgres", env.clone(), || {
+            next.lock().unwrap().next().unwrap()
+        })
+        .await;
+    rows.push(row("PostgreSQL", "single-user", single));
     let title = "PostgreSQL single user in a Parameter Store SecureString (rotate-postgres)";
     measure_parameter(title, "rotate-postgres", env, parameter_user).await;
+    let title = "PostgreSQL user, its password set by the admin secret (rotate-postgres, ROTATION_STRATEGY=admin)";
+    let admin = postgres_case(&pg, "rotate-postgres", Some("admin")).await.measure(title).await;
+    rows.push(row("PostgreSQL", "admin", admin));
+    let title = "PostgreSQL alternating users (rotate-postgres-alternating)";
+    let alternating = postgres_case(&pg, "rotate-postgres-alternating", None).await.measure(title).await;
+    rows.push(row("PostgreSQL", "alternating-users", alternating));
 
     let maria = mariadb_server::MariaDbServer::get().await;
     let mut root = maria.root().await;
@@ -440,10 +727,17 @@ async fn main() {
         users.push(json!({"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": user, "password": password}).to_string());
     }
     let next = std::sync::Mutex::new(users.into_iter());
-    measure("MariaDB single user over verified TLS (rotate-mysql)", "rotate-mysql", env, || {
+    let single = measure("MariaDB single user over verified TLS (rotate-mysql)", "rotate-mysql", env, || {
         next.lock().unwrap().next().unwrap()
     })
     .await;
+    rows.push(row("MariaDB", "single-user", single));
+    let title = "MariaDB user '%', its password set by the admin secret (rotate-mysql, ROTATION_STRATEGY=admin)";
+    let admin = mariadb_case(&maria, "rotate-mysql", Some("admin"), "%").await.measure(title).await;
+    rows.push(row("MariaDB", "admin", admin));
+    let title = "MariaDB alternating users '127.0.0.1' (rotate-mysql-alternating)";
+    let alternating = mariadb_case(&maria, "rotate-mysql-alternating", None, "127.0.0.1").await.measure(title).await;
+    rows.push(row("MariaDB", "alternating-users", alternating));
 
     let redis = redis_server::RedisServer::get().await;
     let env = vec![("TLS_CA_BUNDLE".to_string(), redis.ca().display().to_string())];
@@ -455,10 +749,18 @@ async fn main() {
         users.push(json!({"engine": "redis", "host": "127.0.0.1", "port": redis.tls_port, "username": user, "password": password}).to_string());
     }
     let next = std::sync::Mutex::new(users.into_iter());
-    measure("Redis single user over verified TLS (rotate-redis)", "rotate-redis", env, || {
+    let single = measure("Redis single user over verified TLS (rotate-redis)", "rotate-redis", env, || {
         next.lock().unwrap().next().unwrap()
     })
     .await;
+    rows.push(row("Redis", "single-user", single));
+    let title = "Redis ACL user, its password set by the admin secret (rotate-redis, ROTATION_STRATEGY=admin)";
+    let admin = redis_case(&redis, "admin").await.measure(title).await;
+    rows.push(row("Redis", "admin", admin));
+    let title = "Redis alternating ACL users (rotate-redis, ROTATION_STRATEGY=alternating-users)";
+    let alternating = redis_case(&redis, "alternating-users").await.measure(title).await;
+    rows.push(row("Redis", "alternating-users", alternating));
+    print_summary(&rows);
 
     // `... -- single`: the per-function measurements alone (no report, no fleet).
     if std::env::args().any(|a| a == "single") {
