@@ -192,7 +192,12 @@ pub async fn handle<T: Target>(
     match incoming {
         Incoming::Secret(event) => {
             let started = Instant::now();
-            let before = (rotator.secrets().calls(), telemetry::logins());
+            let calls = || Calls {
+                secrets_manager: rotator.secrets().calls(),
+                parameter_store: 0,
+                logins: telemetry::logins(),
+            };
+            let before = calls();
             let result = rotator.handle(&event, deadline).await;
             telemetry::record_step(&StepRecord {
                 target: rotator.target().name(),
@@ -201,11 +206,7 @@ pub async fn handle<T: Target>(
                 step: event.step,
                 version: &event.client_request_token,
                 duration: started.elapsed(),
-                calls: Calls {
-                    secrets_manager: rotator.secrets().calls() - before.0,
-                    parameter_store: 0,
-                    logins: telemetry::logins() - before.1,
-                },
+                calls: calls().since(before),
                 result: result.as_ref().copied(),
             });
             result.map(drop)

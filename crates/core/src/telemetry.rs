@@ -188,8 +188,8 @@ pub fn function_name() -> &'static str {
 }
 
 /// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1), `SecretsManagerCalls`,
-/// `ParameterStoreCalls` and `TargetLogins`, by target and step, and by function (the dimension the template's alarms watch); the
-/// store is a property of the line.
+/// `ParameterStoreCalls` and `TargetLogins`, by target and step, and by function (the dimension the template's
+/// alarms watch); the store is a property of the line.
 pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
     let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
     serde_json::json!({

@@ -53,6 +53,21 @@ where
     }
 }
 
+/// [`proven_by_login`] with `engine`'s own login ([`Purpose::Rotor`]): the default [`Engine::proves`], and what an
+/// engine with a cheaper proof falls back to where the server does not allow it.
+pub async fn proven_by_engine_login<E: Engine + ?Sized>(
+    engine: &E,
+    config: &DatabaseConfig,
+    connection: &LoginFields,
+    mode: TlsMode,
+) -> Result<bool, RotationError> {
+    proven_by_login(
+        connection,
+        |login| async move { engine.login(config, &login, mode, Purpose::Rotor).await.map(drop) },
+    )
+    .await
+}
+
 /// A session's `Debug`: its connection (the password redacted) and TLS mode, never the driver's state.
 pub fn fmt_session(f: &mut std::fmt::Formatter<'_>, connection: &LoginFields, mode: TlsMode) -> std::fmt::Result {
     f.debug_struct("Session").field("connection", connection).field("mode", &mode).finish_non_exhaustive()
@@ -107,7 +122,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
     ) -> impl Future<Output = Result<Self::Session, RotationError>> + Send;
 
     /// The identity rule's proof of possession: whether `connection`'s password logs in as its user (`Ok(false)`
-    /// when the server refuses it, or lets in a wrong password too). The default is [`proven_by_login`]; an engine
+    /// when the server refuses it, or lets in a wrong password too). The default is [`proven_by_engine_login`]; an engine
     /// whose server may log a client in as someone else than it asked (MySQL's anonymous accounts) checks who it
     /// is instead.
     fn proves(
@@ -116,9 +131,7 @@ pub trait Engine: Send + Sync + Debug + 'static {
         connection: &LoginFields,
         mode: TlsMode,
     ) -> impl Future<Output = Result<bool, RotationError>> + Send {
-        proven_by_login(connection, move |login| async move {
-            self.login(config, &login, mode, Purpose::Rotor).await.map(drop)
-        })
+        proven_by_engine_login(self, config, connection, mode)
     }
 
     /// Single user: the session's own user sets its password to `password`.

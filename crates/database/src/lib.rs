@@ -19,7 +19,7 @@ pub use admin::{Admin, check_admin_allowed, check_same_server, load_admin, refus
 pub use alternating::{CLONE_SUFFIX, base_username, other_username};
 pub use config::{AdminSecrets, ArnPatterns, DatabaseConfig, TlsPolicy};
 pub use doctor::doctor_checks;
-pub use engine::{Engine, Purpose, Session, fmt_session, proven_by_login};
+pub use engine::{Engine, Purpose, Session, fmt_session, proven_by_engine_login, proven_by_login};
 pub use login::{CONNECTION_FAILED, LoginFields, no_answer, tls_failed};
 pub use pending::{check_same_target, next_secret};
 pub use rds::{Rds, RdsEndpoint};

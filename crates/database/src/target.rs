@@ -235,9 +235,8 @@ impl<E: Engine> Target for DatabaseTarget<E> {
     }
 
     /// Logs in with the pending credential and runs the test query (finishSecret's proof: the login alone), with
-    /// backoff. A refused password is retried
-    /// too: a new password may take a moment to reach every node (replicas, proxies). No try starts that could
-    /// not end before the invocation's deadline.
+    /// backoff. A refused password is retried too: a new password may take a moment to reach every node
+    /// (replicas, proxies). No try starts that could not end before the invocation's deadline.
     async fn test(&self, ctx: &TestContext<'_>) -> Result<(), RotationError> {
         let connection = self.engine.connection(ctx.pending)?;
         let mode = self.config.tls.for_secret(ctx.pending)?;

@@ -3,9 +3,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long the account a proof found answers [`Engine::user`]: within one setSecret, never a later one.
-const PROVEN_FOR: Duration = Duration::from_secs(10);
-
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode};
 
@@ -17,6 +14,9 @@ use crate::error::codes;
 use crate::privileges::privileged_rights;
 use crate::statements::{PasswordChange, alter_password, credential_texts, set_password_hash};
 use crate::version::Flavor;
+
+/// How long the account a proof found answers [`Engine::user`]: within one setSecret, never a later one.
+const PROVEN_FOR: Duration = Duration::from_secs(10);
 
 /// MySQL, MariaDB and Aurora MySQL: accounts `user@host` as the server names them, passwords sent as hashes to
 /// MariaDB, MySQL 8's dual passwords where the server accepts them.

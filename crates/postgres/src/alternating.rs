@@ -9,10 +9,11 @@
 //! refused before any change, naming it. A GRANT or REVOKE the server skips with a warning (the admin holds the
 //! privilege without the right to pass it on) fails the step naming the privilege.
 //!
-//! The sync costs a few round trips, whatever the users hold: one reads both users (four queries, pipelined), and
-//! one sends every change as one batch inside a transaction, which commits itself unless it grants or revokes
-//! privileges; then the check after revokes travels with the batch, and a third round trip commits, or rolls back
-//! when the server skipped one. A sync that fails changes nothing, and a retry does it all again.
+//! The sync costs three round trips, whatever the users hold: one reads both users (four queries, pipelined); one
+//! sends, inside a transaction, the password's statement (a message of its own) and every other change (one
+//! batch), with the check after revokes pipelined beside them; the third commits once they answered, or rolls
+//! back when anything failed or the server skipped a GRANT or REVOKE. A sync that fails changes nothing, and a
+//! retry does it all again.
 //!
 //! The admin runs none of the user's code: the session's `search_path` is pinned at startup
 //! ([`crate::connect::PINNED_SEARCH_PATH`]) and every function, operator and type in this file's SQL is

@@ -1,7 +1,7 @@
 //! [`PostgresEngine`]: PostgreSQL for rotation-database's [`DatabaseTarget`](rotation_database::DatabaseTarget).
 
 use rotation_core::{Password, RotationError, Secret};
-use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode, proven_by_login};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, TlsMode, proven_by_engine_login};
 
 use crate::alternating::{privileged_rights, sync_and_set_password};
 use crate::connect::{PostgresSession, connect, prove};
@@ -78,12 +78,7 @@ impl Engine for PostgresEngine {
     ) -> Result<bool, RotationError> {
         match prove(connection, mode, &self.roots, config).await? {
             Some(proven) => Ok(proven),
-            None => {
-                proven_by_login(connection, |login| async move {
-                    connect(&login, mode, Purpose::Rotor, &self.roots, config).await.map(drop)
-                })
-                .await
-            }
+            None => proven_by_engine_login(self, config, connection, mode).await,
         }
     }
 

@@ -237,9 +237,9 @@ impl<'r, T: Target> SecretsManagerDriver<'r, T> {
     }
 
     /// createSecret. The guard runs first, with the one `DescribeSecret` that also reads the secret's tags (its
-    /// password rules, [`SecretSettings`]), read alongside `AWSCURRENT`'s value; then the value is made and stored. Storing moves `AWSPENDING` to this
-    /// version wherever it is, so the time between the guard and the store is kept short: making a value is local
-    /// work, and a target that changes its system before the store (one that mints the credential) checks
+    /// password rules, [`SecretSettings`]), read alongside `AWSCURRENT`'s value; then the value is made and
+    /// stored. Storing moves `AWSPENDING` to this version wherever it is, so the time between the guard and the
+    /// store is kept short: making a value is local work, and a target that changes its system before the store (one that mints the credential) checks
     /// [`CreateContext::still_pending`] itself right before it mints. Whether an earlier attempt already stored the
     /// pending value is learned from the store itself (`PutSecretValue` refuses another value for the token),
     /// which saves a read on every rotation; a retry then generates a value that is not kept, and a minting target

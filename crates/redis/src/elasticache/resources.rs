@@ -5,7 +5,7 @@ use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::config::{Builder as ClientConfig, Region};
 use aws_sdk_elasticache::types::ReplicationGroup;
 use rotation_core::{RotationError, Secret};
-use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, proven_by_login};
+use rotation_database::{DatabaseConfig, Engine, LoginFields, Purpose, proven_by_engine_login};
 
 use crate::engine::RedisEngine;
 
@@ -46,8 +46,7 @@ pub(super) async fn proven_at(
     secret: &Secret,
 ) -> Result<bool, RotationError> {
     let mode = login.tls.for_secret(secret)?;
-    proven_by_login(fields, |attempt| async move { redis.login(login, &attempt, mode, Purpose::Rotor).await.map(drop) })
-        .await
+    proven_by_engine_login(redis, login, fields, mode).await
 }
 
 /// testSecret's login as `fields` (where the API says) and its `TEST_QUERY` probe.
