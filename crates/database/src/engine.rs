@@ -107,6 +107,15 @@ pub trait Engine: Send + Sync + Debug + 'static {
         Ok(())
     }
 
+    /// Why the server would refuse passwords `policy` makes (Redshift: 8 to 64 characters, each of upper case,
+    /// lower case and digits, none of `'"\/@` or the space), naming the setting at fault; `None` when it takes
+    /// them. Checked at cold start against the function's policy and at createSecret against a secret's tags. The
+    /// default takes any policy.
+    fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
+        let _ = policy;
+        None
+    }
+
     /// The admin's connection as the engine logs it in; the default keeps the user's database.
     fn admin_connection(&self, admin: LoginFields) -> LoginFields {
         admin

@@ -144,7 +144,8 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         Ok(next)
     }
 
-    /// A `rotor:strategy` tag must name this function's strategy: the steps of one rotation are separate
+    /// A `rotor:strategy` tag must name this function's strategy, and a secret's password tags must make
+    /// passwords the server takes ([`Engine::refuse_policy`]). The steps of one rotation are separate
     /// invocations and a secret's version has nowhere to pin a strategy, so a tag changed mid-rotation would switch
     /// it between steps. A secret chooses its strategy by the function its rotation names.
     fn accepts(&self, secret: &str, settings: &SecretSettings) -> Result<(), RotationError> {
@@ -166,6 +167,15 @@ impl<E: Engine> Target for DatabaseTarget<E> {
                     self.engine.name()
                 )));
             }
+        }
+        if settings.tagged
+            && let Some(reason) = self.engine.refuse_policy(&settings.policy)
+        {
+            return Err(RotationError::InvalidTag {
+                secret: secret.to_owned(),
+                tag: "rotor:password-*".to_owned(),
+                reason: format!("{reason}; change the secret's password tags"),
+            });
         }
         Ok(())
     }

@@ -244,12 +244,8 @@ pub async fn connect(
     roots: &TlsRoots,
     config: &DatabaseConfig,
 ) -> Result<PostgresSession, RotationError> {
-    match login(connection, mode, purpose, roots, config, ChannelBinding::Prefer).await {
-        Ok(session) => Ok(session),
-        Err(LoginFailure::Failed(error)) => Err(error),
-        // Only a login that requires channel binding is refused for the lack of it.
-        Err(LoginFailure::Unbound) => Err(unbound(connection)),
-    }
+    let login = login(connection, mode, Startup::Pinned(purpose), roots, config, ChannelBinding::Prefer).await;
+    session_of(login, connection)
 }
 
 /// A proof of possession in one login: `connection`'s password logs in as its user, and the server checked it.
@@ -268,12 +264,44 @@ pub async fn prove(
     if mode == TlsMode::Disable {
         return Ok(None);
     }
-    match login(connection, mode, Purpose::Rotor, roots, config, ChannelBinding::Require).await {
+    match login(connection, mode, Startup::Pinned(Purpose::Rotor), roots, config, ChannelBinding::Require).await {
         Ok(_) => Ok(Some(true)),
         Err(LoginFailure::Unbound) => Ok(None),
         Err(LoginFailure::Failed(error)) if error.is_authentication_failure() => Ok(Some(false)),
         Err(LoginFailure::Failed(error)) => Err(error),
     }
+}
+
+/// [`connect`] without startup options, for servers that speak PostgreSQL's protocol but refuse its settings at
+/// startup (Amazon Redshift): the caller pins what its sessions need with statements right after the login. Same
+/// TLS, bounds and warnings as [`connect`].
+pub async fn connect_plain(
+    connection: &LoginFields,
+    mode: TlsMode,
+    roots: &TlsRoots,
+    config: &DatabaseConfig,
+) -> Result<PostgresSession, RotationError> {
+    let login = login(connection, mode, Startup::Plain, roots, config, ChannelBinding::Prefer).await;
+    session_of(login, connection)
+}
+
+/// A login that prefers channel binding: its session, or its error (only a login that requires channel binding
+/// is refused for the lack of it).
+fn session_of(
+    login: Result<PostgresSession, LoginFailure>,
+    connection: &LoginFields,
+) -> Result<PostgresSession, RotationError> {
+    login.map_err(|failure| match failure {
+        LoginFailure::Failed(error) => error,
+        LoginFailure::Unbound => unbound(connection),
+    })
+}
+
+/// What a login sends as startup options: the settings of its purpose, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Startup {
+    Pinned(Purpose),
+    Plain,
 }
 
 /// Why a login failed: the server authenticated it without the channel binding it required, or anything else.
@@ -310,7 +338,7 @@ fn is_unbound(error: &tokio_postgres::Error) -> bool {
 async fn login(
     connection: &LoginFields,
     mode: TlsMode,
-    purpose: Purpose,
+    startup: Startup,
     roots: &TlsRoots,
     config: &DatabaseConfig,
     binding: ChannelBinding,
@@ -340,9 +368,12 @@ async fn login(
             }
         };
         let address = connection.address();
-        let mut newer = if purpose == Purpose::Rotor { &NEWER_PINS[refused_pins(&address)..] } else { &[] };
+        let mut newer =
+            if startup == Startup::Pinned(Purpose::Rotor) { &NEWER_PINS[refused_pins(&address)..] } else { &[] };
         loop {
-            pg.options(startup_options(purpose, config, newer));
+            if let Startup::Pinned(purpose) = startup {
+                pg.options(startup_options(purpose, config, newer));
+            }
             rotation_core::telemetry::count_login();
             let login = match &tls {
                 None => pg.connect(NoTls).await.map(|(client, conn)| spawn(client, conn, &notices)),

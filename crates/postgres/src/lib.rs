@@ -14,7 +14,7 @@ mod error;
 mod function;
 mod password;
 
-pub use connect::PostgresSession;
+pub use connect::{Param, PostgresSession, connect_plain};
 pub use defaults::{DEFAULT_DBNAME, DEFAULT_EXCLUDE_CHARACTERS, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 pub use engine::PostgresEngine;
 pub use function::{RotatePostgres, RotatePostgresAlternating};
