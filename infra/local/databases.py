@@ -63,7 +63,10 @@ def as_user(user, command):
 
 
 class Postgres:
-    def __init__(self, directory):
+    """A PostgreSQL server of the demo's own. With md5=True, users log in with md5 and passwords are stored as md5
+    hashes: the stand-in for Amazon Redshift, whose documented password form is 'md5' || md5(password || user)."""
+
+    def __init__(self, directory, md5=False):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True)
         write_certificates(self.dir)
@@ -75,11 +78,12 @@ class Postgres:
         for name in ("ca.pem", "server.pem", "server.key"):
             shutil.chown(self.dir / name, "postgres", "postgres") if os.geteuid() == 0 else None
         subprocess.run(as_user("postgres", [f"{bin_dir}/initdb", "-D", str(self.dir / "data"), "-U", "postgres",
-                                            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"]),
+                                            "--auth-local=trust", "--auth-host=" + ("md5" if md5 else "scram-sha-256"), "--no-sync"]),
                        check=True, capture_output=True)
         with open(self.dir / "data/postgresql.conf", "a") as conf:
             conf.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.dir}'\n"
-                       f"ssl = on\nssl_cert_file = '{self.dir}/server.pem'\nssl_key_file = '{self.dir}/server.key'\nfsync = off\n")
+                       f"ssl = on\nssl_cert_file = '{self.dir}/server.pem'\nssl_key_file = '{self.dir}/server.key'\nfsync = off\n"
+                       + ("password_encryption = md5\n" if md5 else ""))
         subprocess.run(as_user("postgres", [self.pg_ctl, "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-w", "start"]),
                        check=True, capture_output=True)
 

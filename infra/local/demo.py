@@ -3,9 +3,10 @@
 
 Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL,
 MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
-have TLS off), with the endpoint serving ElastiCache's user and AUTH-token calls over the demo's Redis. Runs eight
-rotation functions against them and creates eight secrets, each with a daily schedule: a PostgreSQL single user,
-PostgreSQL alternating users, a MariaDB single user, a Redis ACL user whose password the admin sets, an ElastiCache
+have TLS off), and a second PostgreSQL with md5 logins standing in for Amazon Redshift, with the endpoint serving
+ElastiCache's user and AUTH-token calls over the demo's Redis. Runs nine rotation functions against them and
+creates nine secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating users, a
+Redshift user (on the stand-in), a MariaDB single user, a Redis ACL user whose password the admin sets, an ElastiCache
 user whose password ModifyUser sets and an ElastiCache replication group's AUTH token that ModifyReplicationGroup
 ROTATEs (all three keep the previous one until the next rotation), a generated API key, and an IAM user's
 access key (moto serving IAM and STS with request signing checked); and a PostgreSQL
@@ -64,12 +65,16 @@ def main():
         step("starting PostgreSQL, MariaDB and Redis (the demo's own, TLS on, password authentication)")
         pg = Postgres(STATE / "postgres")
         servers.append(pg)
+        # Amazon Redshift's stand-in: PostgreSQL with md5 logins, Redshift's documented password form.
+        rs = Postgres(STATE / "redshift", md5=True)
+        servers.append(rs)
         maria = MariaDB(STATE / "mariadb")
         servers.append(maria)
         redis_admin_password = password()
         redis = Redis(STATE / "redis", redis_admin_password)
         servers.append(redis)
-        print(f"PostgreSQL on 127.0.0.1:{pg.port}, MariaDB on 127.0.0.1:{maria.port}, Redis (TLS) on 127.0.0.1:{redis.port}")
+        print(f"PostgreSQL on 127.0.0.1:{pg.port}, Redshift's stand-in (PostgreSQL, md5 logins) on 127.0.0.1:{rs.port}, "
+              f"MariaDB on 127.0.0.1:{maria.port}, Redis (TLS) on 127.0.0.1:{redis.port}")
 
         step(f"starting cargo-lambda's Lambda emulator (127.0.0.1:{invoke_port}) and rotor's endpoint ({endpoint}, clock at {CLOCK_START})")
         start([str(ROOT / ".venv/bin/cargo-lambda"), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(invoke_port)],
@@ -112,6 +117,7 @@ def main():
             "rotate-postgres": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem")},
             "rotate-postgres-alternating": {"TLS_CA_BUNDLE": str(pg.dir / "ca.pem"),
                                             "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/postgres-admin-*"},
+            "rotate-redshift": {"TLS_CA_BUNDLE": str(rs.dir / "ca.pem")},
             "rotate-mysql": {"TLS_CA_BUNDLE": str(maria.dir / "ca.pem")},
             "rotate-redis": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "ROTATION_STRATEGY": "admin",
                              "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/redis-admin-*"},
@@ -135,6 +141,9 @@ def main():
         pg.sql(f"CREATE ROLE team LOGIN PASSWORD '{team_password}'")
         # The admin owns what the users are granted, so it can grant the same to the alternating user's clone.
         pg.sql("CREATE TABLE orders (id int); ALTER TABLE orders OWNER TO rotor_admin; GRANT SELECT ON orders TO team")
+        analyst_password = password()
+        # As Redshift takes it: the md5 hash of the password and the user name, never the password itself.
+        rs.sql("CREATE USER analyst PASSWORD 'md5" + hashlib.md5((analyst_password + "analyst").encode()).hexdigest() + "'")
         maria.sql(f"CREATE USER 'shop'@'%' IDENTIFIED BY '{shop_password}'")
         cache_password = password()
         redis.cli("rotor_admin", redis_admin_password, "ACL", "SETUSER", "cache", "on",
@@ -159,6 +168,9 @@ def main():
         demo = {
             "demo/postgres-app": ("rotate-postgres", dict(pg_secret, username="app", password=single_password)),
             "demo/postgres-team": ("rotate-postgres-alternating", dict(pg_secret, username="team", password=team_password, masterarn=admin_arn)),
+            # AWS's Redshift secret (port 5439 and database dev by default; the stand-in's are given).
+            "demo/redshift-analyst": ("rotate-redshift", {"engine": "redshift", "host": "127.0.0.1", "port": rs.port,
+                                                          "dbname": "postgres", "username": "analyst", "password": analyst_password}),
             "demo/mariadb-shop": ("rotate-mysql", {"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": "shop", "password": shop_password}),
             "demo/redis-cache": ("rotate-redis", dict(redis_secret, username="cache", password=cache_password, masterarn=redis_admin_arn)),
             # AWS's ElastiCache secret: no host; the function finds the cache through the user's user group.
@@ -213,7 +225,7 @@ def main():
             elif "engine" not in value:
                 return "n/a (no system to log in to)"
             else:
-                check = {"postgres": pg.logs_in, "redis": redis.logs_in}.get(value["engine"], maria.logs_in)
+                check = {"postgres": pg.logs_in, "redshift": rs.logs_in, "redis": redis.logs_in}.get(value["engine"], maria.logs_in)
             return "logs in" if check(value["username"], value["password"]) else "DOES NOT LOG IN"
 
         for day in range(1, DAYS + 1):

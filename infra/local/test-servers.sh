@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
   stop)
-    if [ -f target/rotor-pg/data/postmaster.pid ]; then
+    # PostgreSQL, and the md5 PostgreSQL standing in for Redshift (postgres_server.rs).
+    for dir in target/rotor-pg target/rotor-pg-md5; do
+      [ -f "$dir/data/postmaster.pid" ] || continue
       pg_ctl=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl
-      if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pg_ctl" -D target/rotor-pg/data -m fast stop >/dev/null || true
-      else "$pg_ctl" -D target/rotor-pg/data -m fast stop >/dev/null || true; fi
-      rm -f target/rotor-pg/port
-    fi
+      if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pg_ctl" -D "$dir/data" -m fast stop >/dev/null || true
+      else "$pg_ctl" -D "$dir/data" -m fast stop >/dev/null || true; fi
+      rm -f "$dir/port"
+    done
     if [ -f target/rotor-mariadb/mysqld.pid ]; then
       kill "$(cat target/rotor-mariadb/mysqld.pid)" 2>/dev/null || true
       for _ in $(seq 50); do [ -f target/rotor-mariadb/mysqld.pid ] || break; sleep 0.1; done

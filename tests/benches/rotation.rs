@@ -1,13 +1,14 @@
 //! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build.
 //! Single users, with cold starts: a generated secret (`rotate-custom`), a PostgreSQL single user
-//! (`rotate-postgres`), a MariaDB single user (`rotate-mysql`) and a Redis ACL user changing its own password
-//! (`rotate-redis`). For each: the median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone),
+//! (`rotate-postgres`), an Amazon Redshift user on its md5 PostgreSQL stand-in (`rotate-redshift`), a MariaDB
+//! single user (`rotate-mysql`) and a Redis ACL user changing its own password (`rotate-redis`). For each: the median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone),
 //! each step's median and p95 inside the function with its mean logins to the target and Secrets Manager calls
 //! (from the function's step records), the set+test+finish medians summed, peak RSS, the function's Secrets Manager
 //! calls per rotation (from the endpoint's audit log), the cold start (process spawn to its first handled event)
 //! and the first rotation after a cold start (process spawn until its first rotation is done). Admin secrets,
-//! rotations only (no cold start): PostgreSQL, MariaDB and Redis users whose password the admin secret sets
-//! (`ROTATION_STRATEGY=admin`) and alternating users (`rotate-postgres-alternating`, `rotate-mysql-alternating`,
+//! rotations only (no cold start): PostgreSQL, Redshift, MariaDB and Redis users whose password the admin secret
+//! sets (`ROTATION_STRATEGY=admin`) and alternating users (`rotate-postgres-alternating`,
+//! `rotate-redshift-alternating`, `rotate-mysql-alternating`,
 //! `rotate-redis` with `ROTATION_STRATEGY=alternating-users`), the same figures, the admin secret's calls counted.
 //! Also a PostgreSQL single user in a Parameter Store SecureString: the rotation's time and its Parameter Store
 //! calls. The per-function part ends with a summary table, one row per engine and strategy (rotation and step
@@ -322,6 +323,25 @@ fn quote(identifier: &str) -> String {
 /// As `tests/e2e/postgres.rs`'s `setup`: a database owned by a fresh admin (CREATEROLE), a user that may read a
 /// table in it, the admin's secret and the user's.
 async fn postgres_case(pg: &postgres_server::PgServer, function: &'static str, strategy: Option<&str>) -> AdminCase {
+    wire_case(pg, "postgres", function, strategy).await
+}
+
+/// The statement that sets `role`'s password as an `engine`'s server stores it: PostgreSQL's SCRAM verifier, or
+/// Redshift's md5 hash (on its stand-in).
+fn password_statement(engine: &str, role: &str, password: &str, extra: &str) -> String {
+    match engine {
+        "redshift" => rotation_redshift::password_statement(role, password, extra),
+        _ => rotation_postgres::password_statement(role, password, extra),
+    }
+}
+
+/// [`postgres_case`] for an `engine` speaking PostgreSQL's protocol: `postgres`, or `redshift` on its stand-in.
+async fn wire_case(
+    pg: &postgres_server::PgServer,
+    engine: &str,
+    function: &'static str,
+    strategy: Option<&str>,
+) -> AdminCase {
     let admin_name = unique("pg-admin");
     let (h, pid) = AdminCase::start(function, strategy, pg.ca(), &admin_name).await;
     let db = unique("db \"q\"; ü");
@@ -331,10 +351,10 @@ async fn postgres_case(pg: &postgres_server::PgServer, function: &'static str, s
     let superuser = pg.superuser("postgres").await;
     for statement in [
         format!("CREATE ROLE {}", quote(&admin)),
-        rotation_postgres::password_statement(&admin, &admin_password, "LOGIN CREATEROLE"),
+        password_statement(engine, &admin, &admin_password, "LOGIN CREATEROLE"),
         format!("CREATE DATABASE {} OWNER {}", quote(&db), quote(&admin)),
         format!("CREATE ROLE {}", quote(&user)),
-        rotation_postgres::password_statement(&user, &password, "LOGIN"),
+        password_statement(engine, &user, &password, "LOGIN"),
     ] {
         superuser.batch_execute(&statement).await.unwrap();
     }
@@ -343,10 +363,10 @@ async fn postgres_case(pg: &postgres_server::PgServer, function: &'static str, s
         .batch_execute(&format!("CREATE TABLE accounts (id int); GRANT SELECT ON accounts TO {};", quote(&user)))
         .await
         .unwrap();
-    let admin_secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"});
+    let admin_secret = json!({"engine": engine, "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"});
     let admin_arn = h.create_secret(&admin_name, &admin_secret.to_string()).await;
     let secret = json!({
-        "engine": "postgres", "host": "127.0.0.1", "port": pg.port.to_string(), "username": user, "password": password,
+        "engine": engine, "host": "127.0.0.1", "port": pg.port.to_string(), "username": user, "password": password,
         "dbname": db, "masterarn": admin_arn, "dbInstanceIdentifier": "kept-unchanged",
     });
     let arn = h.create_secret(&unique("pg-app"), &secret.to_string()).await;
@@ -711,6 +731,31 @@ async fn main() {
     let title = "PostgreSQL alternating users (rotate-postgres-alternating)";
     let alternating = postgres_case(&pg, "rotate-postgres-alternating", None).await.measure(title).await;
     rows.push(row("PostgreSQL", "alternating-users", alternating));
+
+    // Amazon Redshift on its declared stand-in (PostgreSQL with md5 logins): what rotor's side costs beside
+    // PostgreSQL's; a Redshift cluster's own latencies are not measured here.
+    let rs = postgres_server::PgServer::redshift_stand_in();
+    let rs_superuser = rs.superuser("postgres").await;
+    let env = vec![("TLS_CA_BUNDLE".to_string(), rs.ca().display().to_string())];
+    let mut users = Vec::new();
+    for _ in 0..=2 * COLD_STARTS {
+        let (user, password) = secret();
+        rs_superuser.batch_execute(&format!("CREATE ROLE {user}")).await.unwrap();
+        rs_superuser.batch_execute(&password_statement("redshift", &user, &password, "LOGIN")).await.unwrap();
+        let value = json!({"engine": "redshift", "host": "127.0.0.1", "port": rs.port, "username": user,
+                           "password": password, "dbname": "postgres"});
+        users.push(value.to_string());
+    }
+    let next = std::sync::Mutex::new(users.into_iter());
+    let title = "Amazon Redshift single user on its md5 PostgreSQL stand-in (rotate-redshift)";
+    let single = measure(title, "rotate-redshift", env, || next.lock().unwrap().next().unwrap()).await;
+    rows.push(row("Redshift (stand-in)", "single-user", single));
+    let title = "Amazon Redshift user, its password set by the admin secret (rotate-redshift, ROTATION_STRATEGY=admin)";
+    let admin = wire_case(&rs, "redshift", "rotate-redshift", Some("admin")).await.measure(title).await;
+    rows.push(row("Redshift (stand-in)", "admin", admin));
+    let title = "Amazon Redshift alternating users (rotate-redshift-alternating)";
+    let alternating = wire_case(&rs, "redshift", "rotate-redshift-alternating", None).await.measure(title).await;
+    rows.push(row("Redshift (stand-in)", "alternating-users", alternating));
 
     let maria = mariadb_server::MariaDbServer::get().await;
     let mut root = maria.root().await;

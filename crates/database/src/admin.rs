@@ -21,9 +21,11 @@ pub struct Admin {
 /// a `masterarn` the list does not allow as written is resolved before its value is read), and that it manages
 /// the user's server.
 ///
-/// A secret RDS manages holds only a username and a password: its database is found, as AWS's functions find
-/// it, through its `aws:rds:primaryDBInstanceArn`/`aws:rds:primaryDBClusterArn` tag and RDS's description.
-/// `engine` parses a secret with all its fields.
+/// A secret RDS or Redshift manages holds only a username and a password: its database is found, as AWS's
+/// functions find it, through its tags: first by `engine`'s own service ([`Engine::managed_admin_endpoint`]:
+/// Redshift's `aws:redshift:primaryclusterarn`/`aws:redshift-serverless:namespacearn`), then by RDS's
+/// description (`aws:rds:primaryDBInstanceArn`/`aws:rds:primaryDBClusterArn`). `engine` parses a secret with all
+/// its fields.
 pub async fn load_admin(
     ctx: &SetContext<'_>,
     rds: &Rds,
@@ -53,15 +55,19 @@ pub async fn load_admin(
     let mut connection = if secret.get("host").is_some() {
         engine.connection(&secret)?
     } else {
-        // An RDS-managed admin secret names its database only in its tags.
+        // An admin secret RDS or Redshift manages names its database only in its tags.
         let description = match description {
             Some(description) => description,
             None => ctx.describe_secret(arn).await?.ok_or_else(missing)?,
         };
-        let endpoint = rds.endpoint_of(&description).await?.ok_or_else(|| {
+        let endpoint = match engine.managed_admin_endpoint(&description).await? {
+            Some(endpoint) => Some(endpoint),
+            None => rds.endpoint_of(&description).await?,
+        };
+        let endpoint = endpoint.ok_or_else(|| {
             secret.invalid(
                 "host",
-                "is missing, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it by",
+                "is missing, and the secret has no aws:rds:primaryDBInstanceArn, aws:rds:primaryDBClusterArn, aws:redshift:primaryclusterarn or aws:redshift-serverless:namespacearn tag to find it by",
             )
         })?;
         LoginFields {

@@ -4,10 +4,11 @@
 use std::fmt::Debug;
 use std::future::{Future, ready};
 
-use rotation_core::{Password, PasswordPolicy, RotationError, Secret};
+use rotation_core::{Description, Password, PasswordPolicy, RotationError, Secret};
 
 use crate::config::DatabaseConfig;
 use crate::login::LoginFields;
+use crate::rds::RdsEndpoint;
 use crate::tls_mode::TlsMode;
 
 /// What a session is for.
@@ -114,6 +115,18 @@ pub trait Engine: Send + Sync + Debug + 'static {
     fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
         let _ = policy;
         None
+    }
+
+    /// Where the database of an admin secret that holds only a username and a password is, found from the
+    /// secret's tags through the engine's own service (Redshift's `aws:redshift:primaryclusterarn`); `None` to look
+    /// in RDS. Asked only of such a secret, so an engine's client costs nothing until one is met. The default
+    /// leaves it to RDS.
+    fn managed_admin_endpoint(
+        &self,
+        description: &Description,
+    ) -> impl Future<Output = Result<Option<RdsEndpoint>, RotationError>> + Send {
+        let _ = description;
+        ready(Ok(None))
     }
 
     /// The admin's connection as the engine logs it in; the default keeps the user's database.

@@ -13,14 +13,15 @@ pub const INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
 /// The tag RDS puts on a secret it manages for a DB cluster.
 pub const CLUSTER_TAG: &str = "aws:rds:primaryDBClusterArn";
 
-/// Where an RDS database listens, as RDS describes it.
+/// Where the database of a managed admin secret listens, as its service describes it (RDS, or the engine's own
+/// through [`Engine::managed_admin_endpoint`](crate::Engine::managed_admin_endpoint)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RdsEndpoint {
     /// The writer endpoint's address.
     pub host: String,
     /// Its port.
     pub port: u16,
-    /// The engine RDS reports.
+    /// The engine the service reports.
     pub engine: Option<String>,
 }
 

@@ -1,5 +1,6 @@
 //! The endpoint's state: secrets, their versions and labels, and the rotations it ran; parameters, schedules,
-//! events and the ElastiCache users and replication groups, each service's records in the one document every service reads and changes.
+//! events, the ElastiCache users and replication groups, and the Redshift clusters, namespaces and workgroups, each
+//! service's records in the one document every service reads and changes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,9 @@ pub struct State {
     /// The ElastiCache users and user groups.
     #[serde(default)]
     pub cache: CacheState,
+    /// The Redshift clusters, and Redshift Serverless's namespaces and workgroups.
+    #[serde(default)]
+    pub redshift: RedshiftState,
     /// Parameter Store's parameters by name.
     #[serde(default)]
     pub parameters: BTreeMap<String, ParameterRecord>,
@@ -141,6 +145,68 @@ pub struct CacheReplicationGroup {
     /// `AuthTokenLastModifiedDate`: when the last change of its tokens applied.
     pub auth_token_modified: DateTime<Utc>,
     /// `ReplicationGroupCreateTime`.
+    pub created: DateTime<Utc>,
+}
+
+/// The Redshift part of the endpoint's state: provisioned clusters, Serverless namespaces and workgroups, all over
+/// the one PostgreSQL server that stands in for Redshift. It keeps no password of any kind: not the admin's, not its
+/// md5 form (which logs in on its own under md5 authentication), only whether a change of it is pending.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RedshiftState {
+    /// Provisioned clusters by `ClusterIdentifier` (lower case, as the service keeps it).
+    pub clusters: BTreeMap<String, RedshiftCluster>,
+    /// Serverless namespaces by `namespaceName`.
+    pub namespaces: BTreeMap<String, RedshiftNamespace>,
+    /// Serverless workgroups by `workgroupName`.
+    pub workgroups: BTreeMap<String, RedshiftWorkgroup>,
+}
+
+/// A provisioned cluster. Its endpoint is the stand-in's address, from the endpoint's options, never stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedshiftCluster {
+    /// `NodeType`.
+    pub node_type: String,
+    /// `NumberOfNodes`.
+    pub number_of_nodes: u32,
+    /// `MasterUsername`: the stand-in's user the master password is set for.
+    pub master_username: String,
+    /// `DBName`.
+    pub db_name: String,
+    /// The id in `ClusterNamespaceArn`.
+    pub namespace_id: String,
+    /// `available`, or `modifying` while a new master password waits to apply.
+    pub status: String,
+    /// Whether a new master password waits to apply (`PendingModifiedValues.MasterUserPassword` `****`).
+    pub password_pending: bool,
+    /// `ClusterCreateTime`.
+    pub created: DateTime<Utc>,
+}
+
+/// A Serverless namespace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedshiftNamespace {
+    /// `namespaceId` (also in `namespaceArn`).
+    pub id: String,
+    /// `adminUsername`, when one was given.
+    pub admin_username: Option<String>,
+    /// `dbName`.
+    pub db_name: String,
+    /// `AVAILABLE`, or `MODIFYING` while a new admin password waits to apply.
+    pub status: String,
+    /// `creationDate`.
+    pub created: DateTime<Utc>,
+}
+
+/// A Serverless workgroup: its endpoint is the stand-in's address, from the endpoint's options, never stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedshiftWorkgroup {
+    /// `workgroupId` (also in `workgroupArn`).
+    pub id: String,
+    /// `namespaceName`.
+    pub namespace: String,
+    /// `AVAILABLE`.
+    pub status: String,
+    /// `creationDate`.
     pub created: DateTime<Utc>,
 }
 

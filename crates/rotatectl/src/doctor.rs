@@ -12,6 +12,7 @@ use rotation_iam::RotateIamAccessKey;
 use rotation_mysql::{RotateMysql, RotateMysqlAlternating};
 use rotation_postgres::{RotatePostgres, RotatePostgresAlternating};
 use rotation_redis::{RotateElastiCache, RotateElastiCacheAuthToken, RotateRedis};
+use rotation_redshift::{RotateRedshift, RotateRedshiftAdmin, RotateRedshiftAlternating};
 
 use crate::checklist::{Checklist, text};
 use crate::client::SecretArgs;
@@ -24,6 +25,12 @@ pub enum FunctionName {
     Postgres,
     /// `rotate-postgres-alternating` (`ROTATION_STRATEGY` defaults to `alternating-users`).
     PostgresAlternating,
+    /// `rotate-redshift`.
+    Redshift,
+    /// `rotate-redshift-alternating` (`ROTATION_STRATEGY` defaults to `alternating-users`).
+    RedshiftAlternating,
+    /// `rotate-redshift-admin` (a cluster's or namespace's admin, through the Redshift APIs).
+    RedshiftAdmin,
     /// `rotate-mysql`.
     Mysql,
     /// `rotate-mysql-alternating` (`ROTATION_STRATEGY` defaults to `alternating-users`).
@@ -65,6 +72,9 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
     Ok(match args.function {
         FunctionName::Postgres => doctor::<RotatePostgres>(id, env, sdk_config).await,
         FunctionName::PostgresAlternating => doctor::<RotatePostgresAlternating>(id, env, sdk_config).await,
+        FunctionName::Redshift => doctor::<RotateRedshift>(id, env, sdk_config).await,
+        FunctionName::RedshiftAlternating => doctor::<RotateRedshiftAlternating>(id, env, sdk_config).await,
+        FunctionName::RedshiftAdmin => doctor::<RotateRedshiftAdmin>(id, env, sdk_config).await,
         FunctionName::Mysql => doctor::<RotateMysql>(id, env, sdk_config).await,
         FunctionName::MysqlAlternating => doctor::<RotateMysqlAlternating>(id, env, sdk_config).await,
         FunctionName::Redis => doctor::<RotateRedis>(id, env, sdk_config).await,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rotation_local::{CacheConfig, Clock, Config, Endpoint, Identity};
+use rotation_local::{CacheConfig, Clock, Config, Endpoint, Identity, RedshiftConfig};
 
 /// Options of `serve`.
 #[derive(clap::Args)]
@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Milliseconds a modified ElastiCache user stays `modifying` before its passwords apply.
     #[arg(long, default_value_t = 1000)]
     elasticache_modify_ms: u64,
+    /// The PostgreSQL server standing in for Redshift (boxed: the options take room a subcommand's enum would
+    /// reserve for every command).
+    #[command(flatten)]
+    redshift: Box<RedshiftArgs>,
     /// Enforce Secrets Manager's documented per-second quotas (`aws`), answering `ThrottlingException` over them.
     #[arg(long, value_parser = ["aws", "none"], default_value = "none")]
     quotas: String,
@@ -67,6 +71,26 @@ pub struct ServeArgs {
     save_interval_ms: Option<u64>,
 }
 
+/// Options of `serve` for Redshift's calls.
+#[derive(clap::Args)]
+pub struct RedshiftArgs {
+    /// Serve Redshift's cluster calls and Redshift Serverless's namespace and workgroup calls over this PostgreSQL
+    /// server standing in for Redshift: its superuser's URL without the password
+    /// (`postgres://postgres@127.0.0.1:port/postgres`, on this machine), where admin passwords are applied and
+    /// whose host and port the clusters and workgroups answer as their endpoint (or `ROTOR_REDSHIFT_POSTGRES`,
+    /// which may carry the password). The password comes from `ROTOR_REDSHIFT_POSTGRES_PASSWORD` or
+    /// `--redshift-postgres-password-file`, never from the command line, which every local user can read.
+    #[arg(long = "redshift-postgres", value_name = "URL")]
+    postgres: Option<String>,
+    /// A file holding the password of `--redshift-postgres`'s superuser, its owner's alone (mode 0600 or 0400).
+    #[arg(long = "redshift-postgres-password-file", value_name = "FILE")]
+    postgres_password_file: Option<PathBuf>,
+    /// Milliseconds a modified Redshift cluster or Serverless namespace stays `modifying` before its new admin
+    /// password applies.
+    #[arg(long = "redshift-modify-ms", value_name = "MS", default_value_t = 500)]
+    modify_ms: u64,
+}
+
 /// Serves until killed.
 pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     let clock = match args.manual_clock.as_deref() {
@@ -78,8 +102,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
                 .with_timezone(&Utc),
         ),
     };
-    let admin_url = elasticache_admin_url(args.elasticache_redis, args.elasticache_redis_password_file.as_deref())?;
-    let elasticache = match (admin_url, args.elasticache_endpoint) {
+    let cache_url =
+        admin_url(&ELASTICACHE_REDIS, args.elasticache_redis, args.elasticache_redis_password_file.as_deref())?;
+    let elasticache = match (cache_url, args.elasticache_endpoint) {
         (Some(_), None) => return Err("ROTOR_ELASTICACHE_REDIS needs --elasticache-endpoint".into()),
         (Some(admin_url), Some(endpoint)) => {
             let (host, port) = endpoint
@@ -94,6 +119,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         }
         _ => None,
     };
+    let RedshiftArgs { postgres, postgres_password_file, modify_ms } = *args.redshift;
+    let stand_in_url = admin_url(&REDSHIFT_POSTGRES, postgres, postgres_password_file.as_deref())?;
+    let redshift = stand_in_url
+        .map(|url| RedshiftConfig::new(&url, Duration::from_millis(modify_ms)))
+        .transpose()
+        .map_err(|e| format!("{} (or {}): {e}", REDSHIFT_POSTGRES.flag, REDSHIFT_POSTGRES.variable))?;
     let config = Config {
         state_dir: args.state_dir.clone(),
         identity: Identity { region: args.region, account: args.account },
@@ -102,6 +133,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         clock,
         scheduler_interval: Duration::from_millis(args.scheduler_interval_ms),
         elasticache,
+        redshift,
         quotas: (args.quotas == "aws").then(|| std::sync::Arc::new(rotation_local::Quotas::aws(args.quota_scale))),
         max_concurrent_invocations: args.max_concurrent_invocations,
         save_interval: args.save_interval_ms.map(Duration::from_millis),
@@ -118,55 +150,96 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Redis administrative URL with its password: the URL from `--elasticache-redis` or
-/// `ROTOR_ELASTICACHE_REDIS`, the password from `--elasticache-redis-password-file` or
-/// `ROTOR_ELASTICACHE_REDIS_PASSWORD` (or the variable's own URL).
-fn elasticache_admin_url(flag: Option<String>, password_file: Option<&Path>) -> Result<Option<String>, String> {
+/// The names an administrative URL goes by, and the rule its user keeps.
+struct AdminUrl {
+    /// The flag naming the URL without its password (`--elasticache-redis`).
+    flag: &'static str,
+    /// The variable that may name it instead, password included.
+    variable: &'static str,
+    /// The flag naming a file that holds the password.
+    password_file_flag: &'static str,
+    /// The variable that may hold the password.
+    password_variable: &'static str,
+    /// What is wrong with the URL's user (empty when it names none) for the endpoint to work as, if anything.
+    user_problem: fn(&str) -> Option<&'static str>,
+}
+
+/// The Redis server that plays ElastiCache's cache.
+const ELASTICACHE_REDIS: AdminUrl = AdminUrl {
+    flag: "--elasticache-redis",
+    variable: "ROTOR_ELASTICACHE_REDIS",
+    password_file_flag: "--elasticache-redis-password-file",
+    password_variable: "ROTOR_ELASTICACHE_REDIS_PASSWORD",
+    user_problem: |user| {
+        matches!(user, "" | "default").then_some(
+            "must name a Redis user of its own (redis://<user>@host:port), not the default user: an ElastiCache AUTH \
+             token the endpoint emulates is the default user's password, and would replace the endpoint's own",
+        )
+    },
+};
+
+/// The PostgreSQL server that stands in for Redshift.
+const REDSHIFT_POSTGRES: AdminUrl = AdminUrl {
+    flag: "--redshift-postgres",
+    variable: "ROTOR_REDSHIFT_POSTGRES",
+    password_file_flag: "--redshift-postgres-password-file",
+    password_variable: "ROTOR_REDSHIFT_POSTGRES_PASSWORD",
+    user_problem: |user| {
+        user.is_empty().then_some("must name the server's superuser (postgres://postgres@127.0.0.1:port/postgres)")
+    },
+};
+
+/// An administrative URL with its password: the URL from `option`'s flag or variable, the password from its file
+/// or its variable (or the variable's own URL).
+fn admin_url(option: &AdminUrl, flag: Option<String>, password_file: Option<&Path>) -> Result<Option<String>, String> {
     let (text, on_command_line) = match flag {
         Some(url) => (url, true),
-        None => match std::env::var("ROTOR_ELASTICACHE_REDIS") {
+        None => match std::env::var(option.variable) {
             Ok(url) => (url, false),
             Err(_) if password_file.is_some() => {
-                return Err("--elasticache-redis-password-file needs --elasticache-redis".into());
+                return Err(format!("{} needs {}", option.password_file_flag, option.flag));
             }
             Err(_) => return Ok(None),
         },
     };
-    let password = match (password_file, std::env::var("ROTOR_ELASTICACHE_REDIS_PASSWORD").ok()) {
+    let password = match (password_file, std::env::var(option.password_variable).ok()) {
         (Some(_), Some(_)) => {
-            return Err("give the Redis password once: --elasticache-redis-password-file or \
-                        ROTOR_ELASTICACHE_REDIS_PASSWORD, not both"
-                .into());
+            return Err(format!(
+                "give the password once: {} or {}, not both",
+                option.password_file_flag, option.password_variable
+            ));
         }
-        (Some(path), None) => Some(read_password_file(path)?),
+        (Some(path), None) => Some(read_password_file(option, path)?),
         (None, from_env) => from_env,
     };
-    with_password(&text, on_command_line, password).map(Some)
+    with_password(option, &text, on_command_line, password).map(Some)
 }
 
-/// `text` (a Redis URL) with `password` in it. A password already in a URL given on the command line is
+/// `text` (an administrative URL) with `password` in it. A password already in a URL given on the command line is
 /// refused: every local user can read a command line. Errors never quote the URL or a password.
-fn with_password(text: &str, on_command_line: bool, password: Option<String>) -> Result<String, String> {
-    let what = if on_command_line { "--elasticache-redis" } else { "ROTOR_ELASTICACHE_REDIS" };
+fn with_password(
+    option: &AdminUrl,
+    text: &str,
+    on_command_line: bool,
+    password: Option<String>,
+) -> Result<String, String> {
+    let what = if on_command_line { option.flag } else { option.variable };
     let mut url = reqwest::Url::parse(text).map_err(|e| format!("{what} is not a URL ({e})"))?;
-    if matches!(url.username(), "" | "default") {
-        return Err(format!(
-            "{what} must name a Redis user of its own (redis://<user>@host:port), not the default user: an \
-             ElastiCache AUTH token the endpoint emulates is the default user's password, and would replace the \
-             endpoint's own"
-        ));
+    if let Some(problem) = (option.user_problem)(url.username()) {
+        return Err(format!("{what} {problem}"));
     }
     match (url.password().is_some(), password) {
-        (true, _) if on_command_line => Err("--elasticache-redis carries a password, which every local user can \
-             read on a command line (ps, /proc/<pid>/cmdline): give the URL without it, and the password in \
-             ROTOR_ELASTICACHE_REDIS_PASSWORD or in a file only you can read, named by \
-             --elasticache-redis-password-file"
-            .into()),
-        (true, Some(_)) => Err("ROTOR_ELASTICACHE_REDIS carries a password and another is given: give it once".into()),
+        (true, _) if on_command_line => Err(format!(
+            "{what} carries a password, which every local user can read on a command line (ps, \
+             /proc/<pid>/cmdline): give the URL without it, and the password in {} or in a file only you can read, \
+             named by {}",
+            option.password_variable, option.password_file_flag
+        )),
+        (true, Some(_)) => Err(format!("{what} carries a password and another is given: give it once")),
         (_, None) => Ok(url.into()),
         (false, Some(password)) => {
             // Every byte but the unreserved ones percent-encoded, `%` too (the URL parser would leave it as it
-            // is): the Redis client decodes the password back to the same bytes.
+            // is): the Redis and PostgreSQL clients decode the password back to the same bytes.
             let encoded: String = password
                 .bytes()
                 .map(|b| match b {
@@ -182,23 +255,17 @@ fn with_password(text: &str, on_command_line: bool, password: Option<String>) ->
 }
 
 /// A password file's content without its final line break; refused when anyone but its owner may read it.
-fn read_password_file(path: &Path) -> Result<String, String> {
+fn read_password_file(option: &AdminUrl, path: &Path) -> Result<String, String> {
     use std::os::unix::fs::PermissionsExt;
-    let shown = path.display();
-    let mode = std::fs::metadata(path)
-        .map_err(|e| format!("--elasticache-redis-password-file {shown}: {e}"))?
-        .permissions()
-        .mode();
+    let (flag, shown) = (option.password_file_flag, path.display());
+    let mode = std::fs::metadata(path).map_err(|e| format!("{flag} {shown}: {e}"))?.permissions().mode();
     if mode & 0o077 != 0 {
-        return Err(format!(
-            "--elasticache-redis-password-file {shown} is mode {:o}, readable by others: `chmod 600 {shown}`",
-            mode & 0o777
-        ));
+        return Err(format!("{flag} {shown} is mode {:o}, readable by others: `chmod 600 {shown}`", mode & 0o777));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--elasticache-redis-password-file {shown}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{flag} {shown}: {e}"))?;
     let password = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
     if password.is_empty() {
-        return Err(format!("--elasticache-redis-password-file {shown} is empty"));
+        return Err(format!("{flag} {shown} is empty"));
     }
     Ok(password.to_owned())
 }
@@ -207,28 +274,49 @@ fn read_password_file(path: &Path) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    fn redis(text: &str, on_command_line: bool, password: Option<&str>) -> Result<String, String> {
+        with_password(&ELASTICACHE_REDIS, text, on_command_line, password.map(str::to_owned))
+    }
+
     #[test]
     fn the_redis_password_never_comes_from_the_command_line() {
-        let error = with_password("redis://admin:on-argv-1234@127.0.0.1:6379", true, None).unwrap_err();
+        let error = redis("redis://admin:on-argv-1234@127.0.0.1:6379", true, None).unwrap_err();
         assert!(error.contains("--elasticache-redis carries a password") && !error.contains("on-argv-1234"), "{error}");
         assert_eq!(
-            with_password("redis://admin:from-env@127.0.0.1:6379", false, None).unwrap(),
+            redis("redis://admin:from-env@127.0.0.1:6379", false, None).unwrap(),
             "redis://admin:from-env@127.0.0.1:6379",
             "a URL from the environment may carry it"
         );
-        let url = with_password("redis://admin@127.0.0.1:6379", true, Some("p@ss:w%41/rd ok".into())).unwrap();
+        let url = redis("redis://admin@127.0.0.1:6379", true, Some("p@ss:w%41/rd ok")).unwrap();
         let parsed = reqwest::Url::parse(&url).unwrap();
         assert_eq!((parsed.username(), parsed.host_str(), parsed.port()), ("admin", Some("127.0.0.1"), Some(6379)));
         assert_eq!(parsed.password(), Some("p%40ss%3Aw%2541%2Frd%20ok"), "what the Redis client decodes back");
-        let error = with_password("redis://admin:x@127.0.0.1:6379", false, Some("y".into())).unwrap_err();
+        let error = redis("redis://admin:x@127.0.0.1:6379", false, Some("y")).unwrap_err();
         assert!(error.contains("give it once"), "{error}");
     }
 
     #[test]
     fn the_endpoint_never_administers_redis_as_the_default_user() {
         for url in ["redis://127.0.0.1:6379", "redis://default@127.0.0.1:6379", "redis://:pw@127.0.0.1:6379"] {
-            let error = with_password(url, false, None).unwrap_err();
+            let error = redis(url, false, None).unwrap_err();
             assert!(error.contains("not the default user") && !error.contains("pw@"), "{url}: {error}");
         }
+    }
+
+    #[test]
+    fn the_redshift_stand_ins_password_never_comes_from_the_command_line_and_reaches_it_intact() {
+        let stand_in = |text: &str, on_command_line: bool, password: Option<&str>| {
+            with_password(&REDSHIFT_POSTGRES, text, on_command_line, password.map(str::to_owned))
+        };
+        let error = stand_in("postgres://postgres:on-argv-1234@127.0.0.1:5433/postgres", true, None).unwrap_err();
+        assert!(error.contains("--redshift-postgres carries a password") && !error.contains("on-argv-1234"), "{error}");
+        assert!(error.contains("ROTOR_REDSHIFT_POSTGRES_PASSWORD"), "{error}");
+        let error = stand_in("postgres://127.0.0.1:5433/postgres", true, Some("pw")).unwrap_err();
+        assert!(error.contains("must name the server's superuser"), "{error}");
+        let url = stand_in("postgres://postgres@127.0.0.1:5433/postgres", true, Some("p@ss:w%41/rd ok")).unwrap();
+        let config = RedshiftConfig::new(&url, Duration::from_millis(500)).unwrap();
+        assert!(!format!("{config:?}").contains("p@ss"), "{config:?}");
+        assert_eq!(config.endpoint(), ("127.0.0.1", 5433));
+        assert!(url.contains("p%40ss%3Aw%2541%2Frd%20ok"), "what tokio-postgres decodes back: {url}");
     }
 }

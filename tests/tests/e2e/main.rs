@@ -31,6 +31,8 @@ mod races;
 mod redis_acl;
 mod redis_server;
 mod redis_trust;
+mod redshift;
+mod redshift_admin;
 mod replays;
 mod replicas;
 mod rotatectl;

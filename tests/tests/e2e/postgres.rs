@@ -1,7 +1,6 @@
 //! PostgreSQL rotation end to end: `rotate-postgres` through the Lambda runtime API and the local endpoint,
 //! against a real PostgreSQL server with SCRAM authentication and TLS.
 
-use rotation_postgres::password_statement;
 use serde_json::{Value, json};
 
 use crate::harness::{Function, Harness, unique};
@@ -18,6 +17,47 @@ pub struct Case {
     pub arn: String,
     /// The function's environment, to start more instances of it.
     pub env: Vec<(String, String)>,
+    /// The function that rotates the secret.
+    pub function: &'static str,
+}
+
+/// The database a case runs on: PostgreSQL, or the md5 PostgreSQL standing in for Amazon Redshift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Postgres,
+    Redshift,
+}
+
+impl Kind {
+    fn function(self) -> &'static str {
+        match self {
+            Self::Postgres => "rotate-postgres",
+            Self::Redshift => "rotate-redshift",
+        }
+    }
+
+    fn engine(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Redshift => "redshift",
+        }
+    }
+
+    fn server(self) -> PgServer {
+        match self {
+            Self::Postgres => PgServer::get(),
+            Self::Redshift => PgServer::redshift_stand_in(),
+        }
+    }
+
+    /// The statement that sets `role`'s password as this kind of server stores it (a SCRAM verifier, or
+    /// Redshift's md5 hash): never the password itself, since the server logs every statement.
+    pub fn password_statement(self, role: &str, password: &str, extra: &str) -> String {
+        match self {
+            Self::Postgres => rotation_postgres::password_statement(role, password, extra),
+            Self::Redshift => rotation_redshift::password_statement(role, password, extra),
+        }
+    }
 }
 
 /// The ARN prefix of the local endpoint's secrets; RDS-managed admin secrets are named `rds!...`.
@@ -30,7 +70,13 @@ pub fn quote(identifier: &str) -> String {
 /// A database owned by a fresh admin (CREATEROLE), a user with a table it may read, the admin secret, and the
 /// user's secret; `rotate-postgres` runs with `strategy`.
 pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> Case {
-    let pg = PgServer::get();
+    setup_on(Kind::Postgres, strategy, user, extra_env).await
+}
+
+/// [`setup`] on a `kind` of server, rotated by that kind's function.
+pub async fn setup_on(kind: Kind, strategy: &str, user: &str, extra_env: Vec<(String, String)>) -> Case {
+    let pg = kind.server();
+    let function = kind.function();
     let admin_name = unique("pg-admin");
     let mut env = vec![
         ("ADMIN_SECRET_ARNS".to_string(), format!("{ARN_PREFIX}{admin_name}-*,{ARN_PREFIX}rds!db-*")),
@@ -40,7 +86,7 @@ pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>)
         ("CONNECT_TIMEOUT_SECONDS".to_string(), "2".to_string()),
     ];
     env.extend(extra_env);
-    let h = Harness::start(vec![Function { name: "rotate-postgres", env: env.clone() }]).await;
+    let h = Harness::start(vec![Function { name: function, env: env.clone() }]).await;
     let db = unique("db \"q\"; ü");
     let admin = unique("admin");
     let admin_password = uuid::Uuid::new_v4().to_string();
@@ -49,10 +95,10 @@ pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>)
     // The test sets its passwords as verifiers too: the server logs every statement.
     for statement in [
         format!("CREATE ROLE {}", quote(&admin)),
-        password_statement(&admin, &admin_password, "LOGIN CREATEROLE"),
+        kind.password_statement(&admin, &admin_password, "LOGIN CREATEROLE"),
         format!("CREATE DATABASE {} OWNER {}", quote(&db), quote(&admin)),
         format!("CREATE ROLE {}", quote(user)),
-        password_statement(user, &password, "LOGIN"),
+        kind.password_statement(user, &password, "LOGIN"),
     ] {
         superuser.batch_execute(&statement).await.unwrap();
     }
@@ -64,15 +110,15 @@ pub async fn setup(strategy: &str, user: &str, extra_env: Vec<(String, String)>)
     let admin_arn = h
         .create_secret(
             &admin_name,
-            &json!({"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"}).to_string(),
+            &json!({"engine": kind.engine(), "host": "127.0.0.1", "port": pg.port, "username": admin, "password": admin_password, "dbname": "postgres"}).to_string(),
         )
         .await;
     let secret = json!({
-        "engine": "postgres", "host": "127.0.0.1", "port": pg.port.to_string(), "username": user, "password": password,
+        "engine": kind.engine(), "host": "127.0.0.1", "port": pg.port.to_string(), "username": user, "password": password,
         "dbname": db, "masterarn": admin_arn, "dbInstanceIdentifier": "kept-unchanged",
     });
     let arn = h.create_secret(&unique("pg-app"), &secret.to_string()).await;
-    Case { h, pg, db, user: user.to_owned(), admin, admin_password, arn, env }
+    Case { h, pg, db, user: user.to_owned(), admin, admin_password, arn, env, function }
 }
 
 impl Case {
@@ -137,7 +183,7 @@ impl crate::scenarios::EngineCase for Case {
         &self.arn
     }
     fn function(&self) -> &'static str {
-        "rotate-postgres"
+        self.function
     }
     async fn logs_in(&self, secret: &Value) -> bool {
         Case::logs_in(self, secret).await
@@ -148,7 +194,7 @@ impl crate::scenarios::EngineCase for Case {
 }
 
 pub async fn configure(case: &Case) {
-    let record = case.h.configure_rotation(&case.arn, "rotate-postgres").await;
+    let record = case.h.configure_rotation(&case.arn, case.function).await;
     assert_eq!(record["state"], "succeeded", "the configuration test logs in with the current secret: {record}");
 }
 
@@ -251,12 +297,15 @@ async fn alternating_users_both_keep_working_and_stay_alike() {
 #[tokio::test]
 async fn hostile_user_and_database_names_rotate() {
     let user = format!("{} \"q\"; DROP ROLE x; -- ü", unique("we'ird"));
-    for strategy in ["single-user", "alternating-users"] {
-        let case = setup(strategy, &format!("{user}{}", &strategy[..1]), vec![]).await;
-        configure(&case).await;
-        for _ in 0..2 {
-            assert_eq!(case.rotate().await["state"], "succeeded", "{strategy}");
-            assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{strategy}");
+    // PostgreSQL, and Redshift on its stand-in.
+    for kind in [Kind::Postgres, Kind::Redshift] {
+        for strategy in ["single-user", "alternating-users"] {
+            let case = setup_on(kind, strategy, &format!("{user}{}", &strategy[..1]), vec![]).await;
+            configure(&case).await;
+            for _ in 0..2 {
+                assert_eq!(case.rotate().await["state"], "succeeded", "{kind:?} {strategy}");
+                assert!(case.logs_in(&case.secret("AWSCURRENT").await).await, "{kind:?} {strategy}");
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::postgres::{ARN_PREFIX, Case, configure, quote, setup};
 /// schema named after the admin (the first entry of the default `search_path`), with exact argument types so
 /// they would win overload resolution. Each records its call in `public.pwned` and tries to make the user a
 /// CREATEDB role with the caller's rights.
-async fn plant_shadows(case: &Case) {
+pub(crate) async fn plant_shadows(case: &Case) {
     let superuser = case.pg.superuser(&case.db).await;
     superuser
         .batch_execute(&format!(
@@ -83,7 +83,7 @@ async fn plant_shadows(case: &Case) {
     }
 }
 
-async fn assert_no_shadow_ran(case: &Case, what: &str) {
+pub(crate) async fn assert_no_shadow_ran(case: &Case, what: &str) {
     let superuser = case.pg.superuser(&case.db).await;
     let ran: Vec<String> = superuser
         .query("SELECT who || ' ran ' || what FROM public.pwned", &[])

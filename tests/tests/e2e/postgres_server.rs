@@ -45,12 +45,33 @@ fn as_postgres(program: &Path) -> Command {
     }
 }
 
+/// How a test server authenticates its users over TCP.
+#[derive(Clone, Copy)]
+enum Auth {
+    /// SCRAM-SHA-256: PostgreSQL's own default.
+    Scram,
+    /// md5, with passwords stored as md5 hashes: the declared stand-in for Amazon Redshift's `md5` passwords.
+    Md5,
+}
+
 impl PgServer {
     /// The shared server, started if it is not running.
     pub fn get() -> Self {
-        let dir = bin_dir().parent().unwrap().join("rotor-pg");
+        Self::shared("rotor-pg", Auth::Scram)
+    }
+
+    /// The shared stand-in for Amazon Redshift, started if it is not running: a PostgreSQL server of its own whose
+    /// users log in with md5 (`password_encryption = md5`, `md5` in `pg_hba.conf`), so a password set as Redshift's
+    /// client-computed `'md5' || md5(password || user)` logs in and the old one is refused. It cannot stand in
+    /// for Redshift's system views, its `sha256|` form or its own SHA-256 login.
+    pub fn redshift_stand_in() -> Self {
+        Self::shared("rotor-pg-md5", Auth::Md5)
+    }
+
+    fn shared(name: &str, auth: Auth) -> Self {
+        let dir = bin_dir().parent().unwrap().join(name);
         fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        let lock = File::create(bin_dir().parent().unwrap().join("rotor-pg.lock")).unwrap();
+        let lock = File::create(bin_dir().parent().unwrap().join(format!("{name}.lock"))).unwrap();
         lock.lock().unwrap();
         if let Some(server) = Self::running(&dir) {
             return server;
@@ -68,15 +89,23 @@ impl PgServer {
             as_postgres(&pg_bin("initdb"))
                 .arg("-D")
                 .arg(dir.join("data"))
-                .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"])
+                .args(["-U", "postgres", "--auth-local=trust", "--no-sync"])
+                .arg(match auth {
+                    Auth::Scram => "--auth-host=scram-sha-256",
+                    Auth::Md5 => "--auth-host=md5",
+                })
                 .arg(format!("--pwfile={}", dir.join("superuser-password").display())),
             "initdb",
         );
         let conf = format!(
             "port = {port}\nlisten_addresses = '127.0.0.1,127.0.0.2'\nunix_socket_directories = '{dir}'\nssl = on\n\
-             ssl_cert_file = '{dir}/server.pem'\nssl_key_file = '{dir}/server.key'\npassword_encryption = 'scram-sha-256'\n\
+             ssl_cert_file = '{dir}/server.pem'\nssl_key_file = '{dir}/server.key'\npassword_encryption = '{encryption}'\n\
              log_statement = 'all'\nlog_connections = on\nfsync = off\nmax_connections = 200\n",
-            dir = dir.display()
+            dir = dir.display(),
+            encryption = match auth {
+                Auth::Scram => "scram-sha-256",
+                Auth::Md5 => "md5",
+            }
         );
         let mut postgresql_conf = fs::OpenOptions::new().append(true).open(dir.join("data/postgresql.conf")).unwrap();
         std::io::Write::write_all(&mut postgresql_conf, conf.as_bytes()).unwrap();

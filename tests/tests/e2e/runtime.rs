@@ -34,10 +34,17 @@ async fn first_answer(function: &'static str, env: &[(&str, &str)]) -> (Harness,
 #[tokio::test]
 async fn a_configuration_error_at_cold_start_answers_the_invocation_with_its_type_and_message() {
     // From the runtime itself (the password policy) and from a binary's own configuration.
-    let cases: [Case; 3] = [
+    // A password policy Redshift would refuse stops its function before any password is made.
+    let cases: [Case; 5] = [
         ("rotate-custom", &[("PASSWORD_LENGTH", "abc")], "PASSWORD_LENGTH"),
         ("rotate-custom", &[("CUSTOM_TARGET", "ldap")], "CUSTOM_TARGET must be generated or webhook"),
         ("rotate-postgres", &[("ROTATION_STRATEGY", "admin")], "ADMIN_SECRET_ARNS is required"),
+        (
+            "rotate-redshift",
+            &[("PASSWORD_LENGTH", "65")],
+            "PASSWORD_LENGTH is 65, but Redshift takes passwords of 8 to 64",
+        ),
+        ("rotate-redshift", &[("EXCLUDE_CHARACTERS", ":")], "EXCLUDE_CHARACTERS does not exclude"),
     ];
     for (function, env, message) in cases {
         let (h, answer) = first_answer(function, env).await;

@@ -22,6 +22,10 @@ const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 /// The replication groups `rotate-elasticache-auth-token` is deployed for.
 const CACHE_GROUPS: &str = "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:app-*";
+/// The provisioned clusters `rotate-redshift-admin` is deployed for.
+const REDSHIFT_CLUSTERS: &str = "arn:aws:redshift:us-east-1:123456789012:cluster:warehouse-*";
+/// The Serverless namespaces `rotate-redshift-admin` is deployed for (named by name, as the function reads them).
+const REDSHIFT_NAMESPACES: &str = "arn:aws:redshift-serverless:us-east-1:123456789012:namespace/analytics";
 /// What `!Ref AWS::NoValue` evaluates to until its container drops it.
 const NO_VALUE: &str = "\u{0}NoValue";
 
@@ -260,6 +264,8 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             ("ReservedConcurrency", json!("5")),
             ("ElastiCacheUserArns", json!([cache_users])),
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
+            ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
+            ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
             ("IamUserPath", json!("/rotor/")),
         ],
     );
@@ -276,7 +282,10 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             "rotate-mysql",
             "rotate-postgres-alternating",
             "rotate-postgres",
-            "rotate-redis"
+            "rotate-redis",
+            "rotate-redshift-admin",
+            "rotate-redshift-alternating",
+            "rotate-redshift"
         ]
     );
     let globals = rotor.eval(&rotor.template["Globals"]["Function"]);
@@ -401,7 +410,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
     let functions = deployed_functions(&mut plain);
     assert_eq!(
         functions.iter().map(|f| f.binary.as_str()).collect::<Vec<_>>(),
-        ["rotate-custom", "rotate-mysql", "rotate-postgres"]
+        ["rotate-custom", "rotate-mysql", "rotate-postgres", "rotate-redshift"]
     );
     assert!(plain.eval(&plain.template["Globals"]["Function"]).get("ReservedConcurrentExecutions").is_none());
     for (_, role) in plain.resources("AWS::IAM::Role") {
@@ -649,11 +658,21 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
         // The attachment adds the instance's connection fields, as Secrets Manager does.
         for (_, attachment) in stack.resources("AWS::SecretsManager::SecretTargetAttachment") {
             if attachment["SecretId"] == json!(arn) {
-                assert_eq!(attachment["TargetType"], "AWS::RDS::DBInstance");
                 value["host"] = json!("127.0.0.1");
                 value["port"] = json!(host_port);
-                value["engine"] = stack.resource("Database")["Engine"].clone();
-                value["dbInstanceIdentifier"] = json!(format!("{example}-database"));
+                // What Secrets Manager adds for each kind of target: an RDS instance names its engine and
+                // identifier; a Redshift cluster is always `redshift`, with its cluster identifier.
+                match attachment["TargetType"].as_str() {
+                    Some("AWS::RDS::DBInstance") => {
+                        value["engine"] = stack.resource("Database")["Engine"].clone();
+                        value["dbInstanceIdentifier"] = json!(format!("{example}-database"));
+                    }
+                    Some("AWS::Redshift::Cluster") => {
+                        value["engine"] = json!("redshift");
+                        value["dbClusterIdentifier"] = json!(format!("{example}-database"));
+                    }
+                    other => panic!("{path}: an attachment to {other:?}"),
+                }
                 h.client.put_secret_value().secret_id(&arn).secret_string(value.to_string()).send().await.unwrap();
             }
         }
@@ -718,6 +737,12 @@ async fn the_postgres_example_stack_schedules_each_secret_on_a_function_whose_cr
 }
 
 #[tokio::test]
+async fn the_redshift_example_stack_schedules_each_secret_on_a_function_whose_create_secret_takes_it() {
+    let db = PgServer::redshift_stand_in();
+    check_stack("infra/stacks/redshift.yaml", "redshift", db.port, &db.ca().display().to_string()).await;
+}
+
+#[tokio::test]
 async fn the_mysql_example_stack_schedules_each_secret_on_a_function_whose_create_secret_takes_it() {
     let db = MariaDbServer::get().await;
     check_stack("infra/stacks/mysql-rds.yaml", "mysql", db.port, &db.ca().display().to_string()).await;
@@ -736,6 +761,8 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
             ("AdminSecretArns", json!([admin])),
             ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
+            ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
+            ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -864,6 +891,8 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
             ("AdminSecretArns", json!([admin])),
             ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
+            ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
+            ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -999,7 +1028,7 @@ fn the_ecs_wiring_redeploys_one_service_on_the_event_rotor_publishes_for_its_sec
 
 #[test]
 fn the_example_secrets_replicate_to_the_chosen_region_and_rotate_at_the_primary() {
-    for path in ["infra/stacks/postgres-rds.yaml", "infra/stacks/mysql-rds.yaml"] {
+    for path in ["infra/stacks/postgres-rds.yaml", "infra/stacks/mysql-rds.yaml", "infra/stacks/redshift.yaml"] {
         let template = decode(path);
         let mut chosen: Vec<(&str, Value)> = Vec::new();
         for (key, spec) in template["Parameters"].as_object().unwrap() {
@@ -1040,6 +1069,8 @@ fn only_rotors_roles_may_put_an_event_on_the_bus_consumers_trust() {
         ("AdminSecretArns", json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????"])),
         ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
         ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
+        ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
+        ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
         ("IamUserPath", json!("/rotor/")),
     ];
     for chosen in [&every_function[..], &[]] {
@@ -1200,6 +1231,8 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
             ("KmsKeyArn", json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")),
             ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
+            ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
+            ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
             ("IamUserPath", json!("/rotor/")),
             // The documents' placeholders, so the tag's key (part of a condition key's name) reads the same.
             ("IamUserTag", json!("IAM_USER_TAG_KEY=IAM_USER_TAG_VALUE")),
@@ -1218,6 +1251,8 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
         match f.tag.as_str() {
             "elasticache" => documents.push("elasticache-function-policy.json"),
             "elasticache-auth-token" => documents.push("elasticache-auth-token-function-policy.json"),
+            "redshift-admin" => documents.push("redshift-admin-function-policy.json"),
+            "redshift" | "redshift-alternating" => documents.push("redshift-function-policy.json"),
             "iam-access-key" => documents.push("iam-access-key-function-policy.json"),
             _ => {}
         }
@@ -1251,6 +1286,8 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
         "event-publisher-policy.json",
         "elasticache-function-policy.json",
         "elasticache-auth-token-function-policy.json",
+        "redshift-admin-function-policy.json",
+        "redshift-function-policy.json",
         "iam-access-key-function-policy.json",
     ] {
         for statement in iam_document(document) {

@@ -3,7 +3,7 @@
 //! the tokens are the passwords of the `default` user. A token is never echoed: a fault names the rule it broke.
 
 use super::cache::password_hash;
-use super::query::Fault;
+use crate::query::Fault;
 
 /// `AuthTokenUpdateStrategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,12 +23,11 @@ pub use cache::CacheConfig;
 
 use std::sync::Arc;
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 
 use self::cache::{Apply, Subject};
-use self::query::{Fault, NAMESPACE, Request};
+use self::query::ELASTICACHE;
 use self::replication_groups::{
     create_replication_group, describe_replication_groups, make_available, modify_replication_group,
 };
@@ -36,6 +35,7 @@ use self::user_groups::{create_user_group, describe_user_groups};
 use self::users::{activate, create_user, describe_users, modify_user};
 use crate::clock::Clock;
 use crate::identity::Identity;
+use crate::query::{Fault, Request};
 use crate::state::CacheState;
 use crate::store::Store;
 
@@ -51,7 +51,7 @@ pub async fn dispatch(
 ) -> Response {
     let request = Request::parse(body);
     let result = match config {
-        None => Err(Fault::not_configured()),
+        None => Err(ELASTICACHE.not_configured()),
         Some(config) => store
             .write(|state| Ok(call(&mut state.cache, identity, config, &request, clock.now())))
             .unwrap_or_else(|error| Err(Fault::internal(error.message))),
@@ -84,15 +84,7 @@ pub async fn dispatch(
         (Ok((xml, _)), _) => Ok(xml),
         (Err(fault), _) => Err(fault),
     };
-    let outcome = result.as_ref().map_or_else(|fault| fault.code, |_| "ok");
-    store.audit(clock.now(), request.action(), request.subject(), outcome);
-    let (status, xml) = match result {
-        Ok(xml) => (StatusCode::OK, xml),
-        Err(fault) => (StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_REQUEST), fault.to_xml()),
-    };
-    let mut response = (status, xml).into_response();
-    response.headers_mut().insert("content-type", HeaderValue::from_static("text/xml"));
-    response
+    ELASTICACHE.respond(store, clock.now(), &request, result)
 }
 
 /// Removes what a call created, when the cache refused it.
@@ -133,19 +125,9 @@ fn call(
         "CreateReplicationGroup" => create_replication_group(state, identity, config, request, now)?,
         "DescribeReplicationGroups" => (describe_replication_groups(state, identity, config, request)?, Apply::Nothing),
         "ModifyReplicationGroup" => modify_replication_group(state, identity, config, request)?,
-        other => {
-            return Err(Fault::new(
-                "InvalidAction",
-                400,
-                format!("The action {other} is not valid for this endpoint."),
-            ));
-        }
+        other => return Err(Fault::invalid_action(other)),
     };
-    let xml = format!(
-        "<{action}Response xmlns=\"{NAMESPACE}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
-        uuid::Uuid::new_v4()
-    );
-    Ok((xml, apply))
+    Ok((ELASTICACHE.answer(action, &result), apply))
 }
 
 #[cfg(test)]
@@ -220,7 +202,7 @@ mod tests {
         let missing = request(&[("Action", "DescribeUsers"), ("UserId", "nobody")]);
         let fault = call(&mut state, &identity, &config, &missing, now()).unwrap_err();
         assert_eq!((fault.code, fault.status), ("UserNotFound", 404));
-        assert!(fault.to_xml().contains("<Code>UserNotFound</Code>"));
+        assert!(fault.to_xml(ELASTICACHE.namespace).contains("<Code>UserNotFound</Code>"));
         for bad in ["short", "has/a/slash-0123456", "has@an-at-0123456789", "has a space 0123456"] {
             let create = request(&[
                 ("Action", "CreateUser"),

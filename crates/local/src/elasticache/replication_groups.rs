@@ -8,8 +8,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::auth_tokens::{self, Strategy};
 use super::cache::{Apply, CacheConfig, REPLICATION_GROUP, Subject, password_hash};
-use super::query::{Fault, Request, arn, escape};
+use super::query::{arn, replication_group_not_found};
 use crate::identity::Identity;
+use crate::query::{Fault, Request, escape};
 use crate::state::{CacheReplicationGroup, CacheState};
 
 /// The parameters `ModifyReplicationGroup` takes here: it changes the AUTH token and nothing else.
@@ -27,7 +28,7 @@ pub(super) fn describe_replication_groups(
         Some(id) if id == REPLICATION_GROUP => vec![rbac()],
         Some(id) => match state.replication_groups.get(&id) {
             Some(group) => vec![group_xml(identity, config, &id, group)],
-            None => return Err(Fault::replication_group_not_found(&id)),
+            None => return Err(replication_group_not_found(&id)),
         },
         None => std::iter::once(rbac())
             .chain(state.replication_groups.iter().map(|(id, group)| group_xml(identity, config, id, group)))
@@ -151,7 +152,7 @@ pub(super) fn modify_replication_group(
              (RemoveUserGroups) is not emulated."
         )));
     }
-    let group = state.replication_groups.get_mut(&id).ok_or_else(|| Fault::replication_group_not_found(&id))?;
+    let group = state.replication_groups.get_mut(&id).ok_or_else(|| replication_group_not_found(&id))?;
     if group.status != "available" {
         return Err(Fault::new(
             "InvalidReplicationGroupState",

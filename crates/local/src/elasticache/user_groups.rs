@@ -1,8 +1,9 @@
 //! User groups: `CreateUserGroup`, `DescribeUserGroups`. Every group is a member of the one replication group.
 
 use super::cache::{Apply, REPLICATION_GROUP};
-use super::query::{Fault, Request, arn, escape};
+use super::query::{arn, user_not_found};
 use crate::identity::Identity;
+use crate::query::{Fault, Request, escape};
 use crate::state::CacheState;
 
 pub(super) fn create_user_group(
@@ -16,7 +17,7 @@ pub(super) fn create_user_group(
         return Err(Fault::new("UserGroupAlreadyExists", 400, format!("User group {id} already exists.")));
     }
     if let Some(missing) = users.iter().find(|u| !state.users.contains_key(*u)) {
-        return Err(Fault::user_not_found(missing));
+        return Err(user_not_found(missing));
     }
     let xml = user_group_xml(identity, id, &users);
     state.user_groups.insert(id.to_owned(), users);

@@ -2,8 +2,9 @@
 //! cache only in the ACL's SHA-256 form and are never kept.
 
 use super::cache::{Apply, CacheConfig, Subject, password_hash};
-use super::query::{Fault, Request, arn, escape};
+use super::query::{arn, user_not_found};
 use crate::identity::Identity;
+use crate::query::{Fault, Request, escape};
 use crate::state::{CacheState, CacheUser};
 
 /// The service's rules for passwords: 1 or 2, 16 to 128 printable ASCII characters, none of `/`, `"`, `@`.
@@ -68,7 +69,7 @@ fn groups_of(state: &CacheState, id: &str) -> Vec<String> {
 
 pub(super) fn describe_users(state: &CacheState, identity: &Identity, request: &Request) -> Result<String, Fault> {
     let ids: Vec<&String> = match request.get("UserId") {
-        Some(id) if !state.users.contains_key(id) => return Err(Fault::user_not_found(id)),
+        Some(id) if !state.users.contains_key(id) => return Err(user_not_found(id)),
         Some(id) => state.users.keys().filter(|k| *k == id).collect(),
         None => state.users.keys().collect(),
     };
@@ -90,7 +91,7 @@ pub(super) fn modify_user(
     }
     let hashes = passwords(request)?;
     let groups = groups_of(state, id);
-    let user = state.users.get_mut(id).ok_or_else(|| Fault::user_not_found(id))?;
+    let user = state.users.get_mut(id).ok_or_else(|| user_not_found(id))?;
     if user.status != "active" {
         return Err(Fault::new("InvalidUserState", 400, format!("User {id} is not in active state.")));
     }

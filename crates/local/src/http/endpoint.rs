@@ -1,5 +1,6 @@
 //! The HTTP endpoint: it routes each request to its service (the JSON protocols on `POST /` by their target's
-//! prefix, ElastiCache's Query protocol by its form body, Lambda's `Invoke` by its path), runs the scheduler, and
+//! prefix, the Query protocol's form bodies by their API version: Redshift's, else ElastiCache's; Lambda's `Invoke`
+//! by its path), runs the scheduler, and
 //! serves rotor's own routes under `/_rotor/` (health, the manual clock, the last rotation of a secret, schedules,
 //! events), behind the [`perimeter`].
 
@@ -10,7 +11,7 @@ use std::time::Duration as StdDuration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,7 +28,9 @@ use crate::elasticache::{self, CacheConfig};
 use crate::error::{Error, ErrorKind};
 use crate::events::{self, Scheduler};
 use crate::identity::Identity;
+use crate::json;
 use crate::lambda::{self, Invoker};
+use crate::redshift::{self, RedshiftConfig};
 use crate::secretsmanager::{self, Orchestrator, Quotas};
 use crate::ssm;
 use crate::store::Store;
@@ -49,6 +52,8 @@ pub struct Config {
     pub scheduler_interval: StdDuration,
     /// The cache the ElastiCache calls manage, if any.
     pub elasticache: Option<CacheConfig>,
+    /// The PostgreSQL server standing in for Redshift, which the Redshift and Redshift Serverless calls manage, if any.
+    pub redshift: Option<RedshiftConfig>,
     /// Secrets Manager's per-second quotas, when enforced.
     pub quotas: Option<Arc<Quotas>>,
     /// At most this many function invocations at once (Lambda's concurrency), when bounded.
@@ -148,12 +153,20 @@ impl Endpoint {
 
 async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let (store, clock, identity) = (&endpoint.store, &endpoint.config.clock, &endpoint.config.identity);
     if content_type.starts_with("application/x-www-form-urlencoded") {
+        if redshift::is_redshift_query(&body) {
+            let stand_in = endpoint.config.redshift.as_ref();
+            return redshift::dispatch_query(store, clock, identity, stand_in, &body).await;
+        }
         let cache = endpoint.config.elasticache.as_ref();
-        return elasticache::dispatch(&endpoint.store, &endpoint.config.clock, &endpoint.config.identity, cache, &body)
-            .await;
+        return elasticache::dispatch(store, clock, identity, cache, &body).await;
     }
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(operation) = redshift::serverless_operation(target) {
+        let stand_in = endpoint.config.redshift.as_ref();
+        return redshift::dispatch_serverless(store, clock, identity, stand_in, operation, &body).await;
+    }
     let operation = target.strip_prefix("secretsmanager.").unwrap_or(target).to_owned();
     let parsed: Result<Value, Error> = if body.is_empty() {
         Ok(json!({}))
@@ -173,11 +186,7 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
         result
     });
     match result {
-        Ok(value) => {
-            let mut response = (StatusCode::OK, value.to_string()).into_response();
-            response.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-            response
-        }
+        Ok(value) => json::respond(StatusCode::OK, &value, None),
         Err(error) => answer(error),
     }
 }
@@ -275,12 +284,7 @@ fn answer(error: Error) -> Response {
         ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    let body = json!({"__type": error.code(), "Message": error.message}).to_string();
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
-    headers.insert("x-amzn-errortype", HeaderValue::from_static(error.code()));
-    response
+    json::respond(status, &json!({"__type": error.code(), "Message": error.message}), Some(error.code()))
 }
 
 async fn scheduler(endpoint: Arc<Endpoint>) {
