@@ -445,13 +445,13 @@ struct Row {
 fn print_summary(rows: &[Row]) {
     println!("summary ({ROTATIONS} rotations each; medians in ms; logins and Secrets Manager calls per rotation)");
     println!(
-        "  {:<11} {:<18} {:>9} {:>10} {:>11} {:>13} {:>7} {:>9}",
+        "  {:<19} {:<18} {:>9} {:>10} {:>11} {:>13} {:>7} {:>9}",
         "engine", "strategy", "rotation", "setSecret", "testSecret", "finishSecret", "logins", "SM calls"
     );
     for row in rows {
         let r = &row.rotations;
         println!(
-            "  {:<11} {:<18} {:>9.2} {:>10.2} {:>11.2} {:>13.2} {:>7} {:>9.1}",
+            "  {:<19} {:<18} {:>9.2} {:>10.2} {:>11.2} {:>13.2} {:>7} {:>9.1}",
             row.engine,
             row.strategy,
             r.median(),
