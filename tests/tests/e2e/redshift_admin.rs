@@ -2,9 +2,11 @@
 //! endpoint serving Redshift's `DescribeClusters`/`ModifyCluster` and Redshift Serverless's
 //! `GetNamespace`/`ListWorkgroups`/`UpdateNamespace`, each change applied (after a delay, the resource `modifying`
 //! meanwhile) to the md5 PostgreSQL stand-in for Redshift, where every login of the function goes: to the endpoint
-//! the API names, never the secret's `host`.
+//! the API names, never the secret's `host`. And `rotate-redshift` using an admin secret Redshift manages, its
+//! database found from the secret's tag (`DescribeClusters`, or `ListNamespaces` then `ListWorkgroups`).
 
 use aws_sdk_redshift::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{Value, json};
 
 use crate::harness::{Function, Harness, lambda_arn, unique};
@@ -83,6 +85,24 @@ fn password() -> String {
     format!("Rs{}9", uuid::Uuid::new_v4().simple())
 }
 
+/// [`start`], with `rotate-redshift` beside `rotate-redshift-admin`: it rotates users with the admin secrets Redshift
+/// manages (`redshift!…`, as Redshift names them), finding their database through the local endpoint.
+async fn start_managed() -> Admins {
+    const SECRET_ARNS: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+    start_with(|pg| {
+        let env = [
+            ("ROTATION_STRATEGY", "admin".to_owned()),
+            ("ADMIN_SECRET_ARNS", format!("{SECRET_ARNS}redshift!*")),
+            ("TLS_CA_BUNDLE", pg.ca().display().to_string()),
+            ("TEST_ATTEMPTS", "2".to_owned()),
+            ("CONNECT_TIMEOUT_SECONDS", "2".to_owned()),
+        ];
+        // The harness points every service (AWS_ENDPOINT_URL), Redshift's included, at the local endpoint.
+        vec![Function { name: "rotate-redshift", env: env.map(|(k, v)| (k.to_owned(), v)).to_vec() }]
+    })
+    .await
+}
+
 impl Admins {
     /// A provisioned cluster named `id` with a master user, and its admin secret in AWS's shape.
     async fn cluster(&self, id: &str) -> (String, Value) {
@@ -124,6 +144,36 @@ impl Admins {
         let rotate = self.h.client.rotate_secret().secret_id(arn);
         rotate.rotation_lambda_arn(lambda_arn(function)).send().await.unwrap();
         self.h.wait_rotation(arn).await
+    }
+
+    /// Rotates a new user of the stand-in by `rotate-redshift` with `admin` (a cluster's master user or a
+    /// namespace's admin) as its admin, whose secret is as Redshift manages it: only `admin` and `admin_password`,
+    /// its cluster or namespace named by `tag`. Asserts the rotation succeeds, the new password logs in and the
+    /// old one no longer does.
+    async fn assert_a_managed_admin_rotates_a_user(&self, admin: &str, admin_password: &str, tag: Tag) {
+        // A Redshift admin may manage users; the stand-in creates it with CREATEDB only.
+        let (user, user_password) = (unique("app").replace('-', "_"), password());
+        let superuser = self.pg.superuser("postgres").await;
+        for statement in [
+            format!("ALTER USER {} CREATEROLE", crate::postgres::quote(admin)),
+            format!("CREATE USER {}", crate::postgres::quote(&user)),
+            rotation_redshift::password_statement(&user, &user_password, "LOGIN"),
+        ] {
+            superuser.batch_execute(&statement).await.unwrap();
+        }
+        let managed = self.h.client.create_secret().name(unique("redshift!admin"));
+        let managed = managed.secret_string(json!({"username": admin, "password": admin_password}).to_string());
+        let managed = managed.tags(tag).send().await.unwrap();
+        let secret = json!({"engine": "redshift", "host": "127.0.0.1", "port": self.pg.port, "username": user,
+                            "password": user_password, "dbname": "postgres", "masterarn": managed.arn().unwrap()});
+        let arn = self.h.create_secret(&unique("rs-app"), &secret.to_string()).await;
+
+        let record = self.rotate_by(&arn, "rotate-redshift").await;
+        assert_eq!(record["state"], "succeeded", "{record}\n{}", self.h.all_logs());
+        let current = self.current(&arn).await;
+        assert_ne!(current["password"], secret["password"], "the password changed");
+        assert!(self.logs_in(&current).await, "the new password logs in");
+        assert!(!self.logs_in(&secret).await, "the old password no longer logs in");
     }
 
     /// Every password any version of the secret held.
@@ -200,58 +250,29 @@ async fn a_secret_naming_a_resource_the_function_may_not_change_or_another_admin
 
 #[tokio::test]
 async fn a_redshift_managed_admin_secret_is_found_through_its_cluster_tag() {
-    const SECRET_ARNS: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
-    let admins = start_with(|pg| {
-        let env = [
-            ("ROTATION_STRATEGY", "admin".to_owned()),
-            ("ADMIN_SECRET_ARNS", format!("{SECRET_ARNS}redshift!cluster-*")),
-            ("TLS_CA_BUNDLE", pg.ca().display().to_string()),
-            ("TEST_ATTEMPTS", "2".to_owned()),
-            ("CONNECT_TIMEOUT_SECONDS", "2".to_owned()),
-        ];
-        // The harness points every service (AWS_ENDPOINT_URL), Redshift's included, at the local endpoint.
-        vec![Function { name: "rotate-redshift", env: env.map(|(k, v)| (k.to_owned(), v)).to_vec() }]
-    })
-    .await;
+    let admins = start_managed().await;
     let id = format!("{ALLOWED}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let (master, master_password) = (unique("master").replace('-', "_"), password());
     let create = admins.clusters.create_cluster().cluster_identifier(&id).master_username(&master);
     let create = create.master_user_password(&master_password).node_type("ra3.xlplus").db_name("postgres");
     create.send().await.unwrap();
-    // A Redshift master user may manage users; the stand-in creates it with CREATEDB only.
-    let (user, user_password) = (unique("app").replace('-', "_"), password());
-    let superuser = admins.pg.superuser("postgres").await;
-    for statement in [
-        format!("ALTER USER {} CREATEROLE", crate::postgres::quote(&master)),
-        format!("CREATE USER {}", crate::postgres::quote(&user)),
-        rotation_redshift::password_statement(&user, &user_password, "LOGIN"),
-    ] {
-        superuser.batch_execute(&statement).await.unwrap();
-    }
-    // The admin secret as Redshift manages it: a username and a password, the cluster named by a tag.
-    let managed = admins
-        .h
-        .client
-        .create_secret()
-        .name(unique("redshift!cluster"))
-        .secret_string(json!({"username": master, "password": master_password}).to_string())
-        .tags(
-            aws_sdk_secretsmanager::types::Tag::builder()
-                .key("aws:redshift:primaryclusterarn")
-                .value(format!("arn:aws:redshift:{ACCOUNT}:cluster:{id}"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let secret = json!({"engine": "redshift", "host": "127.0.0.1", "port": admins.pg.port, "username": user,
-                        "password": user_password, "dbname": "postgres", "masterarn": managed.arn().unwrap()});
-    let arn = admins.h.create_secret(&unique("rs-app"), &secret.to_string()).await;
+    let tag =
+        Tag::builder().key("aws:redshift:primaryclusterarn").value(format!("arn:aws:redshift:{ACCOUNT}:cluster:{id}"));
+    admins.assert_a_managed_admin_rotates_a_user(&master, &master_password, tag.build()).await;
+}
 
-    let record = admins.rotate_by(&arn, "rotate-redshift").await;
-    assert_eq!(record["state"], "succeeded", "{record}\n{}", admins.h.all_logs());
-    let current = admins.current(&arn).await;
-    assert_ne!(current["password"], secret["password"], "the password changed");
-    assert!(admins.logs_in(&current).await, "the new password logs in");
-    assert!(!admins.logs_in(&secret).await, "the old password no longer logs in");
+#[tokio::test]
+async fn a_redshift_serverless_managed_admin_secret_is_found_through_its_namespace_tag() {
+    let admins = start_managed().await;
+    let name = format!("{ALLOWED}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let (admin, admin_password) = (unique("admin").replace('-', "_"), password());
+    let create = admins.serverless.create_namespace().namespace_name(&name).admin_username(&admin);
+    let created = create.admin_user_password(&admin_password).db_name("postgres").send().await.unwrap();
+    let workgroup = admins.serverless.create_workgroup().workgroup_name(format!("{name}-wg")).namespace_name(&name);
+    workgroup.send().await.unwrap();
+    // The tag names the namespace by its id, not its name: the function finds it only by `ListNamespaces`.
+    let namespace_arn = created.namespace().and_then(|namespace| namespace.namespace_arn()).unwrap();
+    assert!(!namespace_arn.ends_with(&name), "{namespace_arn}");
+    let tag = Tag::builder().key("aws:redshift-serverless:namespacearn").value(namespace_arn);
+    admins.assert_a_managed_admin_rotates_a_user(&admin, &admin_password, tag.build()).await;
 }

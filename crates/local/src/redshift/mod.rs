@@ -2,7 +2,8 @@
 //! Redshift (md5 authentication, as Redshift's `md5` passwords): provisioned clusters in the service's Query protocol
 //! (`CreateCluster` to declare one, `DescribeClusters`, `ModifyCluster` of `MasterUserPassword`), and Redshift
 //! Serverless's namespaces and workgroups in its JSON 1.1 protocol (`CreateNamespace`, `GetNamespace`,
-//! `UpdateNamespace` of the admin's credentials, `CreateWorkgroup`, `GetWorkgroup`, `ListWorkgroups`).
+//! `ListNamespaces`, `UpdateNamespace` of the admin's credentials, `CreateWorkgroup`, `GetWorkgroup`,
+//! `ListWorkgroups`).
 //!
 //! As the services do, a modified cluster or namespace answers at once (`modifying` with the password pending,
 //! `MODIFYING`), its new password reaches the stand-in a moment later (`--redshift-modify-ms`), and only then is it
@@ -32,7 +33,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use self::clusters::{create_cluster, describe_clusters, modify_cluster};
-use self::namespaces::{create_namespace, get_namespace, update_namespace};
+use self::namespaces::{create_namespace, get_namespace, list_namespaces, update_namespace};
 use self::query::REDSHIFT;
 use self::serverless::{Fault as JsonFault, Input, TARGET_PREFIX};
 use self::stand_in::{Change, Subject};
@@ -148,6 +149,7 @@ fn call_serverless(
     Ok(match operation {
         "CreateNamespace" => create_namespace(state, identity, config, input, now)?,
         "GetNamespace" => (get_namespace(state, identity, input)?, Change::Nothing),
+        "ListNamespaces" => (list_namespaces(state, identity), Change::Nothing),
         "UpdateNamespace" => update_namespace(state, identity, config, input)?,
         "CreateWorkgroup" => (create_workgroup(state, identity, config, input, now)?, Change::Nothing),
         "GetWorkgroup" => (get_workgroup(state, identity, config, input)?, Change::Nothing),
@@ -259,8 +261,17 @@ mod tests {
     }
 
     fn serverless(state: &mut RedshiftState, operation: &str, input: Value) -> Result<(Value, Change), JsonFault> {
+        serverless_at(state, operation, input, now())
+    }
+
+    fn serverless_at(
+        state: &mut RedshiftState,
+        operation: &str,
+        input: Value,
+        at: DateTime<Utc>,
+    ) -> Result<(Value, Change), JsonFault> {
         let input = Input::parse(input.to_string().as_bytes()).unwrap();
-        call_serverless(state, &identity(), &config(), operation, &input, now())
+        call_serverless(state, &identity(), &config(), operation, &input, at)
     }
 
     #[test]
@@ -392,6 +403,16 @@ mod tests {
         );
         assert!(matches!(change, Change::Now { ref database, master: Some(_), .. } if database == "analytics"));
         assert_eq!(serverless(&mut state, "CreateNamespace", create).unwrap_err().code, "ConflictException");
+        let first = namespace.clone();
+        // Created later, though its name sorts first: listed after `app-ns`.
+        let later = now() + chrono::Duration::seconds(1);
+        let (answer, _) =
+            serverless_at(&mut state, "CreateNamespace", json!({"namespaceName": "aaa-ns"}), later).unwrap();
+        let second = answer["namespace"].clone();
+        let (list, change) =
+            serverless(&mut state, "ListNamespaces", json!({"maxResults": 1, "nextToken": "ignored"})).unwrap();
+        assert!(matches!(change, Change::Nothing));
+        assert_eq!(list, json!({"namespaces": [first, second]}), "every namespace, on one page, as created");
 
         let (answer, change) =
             serverless(&mut state, "CreateWorkgroup", json!({"workgroupName": "app-wg", "namespaceName": "app-ns"}))

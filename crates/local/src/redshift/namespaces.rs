@@ -1,5 +1,5 @@
-//! Serverless namespaces: `CreateNamespace`, `GetNamespace`, `UpdateNamespace` (the admin's credentials only), and
-//! a modified namespace made `AVAILABLE` again. A namespace's admin is a user of the stand-in.
+//! Serverless namespaces: `CreateNamespace`, `GetNamespace`, `ListNamespaces`, `UpdateNamespace` (the admin's
+//! credentials only), and a modified namespace made `AVAILABLE` again. A namespace's admin is a user of the stand-in.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -61,6 +61,18 @@ pub(super) fn get_namespace(state: &RedshiftState, identity: &Identity, input: &
     let name = input.require("namespaceName")?;
     let namespace = state.namespaces.get(name).ok_or_else(|| Fault::not_found("namespace", name))?;
     Ok(json!({"namespace": namespace_json(identity, name, namespace)}))
+}
+
+/// `ListNamespaces`: every namespace, on one page (`nextToken` and `maxResults` are taken and ignored), in the
+/// order created; namespaces created at the same instant in their names' order.
+pub(super) fn list_namespaces(state: &RedshiftState, identity: &Identity) -> Value {
+    // The state keys namespaces by name: their creation order is only in `created`, and a stable sort keeps the
+    // names' order among equal instants.
+    let mut namespaces: Vec<_> = state.namespaces.iter().collect();
+    namespaces.sort_by_key(|(_, namespace)| namespace.created);
+    let namespaces: Vec<Value> =
+        namespaces.into_iter().map(|(name, namespace)| namespace_json(identity, name, namespace)).collect();
+    json!({"namespaces": namespaces})
 }
 
 /// `UpdateNamespace` of the admin's credentials (`adminUsername` and `adminUserPassword`, together, as the service
