@@ -11,11 +11,10 @@ use crate::defaults::{DEFAULT_DBNAME, DEFAULT_PORT, ENGINES, MAX_NAME_BYTES};
 use crate::password::password_statement;
 use crate::policy::refuse_policy;
 use crate::redshift_sql::{ADMIN_SEES_ALL_SQL, PRIVILEGED_ROLES_SQL, PRIVILEGED_SYSTEM_PRIVILEGES_SQL};
-use crate::server::{Server, login};
+use crate::server::{Server, login, server_and, server_of};
 
-/// The server's version and whether the user named `$1` is a superuser (Redshift's `CREATEUSER` makes one): the
-/// catalog both Redshift and PostgreSQL have.
-const VERSION_SQL: &str = "SELECT pg_catalog.version()";
+/// Whether the user named `$1` is a superuser (Redshift's `CREATEUSER` makes one): the catalog both Redshift and
+/// PostgreSQL have.
 const SUPERUSER_SQL: &str = "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = $1";
 
 /// Amazon Redshift users (provisioned clusters and Serverless workgroups): users by name, passwords sent as
@@ -37,17 +36,6 @@ impl RedshiftEngine {
     ) -> Self {
         Self { roots, managed_admins: ManagedAdmins::new(redshift, serverless) }
     }
-}
-
-/// Which server the admin's session reached, asked beside `also` (one round trip).
-async fn server_and(
-    admin: &PostgresSession,
-    sql: &str,
-    params: &[Param<'_>],
-) -> Result<(Server, Vec<tokio_postgres::Row>), RotationError> {
-    let [version, rows] = admin.queries([(VERSION_SQL, &[]), (sql, params)]).await?;
-    let version: String = version.first().map(|row| row.get(0)).unwrap_or_default();
-    Ok((Server::from_version(&version), rows))
 }
 
 /// The answer of [`ADMIN_SEES_ALL_SQL`]: whether the admin sees other users' grants.
@@ -182,7 +170,7 @@ impl Engine for RedshiftEngine {
         inactive: &String,
         password: &Password,
     ) -> Result<(), RotationError> {
-        let (server, _) = server_and(admin, "SELECT 1", &[]).await?;
+        let server = server_of(admin).await?;
         sync_and_set_password(admin, server, active, inactive, password.expose()).await
     }
 

@@ -1,9 +1,13 @@
 //! The server behind a session, and rotor's sessions with it: logged in without startup options, then pinned with
 //! statements.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use rotation_core::RotationError;
 use rotation_database::{DatabaseConfig, LoginFields, Purpose, TlsMode, TlsRoots};
-use rotation_postgres::{PostgresSession, connect_plain};
+use rotation_postgres::{Param, PostgresSession, connect_plain};
+use tokio_postgres::Row;
 
 /// What answers on the other end: Amazon Redshift, or PostgreSQL standing in for it (the tests' server, which
 /// takes Redshift's `md5` passwords and the catalog both share, but has none of Redshift's system views).
@@ -19,6 +23,40 @@ impl Server {
     /// The server that wrote `version`, the text of `pg_catalog.version()`.
     pub fn from_version(version: &str) -> Self {
         if version.contains("Redshift") { Self::Redshift } else { Self::PostgreSql }
+    }
+}
+
+/// The query that tells the servers apart.
+const VERSION_SQL: &str = "SELECT pg_catalog.version()";
+
+/// The server at each address a session of this process reached, learned from its `version()`: an address keeps
+/// its server, so a step asks once and the sync after the privilege checks asks no more.
+static SERVERS: LazyLock<Mutex<HashMap<String, Server>>> = LazyLock::new(Mutex::default);
+
+fn remember(admin: &PostgresSession, version: &[Row]) -> Server {
+    let version: String = version.first().map(|row| row.get(0)).unwrap_or_default();
+    let server = Server::from_version(&version);
+    SERVERS.lock().expect("the server table is never poisoned").insert(admin.connection().address(), server);
+    server
+}
+
+/// Which server the admin's session reached, asked beside `sql` (one round trip for both), and `sql`'s rows.
+pub async fn server_and(
+    admin: &PostgresSession,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<(Server, Vec<Row>), RotationError> {
+    let [version, rows] = admin.queries([(VERSION_SQL, &[]), (sql, params)]).await?;
+    Ok((remember(admin, &version), rows))
+}
+
+/// Which server the admin's session reached: known if a session of this process asked at its address before
+/// ([`server_and`]), else asked now.
+pub async fn server_of(admin: &PostgresSession) -> Result<Server, RotationError> {
+    let known = SERVERS.lock().expect("the server table is never poisoned").get(&admin.connection().address()).copied();
+    match known {
+        Some(server) => Ok(server),
+        None => Ok(remember(admin, &admin.query(VERSION_SQL, &[]).await?)),
     }
 }
 
