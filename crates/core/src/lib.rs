@@ -29,6 +29,7 @@ mod tls;
 mod versions;
 
 pub use aws::config::{Timeouts, load_sdk_config, load_sdk_config_at};
+pub use aws::arn::secret_home;
 pub use aws::failure::AwsFailure;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
@@ -53,7 +54,7 @@ pub use store::parameter_store::FUNCTION_TAG;
 pub use store::parameter_store::{Created, Parameter, ParameterStore, Settings};
 pub use store::secrets_manager::{Description, SecretsManager, Selector, Stored};
 pub use target::{CreateContext, FinishContext, SetContext, Target, TestContext};
-pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle, system_root_certificates, system_roots};
+pub use tls::{ca_bundle_from_env, is_tls_error, load_ca_bundle, system_root_certificates, system_roots, to_pem};
 pub use versions::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Versions};
 
 pub use lambda_runtime;

@@ -73,7 +73,12 @@ pub(crate) fn system_roots_pem() -> Vec<u8> {
         certificates = Some(read);
         store
     });
-    let certificates = certificates.unwrap_or_else(|| read().1);
+    to_pem(&certificates.unwrap_or_else(|| read().1))
+}
+
+/// Certificates in PEM, for a client that reads its roots from a file or PEM text (the AWS SDK's connector, the
+/// MongoDB driver's `tlsCAFile`).
+pub fn to_pem(certificates: &[CertificateDer<'_>]) -> Vec<u8> {
     let mut pem = Vec::new();
     for certificate in certificates {
         pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");

@@ -121,7 +121,7 @@ impl RedshiftAdminResource {
         if let Some(rule) = refuse_name(kind, &name) {
             return Err(secret.invalid(field, rule));
         }
-        let Some((partition, region, account)) = secret_partition_region_account(secret.origin()) else {
+        let Some((partition, region, account)) = rotation_core::secret_home(secret.origin()) else {
             return Err(secret.invalid(
                 field,
                 "names no Region or account: the secret must be read by its ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>), whose Region and account are the resource's",
@@ -220,15 +220,6 @@ fn refuse_name(kind: AdminResourceKind, name: &str) -> Option<&'static str> {
     }
 }
 
-/// The partition, Region and account of a Secrets Manager secret's ARN
-/// (`arn:<partition>:secretsmanager:<region>:<account>:secret:<name>`); `None` for a name or another ARN.
-fn secret_partition_region_account(arn: &str) -> Option<(&str, &str, &str)> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let ["arn", partition, "secretsmanager", region, account, "secret", name] = parts[..] else { return None };
-    let valid = partition.starts_with("aws") && ![region, account, name].contains(&"");
-    valid.then_some((partition, region, account))
-}
-
 /// A provisioned cluster's ARN: `arn:<partition>:redshift:<region>:<account>:cluster:<identifier>`.
 pub fn cluster_arn(partition: &str, region: &str, account: &str, identifier: &str) -> String {
     format!("arn:{partition}:redshift:{region}:{account}:cluster:{identifier}")
@@ -295,21 +286,6 @@ mod tests {
         assert!(error.contains("names no Region or account"), "{error}");
         let no_user = Secret::parse(SECRET_ARN, r#"{"dbClusterIdentifier":"c"}"#);
         assert!(RedshiftAdminResource::parse(&no_user).unwrap_err().to_string().contains("`username` is missing"));
-    }
-
-    #[test]
-    fn a_secret_arn_gives_its_partition_region_and_account_only() {
-        assert_eq!(secret_partition_region_account(SECRET_ARN), Some(("aws", "eu-west-1", "123456789012")));
-        for bad in [
-            "warehouse-admin",
-            "arn:aws:ssm:eu-west-1:1:parameter/p",
-            "arn:aws:secretsmanager::1:secret:s",
-            "arn:aws:secretsmanager:r::secret:s",
-            "arn:aws:secretsmanager:r:1:secret:",
-            "arn:other:secretsmanager:r:1:secret:s",
-        ] {
-            assert_eq!(secret_partition_region_account(bad), None, "{bad}");
-        }
     }
 
     #[test]
