@@ -1,16 +1,10 @@
 //! The configuration of `rotate-redshift-admin`, read once at cold start: the clusters and namespaces whose admin
 //! password it may change, how long it waits for them, and how it logs in to prove a password.
 
-use std::time::Duration;
-
 use rotation_core::{Env, ManagedTiming, PasswordPolicy, RotationError};
-use rotation_database::{ArnPatterns, DatabaseConfig};
+use rotation_database::{ArnPatterns, ManagedLogin};
 
 use crate::refuse_policy;
-
-/// The variable that bounds a wait for a cluster or namespace to be available (the name the ElastiCache functions
-/// read, so that every function waiting on an AWS API is tuned alike).
-const MAX_WAIT_VARIABLE: &str = "MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS";
 
 /// `rotate-redshift-admin`'s configuration, read once at cold start.
 #[derive(Debug, Clone)]
@@ -22,21 +16,16 @@ pub struct RedshiftAdminConfig {
     /// named by their name where AWS writes their id
     /// (`arn:aws:redshift-serverless:<region>:<account>:namespace/<name>`).
     pub namespaces: ArnPatterns,
-    /// `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` (default 600): how long a step waits for the cluster or namespace to
-    /// be available; never past the invocation's deadline.
-    pub max_wait: Duration,
-    /// `WAITING_RETRY_INTERVAL_IN_SECONDS` (default 5): between two looks at it.
-    pub interval: Duration,
-    /// The logins that prove a password: the database functions' TLS, time-out and test variables (`TEST_QUERY`
-    /// defaults to `SELECT 1`), read as they read them.
-    pub login: DatabaseConfig,
+    /// How it waits for a cluster or namespace, and logs in to prove a password (`TEST_QUERY` defaults to
+    /// `SELECT 1`).
+    pub managed: ManagedLogin,
 }
 
 impl RedshiftAdminConfig {
     /// Reads the environment; `policy` is checked against Redshift's rules for passwords, so no rotation ever
     /// stores a password the API would refuse. At least one of `REDSHIFT_CLUSTER_ARNS` and
-    /// `REDSHIFT_NAMESPACE_ARNS` is required. The function's role changes the password: it rotates by no strategy
-    /// and reads no admin secret, so `ROTATION_STRATEGY` and `ADMIN_SECRET_ARNS` are refused.
+    /// `REDSHIFT_NAMESPACE_ARNS` is required; `ROTATION_STRATEGY` and `ADMIN_SECRET_ARNS` are refused
+    /// ([`ManagedLogin::from_env`]).
     pub fn from_env(env: &Env, policy: &PasswordPolicy) -> Result<Self, RotationError> {
         let clusters = ArnPatterns::from_variable(env, "REDSHIFT_CLUSTER_ARNS")?;
         let namespaces = ArnPatterns::from_variable(env, "REDSHIFT_NAMESPACE_ARNS")?;
@@ -49,32 +38,13 @@ impl RedshiftAdminConfig {
         if let Some((variable, reason)) = refuse_policy(policy) {
             return Err(RotationError::Config { variable, reason });
         }
-        for variable in ["ROTATION_STRATEGY", "ADMIN_SECRET_ARNS"] {
-            if env.get(variable).is_some() {
-                return Err(RotationError::Config {
-                    variable,
-                    reason: "must not be set: the function's role changes the admin password with ModifyCluster or UpdateNamespace; there is no strategy to choose and no admin secret to read".into(),
-                });
-            }
-        }
-        Ok(Self {
-            clusters,
-            namespaces,
-            max_wait: Duration::from_secs(env.number(MAX_WAIT_VARIABLE, 600, 1..=900)? as u64),
-            interval: Duration::from_secs(env.number("WAITING_RETRY_INTERVAL_IN_SECONDS", 5, 1..=60)? as u64),
-            login: DatabaseConfig::login_from_env(env)?,
-        })
+        let managed = ManagedLogin::from_env(env, "ModifyCluster or UpdateNamespace")?;
+        Ok(Self { clusters, namespaces, managed })
     }
 
     /// How the target waits for a cluster or namespace to be available and retries testSecret's login.
     pub fn timing(&self) -> ManagedTiming {
-        ManagedTiming {
-            max_wait: self.max_wait,
-            max_wait_variable: MAX_WAIT_VARIABLE,
-            interval: self.interval,
-            test: self.login.test_backoff,
-            attempt: self.login.test_attempt_bound(),
-        }
+        self.managed.timing()
     }
 }
 
@@ -102,8 +72,7 @@ mod tests {
         let config = RedshiftAdminConfig::from_env(&env(&[CLUSTERS]), &policy()).unwrap();
         assert!(config.clusters.allows("arn:aws:redshift:us-east-1:1:cluster:prod-warehouse"));
         assert!(config.namespaces.is_empty());
-        assert_eq!((config.max_wait, config.interval), (Duration::from_secs(600), Duration::from_secs(5)));
-        assert_eq!(config.login.test_query, "SELECT 1");
+        assert_eq!(config.managed.login.test_query, "SELECT 1");
         let config = RedshiftAdminConfig::from_env(&env(&[NAMESPACES]), &policy()).unwrap();
         assert!(config.namespaces.allows("arn:aws:redshift-serverless:us-east-1:1:namespace/ns"));
         let bad = RedshiftAdminConfig::from_env(&env(&[("REDSHIFT_NAMESPACE_ARNS", "ns")]), &policy());
@@ -122,9 +91,5 @@ mod tests {
             let error = RedshiftAdminConfig::from_env(&env(&[CLUSTERS, (variable, "admin")]), &policy());
             assert!(error.unwrap_err().to_string().contains(&format!("{variable} must not be set")), "{variable}");
         }
-        let waits = env(&[CLUSTERS, (MAX_WAIT_VARIABLE, "60"), ("WAITING_RETRY_INTERVAL_IN_SECONDS", "2")]);
-        let timing = RedshiftAdminConfig::from_env(&waits, &policy()).unwrap().timing();
-        assert_eq!((timing.max_wait, timing.interval), (Duration::from_secs(60), Duration::from_secs(2)));
-        assert_eq!(timing.max_wait_variable, MAX_WAIT_VARIABLE);
     }
 }

@@ -5,7 +5,7 @@
 use rotation_core::{
     Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret, TargetErrorKind,
 };
-use rotation_database::{Engine, LoginFields, Purpose, proven_by_engine_login};
+use rotation_database::{Engine, LoginFields, Purpose, password_of, proven_by_engine_login};
 
 use super::cluster::{self, AVAILABLE};
 use super::config::RedshiftAdminConfig;
@@ -59,11 +59,6 @@ impl RedshiftAdmin {
             password: Password::new(password.to_owned()),
         })
     }
-}
-
-/// The password a secret holds, when it holds one.
-fn password_of(secret: &Secret) -> Option<&str> {
-    secret.optional_str("password").ok().flatten().filter(|password| !password.is_empty())
 }
 
 impl ManagedCredential for RedshiftAdmin {
@@ -129,8 +124,9 @@ impl ManagedCredential for RedshiftAdmin {
         secret: &Secret,
     ) -> Result<bool, RotationError> {
         let Some(password) = password_of(secret) else { return Ok(false) };
-        let mode = self.config.login.tls.for_secret(secret)?;
-        proven_by_engine_login(&self.engine, &self.config.login, &Self::connection(at, secret, password)?, mode).await
+        let mode = self.config.managed.login.tls.for_secret(secret)?;
+        proven_by_engine_login(&self.engine, &self.config.managed.login, &Self::connection(at, secret, password)?, mode)
+            .await
     }
 
     /// `ModifyCluster` or `UpdateNamespace` with the pending password, which replaces the one Redshift holds
@@ -166,7 +162,7 @@ impl ManagedCredential for RedshiftAdmin {
         secret: &Secret,
     ) -> Result<(), RotationError> {
         let connection = Self::connection(at, secret, secret.require_str("password")?)?;
-        let login = &self.config.login;
+        let login = &self.config.managed.login;
         let mode = login.tls.for_secret(secret)?;
         let mut session = self.engine.login(login, &connection, mode, Purpose::Probe).await?;
         self.engine.probe(&mut session, &login.test_query).await

@@ -28,7 +28,7 @@ impl Function for RotateRedshiftAdmin {
 
     fn build(init: &Init) -> Result<Self::Target, RotationError> {
         let config = RedshiftAdminConfig::from_env(&init.env, &init.policy)?;
-        let roots = TlsRoots::load(&config.login.ca_bundle)?;
+        let roots = TlsRoots::load(&config.managed.login.ca_bundle)?;
         let redshift = aws_sdk_redshift::config::Builder::from(&init.sdk_config);
         let serverless = aws_sdk_redshiftserverless::config::Builder::from(&init.sdk_config);
         let timing = config.timing();
@@ -42,7 +42,7 @@ impl Function for RotateRedshiftAdmin {
     async fn checks(target: &Self::Target, _init: &Init, _id: &str, current: &Secret) -> Vec<Check> {
         let admins = target.credential();
         let admin = admins.resource(current);
-        let mode = admins.config().login.tls.for_secret(current);
+        let mode = admins.config().managed.login.tls.for_secret(current);
         let mut checks =
             vec![Check::of("the secret's fields fit the function", &admin), Check::of("the secret's ssl field", &mode)];
         let (Ok(admin), Ok(mode)) = (admin, mode) else { return checks };

@@ -2,6 +2,7 @@
 //! namespace (`namespaceName`), in the secret's own Region and account, with the admin's user name.
 
 use rotation_core::{RotationError, Secret, TargetErrorKind};
+pub use rotation_database::AdminEndpoint;
 
 use crate::ENGINES;
 
@@ -171,36 +172,6 @@ impl RedshiftAdminResource {
 pub(super) fn is_home(api_arn: &str, region: &str, account: &str) -> bool {
     let parts: Vec<&str> = api_arn.splitn(6, ':').collect();
     matches!(parts[..], ["arn", _, _, home_region, home_account, _] if home_region == region && home_account == account)
-}
-
-/// Where a ready cluster or namespace is logged in to, and as whom, as the API names them (never as a secret says).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminEndpoint {
-    host: String,
-    port: u16,
-    master: String,
-}
-
-impl AdminEndpoint {
-    /// The endpoint at `host`:`port` whose admin is `master`.
-    pub(super) fn new(host: impl Into<String>, port: u16, master: impl Into<String>) -> Self {
-        Self { host: host.into(), port, master: master.into() }
-    }
-
-    /// The endpoint's address (a cluster's, or its namespace's workgroup's).
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The endpoint's port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The admin's user name, as the API names it (`MasterUsername`, `adminUsername`).
-    pub fn master(&self) -> &str {
-        &self.master
-    }
 }
 
 /// Why Redshift would not take `name` as a cluster identifier or namespace name (lower-case letters, digits and
