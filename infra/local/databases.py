@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 import ipaddress
+import pymongo
 
 
 def free_port():
@@ -166,3 +168,50 @@ class Redis:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+class MongoDB:
+    """A MongoDB-wire server of the demo's own, standing in for Amazon DocumentDB: SecantusDB from PyPI (the repo's
+    venv), SCRAM over TLS. It has no localhost exception, so the admin is created in a first run without
+    authentication, and the server is then started again with --auth and TLS."""
+
+    def __init__(self, directory, admin, admin_password):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True)
+        write_certificates(self.dir)
+        (self.dir / "secantusd.toml").write_text("")  # no configuration of the machine's is read
+        self.port = free_port()
+        server = Path(sys.executable).parent / "secantusd-py"
+        base = [str(server), "--config", str(self.dir / "secantusd.toml"), "--host", "127.0.0.1", "--port", str(self.port),
+                "--storage-path", str(self.dir / "data"), "--standalone"]
+        with open(self.dir / "boot.log", "w") as log:
+            boot = subprocess.Popen(base, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self.port, "SecantusDB (first run)", self.dir / "boot.log")
+        with pymongo.MongoClient("127.0.0.1", self.port, directConnection=True) as client:
+            client.admin.command("createUser", admin, pwd=admin_password, roles=[{"role": "userAdminAnyDatabase", "db": "admin"}])
+        boot.terminate()
+        boot.wait(timeout=30)
+        with open(self.dir / "server.log", "w") as log:
+            self.process = subprocess.Popen(base + ["--auth", "--tls-cert-file", str(self.dir / "server.pem"),
+                                                    "--tls-key-file", str(self.dir / "server.key")],
+                                            stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self.port, "SecantusDB", self.dir / "server.log")
+
+    def client(self, user, password):
+        return pymongo.MongoClient("localhost", self.port, tls=True, tlsCAFile=str(self.dir / "ca.pem"), username=user,
+                                   password=password, authSource="admin", directConnection=True, serverSelectionTimeoutMS=5000)
+
+    def logs_in(self, user, password):
+        try:
+            with self.client(user, password) as client:
+                client.admin.command("connectionStatus")
+            return True
+        except pymongo.errors.OperationFailure:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()

@@ -3,10 +3,11 @@
 
 Starts cargo-lambda's Lambda emulator, rotor's local Secrets Manager endpoint on a manual clock, and PostgreSQL,
 MariaDB and Redis servers of the demo's own (TLS from a CA made here; the machine's services trust local logins or
-have TLS off), and a second PostgreSQL with md5 logins standing in for Amazon Redshift, with the endpoint serving
-ElastiCache's user and AUTH-token calls over the demo's Redis. Runs nine rotation functions against them and
-creates nine secrets, each with a daily schedule: a PostgreSQL single user, PostgreSQL alternating users, a
-Redshift user (on the stand-in), a MariaDB single user, a Redis ACL user whose password the admin sets, an ElastiCache
+have TLS off), a second PostgreSQL with md5 logins standing in for Amazon Redshift, and a MongoDB-wire server
+(SecantusDB) standing in for Amazon DocumentDB, with the endpoint serving ElastiCache's user and AUTH-token calls over
+the demo's Redis. Runs ten rotation functions against them and creates ten secrets, each with a daily schedule: a
+PostgreSQL single user, PostgreSQL alternating users, a Redshift user (on the stand-in), DocumentDB-style alternating
+users (AWS's MongoDB secret, on the stand-in), a MariaDB single user, a Redis ACL user whose password the admin sets, an ElastiCache
 user whose password ModifyUser sets and an ElastiCache replication group's AUTH token that ModifyReplicationGroup
 ROTATEs (all three keep the previous one until the next rotation), a generated API key, and an IAM user's
 access key (moto serving IAM and STS with request signing checked); and a PostgreSQL
@@ -29,7 +30,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).parent))
-from databases import MariaDB, Postgres, Redis, free_port, wait_for  # noqa: E402
+from databases import MariaDB, MongoDB, Postgres, Redis, free_port, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "debug"
@@ -73,6 +74,11 @@ def main():
         redis_admin_password = password()
         redis = Redis(STATE / "redis", redis_admin_password)
         servers.append(redis)
+        # Amazon DocumentDB's stand-in: SecantusDB, a MongoDB-wire server (SCRAM over TLS).
+        docdb_admin_password = password()
+        docdb = MongoDB(STATE / "documentdb", "rotor_admin", docdb_admin_password)
+        servers.append(docdb)
+        print(f"DocumentDB's stand-in (SecantusDB, SCRAM over TLS) on 127.0.0.1:{docdb.port}")
         print(f"PostgreSQL on 127.0.0.1:{pg.port}, Redshift's stand-in (PostgreSQL, md5 logins) on 127.0.0.1:{rs.port}, "
               f"MariaDB on 127.0.0.1:{maria.port}, Redis (TLS) on 127.0.0.1:{redis.port}")
 
@@ -119,6 +125,8 @@ def main():
                                             "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/postgres-admin-*"},
             "rotate-redshift": {"TLS_CA_BUNDLE": str(rs.dir / "ca.pem")},
             "rotate-mysql": {"TLS_CA_BUNDLE": str(maria.dir / "ca.pem")},
+            "rotate-mongodb-alternating": {"TLS_CA_BUNDLE": str(docdb.dir / "ca.pem"),
+                                           "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/documentdb-admin-*"},
             "rotate-redis": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "ROTATION_STRATEGY": "admin",
                              "ADMIN_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:123456789012:secret:demo/redis-admin-*"},
             "rotate-elasticache": {"TLS_CA_BUNDLE": str(redis.dir / "ca.pem"), "WAITING_RETRY_INTERVAL_IN_SECONDS": "1",
@@ -145,6 +153,10 @@ def main():
         # As Redshift takes it: the md5 hash of the password and the user name, never the password itself.
         rs.sql("CREATE USER analyst PASSWORD 'md5" + hashlib.md5((analyst_password + "analyst").encode()).hexdigest() + "'")
         maria.sql(f"CREATE USER 'shop'@'%' IDENTIFIED BY '{shop_password}'")
+        # As DocumentDB keeps them: users in admin, granted roles on their own database.
+        orders_password = password()
+        with docdb.client("rotor_admin", docdb_admin_password) as client:
+            client.admin.command("createUser", "orders", pwd=orders_password, roles=[{"role": "readWrite", "db": "orders"}])
         cache_password = password()
         redis.cli("rotor_admin", redis_admin_password, "ACL", "SETUSER", "cache", "on",
                   "#" + hashlib.sha256(cache_password.encode()).hexdigest(), "~cache:*", "+@read", "+@write", "+ping")
@@ -163,6 +175,9 @@ def main():
                           aws_access_key_id="AKIDROTORDEMO", aws_secret_access_key="rotor-demo-not-a-secret")
         pg_secret = {"engine": "postgres", "host": "127.0.0.1", "port": pg.port, "dbname": "postgres"}
         admin_arn = sm.create_secret(Name="demo/postgres-admin", SecretString=json.dumps(dict(pg_secret, username="rotor_admin", password=admin_password)))["ARN"]
+        docdb_secret = {"engine": "mongo", "host": "127.0.0.1", "port": docdb.port, "ssl": True}
+        docdb_admin_arn = sm.create_secret(Name="demo/documentdb-admin", SecretString=json.dumps(
+            dict(docdb_secret, username="rotor_admin", password=docdb_admin_password)))["ARN"]
         redis_secret = {"engine": "redis", "host": "127.0.0.1", "port": redis.port}
         redis_admin_arn = sm.create_secret(Name="demo/redis-admin", SecretString=json.dumps(dict(redis_secret, username="rotor_admin", password=redis_admin_password)))["ARN"]
         demo = {
@@ -172,6 +187,10 @@ def main():
             "demo/redshift-analyst": ("rotate-redshift", {"engine": "redshift", "host": "127.0.0.1", "port": rs.port,
                                                           "dbname": "postgres", "username": "analyst", "password": analyst_password}),
             "demo/mariadb-shop": ("rotate-mysql", {"engine": "mariadb", "host": "127.0.0.1", "port": maria.port, "username": "shop", "password": shop_password}),
+            # AWS's MongoDB secret, as the console writes it for DocumentDB; the admin keeps orders and
+            # orders_clone alike (their roles) on every rotation.
+            "demo/documentdb-orders": ("rotate-mongodb-alternating", dict(docdb_secret, username="orders", password=orders_password,
+                                                                          masterarn=docdb_admin_arn)),
             "demo/redis-cache": ("rotate-redis", dict(redis_secret, username="cache", password=cache_password, masterarn=redis_admin_arn)),
             # AWS's ElastiCache secret: no host; the function finds the cache through the user's user group.
             "demo/elasticache-sessions": ("rotate-elasticache", {"user_arn": sessions["ARN"], "username": "sessions", "password": sessions_password}),
@@ -225,7 +244,7 @@ def main():
             elif "engine" not in value:
                 return "n/a (no system to log in to)"
             else:
-                check = {"postgres": pg.logs_in, "redshift": rs.logs_in, "redis": redis.logs_in}.get(value["engine"], maria.logs_in)
+                check = {"postgres": pg.logs_in, "redshift": rs.logs_in, "redis": redis.logs_in, "mongo": docdb.logs_in}.get(value["engine"], maria.logs_in)
             return "logs in" if check(value["username"], value["password"]) else "DOES NOT LOG IN"
 
         for day in range(1, DAYS + 1):
