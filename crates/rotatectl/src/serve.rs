@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rotation_local::{CacheConfig, Clock, Config, Endpoint, Identity, RedshiftConfig};
+use rotation_local::{CacheConfig, Clock, Config, DocumentDbConfig, Endpoint, Identity, RedshiftConfig};
 
 /// Options of `serve`.
 #[derive(clap::Args)]
@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// reserve for every command).
     #[command(flatten)]
     redshift: Box<RedshiftArgs>,
+    /// The MongoDB-wire server standing in for DocumentDB (boxed, as Redshift's).
+    #[command(flatten)]
+    documentdb: Box<DocumentDbArgs>,
     /// Enforce Secrets Manager's documented per-second quotas (`aws`), answering `ThrottlingException` over them.
     #[arg(long, value_parser = ["aws", "none"], default_value = "none")]
     quotas: String,
@@ -88,6 +91,25 @@ pub struct RedshiftArgs {
     /// Milliseconds a modified Redshift cluster or Serverless namespace stays `modifying` before its new admin
     /// password applies.
     #[arg(long = "redshift-modify-ms", value_name = "MS", default_value_t = 500)]
+    modify_ms: u64,
+}
+
+/// Options of `serve` for DocumentDB's calls.
+#[derive(clap::Args)]
+pub struct DocumentDbArgs {
+    /// Serve DocumentDB's cluster calls (`CreateDBCluster`, `DescribeDBClusters`, `ModifyDBCluster` of the master
+    /// password, in the RDS API) over this MongoDB-wire server standing in for DocumentDB: its root user's URL
+    /// without the password (`mongodb://root@localhost:port/?authSource=admin&tls=true&tlsCAFile=ca.pem`, on this
+    /// machine), where masters are created and their passwords set, and whose port the clusters answer at
+    /// `localhost` (or `ROTOR_DOCUMENTDB_MONGODB`, which may carry the password). The password comes from
+    /// `ROTOR_DOCUMENTDB_MONGODB_PASSWORD` or `--documentdb-mongodb-password-file`, never from the command line.
+    #[arg(long = "documentdb-mongodb", value_name = "URL")]
+    mongodb: Option<String>,
+    /// A file holding the password of `--documentdb-mongodb`'s root user, its owner's alone (mode 0600 or 0400).
+    #[arg(long = "documentdb-mongodb-password-file", value_name = "FILE")]
+    mongodb_password_file: Option<PathBuf>,
+    /// Milliseconds a modified DocumentDB cluster stays `modifying` before its new master password applies.
+    #[arg(id = "documentdb_modify_ms", long = "documentdb-modify-ms", value_name = "MS", default_value_t = 500)]
     modify_ms: u64,
 }
 
@@ -125,6 +147,11 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .map(|url| RedshiftConfig::new(&url, Duration::from_millis(modify_ms)))
         .transpose()
         .map_err(|e| format!("{} (or {}): {e}", REDSHIFT_POSTGRES.flag, REDSHIFT_POSTGRES.variable))?;
+    let DocumentDbArgs { mongodb, mongodb_password_file, modify_ms } = *args.documentdb;
+    let documentdb = admin_url(&DOCUMENTDB_MONGODB, mongodb, mongodb_password_file.as_deref())?
+        .map(|url| DocumentDbConfig::new(&url, Duration::from_millis(modify_ms)))
+        .transpose()
+        .map_err(|e| format!("{} (or {}): {e}", DOCUMENTDB_MONGODB.flag, DOCUMENTDB_MONGODB.variable))?;
     let config = Config {
         state_dir: args.state_dir.clone(),
         identity: Identity { region: args.region, account: args.account },
@@ -134,6 +161,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         scheduler_interval: Duration::from_millis(args.scheduler_interval_ms),
         elasticache,
         redshift,
+        documentdb,
         quotas: (args.quotas == "aws").then(|| std::sync::Arc::new(rotation_local::Quotas::aws(args.quota_scale))),
         max_concurrent_invocations: args.max_concurrent_invocations,
         save_interval: args.save_interval_ms.map(Duration::from_millis),
@@ -189,6 +217,17 @@ const REDSHIFT_POSTGRES: AdminUrl = AdminUrl {
     },
 };
 
+/// The MongoDB-wire server that stands in for DocumentDB.
+const DOCUMENTDB_MONGODB: AdminUrl = AdminUrl {
+    flag: "--documentdb-mongodb",
+    variable: "ROTOR_DOCUMENTDB_MONGODB",
+    password_file_flag: "--documentdb-mongodb-password-file",
+    password_variable: "ROTOR_DOCUMENTDB_MONGODB_PASSWORD",
+    user_problem: |user| {
+        user.is_empty().then_some("must name the server's root user (mongodb://root@localhost:port/?authSource=admin)")
+    },
+};
+
 /// An administrative URL with its password: the URL from `option`'s flag or variable, the password from its file
 /// or its variable (or the variable's own URL).
 fn admin_url(option: &AdminUrl, flag: Option<String>, password_file: Option<&Path>) -> Result<Option<String>, String> {
@@ -239,7 +278,7 @@ fn with_password(
         (_, None) => Ok(url.into()),
         (false, Some(password)) => {
             // Every byte but the unreserved ones percent-encoded, `%` too (the URL parser would leave it as it
-            // is): the Redis and PostgreSQL clients decode the password back to the same bytes.
+            // is): the Redis, PostgreSQL and MongoDB clients decode the password back to the same bytes.
             let encoded: String = password
                 .bytes()
                 .map(|b| match b {
@@ -318,5 +357,44 @@ mod tests {
         assert!(!format!("{config:?}").contains("p@ss"), "{config:?}");
         assert_eq!(config.endpoint(), ("127.0.0.1", 5433));
         assert!(url.contains("p%40ss%3Aw%2541%2Frd%20ok"), "what tokio-postgres decodes back: {url}");
+    }
+
+    #[test]
+    fn every_option_of_serve_has_a_name_of_its_own() {
+        use clap::Args;
+        ServeArgs::augment_args(clap::Command::new("serve")).debug_assert();
+    }
+
+    #[test]
+    fn the_documentdb_stand_ins_password_comes_from_a_private_file_and_reaches_it_intact() {
+        use std::os::unix::fs::PermissionsExt;
+        let url = "mongodb://master@localhost:27999/?authSource=admin&tls=true&tlsCAFile=/tmp/sdb/ca.pem";
+        let file = std::env::temp_dir().join(format!("rotor-serve-documentdb-{}", std::process::id()));
+        std::fs::write(&file, "p@ss:w%41/rd ok\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let error = admin_url(&DOCUMENTDB_MONGODB, Some(url.into()), Some(&file)).unwrap_err();
+        assert!(error.contains("--documentdb-mongodb-password-file") && error.contains("chmod 600"), "{error}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
+        let with_password = admin_url(&DOCUMENTDB_MONGODB, Some(url.into()), Some(&file)).unwrap().unwrap();
+        let config = DocumentDbConfig::new(&with_password, Duration::from_millis(300)).unwrap();
+        assert_eq!((config.root(), config.port()), ("master", 27999));
+        assert!(!format!("{config:?}").contains("p@ss"), "{config:?}");
+        std::fs::remove_file(&file).unwrap();
+        assert!(
+            with_password.contains("p%40ss%3Aw%2541%2Frd%20ok") && with_password.contains("tlsCAFile=/tmp/sdb/ca.pem")
+        );
+
+        let on_argv = "mongodb://master:on-argv-1234@localhost:27999/?authSource=admin";
+        let error = with_password_of(on_argv).unwrap_err();
+        assert!(
+            error.contains("--documentdb-mongodb carries a password") && !error.contains("on-argv-1234"),
+            "{error}"
+        );
+        let error = with_password_of("mongodb://localhost:27999/").unwrap_err();
+        assert!(error.contains("must name the server's root user"), "{error}");
+    }
+
+    fn with_password_of(url: &str) -> Result<String, String> {
+        with_password(&DOCUMENTDB_MONGODB, url, true, Some("pw".into()))
     }
 }

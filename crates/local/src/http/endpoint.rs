@@ -1,6 +1,6 @@
 //! The HTTP endpoint: it routes each request to its service (the JSON protocols on `POST /` by their target's
-//! prefix, the Query protocol's form bodies by their API version: Redshift's, else ElastiCache's; Lambda's `Invoke`
-//! by its path), runs the scheduler, and
+//! prefix, the Query protocol's form bodies by their API version: Redshift's, RDS's (DocumentDB), else
+//! ElastiCache's; Lambda's `Invoke` by its path), runs the scheduler, and
 //! serves rotor's own routes under `/_rotor/` (health, the manual clock, the last rotation of a secret, schedules,
 //! events), behind the [`perimeter`].
 
@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 use super::perimeter;
 use super::sigv4::signed_region;
 use crate::clock::{Clock, epoch_seconds};
+use crate::documentdb::{self, DocumentDb, DocumentDbConfig};
 use crate::elasticache::{self, CacheConfig};
 use crate::error::{Error, ErrorKind};
 use crate::events::{self, Scheduler};
@@ -54,6 +55,8 @@ pub struct Config {
     pub elasticache: Option<CacheConfig>,
     /// The PostgreSQL server standing in for Redshift, which the Redshift and Redshift Serverless calls manage, if any.
     pub redshift: Option<RedshiftConfig>,
+    /// The MongoDB-wire server standing in for DocumentDB, which the DocumentDB cluster calls manage, if any.
+    pub documentdb: Option<DocumentDbConfig>,
     /// Secrets Manager's per-second quotas, when enforced.
     pub quotas: Option<Arc<Quotas>>,
     /// At most this many function invocations at once (Lambda's concurrency), when bounded.
@@ -70,6 +73,7 @@ pub struct Endpoint {
     orchestrator: Arc<Orchestrator>,
     schedules: Arc<Scheduler>,
     invoker: Invoker,
+    documentdb: DocumentDb,
     config: Config,
     wake: Notify,
 }
@@ -83,7 +87,8 @@ impl Endpoint {
             .with_concurrency(config.max_concurrent_invocations);
         let orchestrator = Orchestrator::new(Arc::clone(&store), invoker.clone(), config.clock.clone());
         let schedules = Scheduler::new(Arc::clone(&store), invoker.clone(), config.clock.clone());
-        Ok(Arc::new(Self { store, orchestrator, schedules, invoker, config, wake: Notify::new() }))
+        let documentdb = DocumentDb::new(config.documentdb.clone());
+        Ok(Arc::new(Self { store, orchestrator, schedules, invoker, documentdb, config, wake: Notify::new() }))
     }
 
     /// The state.
@@ -158,6 +163,9 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
         if redshift::is_redshift_query(&body) {
             let stand_in = endpoint.config.redshift.as_ref();
             return redshift::dispatch_query(store, clock, identity, stand_in, &body).await;
+        }
+        if documentdb::is_documentdb_query(&body) {
+            return endpoint.documentdb.dispatch(store, clock, identity, &body).await;
         }
         let cache = endpoint.config.elasticache.as_ref();
         return elasticache::dispatch(store, clock, identity, cache, &body).await;
