@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use rotation_core::{Env, FUNCTION_TAG, Function, Init, SecretSettings, TAG_PREFIX, Target};
 use rotation_custom::RotateCustom;
 use rotation_iam::RotateIamAccessKey;
+use rotation_mongodb::{RotateDocumentDbAdmin, RotateMongoDb, RotateMongoDbAlternating};
 use rotation_mysql::{RotateMysql, RotateMysqlAlternating};
 use rotation_postgres::{RotatePostgres, RotatePostgresAlternating};
 use rotation_redis::{RotateElastiCache, RotateElastiCacheAuthToken, RotateRedis};
@@ -31,6 +32,12 @@ pub enum FunctionName {
     RedshiftAlternating,
     /// `rotate-redshift-admin` (a cluster's or namespace's admin, through the Redshift APIs).
     RedshiftAdmin,
+    /// `rotate-mongodb` (Amazon DocumentDB and MongoDB users).
+    Mongodb,
+    /// `rotate-mongodb-alternating` (`ROTATION_STRATEGY` defaults to `alternating-users`).
+    MongodbAlternating,
+    /// `rotate-documentdb-admin` (a DocumentDB cluster's master, through the RDS API).
+    DocumentdbAdmin,
     /// `rotate-mysql`.
     Mysql,
     /// `rotate-mysql-alternating` (`ROTATION_STRATEGY` defaults to `alternating-users`).
@@ -75,6 +82,9 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         FunctionName::Redshift => doctor::<RotateRedshift>(id, env, sdk_config).await,
         FunctionName::RedshiftAlternating => doctor::<RotateRedshiftAlternating>(id, env, sdk_config).await,
         FunctionName::RedshiftAdmin => doctor::<RotateRedshiftAdmin>(id, env, sdk_config).await,
+        FunctionName::Mongodb => doctor::<RotateMongoDb>(id, env, sdk_config).await,
+        FunctionName::MongodbAlternating => doctor::<RotateMongoDbAlternating>(id, env, sdk_config).await,
+        FunctionName::DocumentdbAdmin => doctor::<RotateDocumentDbAdmin>(id, env, sdk_config).await,
         FunctionName::Mysql => doctor::<RotateMysql>(id, env, sdk_config).await,
         FunctionName::MysqlAlternating => doctor::<RotateMysqlAlternating>(id, env, sdk_config).await,
         FunctionName::Redis => doctor::<RotateRedis>(id, env, sdk_config).await,
