@@ -26,6 +26,8 @@ const CACHE_GROUPS: &str = "arn:aws:elasticache:us-east-1:123456789012:replicati
 const REDSHIFT_CLUSTERS: &str = "arn:aws:redshift:us-east-1:123456789012:cluster:warehouse-*";
 /// The Serverless namespaces `rotate-redshift-admin` is deployed for (named by name, as the function reads them).
 const REDSHIFT_NAMESPACES: &str = "arn:aws:redshift-serverless:us-east-1:123456789012:namespace/analytics";
+/// The DocumentDB clusters `rotate-documentdb-admin` is deployed for (RDS ARNs: DocumentDB's API is RDS's).
+const DOCDB_CLUSTERS: &str = "arn:aws:rds:us-east-1:123456789012:cluster:docs-*";
 /// What `!Ref AWS::NoValue` evaluates to until its container drops it.
 const NO_VALUE: &str = "\u{0}NoValue";
 
@@ -266,6 +268,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
             ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
             ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
+            ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
             ("IamUserPath", json!("/rotor/")),
         ],
     );
@@ -275,9 +278,12 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
         binaries,
         [
             "rotate-custom",
+            "rotate-documentdb-admin",
             "rotate-elasticache-auth-token",
             "rotate-elasticache",
             "rotate-iam-access-key",
+            "rotate-mongodb-alternating",
+            "rotate-mongodb",
             "rotate-mysql-alternating",
             "rotate-mysql",
             "rotate-postgres-alternating",
@@ -410,7 +416,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
     let functions = deployed_functions(&mut plain);
     assert_eq!(
         functions.iter().map(|f| f.binary.as_str()).collect::<Vec<_>>(),
-        ["rotate-custom", "rotate-mysql", "rotate-postgres", "rotate-redshift"]
+        ["rotate-custom", "rotate-mongodb", "rotate-mysql", "rotate-postgres", "rotate-redshift"]
     );
     assert!(plain.eval(&plain.template["Globals"]["Function"]).get("ReservedConcurrentExecutions").is_none());
     for (_, role) in plain.resources("AWS::IAM::Role") {
@@ -424,6 +430,100 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
     for (_, group) in plain.resources("AWS::Logs::LogGroup") {
         assert!(group.get("KmsKeyId").is_none());
     }
+}
+
+#[test]
+fn documentdb_masters_change_through_the_rds_api_on_the_pinned_clusters_only() {
+    let ledger = "arn:aws:rds:us-east-1:123456789012:cluster:ledger";
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[
+            ("AdminSecretArns", json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????"])),
+            ("KmsKeyArn", json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")),
+            ("ElastiCacheUserArns", json!(["arn:aws:elasticache:us-east-1:123456789012:user:app-*"])),
+            ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
+            ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
+            ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
+            ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS, ledger])),
+            ("IamUserPath", json!("/rotor/")),
+            ("RotatedParameterPath", json!("/rotor/")),
+            ("RotationEventBus", json!("rotor-rotations")),
+        ],
+    );
+    let functions = deployed_functions(&mut rotor);
+
+    // DocumentDB's API is the RDS API: IAM has no docdb: action, so a statement naming one grants nothing, and a
+    // wildcard would grant every RDS change. No role, nor a policy attached to one, has either.
+    let mut every_statement: Vec<(String, Value)> = Vec::new();
+    for (id, role) in rotor.resources("AWS::IAM::Role") {
+        every_statement.extend(statements(&role).into_iter().map(|s| (id.clone(), s)));
+    }
+    for (id, policy) in rotor.resources("AWS::IAM::ManagedPolicy") {
+        let granted = policy["PolicyDocument"]["Statement"].as_array().unwrap().clone();
+        every_statement.extend(granted.into_iter().map(|s| (id.clone(), s)));
+    }
+    for (id, statement) in &every_statement {
+        for action in strings(&statement["Action"]) {
+            let lower = action.to_ascii_lowercase();
+            assert!(!lower.starts_with("docdb:") && !lower.starts_with("docdb-elastic:"), "{id} grants {action}");
+            assert!(action != "*" && !action.ends_with(":*"), "{id} grants {action}");
+        }
+        assert!(statement.get("NotAction").is_none(), "{id}: a NotAction would grant what it does not name");
+    }
+
+    let admin = functions
+        .iter()
+        .find(|f| f.binary == "rotate-documentdb-admin")
+        .expect("rotate-documentdb-admin is deployed when DocumentDbClusterArns is set");
+    let pinned = format!("{DOCDB_CLUSTERS},{ledger}");
+    assert!(admin.env.contains(&("DOCDB_CLUSTER_ARNS".to_owned(), pinned)), "{:?}", admin.env);
+    assert!(admin.env.iter().all(|(k, _)| k != "ADMIN_SECRET_ARNS" && k != "ROTATION_STRATEGY"));
+    let role_id = text(&rotor.resource(&admin.logical)["Role"]).replace("getatt:", "").replace(".Arn", "");
+    let mut rds_actions: Vec<String> = Vec::new();
+    for statement in statements(&rotor.resource(&role_id)) {
+        let actions: Vec<String> =
+            strings(&statement["Action"]).into_iter().filter(|a| a.starts_with("rds:")).collect();
+        if actions.is_empty() {
+            continue;
+        }
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(strings(&statement["Resource"]), [DOCDB_CLUSTERS, ledger], "{actions:?}: the pinned clusters only");
+        assert!(statement.get("Condition").is_none());
+        rds_actions.extend(actions);
+    }
+    rds_actions.sort();
+    assert_eq!(rds_actions, ["rds:DescribeDBClusters", "rds:ModifyDBCluster"]);
+
+    // No other role changes a cluster: the DocumentDB and MongoDB user functions only look one up, as the
+    // PostgreSQL function does (an admin secret DocumentDB manages names no host).
+    for f in functions.iter().filter(|f| f.binary != "rotate-documentdb-admin") {
+        let role_id = text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "").replace(".Arn", "");
+        for statement in statements(&rotor.resource(&role_id)) {
+            for action in strings(&statement["Action"]).iter().filter(|a| a.starts_with("rds:")) {
+                assert!(action.starts_with("rds:Describe"), "{}: {action}", f.binary);
+            }
+        }
+    }
+    let role_of = |binary: &str| {
+        let f = functions.iter().find(|f| f.binary == binary).unwrap();
+        let id = text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "").replace(".Arn", "");
+        statements(&rotor.resource(&id))
+    };
+    for (mongo, postgres) in
+        [("rotate-mongodb", "rotate-postgres"), ("rotate-mongodb-alternating", "rotate-postgres-alternating")]
+    {
+        let expected = serde_json::to_string(&role_of(postgres))
+            .unwrap()
+            .replace("postgres", "mongodb")
+            .replace("Postgres", "MongoDb");
+        assert_eq!(serde_json::to_string(&role_of(mongo)).unwrap(), expected, "{mongo} is permitted as {postgres}");
+    }
+
+    // Without clusters, neither the function nor its role.
+    let mut plain = Stack::new("template.yaml", "rotor", &[]);
+    assert!(deployed_functions(&mut plain).iter().all(|f| f.binary != "rotate-documentdb-admin"));
+    assert!(plain.resources("AWS::IAM::Role").iter().all(|(id, _)| id != "DocumentDbAdminRole"));
 }
 
 /// What the IAM function's role may do to the keys of a user under its path.
@@ -511,6 +611,7 @@ fn string_like(pattern: &str, value: &str) -> bool {
         Some('*') => {
             (0..=value.len()).filter(|i| value.is_char_boundary(*i)).any(|i| string_like(&pattern[1..], &value[i..]))
         }
+        Some('?') => value.chars().next().is_some_and(|v| string_like(&pattern[1..], &value[v.len_utf8()..])),
         Some(c) => value.starts_with(c) && string_like(&pattern[c.len_utf8()..], &value[c.len_utf8()..]),
     }
 }
@@ -582,20 +683,9 @@ fn the_tag_guard_denies_every_rotor_tag_to_all_but_the_admins() {
     }
 }
 
-/// Runs the example stack's wiring: the scheduled secrets, in the shape the stack creates them (the generated
-/// password, then the connection fields the `SecretTargetAttachment` adds), each through the createSecret of the
-/// function its schedule names, configured as `template.yaml` deploys it with the `AdminSecretArns` the stack's
-/// description asks for. The database is the test server: the master user is created as RDS would, the
-/// application user as the stack's instructions say.
-async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
-    let example = format!("example-{engine}");
-    let admin_pattern = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{example}-master-??????");
-    let mut rotor = Stack::new(
-        "template.yaml",
-        "rotor",
-        &[("AdminSecretArns", json!([admin_pattern])), ("TlsCaBundle", json!(ca))],
-    );
-    let functions = deployed_functions(&mut rotor);
+/// The example stack at `path`, named `example`, with placeholder network parameters and its function
+/// parameters given the values of the `rotor` deployment's outputs they are named after.
+fn example_stack(path: &str, example: &str, rotor: &Stack) -> Stack {
     let mut chosen: Vec<(&str, Value)> = vec![
         ("VpcId", json!("vpc-1")),
         ("SubnetIds", json!(["subnet-1", "subnet-2"])),
@@ -603,7 +693,6 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
         ("RotorFunctionRoleArns", json!(["role-1", "role-2"])),
         ("AppUserCreated", json!("true")),
     ];
-    // The stack's function parameters are named after rotor's outputs, and take their values.
     let raw = decode(path);
     let mut outputs = Vec::new();
     for key in raw["Parameters"].as_object().unwrap().keys().filter(|k| k.ends_with("FunctionArn")) {
@@ -612,9 +701,34 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
         outputs.push((key.clone(), rotor.eval(&output["Value"])));
     }
     chosen.extend(outputs.iter().map(|(k, v)| (k.as_str(), v.clone())));
-    let mut stack = Stack::new(path, &example, &chosen);
+    Stack::new(path, example, &chosen)
+}
+
+/// Runs the example stack's wiring: the scheduled secrets, in the shape the stack creates them (the generated
+/// password, then the connection fields the `SecretTargetAttachment` adds), each through the createSecret of the
+/// function its schedule names, configured as `template.yaml` deploys it with the `AdminSecretArns` (and, for a
+/// DocumentDB cluster, the `DocumentDbClusterArns`) the stack's description asks for. The database is the test
+/// server: the master user is created as RDS would, the application user as the stack's instructions say.
+async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
+    let example = format!("example-{engine}");
+    let admin_pattern = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{example}-master-??????");
+    let cluster_pattern = format!("arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{example}-database");
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[
+            ("AdminSecretArns", json!([admin_pattern])),
+            ("DocumentDbClusterArns", json!([cluster_pattern])),
+            ("TlsCaBundle", json!(ca)),
+        ],
+    );
+    let functions = deployed_functions(&mut rotor);
+    let mut stack = example_stack(path, &example, &rotor);
     stack.attrs.insert("Database.Endpoint.Address".into(), json!("127.0.0.1"));
     stack.attrs.insert("Database.Endpoint.Port".into(), json!(host_port.to_string()));
+    // A DocumentDB cluster names its endpoint's parts as attributes of their own.
+    stack.attrs.insert("Database.Endpoint".into(), json!("127.0.0.1"));
+    stack.attrs.insert("Database.Port".into(), json!(host_port.to_string()));
 
     let mut h = Harness::start(vec![]).await;
     // The secrets, each after those it names.
@@ -661,7 +775,8 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
                 value["host"] = json!("127.0.0.1");
                 value["port"] = json!(host_port);
                 // What Secrets Manager adds for each kind of target: an RDS instance names its engine and
-                // identifier; a Redshift cluster is always `redshift`, with its cluster identifier.
+                // identifier; a Redshift cluster is always `redshift`, and a DocumentDB cluster `mongo`, each with
+                // its cluster identifier.
                 match attachment["TargetType"].as_str() {
                     Some("AWS::RDS::DBInstance") => {
                         value["engine"] = stack.resource("Database")["Engine"].clone();
@@ -669,6 +784,10 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
                     }
                     Some("AWS::Redshift::Cluster") => {
                         value["engine"] = json!("redshift");
+                        value["dbClusterIdentifier"] = json!(format!("{example}-database"));
+                    }
+                    Some("AWS::DocDB::DBCluster") => {
+                        value["engine"] = json!("mongo");
                         value["dbClusterIdentifier"] = json!(format!("{example}-database"));
                     }
                     other => panic!("{path}: an attachment to {other:?}"),
@@ -748,6 +867,148 @@ async fn the_mysql_example_stack_schedules_each_secret_on_a_function_whose_creat
     check_stack("infra/stacks/mysql-rds.yaml", "mysql", db.port, &db.ca().display().to_string()).await;
 }
 
+/// The DocumentDB example stack's wiring, read from the templates alone (no MongoDB-wire server here yet to run
+/// [`check_stack`] against): rotor deployed with the `AdminSecretArns` and `DocumentDbClusterArns` the stack's
+/// description asks for reaches the stack's cluster and master secret, and each secret is scheduled on the function
+/// its tag lets open it.
+#[test]
+fn the_documentdb_example_stack_rotates_its_master_through_the_rds_api_and_its_user_with_the_master_as_admin() {
+    let path = "infra/stacks/documentdb.yaml";
+    let example = "example-documentdb";
+    let admin_pattern = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{example}-master-??????");
+    let cluster_pattern = format!("arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{example}-database");
+    let description = text(&decode(path)["Description"]);
+    assert!(description.contains("secret:<this stack's name>-master-??????"), "{description}");
+    assert!(description.contains("cluster:<this stack's name>-database"), "{description}");
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[("AdminSecretArns", json!([admin_pattern])), ("DocumentDbClusterArns", json!([cluster_pattern]))],
+    );
+    let functions = deployed_functions(&mut rotor);
+    let mut stack = example_stack(path, example, &rotor);
+    // What CloudFormation answers: a secret's ARN (its name and six characters), a DocumentDB cluster's identifier
+    // and endpoint.
+    let master_arn = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{example}-master-AbCdEf");
+    let app_arn = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{example}-AppUserSecret-GhIjKl");
+    let host = format!("{example}-database.cluster-c0ffee.{REGION}.docdb.amazonaws.com");
+    stack.attrs.insert("MasterSecret".into(), json!(master_arn));
+    stack.attrs.insert("AppUserSecret".into(), json!(app_arn));
+    stack.attrs.insert("Database.Endpoint".into(), json!(host));
+    stack.attrs.insert("Database.Port".into(), json!("27017"));
+    let cluster = stack.resource("Database");
+    let identifier = text(&cluster["DBClusterIdentifier"]);
+    stack.attrs.insert("Database".into(), json!(identifier));
+    let cluster = stack.resource("Database");
+    let cluster_arn = format!("arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{identifier}");
+
+    // The master: AWS's MongoDB shape, its password generated in what DocumentDB takes, the cluster's master.
+    let master = stack.resource("MasterSecret");
+    assert_eq!(master["Name"], format!("{example}-master"), "a name AdminSecretArns can pin before it exists");
+    assert!(string_like(&admin_pattern, &master_arn), "the ARN Secrets Manager gives that name is pinned");
+    let generate = &master["GenerateSecretString"];
+    let shape: Value = serde_json::from_str(generate["SecretStringTemplate"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&shape["engine"], &shape["port"], &shape["dbname"], &shape["ssl"]),
+        (&json!("mongo"), &json!(27017), &json!("admin"), &json!(true))
+    );
+    assert_ne!(shape["username"], "admin", "DocumentDB reserves the name admin");
+    assert_eq!(generate["GenerateStringKey"], "password");
+    let excluded = text(&generate["ExcludeCharacters"]);
+    assert!(
+        ['/', '"', '@'].iter().all(|c| excluded.contains(*c)),
+        "DocumentDB refuses / \" @ in a password: {excluded}"
+    );
+    let length: usize = text(&generate["PasswordLength"]).parse().unwrap();
+    assert!((8..=100).contains(&length), "DocumentDB takes 8 to 100 characters");
+    assert_eq!(cluster["MasterUsername"], format!("{{{{resolve:secretsmanager:{master_arn}:SecretString:username}}}}"));
+    assert_eq!(
+        cluster["MasterUserPassword"],
+        format!("{{{{resolve:secretsmanager:{master_arn}:SecretString:password}}}}")
+    );
+    let attachments = stack.resources("AWS::SecretsManager::SecretTargetAttachment");
+    assert_eq!(attachments.len(), 1);
+    let attachment = &attachments[0].1;
+    assert_eq!(
+        (&attachment["SecretId"], &attachment["TargetId"], &attachment["TargetType"]),
+        (&json!(master_arn), &json!(identifier), &json!("AWS::DocDB::DBCluster"))
+    );
+
+    // The application user: its master is the admin secret rotor pins, on the cluster's endpoint.
+    let app = stack.resource("AppUserSecret");
+    let generate = &app["GenerateSecretString"];
+    let user: Value = serde_json::from_str(generate["SecretStringTemplate"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        user,
+        json!({"engine": "mongo", "host": host, "port": 27017, "username": "app", "dbname": "admin", "masterarn": master_arn, "ssl": true})
+    );
+
+    // Each schedule: the function named, deployed, whose tag the secret carries and whose pins reach it.
+    let schedules = stack.resources("AWS::SecretsManager::RotationSchedule");
+    assert_eq!(schedules.len(), 2, "every secret is scheduled");
+    let mut rotated = Vec::new();
+    for (id, schedule) in schedules {
+        let lambda = text(&schedule["RotationLambdaARN"]);
+        let f = functions.iter().find(|f| f.arn == lambda).unwrap_or_else(|| panic!("{id}: {lambda} is no function"));
+        let secret = text(&schedule["SecretId"]);
+        let secret_id = if secret == master_arn { "MasterSecret" } else { "AppUserSecret" };
+        assert!(
+            stack.resource(secret_id)["Tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["Key"] == "rotor:function" && t["Value"] == f.tag),
+            "{id}: {secret_id} is tagged for {}",
+            f.binary
+        );
+        let role_id = text(&rotor.resource(&f.logical)["Role"]).replace("getatt:", "").replace(".Arn", "");
+        let role = statements(&rotor.resource(&role_id));
+        let pinned = |variable: &str| {
+            let value =
+                &f.env.iter().find(|(k, _)| k == variable).unwrap_or_else(|| panic!("{}: {variable}", f.binary)).1;
+            value.split(',').map(str::to_owned).collect::<Vec<_>>()
+        };
+        match f.binary.as_str() {
+            "rotate-documentdb-admin" => {
+                assert!(pinned("DOCDB_CLUSTER_ARNS").iter().any(|p| string_like(p, &cluster_arn)), "{cluster_arn}");
+                let modify = role.iter().find(|s| strings(&s["Action"]).contains(&"rds:ModifyDBCluster".to_owned()));
+                let resources = strings(&modify.expect("the role changes the cluster")["Resource"]);
+                assert!(resources.iter().any(|p| string_like(p, &cluster_arn)), "{resources:?}");
+            }
+            "rotate-mongodb-alternating" => {
+                assert!(pinned("ADMIN_SECRET_ARNS").iter().any(|p| string_like(p, &master_arn)));
+                let read = role.iter().find(|s| s["Sid"] == "ReadAdminSecrets").expect("the role reads its admin");
+                assert!(strings(&read["Resource"]).iter().any(|p| string_like(p, &master_arn)));
+            }
+            other => panic!("{id}: {other} rotates no secret of this stack"),
+        }
+        rotated.push((secret_id, f.binary.clone()));
+    }
+    rotated.sort();
+    assert_eq!(
+        rotated,
+        [
+            ("AppUserSecret", "rotate-mongodb-alternating".to_owned()),
+            ("MasterSecret", "rotate-documentdb-admin".to_owned())
+        ]
+    );
+
+    // TLS on the functions' side and on the cluster's; only the functions reach it, on its port.
+    let parameters = stack.resource("DatabaseParameters");
+    assert_eq!(parameters["Parameters"]["tls"], "enabled");
+    assert_eq!(cluster["DBClusterParameterGroupName"], "ref:DatabaseParameters");
+    let ingress = &stack.resource("DatabaseSecurityGroup")["SecurityGroupIngress"];
+    assert_eq!(ingress.as_array().unwrap().len(), 1);
+    assert_eq!((&ingress[0]["FromPort"], &ingress[0]["ToPort"]), (&cluster["Port"], &cluster["Port"]));
+    assert_eq!(ingress[0]["SourceSecurityGroupId"], "sg-1");
+    let admin = functions.iter().find(|f| f.binary == "rotate-documentdb-admin").unwrap();
+    assert!(admin.env.contains(&("TLS_MODE".to_owned(), "verify-full".to_owned())));
+    // The master rotates through the RDS API, from inside the VPC.
+    let endpoints: Vec<String> =
+        stack.resources("AWS::EC2::VPCEndpoint").iter().map(|(_, e)| text(&e["ServiceName"])).collect();
+    assert_eq!(endpoints, [format!("com.amazonaws.{REGION}.rds"), format!("com.amazonaws.{REGION}.secretsmanager")]);
+}
+
 #[test]
 fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its_function() {
     let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -763,6 +1024,7 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
             ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
             ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
+            ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -893,6 +1155,7 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
             ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
             ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
+            ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -1028,7 +1291,12 @@ fn the_ecs_wiring_redeploys_one_service_on_the_event_rotor_publishes_for_its_sec
 
 #[test]
 fn the_example_secrets_replicate_to_the_chosen_region_and_rotate_at_the_primary() {
-    for path in ["infra/stacks/postgres-rds.yaml", "infra/stacks/mysql-rds.yaml", "infra/stacks/redshift.yaml"] {
+    for path in [
+        "infra/stacks/postgres-rds.yaml",
+        "infra/stacks/mysql-rds.yaml",
+        "infra/stacks/redshift.yaml",
+        "infra/stacks/documentdb.yaml",
+    ] {
         let template = decode(path);
         let mut chosen: Vec<(&str, Value)> = Vec::new();
         for (key, spec) in template["Parameters"].as_object().unwrap() {
@@ -1071,6 +1339,7 @@ fn only_rotors_roles_may_put_an_event_on_the_bus_consumers_trust() {
         ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
         ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
         ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
+        ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
         ("IamUserPath", json!("/rotor/")),
     ];
     for chosen in [&every_function[..], &[]] {
@@ -1233,6 +1502,7 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
             ("ElastiCacheReplicationGroupArns", json!([CACHE_GROUPS])),
             ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
             ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
+            ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
             ("IamUserPath", json!("/rotor/")),
             // The documents' placeholders, so the tag's key (part of a condition key's name) reads the same.
             ("IamUserTag", json!("IAM_USER_TAG_KEY=IAM_USER_TAG_VALUE")),
@@ -1252,6 +1522,7 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
             "elasticache" => documents.push("elasticache-function-policy.json"),
             "elasticache-auth-token" => documents.push("elasticache-auth-token-function-policy.json"),
             "redshift-admin" => documents.push("redshift-admin-function-policy.json"),
+            "documentdb-admin" => documents.push("documentdb-admin-function-policy.json"),
             "redshift" | "redshift-alternating" => documents.push("redshift-function-policy.json"),
             "iam-access-key" => documents.push("iam-access-key-function-policy.json"),
             _ => {}
@@ -1288,6 +1559,7 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
         "elasticache-auth-token-function-policy.json",
         "redshift-admin-function-policy.json",
         "redshift-function-policy.json",
+        "documentdb-admin-function-policy.json",
         "iam-access-key-function-policy.json",
     ] {
         for statement in iam_document(document) {
