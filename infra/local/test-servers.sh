@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `stop`: stops the database and Redis/Valkey servers the tests started under target/ (they start them on first use
-# and share them between tests).
+# `stop`: stops the database, MongoDB-wire and Redis/Valkey servers the tests started under target/ (they start them
+# on first use and share them between tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
@@ -25,6 +25,13 @@ case "${1:-}" in
       for _ in $(seq 50); do [ -f "$dir/redis.pid" ] || break; sleep 0.1; done
       rm -f "$dir/ports"
     done
+    # SecantusDB, standing in for DocumentDB/MongoDB (mongodb_server.rs): it takes a few seconds to close its storage.
+    if [ -f target/rotor-mongodb/server.pid ]; then
+      pid=$(cat target/rotor-mongodb/server.pid)
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f target/rotor-mongodb/port
+    fi
     ;;
   *) echo "usage: $0 stop" >&2; exit 2 ;;
 esac
