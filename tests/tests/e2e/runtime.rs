@@ -34,8 +34,8 @@ async fn first_answer(function: &'static str, env: &[(&str, &str)]) -> (Harness,
 #[tokio::test]
 async fn a_configuration_error_at_cold_start_answers_the_invocation_with_its_type_and_message() {
     // From the runtime itself (the password policy) and from a binary's own configuration.
-    // A password policy Redshift would refuse stops its function before any password is made.
-    let cases: [Case; 5] = [
+    // A password policy Redshift or DocumentDB would refuse stops its function before any password is made.
+    let cases: [Case; 8] = [
         ("rotate-custom", &[("PASSWORD_LENGTH", "abc")], "PASSWORD_LENGTH"),
         ("rotate-custom", &[("CUSTOM_TARGET", "ldap")], "CUSTOM_TARGET must be generated or webhook"),
         ("rotate-postgres", &[("ROTATION_STRATEGY", "admin")], "ADMIN_SECRET_ARNS is required"),
@@ -45,6 +45,14 @@ async fn a_configuration_error_at_cold_start_answers_the_invocation_with_its_typ
             "PASSWORD_LENGTH is 65, but Redshift takes passwords of 8 to 64",
         ),
         ("rotate-redshift", &[("EXCLUDE_CHARACTERS", ":")], "EXCLUDE_CHARACTERS does not exclude"),
+        // The MongoDB driver checks a certificate's chain and name together: no silent verify-full instead.
+        ("rotate-mongodb", &[("TLS_MODE", "verify-ca")], "verify-ca is not available for MongoDB"),
+        ("rotate-documentdb-admin", &[], "DOCDB_CLUSTER_ARNS is not set"),
+        (
+            "rotate-documentdb-admin",
+            &[("DOCDB_CLUSTER_ARNS", "arn:aws:rds:us-east-1:1:cluster:orders"), ("EXCLUDE_CHARACTERS", ":")],
+            "which DocumentDB refuses in a master password",
+        ),
     ];
     for (function, env, message) in cases {
         let (h, answer) = first_answer(function, env).await;
