@@ -80,8 +80,15 @@ pub async fn load_admin(
         }
     };
     check_same_server(arn, &connection, user)?;
-    connection.dbname = user.dbname.clone();
+    if !engine_uses_own_database(engine) {
+        connection.dbname = user.dbname.clone();
+    }
     Ok(Admin { connection, mode: config.tls.for_secret(&secret)? })
+}
+
+/// [`Engine::ADMIN_USES_ITS_OWN_DATABASE`] of `engine`'s type.
+fn engine_uses_own_database<E: Engine>(_engine: &E) -> bool {
+    E::ADMIN_USES_ITS_OWN_DATABASE
 }
 
 /// Refuses an admin secret (by the full ARN Secrets Manager resolved it to) that the function's

@@ -98,8 +98,21 @@ pub trait Engine: Send + Sync + Debug + 'static {
     /// drop the retained one). Never for alternating users, whose (idempotent) sync always runs.
     const CHECK_PENDING_FIRST: bool;
 
+    /// Whether the admin logs in to the database its own secret names (MongoDB: its authentication database,
+    /// `admin` by default) rather than the user's (the default: PostgreSQL's alternating sync grants on the user's
+    /// database's objects).
+    const ADMIN_USES_ITS_OWN_DATABASE: bool = false;
+
     /// The secret's connection fields, with the engine's accepted `engine` values and defaults.
     fn connection(&self, secret: &Secret) -> Result<LoginFields, RotationError>;
+
+    /// Where the user `connection` names lives, for the identity rule's claim and its `rotor:user` tag
+    /// (`user@<location>`): `host:port` by default. An engine whose users are named per database (MongoDB's
+    /// authentication databases) adds it, so a pinned tag names one user and a secret's writer cannot move the
+    /// rotation to a namesake in another database.
+    fn user_location(&self, connection: &LoginFields) -> String {
+        format!("{}:{}", connection.host, connection.port)
+    }
 
     /// Refuses a user name the engine cannot take (over a length limit, characters rotor does not quote);
     /// `secret` is the one to blame in the error.

@@ -56,7 +56,7 @@ impl<E: Engine> DatabaseTarget<E> {
     }
 
     /// The admin's session, once the user `current` names is bound to the secret (the identity rule: pinned by the
-    /// secret's `rotor:user` tag, `user@host:port`, or proven by a login as it with `AWSCURRENT`'s or
+    /// secret's `rotor:user` tag, `user@host:port` ([`Engine::user_location`]), or proven by a login as it with `AWSCURRENT`'s or
     /// `AWSPREVIOUS`'s password on the same server). For alternating users the pair's base user is the one bound:
     /// owning a user that merely ends in `_clone` never reaches the user before the suffix. The admin's login and
     /// the proof run side by side; nothing changes before both succeed.
@@ -65,8 +65,9 @@ impl<E: Engine> DatabaseTarget<E> {
             Strategy::AlternatingUsers => base_username(&current.username),
             _ => &current.username,
         };
-        // One function may reach several servers with users of the same name: the user is named on its server.
-        let at = format!("{}:{}", current.host, current.port);
+        // One function may reach several servers with users of the same name: the user is named on its server
+        // (and, where the engine names users per database, in its database).
+        let at = self.engine.user_location(current);
         let claim = Claim { kind: "user", name: user, at: Some(&at) };
         let proof = LoginProof { target: self, current, user };
         let (admin, bound) = tokio::join!(self.admin(ctx, current), ctx.bind_identity(&claim, &proof));

@@ -3,19 +3,21 @@
 //! process.
 
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use rotation_core::RotationError;
 use rotation_database::rds_roots;
 use rustls_pki_types::CertificateDer;
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempDir};
 
-/// A PEM file of the roots every MongoDB connection of the process trusts, kept (owner-only, in the temporary
-/// directory: Lambda's `/tmp`) for the life of the process and removed with it.
+/// A PEM file of the roots every MongoDB connection of the process trusts, kept (owner-only, in an owner-only
+/// directory of the temporary directory: Lambda's `/tmp`) for the life of the process and removed with it.
 #[derive(Debug, Clone)]
 pub struct CaFile {
-    file: Arc<NamedTempFile>,
+    /// The file, then its directory (dropped in that order).
+    file: Arc<(NamedTempFile, TempDir)>,
 }
 
 impl CaFile {
@@ -31,16 +33,23 @@ impl CaFile {
                 "the trusted roots could not be written for the MongoDB driver to the temporary directory ({e})"
             ),
         };
+        // In a directory of its own (0700): the driver opens the file by its path at every connection, and no other
+        // local user may put a file of theirs there should something remove this one.
+        let dir = tempfile::Builder::new()
+            .prefix("rotor-mongodb-roots-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir()
+            .map_err(failed)?;
         let mut file =
-            tempfile::Builder::new().prefix("rotor-mongodb-roots-").suffix(".pem").tempfile().map_err(failed)?;
+            tempfile::Builder::new().prefix("roots-").suffix(".pem").tempfile_in(dir.path()).map_err(failed)?;
         file.write_all(&rotation_core::to_pem(&certificates)).map_err(failed)?;
         file.flush().map_err(failed)?;
-        Ok(Self { file: Arc::new(file) })
+        Ok(Self { file: Arc::new((file, dir)) })
     }
 
     /// Where the file is.
     pub fn path(&self) -> &Path {
-        self.file.path()
+        self.file.0.path()
     }
 }
 
@@ -57,10 +66,13 @@ mod tests {
         let read: Vec<_> = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().unwrap();
         assert!(read.len() > rds_roots().len(), "the system's roots, the RDS roots and the bundle");
         assert!(rds_roots().iter().all(|root| read.contains(root)));
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(file.path()).unwrap().permissions());
-        assert_eq!(mode & 0o077, 0, "only its owner may write it");
+        let mode = |path: &std::path::Path| {
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o077
+        };
+        assert_eq!(mode(file.path()), 0, "only its owner may write it");
+        assert_eq!(mode(file.path().parent().unwrap()), 0, "nor its directory");
         let path = file.path().to_owned();
         drop(file);
-        assert!(!path.exists(), "removed with the last handle");
+        assert!(!path.exists() && !path.parent().unwrap().exists(), "removed with the last handle");
     }
 }

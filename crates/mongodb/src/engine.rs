@@ -65,8 +65,23 @@ async fn info_of(admin: &MongoSession, user: &MongoUser) -> Result<Option<UserIn
     }
 }
 
+/// Why rotor cannot rotate a user named `name`, if it cannot: an empty name or a NUL, which MongoDB does not take,
+/// and `,` or `=`, which the SCRAM exchange must escape (RFC 5802) and the MongoDB Rust driver does not, so no login
+/// as such a user could prove its password.
+fn refuse_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.contains('\0') {
+        Some("is not a name MongoDB takes (empty, or with a NUL character)")
+    } else if name.contains([',', '=']) {
+        Some(
+            "holds ',' or '=', which the MongoDB driver's SCRAM login does not escape: no login as this user can succeed; rename the user",
+        )
+    } else {
+        None
+    }
+}
+
 /// `TEST_QUERY` as a command document: extended JSON (`{"ping": 1}`).
-fn test_command(query: &str) -> Result<Document, RotationError> {
+pub(crate) fn test_command(query: &str) -> Result<Document, RotationError> {
     let invalid = |reason: String| RotationError::Config { variable: "TEST_QUERY", reason };
     match serde_json::from_str::<Document>(query) {
         Ok(command) if !command.is_empty() => Ok(command),
@@ -84,6 +99,10 @@ impl Engine for MongoEngine {
     /// `updateUser` with the same password again is harmless.
     const CHECK_PENDING_FIRST: bool = false;
 
+    /// The admin authenticates against its own secret's `dbname` (`admin` by default), and acts on users of any
+    /// database from there.
+    const ADMIN_USES_ITS_OWN_DATABASE: bool = true;
+
     fn name(&self) -> &'static str {
         "mongodb"
     }
@@ -99,11 +118,18 @@ impl Engine for MongoEngine {
         Ok(connection)
     }
 
+    /// `host:port/<authentication database>`: a MongoDB user is a name in a database, and `app@db:27017/admin` is
+    /// another user than `app@db:27017/sales`.
+    fn user_location(&self, connection: &LoginFields) -> String {
+        let db = connection.dbname.as_deref().unwrap_or(DEFAULT_DBNAME);
+        format!("{}:{}/{db}", connection.host, connection.port)
+    }
+
     fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {
-        if username.is_empty() || username.contains('\0') {
-            return Err(secret.invalid("username", "must be a non-empty name without a NUL character"));
+        match refuse_name(username) {
+            Some(reason) => Err(secret.invalid("username", format!("{username:?} {reason}"))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     async fn login(
@@ -146,8 +172,8 @@ impl Engine for MongoEngine {
     }
 
     fn alternate(&self, active: &MongoUser, name: &str) -> Result<MongoUser, String> {
-        if name.is_empty() || name.contains('\0') {
-            return Err(format!("gives the other user the name {name:?}, which MongoDB does not take"));
+        if let Some(reason) = refuse_name(name) {
+            return Err(format!("gives the other user the name {name:?}, which {reason}"));
         }
         Ok(MongoUser { name: name.to_owned(), db: active.db.clone(), info: None })
     }
@@ -273,6 +299,22 @@ mod tests {
         let error =
             engine().connection(&secret(r#"{"host":"h","username":"a","password":"p","dbname":""}"#)).unwrap_err();
         assert!(error.to_string().contains("dbname"), "{error}");
+    }
+
+    #[test]
+    fn names_no_scram_login_can_prove_are_refused_naming_the_field() {
+        for name in ["a,b", "a=b", ""] {
+            let json = serde_json::json!({"host": "h", "username": name, "password": "p"}).to_string();
+            let error = engine().connection(&secret(&json)).unwrap_err();
+            assert_eq!(error.error_type(), "InvalidSecret", "{name}: {error}");
+            assert!(error.to_string().contains("username"), "{name}: {error}");
+        }
+        for name in ["x\"y", "$where", "a.b", "ユーザー", "{\"$ne\":1}", "a\\b"] {
+            let json = serde_json::json!({"host": "h", "username": name, "password": "p"}).to_string();
+            assert!(engine().connection(&secret(&json)).is_ok(), "{name}");
+        }
+        let active = MongoUser { name: "app".into(), db: "admin".into(), info: None };
+        assert!(engine().alternate(&active, "a,b_clone").unwrap_err().contains("rename the user"));
     }
 
     #[test]

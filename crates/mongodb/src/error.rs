@@ -39,9 +39,19 @@ pub(crate) fn command_code(error: &Error) -> Option<i32> {
 /// selected the server as text only).
 fn says_tls(text: &str) -> bool {
     let text = text.to_ascii_lowercase();
-    ["certificate", "tls", "handshake", "invalidcontenttype", "corrupt message", "unknownissuer", "peer sent"]
-        .iter()
-        .any(|word| text.contains(word))
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "invalidcontenttype",
+        "corrupt message",
+        "unknownissuer",
+        "peer sent",
+        "peer is incompatible",
+        "peerincompatible",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
 }
 
 /// Whether the driver's I/O error comes from rustls.
@@ -82,7 +92,10 @@ pub(crate) fn classify(error: Error, connection: &LoginFields, mode: TlsMode, wh
             ),
             code => (TargetErrorKind::Rejected, format!("{what} was refused by the server: {} (code {code})", command.code_name)),
         },
-        ErrorKind::ServerSelection { message, .. } if says_tls(message) => (TargetErrorKind::Tls, tls_failed(mode)),
+        // The text names the address: a host called `tls-...` must not read as a failed handshake.
+        ErrorKind::ServerSelection { message, .. } if says_tls(&message.replace(&connection.host, "")) => {
+            (TargetErrorKind::Tls, tls_failed(mode))
+        }
         ErrorKind::ServerSelection { .. } => (
             TargetErrorKind::Unreachable,
             format!("no MongoDB server answered within the connect time-out (CONNECT_TIMEOUT_SECONDS); {CONNECTION_FAILED}"),
@@ -100,7 +113,14 @@ pub(crate) fn classify(error: Error, connection: &LoginFields, mode: TlsMode, wh
         ),
         _ => (TargetErrorKind::Rejected, format!("{what} failed ({})", kind_name(&error))),
     };
-    RotationError::Target { kind, target: connection.address(), message, source: Some(Box::new(error)) }
+    // The driver's own text of a server's answer (an authentication or command error) holds the server's message
+    // and its whole reply: only the code and name above are kept. Failures below the protocol (the network, TLS,
+    // server selection) keep the driver's error as their cause.
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = match error.kind.as_ref() {
+        ErrorKind::Authentication { .. } | ErrorKind::Command(_) => None,
+        _ => Some(Box::new(error)),
+    };
+    RotationError::Target { kind, target: connection.address(), message, source }
 }
 
 /// The action a fixed `not authorized ... (action: X)` text names, when it names one.

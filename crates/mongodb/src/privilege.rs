@@ -11,11 +11,38 @@ use crate::connect::MongoSession;
 use crate::users::RoleRef;
 
 /// Built-in roles that manage users, roles or the whole server, wherever they are granted: `dbOwner` holds its
-/// database's `userAdmin`; `restore` writes `admin.system.users`; `__system` and `root` are everything.
-const PRIVILEGED_BUILTIN: &[&str] =
-    &["root", "__system", "userAdmin", "userAdminAnyDatabase", "dbOwner", "clusterAdmin", "restore"];
+/// database's `userAdmin`; `restore` writes `admin.system.users`; `backup` and `__queryableBackup` read every
+/// user's SCRAM keys there; `clusterManager` reconfigures the replica set, `hostManager` sets server parameters and
+/// shuts the server down; `__system` and `root` are everything.
+const PRIVILEGED_BUILTIN: &[&str] = &[
+    "root",
+    "__system",
+    "userAdmin",
+    "userAdminAnyDatabase",
+    "dbOwner",
+    "clusterAdmin",
+    "clusterManager",
+    "hostManager",
+    "restore",
+    "backup",
+    "__queryableBackup",
+];
 
-/// Actions that create, drop or change users or roles, change another user's password, or do anything at all.
+/// Built-in roles that manage no user and no server, on any database: granted without asking the server about
+/// them (a server may not describe its built-in roles, and every other role it cannot describe is refused).
+const ORDINARY_BUILTIN: &[&str] = &[
+    "read",
+    "readWrite",
+    "dbAdmin",
+    "readAnyDatabase",
+    "readWriteAnyDatabase",
+    "dbAdminAnyDatabase",
+    "clusterMonitor",
+    "enableSharding",
+];
+
+/// Actions that create, drop or change users or roles, change another user's password, change the server itself,
+/// or do anything at all.
 const USER_MANAGING_ACTIONS: &[&str] = &[
     "anyAction",
     "internal",
@@ -30,12 +57,17 @@ const USER_MANAGING_ACTIONS: &[&str] = &[
     "setAuthenticationRestriction",
     "impersonate",
     "applyOps",
+    "replSetConfigure",
+    "setParameter",
+    "shutdown",
+    "setFeatureCompatibilityVersion",
 ];
 
-/// The collections that hold users and roles: writing them is managing users.
+/// The collections that hold users and roles: writing them is managing users, reading them reads every user's
+/// SCRAM keys.
 const USER_COLLECTIONS: &[&str] = &["system.users", "system.roles", "system.version"];
-/// The actions that write a collection.
-const WRITE_ACTIONS: &[&str] = &["insert", "update", "remove"];
+/// The actions that write or read a collection.
+const COLLECTION_ACTIONS: &[&str] = &["insert", "update", "remove", "find"];
 
 /// The most roles one user's roles may expand to before rotor stops reading (a bound on a hostile role graph).
 const MAX_ROLES: usize = 200;
@@ -53,7 +85,7 @@ pub(crate) fn user_managing_privileges(role: &RoleRef, privileges: &[Bson]) -> V
         for action in &actions {
             if USER_MANAGING_ACTIONS.contains(action) {
                 found.push(format!("the {action} action (role {})", role.describe()));
-            } else if WRITE_ACTIONS.contains(action) && collection.is_some_and(|c| USER_COLLECTIONS.contains(&c)) {
+            } else if COLLECTION_ACTIONS.contains(action) && collection.is_some_and(|c| USER_COLLECTIONS.contains(&c)) {
                 found.push(format!("{action} on {} (role {})", collection.unwrap_or_default(), role.describe()));
             }
         }
@@ -67,6 +99,11 @@ pub(crate) fn user_managing_privileges(role: &RoleRef, privileges: &[Bson]) -> V
 /// Whether a built-in role manages users or the server.
 pub(crate) fn is_privileged_builtin(role: &str) -> bool {
     PRIVILEGED_BUILTIN.contains(&role)
+}
+
+/// Whether a built-in role is known to manage no user and no server.
+fn is_ordinary_builtin(role: &str) -> bool {
+    ORDINARY_BUILTIN.contains(&role)
 }
 
 /// The roles a `rolesInfo` entry inherits (`roles` and, from servers that report them, `inheritedRoles`).
@@ -102,6 +139,9 @@ pub(crate) async fn user_managing_rights(
             rights.push(format!("the built-in role {}", role.describe()));
             continue;
         }
+        if is_ordinary_builtin(&role.role) {
+            continue;
+        }
         let answer = session
             .run(
                 "rolesInfo",
@@ -109,16 +149,23 @@ pub(crate) async fn user_managing_rights(
                 doc! { "rolesInfo": role.to_document(), "showPrivileges": true, "showBuiltinRoles": true },
             )
             .await?;
+        // What the server does not describe is refused rather than trusted: a role it cannot show may hold
+        // anything.
         let Some(entry) = answer.get_array("roles").ok().and_then(|r| r.iter().find_map(Bson::as_document)) else {
+            rights.push(format!("the role {}, which the server does not describe (rolesInfo)", role.describe()));
             continue;
         };
         if entry.get_bool("isBuiltin").unwrap_or(false) {
+            rights.push(format!("the built-in role {}, which rotor does not know to be harmless", role.describe()));
             continue;
         }
-        for key in ["privileges", "inheritedPrivileges"] {
-            if let Ok(privileges) = entry.get_array(key) {
-                rights.extend(user_managing_privileges(&role, privileges));
-            }
+        let Ok(privileges) = entry.get_array("privileges") else {
+            rights.push(format!("the role {}, whose privileges the server does not show", role.describe()));
+            continue;
+        };
+        rights.extend(user_managing_privileges(&role, privileges));
+        if let Ok(inherited) = entry.get_array("inheritedPrivileges") {
+            rights.extend(user_managing_privileges(&role, inherited));
         }
         queue.extend(inherited(entry));
     }
@@ -149,6 +196,9 @@ mod tests {
         assert!(found.iter().any(|f| f.contains("grantRole")), "{found:?}");
         assert!(found.iter().any(|f| f.contains("update on system.users")), "{found:?}");
         assert!(found.iter().any(|f| f.contains("anyAction")), "{found:?}");
+        let read_keys =
+            [Bson::Document(doc! { "resource": { "db": "admin", "collection": "system.users" }, "actions": ["find"] })];
+        assert!(!user_managing_privileges(&role(), &read_keys).is_empty(), "reading the SCRAM keys is privileged");
         assert!(
             !found.iter().any(|f| f.contains("changeOwnPassword")),
             "changing its own password is not managing users"
@@ -162,6 +212,8 @@ mod tests {
         )];
         assert!(user_managing_privileges(&role(), &privileges).is_empty());
         assert!(is_privileged_builtin("userAdminAnyDatabase") && is_privileged_builtin("dbOwner"));
+        assert!(is_privileged_builtin("backup") && is_privileged_builtin("hostManager"));
         assert!(!is_privileged_builtin("readWrite") && !is_privileged_builtin("readAnyDatabase"));
+        assert!(PRIVILEGED_BUILTIN.iter().all(|role| !is_ordinary_builtin(role)), "no role is on both lists");
     }
 }

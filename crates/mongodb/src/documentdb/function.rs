@@ -28,6 +28,8 @@ impl Function for RotateDocumentDbAdmin {
 
     fn build(init: &Init) -> Result<Self::Target, RotationError> {
         let config = DocumentDbAdminConfig::from_env(&init.env, &init.policy)?;
+        crate::engine::test_command(&config.managed.login.test_query)?;
+        crate::function::refuse_verify_ca(&init.env)?;
         TlsRoots::load(&config.managed.login.ca_bundle)?;
         let engine = MongoEngine::new(CaFile::write(&config.managed.login.ca_bundle)?);
         let rds = aws_sdk_rds::config::Builder::from(&init.sdk_config);
