@@ -430,6 +430,21 @@ impl Harness {
         assert!(response.status().is_success(), "PutParameter {name}: {}", response.status());
     }
 
+    /// Puts `value` as `arn`'s AWSPENDING under a fresh token and invokes `function`'s setSecret for it, as a writer of
+    /// the secret aiming a rotation elsewhere would have Secrets Manager do; the function's answer.
+    pub async fn set_secret_with_pending(
+        &self,
+        function: &str,
+        arn: &str,
+        value: &Value,
+    ) -> Result<(), (String, String)> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let put = self.client.put_secret_value().secret_id(arn).client_request_token(&token);
+        put.secret_string(value.to_string()).version_stages("AWSPENDING").send().await.unwrap();
+        let event = serde_json::json!({"Step": "setSecret", "SecretId": arn, "ClientRequestToken": token});
+        self.invoke(function, &event).await
+    }
+
     /// Invokes one step of `function` directly through the emulator, as Secrets Manager would.
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<(), (String, String)> {
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.invoke_url);

@@ -157,11 +157,8 @@ async fn bad_input_fails_the_step_clearly_and_the_current_credential_still_logs_
     let mut elsewhere = good.clone();
     elsewhere["host"] = json!("127.0.0.2");
     elsewhere["password"] = json!("Another-cluster-1");
-    let token = uuid::Uuid::new_v4().to_string();
-    let put = case.h.client.put_secret_value().secret_id(&case.arn).client_request_token(&token);
-    put.secret_string(elsewhere.to_string()).version_stages("AWSPENDING").send().await.unwrap();
-    let event = json!({"Step": "setSecret", "SecretId": case.arn, "ClientRequestToken": token});
-    let (error_type, message) = case.h.invoke(case.function, &event).await.expect_err("refused");
+    let refused = case.h.set_secret_with_pending(case.function, &case.arn, &elsewhere).await;
+    let (error_type, message) = refused.expect_err("refused");
     assert_eq!(error_type, "ConfusedDeputy", "{message}");
     assert!(message.contains("the pending secret names another host"), "{message}");
     assert!(case.logs_in(&good).await, "the user's password did not change");

@@ -35,7 +35,7 @@ async fn first_answer(function: &'static str, env: &[(&str, &str)]) -> (Harness,
 async fn a_configuration_error_at_cold_start_answers_the_invocation_with_its_type_and_message() {
     // From the runtime itself (the password policy) and from a binary's own configuration.
     // A password policy Redshift or DocumentDB would refuse stops its function before any password is made.
-    let cases: [Case; 8] = [
+    let cases: [Case; 9] = [
         ("rotate-custom", &[("PASSWORD_LENGTH", "abc")], "PASSWORD_LENGTH"),
         ("rotate-custom", &[("CUSTOM_TARGET", "ldap")], "CUSTOM_TARGET must be generated or webhook"),
         ("rotate-postgres", &[("ROTATION_STRATEGY", "admin")], "ADMIN_SECRET_ARNS is required"),
@@ -47,6 +47,8 @@ async fn a_configuration_error_at_cold_start_answers_the_invocation_with_its_typ
         ("rotate-redshift", &[("EXCLUDE_CHARACTERS", ":")], "EXCLUDE_CHARACTERS does not exclude"),
         // The MongoDB driver checks a certificate's chain and name together: no silent verify-full instead.
         ("rotate-mongodb", &[("TLS_MODE", "verify-ca")], "verify-ca is not available for MongoDB"),
+        // testSecret's command is read at cold start, before any setSecret could change a password it cannot prove.
+        ("rotate-mongodb", &[("TEST_QUERY", "SELECT 1")], "TEST_QUERY must be a MongoDB command as a JSON object"),
         ("rotate-documentdb-admin", &[], "DOCDB_CLUSTER_ARNS is not set"),
         (
             "rotate-documentdb-admin",
