@@ -28,8 +28,8 @@ pub mod telemetry;
 mod tls;
 mod versions;
 
-pub use aws::config::{Timeouts, load_sdk_config, load_sdk_config_at};
 pub use aws::arn::secret_home;
+pub use aws::config::{Timeouts, load_sdk_config, load_sdk_config_at};
 pub use aws::failure::AwsFailure;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
