@@ -1,14 +1,16 @@
 //! `make bench`: rotations through the local endpoint and cargo-lambda's Runtime API, on the release build.
 //! Single users, with cold starts: a generated secret (`rotate-custom`), a PostgreSQL single user
-//! (`rotate-postgres`), an Amazon Redshift user on its md5 PostgreSQL stand-in (`rotate-redshift`), a MariaDB
-//! single user (`rotate-mysql`) and a Redis ACL user changing its own password (`rotate-redis`). For each: the median and p95 time of a full rotation (RotateSecret until AWSPENDING is gone),
-//! each step's median and p95 inside the function with its mean logins to the target and Secrets Manager calls
-//! (from the function's step records), the set+test+finish medians summed, peak RSS, the function's Secrets Manager
-//! calls per rotation (from the endpoint's audit log), the cold start (process spawn to its first handled event)
-//! and the first rotation after a cold start (process spawn until its first rotation is done). Admin secrets,
-//! rotations only (no cold start): PostgreSQL, Redshift, MariaDB and Redis users whose password the admin secret
-//! sets (`ROTATION_STRATEGY=admin`) and alternating users (`rotate-postgres-alternating`,
-//! `rotate-redshift-alternating`, `rotate-mysql-alternating`,
+//! (`rotate-postgres`), an Amazon Redshift user on its md5 PostgreSQL stand-in (`rotate-redshift`), a
+//! DocumentDB/MongoDB user on its SecantusDB stand-in (`rotate-mongodb`), a MariaDB single user (`rotate-mysql`) and a
+//! Redis ACL user changing its own password (`rotate-redis`). For each: the median and p95 time of a full rotation
+//! (RotateSecret until AWSPENDING is gone), each step's median and p95 inside the function with its mean logins to
+//! the target and Secrets Manager calls (from the function's step records), the set+test+finish medians summed, peak
+//! RSS, the function's Secrets Manager calls per rotation (from the endpoint's audit log), the cold start (process
+//! spawn to its first handled event) and the first rotation after a cold start (process spawn until its first
+//! rotation is done). Admin secrets, rotations only (no cold start): PostgreSQL, Redshift, DocumentDB/MongoDB, MariaDB
+//! and Redis users whose password the admin secret sets (`ROTATION_STRATEGY=admin`) and alternating users
+//! (`rotate-postgres-alternating`, `rotate-redshift-alternating`, `rotate-mongodb-alternating`,
+//! `rotate-mysql-alternating`,
 //! `rotate-redis` with `ROTATION_STRATEGY=alternating-users`), the same figures, the admin secret's calls counted.
 //! Also a PostgreSQL single user in a Parameter Store SecureString: the rotation's time and its Parameter Store
 //! calls. The per-function part ends with a summary table, one row per engine and strategy (rotation and step
@@ -24,6 +26,9 @@ mod harness;
 #[allow(dead_code)]
 #[path = "../tests/e2e/mariadb_server.rs"]
 mod mariadb_server;
+#[allow(dead_code)]
+#[path = "../tests/e2e/mongodb_server.rs"]
+mod mongodb_server;
 #[allow(dead_code)]
 #[path = "../tests/e2e/postgres_server.rs"]
 mod postgres_server;
@@ -434,6 +439,29 @@ async fn redis_case(redis: &redis_server::RedisServer, strategy: &str) -> AdminC
     AdminCase { h, pid, function, arn, admin_arn }
 }
 
+/// As `tests/e2e/mongodb.rs` sets one up on the DocumentDB stand-in: an admin with `userAdminAnyDatabase`, a user
+/// in `admin` with `readWrite` on its own database, their secrets in AWS's MongoDB shape.
+async fn mongodb_case(
+    mongo: &mongodb_server::MongoServer,
+    function: &'static str,
+    strategy: Option<&str>,
+) -> AdminCase {
+    let admin_name = unique("mg-admin");
+    let (h, pid) = AdminCase::start(function, strategy, mongo.ca(), &admin_name).await;
+    let (admin, user) = (unique("mg-admin-user"), unique("mg-app-user"));
+    let admin_password = uuid::Uuid::new_v4().to_string();
+    let password = uuid::Uuid::new_v4().to_string();
+    let admin_roles = mongodb::bson::bson!([{"role": "userAdminAnyDatabase", "db": "admin"}]);
+    mongo.create_user("admin", &admin, &admin_password, admin_roles).await;
+    mongo.create_user("admin", &user, &password, mongodb::bson::bson!([{"role": "readWrite", "db": "orders"}])).await;
+    let admin_arn =
+        h.create_secret(&admin_name, &mongo.secret_json(&admin, &admin_password, "admin").to_string()).await;
+    let mut secret = mongo.secret_json(&user, &password, "admin");
+    secret["masterarn"] = json!(admin_arn);
+    let arn = h.create_secret(&unique("mg-app"), &secret.to_string()).await;
+    AdminCase { h, pid, function, arn, admin_arn }
+}
+
 /// One row of the summary: an engine, a strategy, and what their rotations measured.
 struct Row {
     engine: &'static str,
@@ -756,6 +784,34 @@ async fn main() {
     let title = "Amazon Redshift alternating users (rotate-redshift-alternating)";
     let alternating = wire_case(&rs, "redshift", "rotate-redshift-alternating", None).await.measure(title).await;
     rows.push(row("Redshift (stand-in)", "alternating-users", alternating));
+
+    // Amazon DocumentDB and MongoDB on the declared stand-in (SecantusDB, SCRAM-SHA-256 over TLS): what rotor's side
+    // costs; a DocumentDB cluster's own latencies are not measured here.
+    let mongo = mongodb_server::MongoServer::get();
+    let env = vec![("TLS_CA_BUNDLE".to_string(), mongo.ca().display().to_string())];
+    let own_password = unique("own-password");
+    let privileges =
+        mongodb::bson::bson!([{"resource": {"db": "", "collection": ""}, "actions": ["changeOwnPassword"]}]);
+    mongo.create_role("admin", &own_password, privileges, mongodb::bson::bson!([])).await;
+    let mut users = Vec::new();
+    for _ in 0..=2 * COLD_STARTS {
+        let (user, password) = secret();
+        let roles =
+            mongodb::bson::bson!([{"role": "readWrite", "db": "orders"}, {"role": &own_password, "db": "admin"}]);
+        mongo.create_user("admin", &user, &password, roles).await;
+        users.push(mongo.secret_json(&user, &password, "admin").to_string());
+    }
+    let next = std::sync::Mutex::new(users.into_iter());
+    let title = "DocumentDB/MongoDB single user on its SecantusDB stand-in (rotate-mongodb)";
+    let single = measure(title, "rotate-mongodb", env, || next.lock().unwrap().next().unwrap()).await;
+    rows.push(row("DocumentDB (stand-in)", "single-user", single));
+    let title =
+        "DocumentDB/MongoDB user, its password set by the admin secret (rotate-mongodb, ROTATION_STRATEGY=admin)";
+    let admin = mongodb_case(&mongo, "rotate-mongodb", Some("admin")).await.measure(title).await;
+    rows.push(row("DocumentDB (stand-in)", "admin", admin));
+    let title = "DocumentDB/MongoDB alternating users (rotate-mongodb-alternating)";
+    let alternating = mongodb_case(&mongo, "rotate-mongodb-alternating", None).await.measure(title).await;
+    rows.push(row("DocumentDB (stand-in)", "alternating-users", alternating));
 
     let maria = mariadb_server::MariaDbServer::get().await;
     let mut root = maria.root().await;
