@@ -217,14 +217,13 @@ impl PasswordPolicy {
     }
 }
 
-/// A uniform index below `bound` from the OS CSPRNG (rejection sampling: no modulo bias).
+/// A uniform index below `bound` from AWS-LC's DRBG (rejection sampling: no modulo bias).
 fn uniform(bound: usize) -> Result<usize, RotationError> {
     let bound = u32::try_from(bound).expect("character sets are small");
     let zone = u32::MAX - (u32::MAX % bound);
     loop {
         let mut bytes = [0u8; 4];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| RotationError::PasswordPolicy { reason: format!("the OS random source failed: {e}") })?;
+        fill(&mut bytes)?;
         let n = u32::from_le_bytes(bytes);
         if n < zone {
             return Ok((n % bound) as usize);
@@ -232,12 +231,17 @@ fn uniform(bound: usize) -> Result<usize, RotationError> {
     }
 }
 
-/// Random bytes from the OS CSPRNG.
+/// Random bytes from AWS-LC's DRBG.
 pub fn random_bytes(len: usize) -> Result<Vec<u8>, RotationError> {
     let mut bytes = vec![0u8; len];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| RotationError::PasswordPolicy { reason: format!("the OS random source failed: {e}") })?;
+    fill(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Fills `bytes` from AWS-LC's DRBG (CTR-DRBG on AES-256, seeded from the OS), the FIPS module's in the FIPS build.
+fn fill(bytes: &mut [u8]) -> Result<(), RotationError> {
+    aws_lc_rs::rand::fill(bytes)
+        .map_err(|_| RotationError::PasswordPolicy { reason: "AWS-LC's random generator failed".into() })
 }
 
 #[cfg(test)]

@@ -89,6 +89,9 @@ pub async fn run<T: Target>(
     options: RunOptions,
 ) -> Result<(), lambda_runtime::Error> {
     telemetry::init();
+    if let Err(error) = crate::fips::enter(&Env::from_process()) {
+        return Err(cold_start_failed(error).await);
+    }
     let sdk_config = load_sdk_config(Timeouts::default()).await;
     let init = match Init::load(&options, Env::from_process(), sdk_config) {
         Ok(init) => init,

@@ -52,11 +52,7 @@ impl TlsRoots {
                 ),
             });
         }
-        Ok(Self {
-            roots: Arc::new(roots),
-            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
-            configs: Arc::default(),
-        })
+        Ok(Self { roots: Arc::new(roots), provider: rotation_core::tls_provider(), configs: Arc::default() })
     }
 
     /// The client configuration of a mode; `None` for `disable`.

@@ -61,6 +61,11 @@ pub async fn load_sdk_config_at(timeouts: Timeouts, endpoint_url: Option<&str>) 
 /// aws-smithy-runtime builds its default client (`build_with_connector_fn`), since the public HTTPS builder
 /// takes no proxy configuration.
 fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    // The FIPS build's client runs on AWS-LC's FIPS module, its cipher suites FIPS-approved.
+    #[cfg(feature = "fips")]
+    const CRYPTO_MODE: CryptoMode = CryptoMode::AwsLcFips;
+    #[cfg(not(feature = "fips"))]
+    const CRYPTO_MODE: CryptoMode = CryptoMode::AwsLc;
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
     use aws_smithy_http_client::{Builder, ConnectorBuilder};
@@ -68,7 +73,7 @@ fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
     let context = TlsContext::builder().with_trust_store(trust).build().expect("a trust store alone is valid");
     Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector =
-            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).tls_context(context.clone());
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CRYPTO_MODE)).tls_context(context.clone());
         connector.set_connector_settings(settings.cloned());
         if let Some(components) = components {
             connector.set_sleep_impl(components.sleep_impl());

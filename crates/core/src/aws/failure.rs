@@ -171,6 +171,9 @@ impl AwsFailure {
             Self::TimedOut => Some(format!(
                 "timed out; inside a VPC the function reaches {service} only through an interface endpoint or a NAT gateway"
             )),
+            Self::Unreachable if crate::fips::uses_fips_endpoints() => Some(format!(
+                "could not connect to {service}'s FIPS endpoint (AWS_USE_FIPS_ENDPOINT=true): {service} may have no FIPS endpoint in this Region (AWS lists them by service and Region); else check the VPC endpoint and security groups"
+            )),
             Self::Unreachable => Some(format!(
                 "could not connect; check the endpoint ({endpoint_variables}), the VPC endpoint and security groups"
             )),
