@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test bench lint build setup package deny-tool
+.PHONY: demo test bench lint build build-fips setup package deny-tool
 
 ## setup: the Python venv with cargo-lambda (its wheel ships the binary), moto and boto3
 setup: $(VENV)/.installed
@@ -18,6 +18,12 @@ $(VENV)/.installed: requirements-dev.txt infra/local/packages.sh
 ## build: every workspace binary (the functions, rotatectl) in the debug profile
 build:
 	cargo build --workspace --bins --locked
+
+## build-fips: the FIPS build (rotation-core's `fips`: AWS-LC's FIPS module, built from source with Go, offline, and
+## CMake) of rotate-custom and rotate-postgres, in target/fips, for the FIPS tests
+build-fips: setup
+	GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local CARGO_TARGET_DIR=target/fips cargo build --locked \
+		-p rotation-custom -p rotation-postgres --features rotation-custom/fips,rotation-postgres/fips --bins
 
 ## deny: cargo-deny (pinned) installed into ~/.cargo/bin when missing
 CARGO_DENY_VERSION := 0.20.2
@@ -43,7 +49,7 @@ lint: setup deny-tool
 
 ## test: lint, doc tests, then unit, fault-injection and end-to-end tests (the test database servers they
 ## start are stopped afterwards)
-test: setup build lint
+test: setup build build-fips lint
 	bash infra/local/packages.sh
 	cargo test --workspace --doc --locked
 	@status=0; \

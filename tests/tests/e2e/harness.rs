@@ -23,6 +23,13 @@ pub fn bin_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_owned()
 }
 
+/// A binary of the FIPS build (`target/fips/debug`), which `make test` builds (`make build-fips`) before the tests.
+pub fn fips_binary(name: &str) -> PathBuf {
+    let path = repo_root().join("target/fips/debug").join(name);
+    assert!(path.exists(), "{} is not built: run `make build-fips` (make test does)", path.display());
+    path
+}
+
 /// A built workspace binary; the Makefile builds them all before the tests.
 pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
@@ -222,6 +229,12 @@ impl Harness {
 
     /// Starts a rotation function process polling the emulator.
     pub fn start_function(&mut self, function: Function) -> u32 {
+        let binary = binary(function.name);
+        self.start_function_at(function, &binary)
+    }
+
+    /// [`Harness::start_function`] from the binary at `binary` (another build of the function: the FIPS build).
+    pub fn start_function_at(&mut self, function: Function, binary: &Path) -> u32 {
         // A second instance of the same function gets a log of its own.
         let mut log = self.dir.path().join(format!("{}.log", function.name));
         for instance in 2.. {
@@ -230,7 +243,7 @@ impl Harness {
             }
             log = self.dir.path().join(format!("{}.{instance}.log", function.name));
         }
-        let child = Command::new(binary(function.name))
+        let child = Command::new(binary)
             .env_clear()
             .envs(self.function_env(function.name))
             .envs(function.env)

@@ -10,6 +10,7 @@ mod crosscheck;
 mod documentdb_admin;
 mod elasticache;
 mod elasticache_auth;
+mod fips;
 mod generated;
 mod harness;
 mod iam;
