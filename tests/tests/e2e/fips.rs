@@ -47,7 +47,8 @@ async fn the_fips_build_of_rotate_postgres_rotates_over_verified_tls_on_the_fips
     superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "")).await.unwrap();
     let mut h = Harness::start(vec![]).await;
     start(&mut h, "rotate-postgres", vec![("TLS_CA_BUNDLE".into(), pg.ca().display().to_string())]);
-    let secret = json!({"engine": "postgres", "host": "localhost", "port": pg.port, "username": user, "password": password});
+    let secret =
+        json!({"engine": "postgres", "host": "localhost", "port": pg.port, "username": user, "password": password});
     let arn = h.create_secret(&unique("fips/pg"), &secret.to_string()).await;
     for round in 1..=2 {
         let old: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
@@ -57,7 +58,10 @@ async fn the_fips_build_of_rotate_postgres_rotates_over_verified_tls_on_the_fips
         let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
         let password_of = |value: &Value| value["password"].as_str().unwrap().to_owned();
         assert!(pg.login(&user, &password_of(&current), "postgres").await.is_ok(), "round {round}: AWSCURRENT logs in");
-        assert!(pg.login(&user, &password_of(&old), "postgres").await.is_err(), "round {round}: the old one is refused");
+        assert!(
+            pg.login(&user, &password_of(&old), "postgres").await.is_err(),
+            "round {round}: the old one is refused"
+        );
     }
     let line = first_line(&h, "rotate-postgres");
     assert!(line.contains("running in FIPS mode"), "first line: {line}");
@@ -84,5 +88,8 @@ async fn a_fips_endpoint_setting_the_sdk_would_ignore_stops_the_function_at_cold
     start(&mut h, "rotate-custom", vec![("AWS_USE_FIPS_ENDPOINT".into(), "1".into())]);
     let answer = waiting.await.unwrap();
     assert_eq!(answer["errorType"], "InvalidConfiguration", "{answer}");
-    assert!(answer["errorMessage"].as_str().unwrap().contains("AWS_USE_FIPS_ENDPOINT must be true or false"), "{answer}");
+    assert!(
+        answer["errorMessage"].as_str().unwrap().contains("AWS_USE_FIPS_ENDPOINT must be true or false"),
+        "{answer}"
+    );
 }
