@@ -48,8 +48,8 @@ pub fn fips_endpoints(env: &Env) -> Result<bool, RotationError> {
 /// At cold start, before any other work: in the FIPS build, checks that AWS-LC runs its FIPS module (its power-on
 /// self-tests passed) and that the TLS provider is FIPS-approved, makes that provider the process's default (for the
 /// clients that take the default), and logs, as the function's first line, that it runs in FIPS mode and whether
-/// the AWS clients use FIPS endpoints. An error names what is not in FIPS mode. In the default build, only the
-/// endpoint setting is checked.
+/// the AWS clients use FIPS endpoints. An error names what is not in FIPS mode. The default build refuses to run
+/// where the deployment requires FIPS (`ROTOR_REQUIRE_FIPS=true`, which the template's `Fips=true` sets).
 pub fn enter(env: &Env) -> Result<(), RotationError> {
     let endpoints = fips_endpoints(env)?;
     FIPS_ENDPOINTS.store(endpoints, Ordering::Relaxed);
@@ -80,6 +80,14 @@ pub fn enter(env: &Env) -> Result<(), RotationError> {
             );
         }
     }
+    // A deployment that asked for FIPS (the template's Fips=true) never runs a build without the module.
+    #[cfg(not(feature = "fips"))]
+    if env.get("ROTOR_REQUIRE_FIPS").is_some_and(|value| value.eq_ignore_ascii_case("true")) {
+        return Err(RotationError::Config {
+            variable: "ROTOR_REQUIRE_FIPS",
+            reason: "is true, and this is not the FIPS build: deploy the functions built with --features fips (see the README's FIPS section)".into(),
+        });
+    }
     #[cfg(not(feature = "fips"))]
     let _ = endpoints;
     Ok(())
@@ -107,5 +115,7 @@ mod tests {
     fn this_build_runs_as_it_says() {
         enter(&Env::default()).unwrap();
         assert_eq!(tls_provider().fips(), FIPS_BUILD);
+        let required = Env::from_pairs([("ROTOR_REQUIRE_FIPS".to_string(), "true".to_string())]);
+        assert_eq!(enter(&required).is_ok(), FIPS_BUILD, "a deployment requiring FIPS runs only the FIPS build");
     }
 }

@@ -125,6 +125,13 @@ impl TlsPolicy {
                 reason: "must be disable, require, verify-ca or verify-full".into(),
             })?,
         };
+        // The FIPS build's credentials are protected in transit by its TLS: it never connects without.
+        if rotation_core::FIPS_BUILD && floor == TlsMode::Disable {
+            return Err(RotationError::Config {
+                variable: "TLS_MIN_MODE",
+                reason: "is disable, which the FIPS build refuses: its credentials cross only FIPS TLS".into(),
+            });
+        }
         if default < floor {
             return Err(RotationError::Config {
                 variable: "TLS_MODE",
@@ -297,10 +304,15 @@ mod tests {
         }
         assert!(policy.for_secret(&secret(r#"{"ssl":"prefer"}"#)).unwrap_err().to_string().contains("`ssl` must be"));
         // Only the function's own floor allows plaintext; then `ssl: true` still means verified TLS.
-        let open = TlsPolicy::from_env(&env(&[("TLS_MIN_MODE", "disable"), ("TLS_MODE", "disable")])).unwrap();
-        assert_eq!(open.for_secret(&secret(r#"{"ssl":false}"#)).unwrap(), TlsMode::Disable);
-        assert_eq!(open.for_secret(&secret("{}")).unwrap(), TlsMode::Disable);
-        assert_eq!(open.for_secret(&secret(r#"{"ssl":true}"#)).unwrap(), full);
+        let open = TlsPolicy::from_env(&env(&[("TLS_MIN_MODE", "disable"), ("TLS_MODE", "disable")]));
+        if rotation_core::FIPS_BUILD {
+            assert!(open.unwrap_err().to_string().contains("TLS_MIN_MODE is disable, which the FIPS build refuses"));
+        } else {
+            let open = open.unwrap();
+            assert_eq!(open.for_secret(&secret(r#"{"ssl":false}"#)).unwrap(), TlsMode::Disable);
+            assert_eq!(open.for_secret(&secret("{}")).unwrap(), TlsMode::Disable);
+            assert_eq!(open.for_secret(&secret(r#"{"ssl":true}"#)).unwrap(), full);
+        }
         // A stricter floor refuses verify-ca too.
         let strict = TlsPolicy::from_env(&env(&[("TLS_MIN_MODE", "verify-full")])).unwrap();
         assert!(strict.for_secret(&secret(r#"{"ssl":"verify-ca"}"#)).is_err());
