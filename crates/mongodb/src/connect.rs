@@ -125,6 +125,7 @@ pub async fn connect(
         .build();
     let client = Client::with_options(options).map_err(|e| classify(e, connection, mode, "the login"))?;
     let session = MongoSession { connection: connection.clone(), mode, bound: config.statement_timeout, client };
+    rotation_core::telemetry::count_login();
     let database = session.client.database(auth_db);
     let login = tokio::time::timeout(
         config.connect_timeout + Duration::from_secs(1),
