@@ -30,6 +30,12 @@ impl Env {
         self
     }
 
+    /// The names of the variables present, empty ones included (which some readers, as the AWS SDK's endpoint
+    /// settings, count as set).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.vars.keys().map(String::as_str)
+    }
+
     /// A variable's value; unset and empty are the same.
     pub fn get(&self, name: &str) -> Option<String> {
         self.vars.get(name).filter(|v| !v.is_empty()).cloned()

@@ -54,6 +54,14 @@ pub enum RotationError {
         reason: String,
     },
 
+    /// The FIPS build is not in FIPS mode (its module, its TLS provider or a TLS configuration is not FIPS), or a
+    /// deployment requiring FIPS runs a build without it: the function refuses to run.
+    #[error("FIPS mode is not active: {reason}")]
+    FipsUnavailable {
+        /// What is not in FIPS mode, and the fix.
+        reason: String,
+    },
+
     /// Rotation is turned off for the secret (`RotationEnabled` is false).
     #[error(
         "rotation is not enabled for secret {secret}; enable it with RotateSecret (or the console) before rotating"
@@ -194,6 +202,7 @@ impl RotationError {
             Self::InvalidSecret { .. } => "InvalidSecret",
             Self::InvalidTag { .. } => "InvalidSecretTag",
             Self::Config { .. } => "InvalidConfiguration",
+            Self::FipsUnavailable { .. } => "FipsModeUnavailable",
             Self::RotationDisabled { .. } => "RotationDisabled",
             Self::VersionState { .. } => "VersionState",
             Self::SecretsManager { .. } => "SecretsManagerError",

@@ -12,6 +12,14 @@ use crate::{Env, RotationError};
 /// Whether the process's AWS clients use FIPS endpoints (`AWS_USE_FIPS_ENDPOINT=true`), as [`enter`] read it.
 static FIPS_ENDPOINTS: AtomicBool = AtomicBool::new(false);
 
+/// Records that the loaded AWS configuration uses FIPS endpoints (from the environment or a profile's
+/// `use_fips_endpoint`), for the errors of calls that go unanswered.
+pub(crate) fn note_fips_endpoints(on: bool) {
+    if on {
+        FIPS_ENDPOINTS.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Whether the AWS clients use FIPS endpoints: a service that cannot be reached may have none in the Region.
 pub(crate) fn uses_fips_endpoints() -> bool {
     FIPS_ENDPOINTS.load(Ordering::Relaxed)
@@ -45,32 +53,66 @@ pub fn fips_endpoints(env: &Env) -> Result<bool, RotationError> {
     }
 }
 
-/// At cold start, before any other work: in the FIPS build, checks that AWS-LC runs its FIPS module (its power-on
-/// self-tests passed) and that the TLS provider is FIPS-approved, makes that provider the process's default (for the
-/// clients that take the default), and logs, as the function's first line, that it runs in FIPS mode and whether
-/// the AWS clients use FIPS endpoints. An error names what is not in FIPS mode. The default build refuses to run
-/// where the deployment requires FIPS (`ROTOR_REQUIRE_FIPS=true`, which the template's `Fips=true` sets).
+/// The AWS SDK refuses FIPS endpoints beside a custom endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`,
+/// even empty; rotor's `SECRETS_MANAGER_ENDPOINT` is one too), failing every call with "FIPS and custom endpoint are
+/// not supported": refused at cold start instead, naming the variable and the two ways out.
+/// (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` does not help: the service clients of the SDK version rotor builds
+/// with still read `AWS_ENDPOINT_URL`.)
+fn refuse_custom_endpoints(env: &Env) -> Result<(), RotationError> {
+    let mut custom: Vec<&str> = env
+        .names()
+        .filter(|name| name.starts_with("AWS_ENDPOINT_URL") || *name == "SECRETS_MANAGER_ENDPOINT")
+        .collect();
+    custom.sort_unstable();
+    match custom.first() {
+        None => Ok(()),
+        Some(name) => Err(RotationError::Config {
+            variable: "AWS_USE_FIPS_ENDPOINT",
+            reason: format!(
+                "is true and {name} is set: the AWS SDK uses no FIPS endpoint beside a custom endpoint (every call would fail); unset {name}, or set AWS_USE_FIPS_ENDPOINT=false and give the FIPS endpoint's own URL in {name}"
+            ),
+        }),
+    }
+}
+
+/// At cold start, before any other work: in the FIPS build, checks that AWS-LC runs its FIPS module
+/// (`try_fips_mode`; the module's integrity check runs as it loads and its algorithm self-tests on first use, either
+/// failing aborts the process) and that the TLS provider is FIPS-approved, makes that provider the process's default
+/// (for the clients that take the default), and logs, as the function's first line, that it runs in FIPS mode and
+/// whether the AWS clients use FIPS endpoints. Where the deployment requires FIPS (`ROTOR_REQUIRE_FIPS=true`, which
+/// the template's `Fips=true` sets), the default build refuses to run, and the FIPS build refuses to run without
+/// FIPS endpoints. An error names what is not in FIPS mode and the fix.
 pub fn enter(env: &Env) -> Result<(), RotationError> {
     let endpoints = fips_endpoints(env)?;
+    let required = env.flag("ROTOR_REQUIRE_FIPS", false)?;
+    if endpoints {
+        refuse_custom_endpoints(env)?;
+    }
     FIPS_ENDPOINTS.store(endpoints, Ordering::Relaxed);
     #[cfg(feature = "fips")]
     {
-        let not_fips = |reason: String| RotationError::Config { variable: "FIPS", reason };
+        let unavailable = |reason: String| RotationError::FipsUnavailable { reason };
         aws_lc_rs::try_fips_mode().map_err(|e| {
-            not_fips(format!("AWS-LC is not in FIPS mode ({e}); this FIPS build refuses to run without it"))
+            unavailable(format!("AWS-LC is not in FIPS mode ({e}); this FIPS build refuses to run without it"))
         })?;
         let provider = tls_provider();
         if !provider.fips() {
-            return Err(not_fips("the TLS provider is not FIPS-approved; this FIPS build refuses to run".into()));
+            return Err(unavailable("the TLS provider is not FIPS-approved; this FIPS build refuses to run".into()));
         }
         // Another default installed first would be one rotor did not choose.
         let _ = CryptoProvider::install_default(Arc::unwrap_or_clone(provider));
         if !CryptoProvider::get_default().is_some_and(|default| default.fips()) {
-            return Err(not_fips("the process's default TLS provider is not FIPS-approved".into()));
+            return Err(unavailable("the process's default TLS provider is not FIPS-approved".into()));
+        }
+        if required && !endpoints {
+            return Err(RotationError::Config {
+                variable: "AWS_USE_FIPS_ENDPOINT",
+                reason: "is not true, and ROTOR_REQUIRE_FIPS=true: a deployment requiring FIPS reaches AWS only at its FIPS endpoints (the template's Fips=true sets both)".into(),
+            });
         }
         tracing::info!(
             fips = true,
-            module = "AWS-LC FIPS",
+            module = aws_lc_rs::awslc_version(),
             fips_endpoints = endpoints,
             "running in FIPS mode: TLS and password generation on AWS-LC's FIPS module"
         );
@@ -82,14 +124,11 @@ pub fn enter(env: &Env) -> Result<(), RotationError> {
     }
     // A deployment that asked for FIPS (the template's Fips=true) never runs a build without the module.
     #[cfg(not(feature = "fips"))]
-    if env.get("ROTOR_REQUIRE_FIPS").is_some_and(|value| value.eq_ignore_ascii_case("true")) {
-        return Err(RotationError::Config {
-            variable: "ROTOR_REQUIRE_FIPS",
-            reason: "is true, and this is not the FIPS build: deploy the functions built with --features fips (see the README's FIPS section)".into(),
+    if required {
+        return Err(RotationError::FipsUnavailable {
+            reason: "ROTOR_REQUIRE_FIPS is true, and this is not the FIPS build: deploy the functions built with --features rotation-core/fips (make package FIPS=1; the README's FIPS section)".into(),
         });
     }
-    #[cfg(not(feature = "fips"))]
-    let _ = endpoints;
     Ok(())
 }
 
@@ -112,10 +151,37 @@ mod tests {
     }
 
     #[test]
+    fn fips_endpoints_beside_a_custom_endpoint_are_refused_naming_it() {
+        // Through `refuse_custom_endpoints`, not `enter`: `enter` records FIPS endpoints for the whole process, which
+        // other tests' error messages read.
+        let refused = |name: &str, value: &str| {
+            refuse_custom_endpoints(&Env::from_pairs([(name.to_string(), value.to_string())])).unwrap_err().to_string()
+        };
+        for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "SECRETS_MANAGER_ENDPOINT"] {
+            for value in ["https://vpce.example", ""] {
+                let error = refused(name, value);
+                assert!(error.contains(&format!("AWS_USE_FIPS_ENDPOINT is true and {name} is set")), "{error}");
+            }
+        }
+        refuse_custom_endpoints(&Env::from_pairs([("AWS_REGION".to_string(), "us-east-1".to_string())])).unwrap();
+    }
+
+    #[test]
     fn this_build_runs_as_it_says() {
         enter(&Env::default()).unwrap();
         assert_eq!(tls_provider().fips(), FIPS_BUILD);
-        let required = Env::from_pairs([("ROTOR_REQUIRE_FIPS".to_string(), "true".to_string())]);
-        assert_eq!(enter(&required).is_ok(), FIPS_BUILD, "a deployment requiring FIPS runs only the FIPS build");
+        // A deployment requiring FIPS runs only the FIPS build, and that only with FIPS endpoints.
+        let required = |pairs: &[(&str, &str)]| {
+            enter(&Env::from_pairs(pairs.iter().map(|(name, value)| (name.to_string(), value.to_string()))))
+        };
+        let error = required(&[("ROTOR_REQUIRE_FIPS", "true")]).unwrap_err().to_string();
+        if FIPS_BUILD {
+            assert!(error.contains("AWS_USE_FIPS_ENDPOINT is not true, and ROTOR_REQUIRE_FIPS=true"), "{error}");
+        } else {
+            assert!(error.contains("FIPS mode is not active: ROTOR_REQUIRE_FIPS is true"), "{error}");
+        }
+        // A value the flag reader does not know is refused, never read as false.
+        let error = required(&[("ROTOR_REQUIRE_FIPS", "1")]).unwrap_err().to_string();
+        assert!(error.contains("ROTOR_REQUIRE_FIPS"), "{error}");
     }
 }

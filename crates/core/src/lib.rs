@@ -35,7 +35,7 @@ pub use aws::failure::AwsFailure;
 pub use config::Env;
 pub use error::{RotationError, TargetErrorKind, with_causes};
 pub use event::{Incoming, ParameterEvent, RotationEvent, Step};
-pub use fips::{FIPS_BUILD, fips_endpoints, tls_provider};
+pub use fips::{FIPS_BUILD, enter as enter_fips_mode, fips_endpoints, tls_provider};
 pub use function::{Check, Function, run_function};
 pub use identity::{Binding, Claim, Possession, USER_TAG};
 pub use managed::{Change, ManagedCredential, ManagedTarget, ManagedTiming, Readiness};

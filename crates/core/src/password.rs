@@ -121,6 +121,9 @@ impl PasswordPolicy {
                 }
             },
         };
+        if crate::FIPS_BUILD {
+            policy.fips_approved()?;
+        }
         let bits = policy.entropy_bits()?;
         if bits < MIN_ENTROPY_BITS && !policy.allow_weak {
             return Err(RotationError::PasswordPolicy {
@@ -132,6 +135,28 @@ impl PasswordPolicy {
             });
         }
         Ok(policy)
+    }
+
+    /// What the FIPS build requires of a policy: passwords from its own module's DRBG (not Secrets Manager's
+    /// `GetRandomPassword`), and at least 14 characters, the shortest password AWS-LC's FIPS module counts as an
+    /// approved PBKDF2 input (SP 800-132; the PostgreSQL verifiers are PBKDF2).
+    fn fips_approved(&self) -> Result<(), RotationError> {
+        if self.source == PasswordSource::SecretsManager {
+            return Err(RotationError::Config {
+                variable: "PASSWORD_GENERATOR",
+                reason: "is secretsmanager, which the FIPS build refuses: its passwords come from its own FIPS module (use local, the default)".into(),
+            });
+        }
+        if self.length < FIPS_MIN_PASSWORD_LENGTH {
+            return Err(RotationError::Config {
+                variable: "PASSWORD_LENGTH",
+                reason: format!(
+                    "is {}, under the FIPS build's {FIPS_MIN_PASSWORD_LENGTH} (the shortest password AWS-LC's FIPS module approves as a PBKDF2 input)",
+                    self.length
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// How many characters the policy draws from.
@@ -238,6 +263,10 @@ pub fn random_bytes(len: usize) -> Result<Vec<u8>, RotationError> {
     Ok(bytes)
 }
 
+/// The FIPS build's shortest password: AWS-LC's FIPS module counts PBKDF2 as approved only from 14 bytes of
+/// password (SP 800-132).
+pub const FIPS_MIN_PASSWORD_LENGTH: usize = 14;
+
 /// Fills `bytes` from AWS-LC's DRBG (CTR-DRBG on AES-256, seeded from the OS), the FIPS module's in the FIPS build.
 fn fill(bytes: &mut [u8]) -> Result<(), RotationError> {
     aws_lc_rs::rand::fill(bytes)
@@ -294,9 +323,26 @@ mod tests {
             PasswordPolicy::from_env(&all_out, "").unwrap_err().to_string().contains("every character is excluded")
         );
         let too_short = env(&[("PASSWORD_LENGTH", "3")]);
-        assert!(
-            PasswordPolicy::from_env(&too_short, "").unwrap_err().to_string().contains("cannot hold one character")
-        );
+        let expected = if crate::FIPS_BUILD { "under the FIPS build's 14" } else { "cannot hold one character" };
+        assert!(PasswordPolicy::from_env(&too_short, "").unwrap_err().to_string().contains(expected));
+    }
+
+    #[test]
+    fn the_fips_build_takes_passwords_only_from_its_module_and_of_14_characters_or_more() {
+        for (pairs, refusal) in [
+            (vec![("PASSWORD_GENERATOR", "secretsmanager")], "PASSWORD_GENERATOR is secretsmanager"),
+            (vec![("PASSWORD_LENGTH", "13"), ("ALLOW_WEAK_PASSWORDS", "true")], "PASSWORD_LENGTH is 13"),
+        ] {
+            let result = PasswordPolicy::from_env(&env(&pairs), DEFAULT_EXCLUDE_CHARACTERS);
+            if crate::FIPS_BUILD {
+                let error = result.unwrap_err().to_string();
+                assert!(error.contains(refusal) && error.contains("FIPS build"), "{error}");
+            } else {
+                assert!(result.is_ok(), "{pairs:?}");
+            }
+        }
+        let fourteen = env(&[("PASSWORD_LENGTH", "14"), ("ALLOW_WEAK_PASSWORDS", "true")]);
+        assert!(PasswordPolicy::from_env(&fourteen, DEFAULT_EXCLUDE_CHARACTERS).is_ok());
     }
 
     #[test]
@@ -315,6 +361,11 @@ mod tests {
             ),
         ] {
             let result = PasswordPolicy::from_env(&env(&pairs), DEFAULT_EXCLUDE_CHARACTERS);
+            if crate::FIPS_BUILD && bits == "about 6 bits" {
+                // Under the FIPS build's 14 characters, allowed or not.
+                assert!(result.unwrap_err().to_string().contains("under the FIPS build's 14"));
+                continue;
+            }
             if bits == "about 104" {
                 assert!(result.is_ok(), "16 characters of 89 clear the floor");
                 continue;

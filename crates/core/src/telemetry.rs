@@ -46,7 +46,8 @@ pub fn allowed(target: &str, level: &tracing::Level) -> bool {
 ///
 /// The level comes from `AWS_LAMBDA_LOG_LEVEL` (Lambda's own setting, which wins) or `RUST_LOG` (default
 /// `info`); the crates of [`PINNED_TARGETS`] never log below `info`, so `RUST_LOG=trace` shows rotor's detail and
-/// nothing of a driver's SQL text or the runtime's raw event. Nothing rotor logs carries a secret value or a
+/// nothing of a driver's SQL text or the runtime's raw event. The FIPS build's cold-start statement (`running in
+/// FIPS mode`) is logged whatever the level. Nothing rotor logs carries a secret value or a
 /// `RotationToken`.
 pub fn init() {
     use tracing_subscriber::layer::SubscriberExt;
@@ -54,8 +55,11 @@ pub fn init() {
 
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase());
     let filter = level.or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or_else(|| "info".into());
-    let filter = EnvFilter::try_new(format!("aws_smithy_runtime=warn,aws_config=warn,hyper=warn,{filter}"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    // The FIPS build's statement that it runs in FIPS mode is logged at any level an assessor's evidence needs.
+    let filter = EnvFilter::try_new(format!(
+        "aws_smithy_runtime=warn,aws_config=warn,hyper=warn,{filter},rotation_core::fips=info"
+    ))
+    .unwrap_or_else(|_| EnvFilter::new("info"));
     let pinned = tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), meta.level()));
     let json = tracing_subscriber::fmt::layer()
         .json()

@@ -125,11 +125,15 @@ impl TlsPolicy {
                 reason: "must be disable, require, verify-ca or verify-full".into(),
             })?,
         };
-        // The FIPS build's credentials are protected in transit by its TLS: it never connects without.
-        if rotation_core::FIPS_BUILD && floor == TlsMode::Disable {
+        // The FIPS build's credentials are protected in transit by its TLS, to a server whose certificate chain it
+        // verified: it never connects without TLS, nor to a server it did not authenticate (`require`).
+        if rotation_core::FIPS_BUILD && floor < TlsMode::VerifyCa {
             return Err(RotationError::Config {
                 variable: "TLS_MIN_MODE",
-                reason: "is disable, which the FIPS build refuses: its credentials cross only FIPS TLS".into(),
+                reason: format!(
+                    "is {}, which the FIPS build refuses: its credentials cross only FIPS TLS to a verified server (verify-ca at least)",
+                    floor.as_str()
+                ),
             });
         }
         if default < floor {
@@ -307,6 +311,8 @@ mod tests {
         let open = TlsPolicy::from_env(&env(&[("TLS_MIN_MODE", "disable"), ("TLS_MODE", "disable")]));
         if rotation_core::FIPS_BUILD {
             assert!(open.unwrap_err().to_string().contains("TLS_MIN_MODE is disable, which the FIPS build refuses"));
+            let unverified = TlsPolicy::from_env(&env(&[("TLS_MIN_MODE", "require")])).unwrap_err().to_string();
+            assert!(unverified.contains("TLS_MIN_MODE is require, which the FIPS build refuses"), "{unverified}");
         } else {
             let open = open.unwrap();
             assert_eq!(open.for_secret(&secret(r#"{"ssl":false}"#)).unwrap(), TlsMode::Disable);

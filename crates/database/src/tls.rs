@@ -95,6 +95,13 @@ impl TlsRoots {
                 )))
                 .with_no_client_auth(),
         };
+        // The FIPS build never connects with a configuration rustls does not count as FIPS (the provider and the
+        // TLS-level settings NIST asks for, such as the extended master secret).
+        if rotation_core::FIPS_BUILD && !config.fips() {
+            return Err(RotationError::FipsUnavailable {
+                reason: "the TLS client configuration is not in FIPS mode; this FIPS build refuses to connect".into(),
+            });
+        }
         Ok(Some(config))
     }
 }

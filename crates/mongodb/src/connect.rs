@@ -137,3 +137,16 @@ pub async fn connect(
         Ok(Ok(_)) => Ok(session),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The driver builds its TLS on aws-lc-rs's default rustls provider (its `rustls-tls-aws-lc` feature), not on
+    /// rotor's: the FIPS build's features make that provider the FIPS one, its suites and groups FIPS-approved.
+    #[test]
+    fn the_drivers_tls_provider_is_fips_in_the_fips_build() {
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        assert_eq!(provider.fips(), rotation_core::FIPS_BUILD);
+        let chacha = provider.cipher_suites.iter().any(|suite| format!("{:?}", suite.suite()).contains("CHACHA20"));
+        assert_eq!(chacha, !rotation_core::FIPS_BUILD, "ChaCha20-Poly1305 only outside the FIPS build");
+    }
+}

@@ -41,7 +41,7 @@ pub async fn load_sdk_config_at(timeouts: Timeouts, endpoint_url: Option<&str>) 
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    loader
+    let config = loader
         .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
@@ -52,7 +52,11 @@ pub async fn load_sdk_config_at(timeouts: Timeouts, endpoint_url: Option<&str>) 
                 .build(),
         )
         .load()
-        .await
+        .await;
+    // The SDK reads FIPS endpoints from the environment and the shared config file's `use_fips_endpoint`: an
+    // unanswered call's error names the FIPS endpoint whichever way it was chosen.
+    crate::fips::note_fips_endpoints(config.use_fips() == Some(true));
+    config
 }
 
 /// The SDK's default HTTPS client (rustls over aws-lc, `HTTPS_PROXY`/`NO_PROXY` from the environment, as

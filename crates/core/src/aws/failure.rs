@@ -177,6 +177,9 @@ impl AwsFailure {
             Self::Unreachable => Some(format!(
                 "could not connect; check the endpoint ({endpoint_variables}), the VPC endpoint and security groups"
             )),
+            Self::NotSent if crate::fips::uses_fips_endpoints() => Some(format!(
+                "the request to {service} was not sent: FIPS endpoints are on (AWS_USE_FIPS_ENDPOINT=true), and the AWS SDK uses none beside a custom endpoint (an endpoint URL setting, rotatectl's --endpoint-url): drop one of the two; else the credentials could not be loaded or the request could not be signed (see the cause)"
+            )),
             Self::NotSent => Some(format!(
                 "the request to {service} was not sent: the function's credentials could not be loaded, or the request could not be signed (see the cause)"
             )),
