@@ -47,7 +47,14 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    // As the functions at cold start: an AWS_USE_FIPS_ENDPOINT the SDK would ignore is refused, the FIPS build
+    // checks its module, and ROTOR_REQUIRE_FIPS=true refuses a build without it.
+    if let Err(error) = rotation_core::enter_fips_mode(&rotation_core::Env::from_process()) {
+        eprintln!("rotatectl: {error}");
+        return ExitCode::FAILURE;
+    }
+    let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Status(args) => match parameter::name_of(&args.secret_id) {
             Some(name) => parameter::status(&args, name).await,

@@ -6,6 +6,11 @@ use crate::harness::{Function, Harness, binary, unique};
 
 /// Runs rotatectl against the harness's endpoint; returns success and stdout+stderr.
 pub fn rotatectl(h: &Harness, args: &[&str]) -> (bool, String) {
+    rotatectl_with(h, args, &[])
+}
+
+/// [`rotatectl`] with `env` added to its environment.
+pub fn rotatectl_with(h: &Harness, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let Output { status, stdout, stderr } = Command::new(binary("rotatectl"))
         .args(args)
         .args(["--endpoint-url", &h.endpoint_url])
@@ -13,6 +18,7 @@ pub fn rotatectl(h: &Harness, args: &[&str]) -> (bool, String) {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDROTORTEST")
         .env("AWS_SECRET_ACCESS_KEY", "rotor-test-not-a-secret")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (status.success(), format!("{}{}", String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr)))
@@ -39,6 +45,21 @@ async fn rotate_wait_follows_success_and_status_shows_the_labels() {
     assert!(out.lines().any(|l| l.starts_with(&first) && l.contains("AWSPREVIOUS")), "{out}");
     assert!(!out.contains("stuck"), "{out}");
     h.assert_no_leaks(&h.all_values(&arn).await);
+}
+
+#[tokio::test]
+async fn rotatectl_refuses_a_fips_setting_the_sdk_would_ignore_and_a_required_fips_it_lacks() {
+    let h = Harness::start(vec![]).await;
+    let name = unique("ctl-fips");
+    h.create_secret(&name, r#"{"password":"x"}"#).await;
+    let (ok, out) = rotatectl_with(&h, &["status", &name], &[]);
+    assert!(ok && out.contains("AWSCURRENT"), "{out}");
+    // `1` is not `true`: the SDK would warn and quietly use the standard endpoints.
+    let (ok, out) = rotatectl_with(&h, &["status", &name], &[("AWS_USE_FIPS_ENDPOINT", "1")]);
+    assert!(!ok && out.contains("AWS_USE_FIPS_ENDPOINT must be true or false"), "{out}");
+    assert!(!out.contains("AWSCURRENT"), "refused before any call: {out}");
+    let (ok, out) = rotatectl_with(&h, &["status", &name], &[("ROTOR_REQUIRE_FIPS", "true")]);
+    assert!(!ok && out.contains("ROTOR_REQUIRE_FIPS is true, and this is not the FIPS build"), "{out}");
 }
 
 #[tokio::test]
