@@ -31,6 +31,9 @@ parser.add_argument("--mode", default="normal", choices=["normal", "fail", "slow
 parser.add_argument("--redirect-to", type=int, default=0)
 parser.add_argument("--key-id")
 parser.add_argument("--log")
+# TLS offers outside FIPS (the FIPS build's negative test): TLS 1.2 with ChaCha20-Poly1305 suites only, or with the
+# X25519 key exchange only.
+parser.add_argument("--tls", default="default", choices=["default", "chacha20-only", "x25519-only"])
 args = parser.parse_args()
 SIGNING_KEY = open(args.signing_key_file, "rb").read().strip()
 credentials = {}  # secret ARN -> the credential set for it
@@ -111,6 +114,14 @@ class Receiver(BaseHTTPRequestHandler):
 server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(args.cert, args.key)
+if args.tls != "default":
+    # TLS 1.3's suites cannot be narrowed from Python: offer TLS 1.2 alone, where they can.
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+if args.tls == "chacha20-only":
+    context.set_ciphers("ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+elif args.tls == "x25519-only":
+    context.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
+    context.set_ecdh_curve("X25519")
 server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"listening on {server.server_address[1]}", flush=True)
 server.serve_forever()

@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Function, Harness, fips_binary, unique};
+use crate::harness::{Function, Harness, binary, fips_binary, unique};
 use crate::postgres_server::PgServer;
+use crate::webhook::{INITIAL, Receiver, setup_at};
 
 /// The first line a function logged: a FIPS function's says it runs in FIPS mode.
 fn first_line(h: &Harness, function: &str) -> String {
@@ -21,7 +22,8 @@ fn start(h: &mut Harness, function: &'static str, env: Vec<(String, String)>) {
 #[tokio::test]
 async fn the_fips_build_of_rotate_custom_runs_in_fips_mode_and_rotates_a_generated_secret() {
     let mut h = Harness::start(vec![]).await;
-    start(&mut h, "rotate-custom", vec![]);
+    // At Lambda's WARN log level the statement still shows: it is the assessor's evidence, not chatter.
+    start(&mut h, "rotate-custom", vec![("AWS_LAMBDA_LOG_LEVEL".into(), "WARN".into())]);
     let initial = r#"{"password":"initial-password-value-0001","owner":"team-payments"}"#;
     let arn = h.create_secret(&unique("fips/api-key"), initial).await;
     for round in 1..=2 {
@@ -72,9 +74,9 @@ async fn the_fips_build_of_rotate_postgres_rotates_over_verified_tls_on_the_fips
     h.assert_no_leaks(&passwords);
 }
 
-#[tokio::test]
-async fn a_fips_endpoint_setting_the_sdk_would_ignore_stops_the_function_at_cold_start() {
-    // AWS_USE_FIPS_ENDPOINT=1 is not `true`: the SDK would warn and use the standard endpoints.
+/// The answer to the first event of a FIPS `rotate-custom` started with `env`: an invocation waits for the
+/// function, which reports a cold-start refusal as the invocation's error.
+async fn cold_start_answer(env: Vec<(String, String)>) -> Value {
     let mut h = Harness::start(vec![]).await;
     let arn = h.create_secret(&unique("fips/setting"), r#"{"password":"x"}"#).await;
     let token = h.holding(&arn, "AWSCURRENT").await.unwrap();
@@ -85,11 +87,116 @@ async fn a_fips_endpoint_setting_the_sdk_would_ignore_stops_the_function_at_cold
         client.post(url).json(&event).send().await.unwrap().json::<Value>().await.unwrap()
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    start(&mut h, "rotate-custom", vec![("AWS_USE_FIPS_ENDPOINT".into(), "1".into())]);
-    let answer = waiting.await.unwrap();
+    start(&mut h, "rotate-custom", env);
+    waiting.await.unwrap()
+}
+
+#[tokio::test]
+async fn a_fips_endpoint_setting_the_sdk_would_ignore_stops_the_function_at_cold_start() {
+    // AWS_USE_FIPS_ENDPOINT=1 is not `true`: the SDK would warn and use the standard endpoints.
+    let answer = cold_start_answer(vec![("AWS_USE_FIPS_ENDPOINT".into(), "1".into())]).await;
     assert_eq!(answer["errorType"], "InvalidConfiguration", "{answer}");
     assert!(
         answer["errorMessage"].as_str().unwrap().contains("AWS_USE_FIPS_ENDPOINT must be true or false"),
         "{answer}"
     );
+}
+
+/// FIPS endpoints beside a custom endpoint (the local tests' AWS_ENDPOINT_URL) would fail every call inside the SDK
+/// ("FIPS and custom endpoint are not supported"): the function refuses to start, naming both settings.
+#[tokio::test]
+async fn fips_endpoints_beside_a_custom_endpoint_stop_the_function_at_cold_start() {
+    let answer = cold_start_answer(vec![("AWS_USE_FIPS_ENDPOINT".into(), "true".into())]).await;
+    assert_eq!(answer["errorType"], "InvalidConfiguration", "{answer}");
+    let message = answer["errorMessage"].as_str().unwrap();
+    assert!(message.contains("AWS_USE_FIPS_ENDPOINT is true and AWS_ENDPOINT_URL is set"), "{answer}");
+}
+
+/// Only FIPS-approved TLS is reachable in the FIPS build: a webhook receiver whose TLS offers only ChaCha20-Poly1305,
+/// or only the X25519 key exchange, is refused at the handshake, no request reaches it and AWSCURRENT is unchanged;
+/// the default build rotates against the same receiver (the offer is a working one, only not FIPS).
+#[tokio::test]
+async fn the_fips_build_refuses_tls_offering_only_chacha20_or_x25519() {
+    let signing_key = "webhook-signing-key-fips-0c1d2e3f";
+    for offer in ["chacha20-only", "x25519-only"] {
+        let dir = tempfile::tempdir().unwrap();
+        crate::certificates::write(dir.path());
+        let receiver = Receiver::start_with(dir.path(), "normal", signing_key, &["--tls", offer]);
+        let base = format!("https://localhost:{}", receiver.port);
+        let ca = dir.path().join("ca.pem");
+
+        let (h, arn, _) = setup_at(&base, signing_key, &ca, vec![], &binary("rotate-custom")).await;
+        h.rotate(&arn, "rotate-custom").await;
+        let record = h.wait_rotation(&arn).await;
+        assert_eq!(record["state"], "succeeded", "{offer}: the default build accepts the offer: {record}");
+        let reached = receiver.requests().len();
+        assert!(reached > 0, "{offer}: the default build reached the receiver");
+        drop(h);
+
+        let (h, arn, _) = setup_at(&base, signing_key, &ca, vec![], &fips_binary("rotate-custom")).await;
+        h.rotate(&arn, "rotate-custom").await;
+        let record = h.wait_rotation(&arn).await;
+        assert_eq!(record["state"], "failed", "{offer}: the FIPS build refuses the offer: {record}");
+        // The receiver finds no suite or group in common and ends the handshake with its alert.
+        let error = record["error_message"].as_str().unwrap_or_default();
+        assert!(error.contains("received fatal alert: HandshakeFailure"), "{offer}: {record}");
+        assert_eq!(receiver.requests().len(), reached, "{offer}: no request crossed a non-FIPS connection");
+        assert_eq!(h.value(&arn, "AWSCURRENT").await, INITIAL, "{offer}: AWSCURRENT unchanged");
+        assert!(first_line(&h, "rotate-custom").contains("running in FIPS mode"));
+    }
+}
+
+/// With FIPS endpoints on and no custom endpoint, the SDK calls `secretsmanager-fips.<region>.amazonaws.com`; where
+/// that cannot be reached (here: no DNS, as in a Region without the service's FIPS endpoint), the step's error names
+/// the FIPS endpoint and that the Region may have none, rather than a bare connection failure.
+#[tokio::test]
+async fn an_unreachable_fips_endpoint_is_named_in_the_error() {
+    let h = Harness::start(vec![]).await;
+    let arn = h.create_secret(&unique("fips/region"), r#"{"password":"x"}"#).await;
+    // The function's environment without the harness's AWS_ENDPOINT_URL (the SDK refuses FIPS endpoints beside a
+    // custom one), so it is started here rather than by the harness.
+    let mut env = h.function_env("rotate-custom");
+    env.retain(|(name, _)| name != "AWS_ENDPOINT_URL" && name != "AWS_REGION");
+    env.extend([("AWS_USE_FIPS_ENDPOINT".into(), "true".into()), ("AWS_REGION".into(), "eu-isoe-west-1".into())]);
+    let log = h.dir.path().join("rotate-custom.log");
+    let child = std::process::Command::new(fips_binary("rotate-custom"))
+        .env_clear()
+        .envs(env)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _function = Killed(child);
+    let event =
+        json!({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": uuid::Uuid::new_v4().to_string()});
+    let (kind, message) = h.invoke("rotate-custom", &event).await.expect_err("the FIPS endpoint is unreachable");
+    assert!(
+        message.contains("FIPS endpoint (AWS_USE_FIPS_ENDPOINT=true)")
+            && message.contains("no FIPS endpoint in this Region"),
+        "{kind}: {message}"
+    );
+    assert!(first_line(&h, "rotate-custom").contains("\"fips_endpoints\":true"));
+}
+
+/// A process killed when the test ends, passing or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// The FIPS binaries link AWS-LC's FIPS module and no other AWS-LC: aws-lc-rs's default `aws-lc-sys` is compiled
+/// beside it (a feature of the TLS crates), but a symbol of it in a binary would be crypto outside the module.
+#[test]
+fn the_fips_binaries_link_the_fips_module_and_no_other_aws_lc() {
+    for function in ["rotate-custom", "rotate-postgres"] {
+        let binary = std::fs::read(fips_binary(function)).unwrap();
+        let holds = |needle: &[u8]| binary.windows(needle.len()).any(|window| window == needle);
+        assert!(holds(b"aws_lc_fips_0_"), "{function}: AWS-LC's FIPS module is linked");
+        assert!(holds(b"AWS-LC FIPS"), "{function}: the module names itself");
+        assert!(!holds(b"aws_lc_0_"), "{function}: no symbol of the non-FIPS aws-lc-sys is linked");
+    }
 }

@@ -23,10 +23,13 @@ pub fn bin_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_owned()
 }
 
-/// A binary of the FIPS build (`target/fips/debug`), which `make test` builds (`make build-fips`) before the tests.
+/// A binary of the FIPS build, built into the target directory's `fips/` (`make build-fips`, which `make test`
+/// runs, for the tests: `target/fips/debug`; `make bench` for the benchmark: `target/fips/release`).
 pub fn fips_binary(name: &str) -> PathBuf {
-    let path = repo_root().join("target/fips/debug").join(name);
-    assert!(path.exists(), "{} is not built: run `make build-fips` (make test does)", path.display());
+    let dir = bin_dir();
+    let profile = dir.file_name().unwrap().to_owned();
+    let path = dir.parent().unwrap().join("fips").join(profile).join(name);
+    assert!(path.exists(), "{} is not built: run `make build-fips` (make test and make bench do)", path.display());
     path
 }
 

@@ -8,22 +8,23 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Function, Harness, free_port, repo_root, unique};
+use crate::harness::{Function, Harness, binary, free_port, repo_root, unique};
 
-const INITIAL: &str = r#"{"api_key":"initial-key-1234567890abcdef","vendor":"acme"}"#;
+pub(crate) const INITIAL: &str = r#"{"api_key":"initial-key-1234567890abcdef","vendor":"acme"}"#;
 
-struct Receiver {
+/// The HTTPS receiver (`tests/python/webhook_receiver.py`), killed on drop.
+pub(crate) struct Receiver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: std::path::PathBuf,
 }
 
 impl Receiver {
-    fn start(dir: &Path, mode: &str, signing_key: &str) -> Self {
+    pub(crate) fn start(dir: &Path, mode: &str, signing_key: &str) -> Self {
         Self::start_with(dir, mode, signing_key, &[])
     }
 
-    fn start_with(dir: &Path, mode: &str, signing_key: &str, extra: &[&str]) -> Self {
+    pub(crate) fn start_with(dir: &Path, mode: &str, signing_key: &str, extra: &[&str]) -> Self {
         fs::write(dir.join("signing-key"), signing_key).unwrap();
         let venv = repo_root().join(".venv/bin/python");
         let python = if venv.exists() { venv } else { "python3".into() };
@@ -54,7 +55,7 @@ impl Receiver {
         format!("https://localhost:{}/{path}", self.port)
     }
 
-    fn requests(&self) -> Vec<Value> {
+    pub(crate) fn requests(&self) -> Vec<Value> {
         fs::read_to_string(&self.log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 }
@@ -80,6 +81,17 @@ async fn setup_with_pid(
     ca: &Path,
     extra: Vec<(&str, String)>,
 ) -> (Harness, String, u32) {
+    setup_at(base, signing_key, ca, extra, &binary("rotate-custom")).await
+}
+
+/// As [`setup_with_pid`], the function run from `rotate_custom` (another build of it: the FIPS build).
+pub(crate) async fn setup_at(
+    base: &str,
+    signing_key: &str,
+    ca: &Path,
+    extra: Vec<(&str, String)>,
+    rotate_custom: &Path,
+) -> (Harness, String, u32) {
     let mut h = Harness::start(vec![]).await;
     let signing = unique("webhook-signing");
     h.create_secret(&signing, signing_key).await;
@@ -97,7 +109,7 @@ async fn setup_with_pid(
         env.retain(|(k, _)| k != key);
         env.push((key.to_string(), value));
     }
-    let pid = h.start_function(Function { name: "rotate-custom", env });
+    let pid = h.start_function_at(Function { name: "rotate-custom", env }, rotate_custom);
     let arn = h.create_secret(&unique("vendor-key"), INITIAL).await;
     (h, arn, pid)
 }
