@@ -20,10 +20,13 @@ build:
 	cargo build --workspace --bins --locked
 
 ## build-fips: the FIPS build (rotation-core's `fips`: AWS-LC's FIPS module, built from source with Go, offline, and
-## CMake) of rotate-custom and rotate-postgres, in target/fips, for the FIPS tests
+## CMake) of every function and rotatectl, in target/fips; the FIPS tests run rotate-custom and rotate-postgres
+FIPS_CRATES := rotation-custom rotation-postgres rotation-mysql rotation-redis rotation-redshift rotation-mongodb \
+	rotation-iam rotatectl
+FIPS_CARGO := GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-target}/fips" cargo
+FIPS_BUILD := $(FIPS_CARGO) build --locked --bins --features rotation-core/fips
 build-fips: setup
-	GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local CARGO_TARGET_DIR=target/fips cargo build --locked \
-		-p rotation-custom -p rotation-postgres --features rotation-custom/fips,rotation-postgres/fips --bins
+	$(FIPS_BUILD) $(addprefix -p ,$(FIPS_CRATES))
 
 ## deny: cargo-deny (pinned) installed into ~/.cargo/bin when missing
 CARGO_DENY_VERSION := 0.20.2
@@ -52,6 +55,10 @@ lint: setup deny-tool
 test: setup build build-fips lint
 	bash infra/local/packages.sh
 	cargo test --workspace --doc --locked
+	# The unit tests whose assertions differ in the FIPS build (FIPS mode, endpoints, TLS floor, the drivers'
+	# provider, the password policy), built as the FIPS build.
+	$(FIPS_CARGO) test --locked --lib --features rotation-core/fips -p rotation-core -p rotation-database \
+		-p rotation-mongodb
 	@status=0; \
 	if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --locked --no-fail-fast || status=$$?; \
@@ -65,11 +72,18 @@ test: setup build build-fips lint
 demo: setup build
 	$(VENV)/bin/python infra/local/demo.py
 
-## bench: rotation latency, cold start, peak RSS and API calls of the release build
+## bench: rotation latency, cold start, peak RSS and API calls of the release build, and of the FIPS build's
+## rotate-custom and rotate-postgres
 bench: setup
 	cargo build --workspace --bins --release --locked
+	$(FIPS_BUILD) --release -p rotation-custom -p rotation-postgres
 	cargo bench -p rotor-tests --bench rotation --locked
 
-## package: sam build of every function (release, cross-compiled by cargo-lambda) and their binary and zip sizes
+## package: sam build of every function (release, cross-compiled by cargo-lambda) and their binary and zip sizes;
+## ARCH=arm64 (the template's default) or x86_64; FIPS=1: the FIPS build, into .aws-sam/build-fips (package.sh);
+## FUNCTION=<logical id> (PostgresFunction, ...): that function alone
+ARCH ?= arm64
+FIPS ?= 0
+FUNCTION ?=
 package: setup
-	bash infra/local/package.sh
+	ARCH="$(ARCH)" FIPS="$(FIPS)" bash infra/local/package.sh $(FUNCTION)
