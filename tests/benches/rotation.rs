@@ -12,10 +12,13 @@
 //! (`rotate-postgres-alternating`, `rotate-redshift-alternating`, `rotate-mongodb-alternating`,
 //! `rotate-mysql-alternating`,
 //! `rotate-redis` with `ROTATION_STRATEGY=alternating-users`), the same figures, the admin secret's calls counted.
+//! The FIPS build of `rotate-custom` and `rotate-postgres` (rotation-core's `fips`) is measured as their default
+//! build is, and a table sets its rotation median, cold start and peak RSS beside the default build's.
 //! Also a PostgreSQL single user in a Parameter Store SecureString: the rotation's time and its Parameter Store
 //! calls. The per-function part ends with a summary table, one row per engine and strategy (rotation and step
 //! medians, logins and Secrets Manager calls per rotation). Then `rotatectl report` over 5,000 secrets and the fleet
-//! (`-- single`: the per-function part alone; `-- report`, `-- fleet`: those alone).
+//! (`-- single`: the per-function part alone; `-- report`, `-- fleet`: those alone; `-- fips`: the generated secret and
+//! PostgreSQL single user, default and FIPS builds, alone).
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/certificates.rs"]
@@ -119,6 +122,8 @@ struct Rotations {
     rss: String,
     /// The function's Secrets Manager calls over all the rotations, from the endpoint's audit log.
     secrets_manager_calls: usize,
+    /// The median cold start (process spawn to its first handled event), where [`measure`] measured it.
+    cold_start: Option<f64>,
 }
 
 impl Rotations {
@@ -225,7 +230,7 @@ async fn rotations(h: &Harness, pid: u32, function: &str, secrets: &[&str]) -> R
             records.secrets_manager_calls.push(line["secrets_manager_calls"].as_f64().unwrap());
         }
     }
-    Rotations { totals, steps, rss, secrets_manager_calls }
+    Rotations { totals, steps, rss, secrets_manager_calls, cold_start: None }
 }
 
 /// Runs the measurements for one single-user function: its rotations ([`rotations`]), then its cold start and the
@@ -236,10 +241,21 @@ async fn measure(
     env: Vec<(String, String)>,
     secret: impl Fn() -> String,
 ) -> Rotations {
+    measure_at(title, function, &harness::binary(function), env, secret).await
+}
+
+/// [`measure`], the function run from `binary` (another build of it: the FIPS build).
+async fn measure_at(
+    title: &str,
+    function: &'static str,
+    binary: &std::path::Path,
+    env: Vec<(String, String)>,
+    secret: impl Fn() -> String,
+) -> Rotations {
     let mut h = Harness::start(vec![]).await;
-    let pid = h.start_function(Function { name: function, env: env.clone() });
+    let pid = h.start_function_at(Function { name: function, env: env.clone() }, binary);
     let arn = h.create_secret(&unique("bench"), &secret()).await;
-    let measured = rotations(&h, pid, function, &[&arn]).await;
+    let mut measured = rotations(&h, pid, function, &[&arn]).await;
     drop(h);
     measured.print(title);
 
@@ -252,7 +268,7 @@ async fn measure(
         let current = fresh.holding(&arn, "AWSCURRENT").await.unwrap();
         let event = json!({"Step": "testSecret", "SecretId": arn, "ClientRequestToken": current});
         let started = Instant::now();
-        fresh.start_function(Function { name: function, env: env.clone() });
+        fresh.start_function_at(Function { name: function, env: env.clone() }, binary);
         fresh.invoke(function, &event).await.expect("the first event is handled");
         cold.push(ms(started.elapsed()));
         let started = Instant::now();
@@ -265,7 +281,7 @@ async fn measure(
         let mut fresh = Harness::start(vec![]).await;
         let arn = fresh.create_secret(&unique("first"), &secret()).await;
         let started = Instant::now();
-        fresh.start_function(Function { name: function, env: env.clone() });
+        fresh.start_function_at(Function { name: function, env: env.clone() }, binary);
         let token = fresh.rotate(&arn, function).await;
         wait_done(&fresh, &arn, &token).await;
         first.push(ms(started.elapsed()));
@@ -281,7 +297,21 @@ async fn measure(
         percentile(&first, 0.5),
         percentile(&first, 0.5) - measured.median()
     );
+    measured.cold_start = Some(percentile(&cold, 0.5));
     measured
+}
+
+/// The FIPS build beside the default build, one pair of rows per function: the rotation median, the cold start
+/// median and the peak RSS.
+fn print_fips(pairs: &[(&str, &Rotations, &Rotations)]) {
+    println!("the FIPS build beside the default build (release; medians in ms)");
+    println!("  {:<16} {:<8} {:>9} {:>11} {:>14}", "function", "build", "rotation", "cold start", "peak RSS");
+    for (function, default, fips) in pairs {
+        for (build, r) in [("default", default), ("FIPS", fips)] {
+            let cold = r.cold_start.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.2}"));
+            println!("  {function:<16} {build:<8} {:>9.2} {cold:>11} {:>14}", r.median(), r.rss);
+        }
+    }
 }
 
 /// A function whose user secret names an admin secret (`masterarn`) that the function's `ADMIN_SECRET_ARNS`
@@ -723,7 +753,12 @@ async fn main() {
         r#"{"password":"abcdefghijklmnopqrstuvwxyzABCD1!","service":"bench"}"#.to_owned()
     })
     .await;
-    rows.push(row("generated", "-", generated));
+    // The FIPS build (`make bench` builds it in release: rotation-core's `fips`, AWS-LC's FIPS module).
+    let title = "generated secret, FIPS build (rotate-custom --features rotation-core/fips)";
+    let generated_fips = measure_at(title, "rotate-custom", &harness::fips_binary("rotate-custom"), vec![], || {
+        r#"{"password":"abcdefghijklmnopqrstuvwxyzABCD1!","service":"bench"}"#.to_owned()
+    })
+    .await;
 
     let pg = postgres_server::PgServer::get();
     let superuser = pg.superuser("postgres").await;
@@ -734,7 +769,8 @@ async fn main() {
         (user, password)
     };
     let mut users = Vec::new();
-    for _ in 0..=2 * COLD_STARTS + 1 {
+    // One user for the Parameter Store run, and each of the two builds' rotations, cold starts and first rotations.
+    for _ in 0..2 * (2 * COLD_STARTS + 1) + 1 {
         let (user, password) = secret();
         superuser.batch_execute(&format!("CREATE ROLE {user}")).await.unwrap();
         superuser.batch_execute(&rotation_postgres::password_statement(&user, &password, "LOGIN")).await.unwrap();
@@ -750,7 +786,19 @@ async fn main() {
             next.lock().unwrap().next().unwrap()
         })
         .await;
+    let title = "PostgreSQL single user over verified TLS, FIPS build (rotate-postgres --features rotation-core/fips)";
+    let binary = harness::fips_binary("rotate-postgres");
+    let single_fips =
+        measure_at(title, "rotate-postgres", &binary, env.clone(), || next.lock().unwrap().next().unwrap()).await;
+    print_fips(&[("rotate-custom", &generated, &generated_fips), ("rotate-postgres", &single, &single_fips)]);
+    // `... -- fips`: the two builds side by side alone (rotatectl, rotate-custom and rotate-postgres built).
+    if std::env::args().any(|a| a == "fips") {
+        return;
+    }
+    rows.push(row("generated", "-", generated));
+    rows.push(row("generated (FIPS)", "-", generated_fips));
     rows.push(row("PostgreSQL", "single-user", single));
+    rows.push(row("PostgreSQL (FIPS)", "single-user", single_fips));
     let title = "PostgreSQL single user in a Parameter Store SecureString (rotate-postgres)";
     measure_parameter(title, "rotate-postgres", env, parameter_user).await;
     let title = "PostgreSQL user, its password set by the admin secret (rotate-postgres, ROTATION_STRATEGY=admin)";
