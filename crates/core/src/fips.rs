@@ -54,14 +54,17 @@ pub fn fips_endpoints(env: &Env) -> Result<bool, RotationError> {
 }
 
 /// The AWS SDK refuses FIPS endpoints beside a custom endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`,
-/// even empty; rotor's `SECRETS_MANAGER_ENDPOINT` is one too), failing every call with "FIPS and custom endpoint are
-/// not supported": refused at cold start instead, naming the variable and the two ways out.
+/// which it reads even empty; rotor's `SECRETS_MANAGER_ENDPOINT` when not empty, as the template leaves it), failing
+/// every call with "FIPS and custom endpoint are not supported": refused at cold start instead, naming the variable
+/// and the two ways out.
 /// (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` does not help: the service clients of the SDK version rotor builds
 /// with still read `AWS_ENDPOINT_URL`.)
 fn refuse_custom_endpoints(env: &Env) -> Result<(), RotationError> {
     let mut custom: Vec<&str> = env
         .names()
-        .filter(|name| name.starts_with("AWS_ENDPOINT_URL") || *name == "SECRETS_MANAGER_ENDPOINT")
+        .filter(|name| {
+            name.starts_with("AWS_ENDPOINT_URL") || (*name == "SECRETS_MANAGER_ENDPOINT" && env.get(name).is_some())
+        })
         .collect();
     custom.sort_unstable();
     match custom.first() {
@@ -158,11 +161,19 @@ mod tests {
             refuse_custom_endpoints(&Env::from_pairs([(name.to_string(), value.to_string())])).unwrap_err().to_string()
         };
         for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "SECRETS_MANAGER_ENDPOINT"] {
-            for value in ["https://vpce.example", ""] {
+            let values: &[&str] = if name == "SECRETS_MANAGER_ENDPOINT" {
+                &["https://vpce.example"]
+            } else {
+                &["https://vpce.example", ""]
+            };
+            for &value in values {
                 let error = refused(name, value);
                 assert!(error.contains(&format!("AWS_USE_FIPS_ENDPOINT is true and {name} is set")), "{error}");
             }
         }
+        // The template sets SECRETS_MANAGER_ENDPOINT empty on every function: rotor reads that as unset.
+        let template = [("SECRETS_MANAGER_ENDPOINT".to_string(), String::new())];
+        refuse_custom_endpoints(&Env::from_pairs(template)).unwrap();
         refuse_custom_endpoints(&Env::from_pairs([("AWS_REGION".to_string(), "us-east-1".to_string())])).unwrap();
     }
 

@@ -146,8 +146,8 @@ async fn the_fips_build_refuses_tls_offering_only_chacha20_or_x25519() {
     }
 }
 
-/// With FIPS endpoints on and no custom endpoint, the SDK calls `secretsmanager-fips.<region>.amazonaws.com`; where
-/// that cannot be reached (here: no DNS, as in a Region without the service's FIPS endpoint), the step's error names
+/// Deployed as the template's `Fips=true` deploys it, with FIPS endpoints on and no custom endpoint, the function
+/// starts and the SDK calls `secretsmanager-fips.<region>.amazonaws.com`; where that cannot be reached (here: no DNS, as in a Region without the service's FIPS endpoint), the step's error names
 /// the FIPS endpoint and that the Region may have none, rather than a bare connection failure.
 #[tokio::test]
 async fn an_unreachable_fips_endpoint_is_named_in_the_error() {
@@ -157,7 +157,13 @@ async fn an_unreachable_fips_endpoint_is_named_in_the_error() {
     // custom one), so it is started here rather than by the harness.
     let mut env = h.function_env("rotate-custom");
     env.retain(|(name, _)| name != "AWS_ENDPOINT_URL" && name != "AWS_REGION");
-    env.extend([("AWS_USE_FIPS_ENDPOINT".into(), "true".into()), ("AWS_REGION".into(), "eu-isoe-west-1".into())]);
+    // As the template's Globals set them with Fips=true (SECRETS_MANAGER_ENDPOINT empty on every function).
+    env.extend([
+        ("AWS_USE_FIPS_ENDPOINT".into(), "true".into()),
+        ("ROTOR_REQUIRE_FIPS".into(), "true".into()),
+        ("SECRETS_MANAGER_ENDPOINT".into(), String::new()),
+        ("AWS_REGION".into(), "eu-isoe-west-1".into()),
+    ]);
     let log = h.dir.path().join("rotate-custom.log");
     let child = std::process::Command::new(fips_binary("rotate-custom"))
         .env_clear()
