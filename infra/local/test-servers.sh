@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `stop`: stops the database, MongoDB-wire and Redis/Valkey servers the tests started under target/ (they start them
-# on first use and share them between tests).
+# `stop`: stops the database, MongoDB-wire, Redis/Valkey and Samba servers the tests started under target/ (they
+# start them on first use and share them between tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
@@ -31,6 +31,13 @@ case "${1:-}" in
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       rm -f target/rotor-mongodb/port
+    fi
+    # Samba's domain controller (samba_server.rs): its KDC, on the tests' domain.
+    if [ -f target/rotor-samba/run/samba.pid ]; then
+      pid=$(cat target/rotor-samba/run/samba.pid)
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f target/rotor-samba/kdc-port
     fi
     ;;
   *) echo "usage: $0 stop" >&2; exit 2 ;;
