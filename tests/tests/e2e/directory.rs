@@ -26,7 +26,7 @@ async fn a_password_is_proved_by_an_as_exchange_and_a_wrong_unknown_or_disabled_
     let principal = account(&dc, "Initial-Pass-0001");
     let proof = kdc(&dc).authenticate(&principal, ProofCredential::Password("Initial-Pass-0001")).await.unwrap();
     assert_eq!(proof.enctype, Enctype::Aes256CtsHmacSha196, "the strongest key type both have");
-    assert_eq!(proof.salt, principal.default_salt(), "Active Directory salts a user with REALM + name");
+    assert_eq!(proof.salt.as_deref(), Some(principal.default_salt().as_str()), "AD salts a user with REALM + name");
     assert_eq!(proof.kvno, Some(dc.kvno(principal.name())), "the KDC names the directory's key version");
 
     let wrong = kdc(&dc).authenticate(&principal, ProofCredential::Password("Initial-Pass-0002")).await;
@@ -49,18 +49,23 @@ async fn a_keytab_from_the_new_password_authenticates_and_the_old_keytab_and_pas
     let dc = SambaDc::get();
     let principal = account(&dc, "Before-Pass-0001");
     let before = kdc(&dc).authenticate(&principal, ProofCredential::Password("Before-Pass-0001")).await.unwrap();
-    let old_keytab =
-        Keytab::from_password(&principal, "Before-Pass-0001", &before.salt, before.kvno.unwrap(), 0).unwrap();
+    let old_kvno = dc.kvno(principal.name());
+    let old_salt = before.salt.unwrap();
+    let old_keytab = Keytab::from_password(&principal, "Before-Pass-0001", &old_salt, old_kvno, 0).unwrap();
 
     dc.reset_password(principal.name(), "After-Pass-0002");
     let kvno = dc.kvno(principal.name());
-    assert_eq!(kvno, before.kvno.unwrap() + 1, "a reset moves the key version on");
-    let keytab = Keytab::from_password(&principal, "After-Pass-0002", &before.salt, kvno, 1_780_000_000).unwrap();
+    assert_eq!(kvno, old_kvno + 1, "a reset moves the key version on");
+    // The keytab's salt comes from a proof of the new password, which vouches for it.
+    let after = kdc(&dc).authenticate(&principal, ProofCredential::Password("After-Pass-0002")).await.unwrap();
+    let salt = after.salt.unwrap();
+    let keytab = Keytab::from_password(&principal, "After-Pass-0002", &salt, kvno, 1_780_000_000).unwrap();
     // Through its bytes, as a keytab travels in a secret.
     let keytab = Keytab::parse(&keytab.to_bytes()).unwrap();
     assert_eq!(keytab.entries().len(), 2, "AES256 and AES128");
     let proof = kdc(&dc).authenticate(&principal, ProofCredential::Keytab(&keytab)).await.unwrap();
-    assert_eq!((proof.enctype, proof.kvno), (Enctype::Aes256CtsHmacSha196, Some(kvno)));
+    assert_eq!((proof.enctype, proof.kvno, proof.salt), (Enctype::Aes256CtsHmacSha196, Some(kvno), None));
+    assert_eq!(format!("{:?}", ProofCredential::Password("After-Pass-0002")), "Password(..)");
 
     let stale = kdc(&dc).authenticate(&principal, ProofCredential::Keytab(&old_keytab)).await;
     assert!(matches!(stale, Err(KerberosError::WrongCredential { .. })), "the old keytab: {stale:?}");

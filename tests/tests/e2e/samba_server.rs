@@ -59,10 +59,11 @@ impl SambaDc {
             fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let dc = Self { dir: dir.clone(), kdc_port };
-        dc.tool(&["domain", "passwordsettings", "set", "--complexity=off", "--min-pwd-age=0", "--max-pwd-age=0"])
-            .args(["--history-length=0", "--min-pwd-length=1"])
-            .output()
-            .unwrap();
+        run(
+            dc.tool(&["domain", "passwordsettings", "set", "--complexity=off", "--min-pwd-age=0", "--max-pwd-age=0"])
+                .args(["--history-length=0", "--min-pwd-length=1"]),
+            "samba-tool domain passwordsettings set",
+        );
         let log = File::create(dir.join("log/stdout.log")).unwrap();
         // The server outlives this test on purpose: the other tests share it, and `make test` stops it.
         #[allow(clippy::zombie_processes)]

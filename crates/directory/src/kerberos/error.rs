@@ -19,14 +19,15 @@ pub enum KerberosError {
         reason: String,
     },
     /// The KDC did not answer within the bound.
-    #[error("the KDC at {kdc} did not answer within {seconds} s")]
+    #[error("the KDC at {kdc} did not answer within {milliseconds} ms")]
     TimedOut {
         /// The KDC's address.
         kdc: String,
-        /// The bound.
-        seconds: u64,
+        /// The bound, per request.
+        milliseconds: u64,
     },
-    /// The KDC refused the password or key (KDC_ERR_PREAUTH_FAILED), or its answer did not decrypt with it.
+    /// The KDC refused the password or key (KDC_ERR_PREAUTH_FAILED). (An answer that does not decrypt with the key
+    /// is a [`KerberosError::Protocol`] error: a KDC that issued a ticket accepted the key.)
     #[error("the KDC refused the credential of {principal}: wrong password or key")]
     WrongCredential {
         /// The principal.
@@ -67,7 +68,7 @@ pub(crate) fn meaning(code: i32) -> &'static str {
             "the KDC has no AES key for the account (KDC_ERR_ETYPE_NOSUPP): set its password again, or allow AES for it"
         }
         18 => "the account is disabled, locked out or expired (KDC_ERR_CLIENT_REVOKED)",
-        23 => "the account's password has expired (KDC_ERR_KEY_EXPIRED)",
+        23 => "the account's password has expired or must be changed at next logon (KDC_ERR_KEY_EXPIRED)",
         37 => "the clocks differ too much (KRB_AP_ERR_SKEW)",
         68 => "the principal belongs to another realm (KDC_ERR_WRONG_REALM)",
         _ => "the KDC refused the request",

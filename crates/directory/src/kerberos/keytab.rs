@@ -76,8 +76,10 @@ impl Keytab {
         out
     }
 
-    /// Reads a keytab (format 0x0502). Entries of other key types (RC4, DES) and deleted slots (a negative length)
-    /// are skipped; a keytab with no AES entry is refused.
+    /// Reads a keytab (format 0x0502). Entries rotor does not use are skipped: other key types (RC4, DES), deleted
+    /// slots (a negative length), service principals of several components (`HTTP/web`, which an account's keytab
+    /// may also hold) and names outside printable ASCII; a zero length ends the keytab, as MIT's reader has it. A
+    /// keytab with no usable AES entry is refused.
     pub fn parse(bytes: &[u8]) -> Result<Self, KerberosError> {
         let invalid = |reason: &str| KerberosError::InvalidKeytab { reason: reason.to_owned() };
         let mut reader = Reader { bytes, at: 0 };
@@ -87,6 +89,9 @@ impl Keytab {
         let mut entries = Vec::new();
         while reader.at < bytes.len() {
             let length = i32::from_be_bytes(reader.array().ok_or_else(|| invalid("truncated entry length"))?);
+            if length == 0 {
+                break;
+            }
             let record = reader.take(length.unsigned_abs() as usize).ok_or_else(|| invalid("truncated entry"))?;
             if length <= 0 {
                 continue;
@@ -117,11 +122,12 @@ fn entry(record: &[u8]) -> Result<Option<KeytabEntry>, KerberosError> {
     let kvno8 = reader.take(1).ok_or_else(|| invalid("truncated key version"))?[0];
     let enctype = u16::from_be_bytes(reader.array().ok_or_else(|| invalid("truncated key type"))?);
     let key = reader.counted().ok_or_else(|| invalid("truncated key"))?;
-    let kvno = reader.array().map_or(u32::from(kvno8), u32::from_be_bytes);
+    // The 32-bit version where the entry has one that is not zero (MIT's reader), else the 8-bit one.
+    let kvno = reader.array().map(u32::from_be_bytes).filter(|kvno| *kvno != 0).unwrap_or(u32::from(kvno8));
     let Some(enctype) = Enctype::from_number(i32::from(enctype)) else { return Ok(None) };
-    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(|_| invalid("a name is not text"));
-    let [name] = names.as_slice() else { return Err(invalid("a principal of several components")) };
-    let principal = Principal::new(&text(name)?, &text(realm)?)?;
+    let [name] = names.as_slice() else { return Ok(None) };
+    let (Ok(name), Ok(realm)) = (std::str::from_utf8(name), std::str::from_utf8(realm)) else { return Ok(None) };
+    let Ok(principal) = Principal::new(name, realm) else { return Ok(None) };
     Ok(Some(KeytabEntry { principal, timestamp, kvno, key: LongTermKey::from_bytes(enctype, key.to_vec())? }))
 }
 
@@ -171,6 +177,26 @@ mod tests {
         let keytab = Keytab::from_password(&principal, "password", &principal.default_salt(), 1, 0x6b16_3a30).unwrap();
         assert_eq!(keytab.to_bytes(), unhex(MIT_KEYTAB));
         assert_eq!(Keytab::parse(&unhex(MIT_KEYTAB)).unwrap(), keytab);
+    }
+
+    #[test]
+    fn entries_rotor_does_not_use_are_skipped_and_a_zero_length_ends_the_keytab() {
+        let mut bytes = unhex(MIT_KEYTAB);
+        // A service principal of two components (HTTP/web), as an account's keytab may also hold.
+        let mut record = 2u16.to_be_bytes().to_vec();
+        for part in ["ATHENA.MIT.EDU", "HTTP", "web"] {
+            counted(&mut record, part.as_bytes());
+        }
+        record.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 7, 0, 18]);
+        counted(&mut record, &[9; 32]);
+        record.extend_from_slice(&7u32.to_be_bytes());
+        bytes.extend_from_slice(&(record.len() as i32).to_be_bytes());
+        bytes.extend_from_slice(&record);
+        // A zero length, then what MIT's reader never reads.
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff]);
+        let keytab = Keytab::parse(&bytes).unwrap();
+        assert_eq!(keytab.entries().len(), 2, "raeburn's two AES keys");
+        assert!(keytab.entries().iter().all(|entry| entry.principal.name() == "raeburn" && entry.kvno == 1));
     }
 
     #[test]
