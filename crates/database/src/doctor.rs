@@ -5,7 +5,6 @@
 use rotation_core::{Check, Init, RotationError, Secret, SetContext, with_causes};
 
 use crate::admin::{load_admin, refuse_privileged};
-use crate::alternating::other_username;
 use crate::config::DatabaseConfig;
 use crate::engine::{Engine, Purpose, Session};
 use crate::login::LoginFields;
@@ -48,7 +47,7 @@ async fn login_checks<E: Engine>(
     let mode = record(checks, "the secret's ssl field", config.tls.for_secret(current));
     let (connection, mode) = (connection?, mode?);
     if config.strategy == Strategy::AlternatingUsers {
-        let other = other_username(&connection.username);
+        let other = engine.other_username(&connection.username);
         let name = format!("the other user's name {other:?} is one {} takes", engine.name());
         record(checks, name, engine.check_username(current, &other));
     }
@@ -106,7 +105,7 @@ async fn privileged_checks<E: Engine>(
     let Some(active) = record(checks, "the admin finds the user under the secret's name", found) else { return };
     let other = match config.strategy {
         // A name the engine cannot take is the other user's name check's failure.
-        Strategy::AlternatingUsers => engine.alternate(&active, &other_username(&user.username)).ok(),
+        Strategy::AlternatingUsers => engine.alternate(&active, &engine.other_username(&user.username)).ok(),
         _ => None,
     };
     for found in std::iter::once(&active).chain(other.as_ref()) {

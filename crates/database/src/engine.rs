@@ -114,6 +114,18 @@ pub trait Engine: Send + Sync + Debug + 'static {
         format!("{}:{}", connection.host, connection.port)
     }
 
+    /// The other user of an alternating pair (`app` and `app_clone`, [`other_username`](crate::other_username));
+    /// an engine whose user names have structure puts the suffix on the name itself (a directory: the leaf of a
+    /// DN, the part of a UPN before `@`).
+    fn other_username(&self, username: &str) -> String {
+        crate::alternating::other_username(username)
+    }
+
+    /// The base user of an alternating pair (`app` for both `app` and `app_clone`).
+    fn base_username(&self, username: &str) -> String {
+        crate::alternating::base_username(username).to_owned()
+    }
+
     /// Refuses a user name the engine cannot take (over a length limit, characters rotor does not quote);
     /// `secret` is the one to blame in the error.
     fn check_username(&self, secret: &Secret, username: &str) -> Result<(), RotationError> {

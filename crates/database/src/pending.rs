@@ -3,7 +3,6 @@
 
 use rotation_core::{Password, RotationError, Secret, TargetErrorKind};
 
-use crate::alternating::{base_username, other_username};
 use crate::login::LoginFields;
 use crate::strategy::Strategy;
 
@@ -14,6 +13,7 @@ pub fn next_secret(
     connection: &LoginFields,
     strategy: Strategy,
     password: Password,
+    other_of: impl FnOnce(&str) -> String,
 ) -> Result<Secret, RotationError> {
     if strategy.needs_admin() {
         current.require_str("masterarn")?;
@@ -21,7 +21,7 @@ pub fn next_secret(
     // The store holds the value itself: this is where the new password leaves its wrapper.
     let next = current.with_field("password", password.into_inner())?;
     match strategy {
-        Strategy::AlternatingUsers => next.with_field("username", other_username(&connection.username)),
+        Strategy::AlternatingUsers => next.with_field("username", other_of(&connection.username)),
         _ => Ok(next),
     }
 }
@@ -32,6 +32,7 @@ pub fn check_same_target(
     current: &LoginFields,
     pending: &LoginFields,
     strategy: Strategy,
+    base_of: impl Fn(&str) -> String,
 ) -> Result<(), RotationError> {
     let refuse = |what: &str| {
         Err(RotationError::target(
@@ -55,7 +56,7 @@ pub fn check_same_target(
         return refuse("engine");
     }
     let same_user = match strategy {
-        Strategy::AlternatingUsers => base_username(&current.username) == base_username(&pending.username),
+        Strategy::AlternatingUsers => base_of(&current.username) == base_of(&pending.username),
         _ => current.username == pending.username,
     };
     if !same_user {
@@ -74,6 +75,10 @@ mod tests {
 
     const PG: &[&str] = &["postgres", "aurora-postgresql"];
 
+    fn plain(username: &str) -> String {
+        crate::base_username(username).to_owned()
+    }
+
     #[test]
     fn confused_deputy_checks_every_target_field() {
         let base = r#"{"engine":"postgres","host":"db","port":5432,"dbname":"app","username":"app","password":"p"}"#;
@@ -82,8 +87,8 @@ mod tests {
             let s = secret(base).with_field(field, value).unwrap();
             LoginFields::parse(&s, PG, 5432, None).unwrap()
         };
-        assert!(check_same_target(&current, &variant("password", "new".into()), Strategy::SingleUser).is_ok());
-        assert!(check_same_target(&current, &variant("host", "DB".into()), Strategy::SingleUser).is_ok());
+        assert!(check_same_target(&current, &variant("password", "new".into()), Strategy::SingleUser, plain).is_ok());
+        assert!(check_same_target(&current, &variant("host", "DB".into()), Strategy::SingleUser, plain).is_ok());
         for (field, value, what) in [
             ("host", "evil".into(), "host"),
             ("port", 5433.into(), "port"),
@@ -91,13 +96,17 @@ mod tests {
             ("engine", "aurora-postgresql".into(), "engine"),
             ("username", "app_clone".into(), "user"),
         ] {
-            let error = check_same_target(&current, &variant(field, value), Strategy::SingleUser).unwrap_err();
+            let error = check_same_target(&current, &variant(field, value), Strategy::SingleUser, plain).unwrap_err();
             assert_eq!(error.error_type(), "ConfusedDeputy");
             assert!(error.to_string().contains(&format!("another {what}")), "{error}");
         }
         assert!(
-            check_same_target(&current, &variant("username", "app_clone".into()), Strategy::AlternatingUsers).is_ok()
+            check_same_target(&current, &variant("username", "app_clone".into()), Strategy::AlternatingUsers, plain)
+                .is_ok()
         );
-        assert!(check_same_target(&current, &variant("username", "root".into()), Strategy::AlternatingUsers).is_err());
+        assert!(
+            check_same_target(&current, &variant("username", "root".into()), Strategy::AlternatingUsers, plain)
+                .is_err()
+        );
     }
 }

@@ -6,7 +6,6 @@ use rotation_core::{
 };
 
 use crate::admin::{load_admin, refuse_privileged};
-use crate::alternating::base_username;
 use crate::config::DatabaseConfig;
 use crate::engine::{Engine, Purpose, Session};
 use crate::login::LoginFields;
@@ -61,8 +60,12 @@ impl<E: Engine> DatabaseTarget<E> {
     /// owning a user that merely ends in `_clone` never reaches the user before the suffix. The admin's login and
     /// the proof run side by side; nothing changes before both succeed.
     async fn bound_admin(&self, ctx: &SetContext<'_>, current: &LoginFields) -> Result<E::Session, RotationError> {
+        let base;
         let user = match self.config.strategy {
-            Strategy::AlternatingUsers => base_username(&current.username),
+            Strategy::AlternatingUsers => {
+                base = self.engine.base_username(&current.username);
+                base.as_str()
+            }
             _ => &current.username,
         };
         // One function may reach several servers with users of the same name: the user is named on its server
@@ -101,7 +104,9 @@ impl<E: Engine> DatabaseTarget<E> {
         fallbacks.extend(ctx.abandoned().await?.into_iter().map(|a| ("an abandoned rotation's value", a)));
         for (what, secret) in fallbacks {
             let login = self.engine.connection(&secret)?;
-            if let Err(error) = check_same_target(&current, &login, Strategy::SingleUser) {
+            if let Err(error) =
+                check_same_target(&current, &login, Strategy::SingleUser, |u| self.engine.base_username(u))
+            {
                 tracing::warn!(error = %error, "{what} names another target than AWSCURRENT; not using it");
                 continue;
             }
@@ -140,7 +145,8 @@ impl<E: Engine> Target for DatabaseTarget<E> {
 
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
         let connection = self.engine.connection(current)?;
-        let next = next_secret(current, &connection, self.config.strategy, password)?;
+        let next =
+            next_secret(current, &connection, self.config.strategy, password, |u| self.engine.other_username(u))?;
         self.engine.check_username(current, next.require_str("username")?)?;
         Ok(next)
     }
@@ -209,7 +215,7 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         }
         let current = self.engine.connection(ctx.current)?;
         let pending = self.engine.connection(ctx.pending)?;
-        check_same_target(&current, &pending, self.config.strategy)?;
+        check_same_target(&current, &pending, self.config.strategy, |u| self.engine.base_username(u))?;
         match self.login(&pending, self.config.tls.for_secret(ctx.pending)?).await {
             Ok(_) => Ok(true),
             Err(error) if error.is_authentication_failure() => Ok(false),
@@ -221,7 +227,7 @@ impl<E: Engine> Target for DatabaseTarget<E> {
         let strategy = self.config.strategy;
         let current = self.engine.connection(ctx.current)?;
         let pending = self.engine.connection(ctx.pending)?;
-        check_same_target(&current, &pending, strategy)?;
+        check_same_target(&current, &pending, strategy, |u| self.engine.base_username(u))?;
         match strategy {
             Strategy::SingleUser => self.set_own_password(ctx, &pending).await,
             Strategy::Admin => {
@@ -280,7 +286,8 @@ impl<E: Engine> Possession for LoginProof<'_, E> {
         let target = self.target;
         let Ok(login) = target.engine.connection(secret) else { return Ok(false) };
         // A credential for another server or user proves nothing about this one.
-        if check_same_target(self.current, &login, target.config.strategy).is_err() {
+        if check_same_target(self.current, &login, target.config.strategy, |u| target.engine.base_username(u)).is_err()
+        {
             return Ok(false);
         }
         if login.username != self.user {
