@@ -12,12 +12,17 @@
 
 mod kerberos;
 mod ldap;
+mod service;
 
 pub use kerberos::{
     Authenticated, Enctype, Kdc, KerberosError, Keytab, KeytabEntry, LongTermKey, Principal, ProofCredential,
 };
 pub use ldap::{
     Account, AccountName, DEFAULT_PORT, DEFAULT_TEST_FILTER, DirectoryEngine, DirectorySession, DirectoryUser, Dn,
-    ENGINES, Flavor, RotateLdap, STARTTLS_PORTS, STARTTLS_PORTS_VARIABLE, Sid, USER_BASE_VARIABLE, escape_dn_value,
-    escape_filter_value,
+    ENGINES, Flavor, RotateLdap, STARTTLS_PORTS, STARTTLS_PORTS_VARIABLE, Sid, USER_BASE_VARIABLE, change_own_password,
+    escape_dn_value, escape_filter_value, find_by_logon_name, find_dn, read_account, reset_password,
+};
+pub use service::{
+    DirectoryServiceConfig, DirectoryServiceTarget, DirectoryServiceUsers, DirectoryUserRef, Domain,
+    MAX_PASSWORD_LENGTH, RotateDirectory, SecretKeys, is_directory_id,
 };

@@ -147,6 +147,28 @@ pub async fn find_dn(
     }
 }
 
+/// The DNs of the Active Directory accounts under `base` whose logon name (`sAMAccountName`) is `name`.
+pub async fn find_by_logon_name(
+    session: &mut DirectorySession,
+    base: &Dn,
+    name: &str,
+) -> Result<Vec<Dn>, RotationError> {
+    let filter = format!("(&(objectClass=user)(sAMAccountName={}))", escape_filter_value(name));
+    let found = session.search(&base.to_string(), Scope::Subtree, &filter, &["1.1"], "finding the account").await?;
+    found
+        .iter()
+        .map(|entry| {
+            Dn::parse(&entry.dn).map_err(|reason| {
+                RotationError::target(
+                    TargetErrorKind::Rejected,
+                    session.connection().address(),
+                    format!("the directory answered with a DN rotor cannot read ({reason})"),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Reads the account at `dn`: whether it is disabled, and what makes it privileged. On Active Directory that is
 /// its `tokenGroups` (every group it is in, nested and primary, computed by the directory) against the protected
 /// groups, its own SID (Administrator, krbtgt), and `adminCount=1`; elsewhere, being a database's `olcRootDN`

@@ -10,7 +10,9 @@ mod function;
 mod session;
 mod sid;
 
-pub use account::{Account, AccountName};
+pub use account::{
+    Account, AccountName, change_own_password, find_by_logon_name, find_dn, read_account, reset_password,
+};
 pub use dn::{Dn, escape_dn_value, escape_filter_value};
 pub use engine::{DEFAULT_PORT, DEFAULT_TEST_FILTER, DirectoryEngine, DirectoryUser, ENGINES};
 pub use function::{RotateLdap, STARTTLS_PORTS_VARIABLE, USER_BASE_VARIABLE};

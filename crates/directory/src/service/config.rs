@@ -1,0 +1,99 @@
+//! `rotate-directory`'s configuration, read once at cold start.
+
+use rotation_core::{Env, ManagedTiming, PasswordPolicy, RotationError};
+use rotation_database::ManagedLogin;
+
+/// The longest password Directory Service's `ResetUserPassword` takes.
+pub const MAX_PASSWORD_LENGTH: usize = 127;
+
+/// The secret's keys, as AWS's Active Directory functions name them (`DICT_KEY_DIRECTORY`, `DICT_KEY_USERNAME`,
+/// `DICT_KEY_PASSWORD`; an empty variable falls back to the default, as theirs does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretKeys {
+    /// The directory's ID (`awsSeamlessDomainDirectoryId`).
+    pub directory: String,
+    /// The account's logon name (`awsSeamlessDomainUsername`).
+    pub username: String,
+    /// The password (`awsSeamlessDomainPassword`).
+    pub password: String,
+}
+
+impl SecretKeys {
+    fn from_env(env: &Env) -> Self {
+        let key = |variable: &str, default: &str| {
+            env.get(variable).filter(|value| !value.is_empty()).unwrap_or_else(|| default.to_owned())
+        };
+        Self {
+            directory: key("DICT_KEY_DIRECTORY", "awsSeamlessDomainDirectoryId"),
+            username: key("DICT_KEY_USERNAME", "awsSeamlessDomainUsername"),
+            password: key("DICT_KEY_PASSWORD", "awsSeamlessDomainPassword"),
+        }
+    }
+}
+
+/// `rotate-directory`'s configuration.
+#[derive(Debug, Clone)]
+pub struct DirectoryServiceConfig {
+    /// `DIRECTORY_IDS` (required): the directories whose users this function may reset (`d-...`, comma-separated).
+    pub directories: Vec<String>,
+    /// The secret's keys.
+    pub keys: SecretKeys,
+    /// `KERBEROS_PORT` (default 88): the port of the KDCs at the directory's DNS addresses.
+    pub kerberos_port: u16,
+    /// The waits for the directory to be `Active` (`MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS`,
+    /// `WAITING_RETRY_INTERVAL_IN_SECONDS`) and the proofs: `CONNECT_TIMEOUT_SECONDS` bounds each Kerberos exchange
+    /// and LDAP bind, `TEST_ATTEMPTS` and `TEST_BACKOFF_*` retry testSecret, the TLS variables verify the LDAPS
+    /// fallback.
+    pub managed: ManagedLogin,
+}
+
+impl DirectoryServiceConfig {
+    /// Reads the environment; `policy` must make passwords Directory Service takes (at most 127 characters).
+    pub fn from_env(env: &Env, policy: &PasswordPolicy) -> Result<Self, RotationError> {
+        let directories: Vec<String> = env
+            .get("DIRECTORY_IDS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if directories.is_empty() {
+            return Err(RotationError::Config {
+                variable: "DIRECTORY_IDS",
+                reason: "is not set: name the directories (d-...) whose users this function may reset".into(),
+            });
+        }
+        if let Some(bad) = directories.iter().find(|id| !is_directory_id(id)) {
+            return Err(RotationError::Config {
+                variable: "DIRECTORY_IDS",
+                reason: format!("holds {bad:?}, which is not a directory ID (d- and ten hex digits)"),
+            });
+        }
+        if let Some(reason) = refuse_policy(policy) {
+            return Err(RotationError::Config { variable: "PASSWORD_LENGTH", reason });
+        }
+        Ok(Self {
+            directories,
+            keys: SecretKeys::from_env(env),
+            kerberos_port: u16::try_from(env.number("KERBEROS_PORT", 88, 1..=65535)?).unwrap_or(88),
+            managed: ManagedLogin::from_env(env, "Directory Service's ResetUserPassword")?,
+        })
+    }
+
+    /// How the target waits for the directory and retries testSecret.
+    pub fn timing(&self) -> ManagedTiming {
+        self.managed.timing()
+    }
+}
+
+/// Whether `id` is a Directory Service directory ID: `d-` and ten hex digits.
+pub fn is_directory_id(id: &str) -> bool {
+    id.strip_prefix("d-").is_some_and(|hex| hex.len() == 10 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Why Directory Service would refuse passwords `policy` makes.
+pub fn refuse_policy(policy: &PasswordPolicy) -> Option<String> {
+    (policy.length > MAX_PASSWORD_LENGTH)
+        .then(|| format!("must be at most {MAX_PASSWORD_LENGTH}: Directory Service refuses longer passwords"))
+}

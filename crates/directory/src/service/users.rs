@@ -1,0 +1,300 @@
+//! [`DirectoryServiceUsers`]: users of AWS Directory Service directories (AWS Managed Microsoft AD, Simple AD) as a
+//! [`ManagedCredential`]: Directory Service describes the directory and resets the password
+//! (`DescribeDirectories`, `ResetUserPassword`); the domain's own KDC proves a password by a Kerberos AS exchange,
+//! and where no KDC answers, an LDAP bind over TLS does.
+
+use std::net::{IpAddr, SocketAddr};
+
+use aws_sdk_directory::Client;
+use aws_sdk_directory::config::http::HttpResponse;
+use aws_sdk_directory::error::{ProvideErrorMetadata, SdkError};
+use rotation_core::{
+    AwsFailure, Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret,
+    TargetErrorKind,
+};
+use rotation_database::{LoginFields, TlsRoots};
+
+use super::config::{DirectoryServiceConfig, is_directory_id, refuse_policy};
+use crate::kerberos::{Kdc, KerberosError, Principal, ProofCredential};
+use crate::ldap::DirectorySession;
+
+/// The characters Directory Service refuses in a `UserName`.
+const REFUSED_IN_NAMES: &str = "\\\"/[]:;|=,+*?<>@";
+
+/// The longest `UserName` Directory Service takes.
+const MAX_NAME: usize = 64;
+
+/// The user a secret names: the directory's ID and the account's logon name (`sAMAccountName`). Never a host: rotor
+/// reaches the domain only where Directory Service says its domain controllers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryUserRef {
+    /// The directory's ID (`d-...`).
+    pub directory_id: String,
+    /// The account's logon name.
+    pub username: String,
+}
+
+/// A directory as Directory Service describes it once `Active`: its realm and where its domain controllers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// The domain's DNS name (`corp.example.com`), the suffix of its users' UPNs.
+    pub dns_name: String,
+    /// The Kerberos realm: the DNS name in upper case.
+    pub realm: String,
+    /// The domain controllers' addresses (`DnsIpAddrs`): its KDCs and LDAP servers.
+    pub controllers: Vec<IpAddr>,
+}
+
+/// Users of the directories `DIRECTORY_IDS` names, reset by the function's role through Directory Service, with the
+/// secret AWS's Active Directory rotation function uses.
+#[derive(Debug, Clone)]
+pub struct DirectoryServiceUsers {
+    client: Client,
+    roots: TlsRoots,
+    config: DirectoryServiceConfig,
+}
+
+/// How a password fared with the domain.
+enum Proof {
+    Accepted,
+    Refused(String),
+}
+
+impl DirectoryServiceUsers {
+    /// Users reset with `client`, the LDAPS fallback trusting `roots`.
+    pub fn new(client: Client, roots: TlsRoots, config: DirectoryServiceConfig) -> Self {
+        Self { client, roots, config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DirectoryServiceConfig {
+        &self.config
+    }
+
+    /// Proves `password` for `user` to the domain: a Kerberos AS exchange with each domain controller's KDC in turn
+    /// until one answers; where none does (or the name is one Kerberos cannot carry), an LDAP simple bind over TLS
+    /// as `user@<dns name>` to the domain controllers. An error only when no domain controller can be asked.
+    async fn prove(&self, user: &DirectoryUserRef, domain: &Domain, password: &str) -> Result<Proof, RotationError> {
+        let timeout = self.config.managed.login.connect_timeout;
+        let mut unreachable = Vec::new();
+        if let Ok(principal) = Principal::new(&user.username, &domain.realm) {
+            for ip in &domain.controllers {
+                let kdc = Kdc::new(SocketAddr::new(*ip, self.config.kerberos_port).to_string(), timeout);
+                match kdc.authenticate(&principal, ProofCredential::Password(password)).await {
+                    Ok(_) => return Ok(Proof::Accepted),
+                    Err(KerberosError::WrongCredential { .. }) => {
+                        return Ok(Proof::Refused("the domain's KDC refused the password".into()));
+                    }
+                    Err(KerberosError::Refused { code, reason, .. }) => {
+                        return Ok(Proof::Refused(format!(
+                            "the domain's KDC refused the account: {reason} (Kerberos error {code})"
+                        )));
+                    }
+                    Err(error @ (KerberosError::Unreachable { .. } | KerberosError::TimedOut { .. })) => {
+                        unreachable.push(error.to_string());
+                    }
+                    Err(error) => unreachable.push(error.to_string()),
+                }
+            }
+        }
+        // No KDC answered: an LDAP bind over TLS, verified as the function's TLS settings say.
+        let mode = self.config.managed.login.tls.default;
+        for ip in &domain.controllers {
+            let connection = LoginFields {
+                engine: None,
+                host: ip.to_string(),
+                port: 636,
+                dbname: None,
+                username: format!("{}@{}", user.username, domain.dns_name),
+                password: Password::new(password.to_owned()),
+            };
+            match DirectorySession::connect(&connection, mode, &self.roots, &[], &self.config.managed.login).await {
+                Ok(_) => return Ok(Proof::Accepted),
+                Err(error) if error.is_authentication_failure() => {
+                    return Ok(Proof::Refused(format!("the domain's LDAP server refused the bind: {error}")));
+                }
+                Err(error) => unreachable.push(error.to_string()),
+            }
+        }
+        Err(RotationError::target(
+            TargetErrorKind::Unreachable,
+            claim_text(user),
+            format!(
+                "no domain controller of the directory answered, by Kerberos (port {}) or LDAPS (636): {}; check that the function runs in the directory's VPC and its security group reaches the domain controllers",
+                self.config.kerberos_port,
+                unreachable.join("; ")
+            ),
+        ))
+    }
+}
+
+fn claim_text(user: &DirectoryUserRef) -> String {
+    format!("{}@{}", user.username, user.directory_id)
+}
+
+/// A Directory Service API error, named by its operation, with the fix.
+fn api_error<E: ProvideErrorMetadata>(
+    operation: &str,
+    user: &DirectoryUserRef,
+    error: &SdkError<E, HttpResponse>,
+) -> RotationError {
+    let failure = AwsFailure::of(error);
+    let allow;
+    let (kind, fix) = match failure.code().unwrap_or_default() {
+        "AccessDeniedException" | "AccessDenied" => {
+            allow = format!("allow the function's role ds:{operation} on the directory");
+            (TargetErrorKind::PermissionDenied, allow.as_str())
+        }
+        "EntityDoesNotExistException" => {
+            (TargetErrorKind::Rejected, "Directory Service has no such directory; fix the secret's directory ID")
+        }
+        "UserDoesNotExistException" => {
+            (TargetErrorKind::Rejected, "the directory has no such user; fix the secret's username")
+        }
+        "InvalidPasswordException" => (
+            TargetErrorKind::Rejected,
+            "the directory's password policy refused the new password; align the function's password settings with it",
+        ),
+        "UnsupportedOperationException" => (
+            TargetErrorKind::Rejected,
+            "Directory Service does not reset this user's password (AWS Managed Microsoft AD resets only users in the directory's own OU; Simple AD none in Domain or Enterprise Admins)",
+        ),
+        "DirectoryUnavailableException" => {
+            (TargetErrorKind::Unreachable, "the directory is unavailable; the service retries")
+        }
+        _ => (failure.target_kind(), ""),
+    };
+    let reason = failure
+        .unanswered("Directory Service", "AWS_ENDPOINT_URL_DIRECTORY_SERVICE")
+        .unwrap_or_else(|| failure.answer_with(fix));
+    RotationError::target(kind, claim_text(user), format!("Directory Service {operation} failed: {reason}"))
+}
+
+impl ManagedCredential for DirectoryServiceUsers {
+    type Resource = DirectoryUserRef;
+    type Ready = Domain;
+
+    const READY: &'static str = "Active";
+
+    fn name(&self) -> &'static str {
+        "directory"
+    }
+
+    /// The directory must be one `DIRECTORY_IDS` names; the username a logon name Directory Service takes.
+    fn resource(&self, secret: &Secret) -> Result<DirectoryUserRef, RotationError> {
+        let keys = &self.config.keys;
+        let directory_id = secret.require_str(&keys.directory)?.to_owned();
+        let username = secret.require_str(&keys.username)?.to_owned();
+        if !is_directory_id(&directory_id) {
+            return Err(secret.invalid(&keys.directory, "must be a directory ID (d- and ten hex digits)"));
+        }
+        if username.is_empty()
+            || username.chars().count() > MAX_NAME
+            || username.chars().any(|c| c.is_control() || REFUSED_IN_NAMES.contains(c))
+        {
+            return Err(secret.invalid(
+                &keys.username,
+                format!("must be a logon name of 1 to {MAX_NAME} characters, none of {REFUSED_IN_NAMES}"),
+            ));
+        }
+        let user = DirectoryUserRef { directory_id, username };
+        if !self.config.directories.contains(&user.directory_id) {
+            return Err(RotationError::target(
+                TargetErrorKind::ConfusedDeputy,
+                claim_text(&user),
+                "the directory is not in DIRECTORY_IDS; this function resets only users of the directories its configuration names",
+            ));
+        }
+        Ok(user)
+    }
+
+    fn claim<'r>(&self, user: &'r DirectoryUserRef) -> Claim<'r> {
+        Claim { kind: "directory user", name: &user.username, at: Some(&user.directory_id) }
+    }
+
+    fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
+        current.with_field(&self.config.keys.password, password.into_inner())
+    }
+
+    fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
+        refuse_policy(policy)
+    }
+
+    async fn describe(&self, user: &DirectoryUserRef) -> Result<Readiness<Domain>, RotationError> {
+        let out = self
+            .client
+            .describe_directories()
+            .directory_ids(&user.directory_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeDirectories", user, &e))?;
+        let Some(found) =
+            out.directory_descriptions().iter().find(|d| d.directory_id() == Some(user.directory_id.as_str()))
+        else {
+            return Ok(Readiness::Gone(
+                "Directory Service has no such directory; fix the secret's directory ID".into(),
+            ));
+        };
+        let stage = found.stage().map(|s| s.as_str().to_owned()).unwrap_or_default();
+        match stage.as_str() {
+            "Active" => {}
+            "Deleted" | "Deleting" | "Failed" | "Inoperable" | "RestoreFailed" => {
+                return Ok(Readiness::Gone(format!(
+                    "the directory is {stage}; repair it, or turn this secret's rotation off"
+                )));
+            }
+            _ => return Ok(Readiness::Busy(stage)),
+        }
+        let dns_name = found.name().unwrap_or_default().to_ascii_lowercase();
+        let controllers: Vec<IpAddr> = found.dns_ip_addrs().iter().filter_map(|ip| ip.parse().ok()).collect();
+        if dns_name.is_empty() || controllers.is_empty() {
+            return Err(RotationError::target(
+                TargetErrorKind::Rejected,
+                claim_text(user),
+                "Directory Service describes the directory without a name or domain controller addresses",
+            ));
+        }
+        Ok(Readiness::Ready(Domain { realm: dns_name.to_ascii_uppercase(), dns_name, controllers }))
+    }
+
+    async fn proves(&self, user: &DirectoryUserRef, domain: &Domain, secret: &Secret) -> Result<bool, RotationError> {
+        let Ok(password) = secret.require_str(&self.config.keys.password) else { return Ok(false) };
+        if password.is_empty() {
+            return Ok(false);
+        }
+        Ok(matches!(self.prove(user, domain, password).await?, Proof::Accepted))
+    }
+
+    /// `ResetUserPassword`, always: a reset to the password the account already has is harmless, and checking
+    /// first with the pending password would cost the account a failed logon (towards its lockout) each rotation.
+    async fn modify(
+        &self,
+        user: &DirectoryUserRef,
+        _domain: &Domain,
+        pending: &Secret,
+        _current: Option<&Secret>,
+    ) -> Result<Change, RotationError> {
+        let password = pending.require_str(&self.config.keys.password)?;
+        self.client
+            .reset_user_password()
+            .directory_id(&user.directory_id)
+            .user_name(&user.username)
+            .new_password(password)
+            .send()
+            .await
+            .map_err(|e| api_error("ResetUserPassword", user, &e))?;
+        Ok(Change::Done)
+    }
+
+    /// The pending password proved to the domain (Kerberos, else LDAPS); a refusal is an authentication failure,
+    /// retried while the new password reaches every domain controller.
+    async fn login(&self, user: &DirectoryUserRef, domain: &Domain, secret: &Secret) -> Result<(), RotationError> {
+        let password = secret.require_str(&self.config.keys.password)?;
+        match self.prove(user, domain, password).await? {
+            Proof::Accepted => Ok(()),
+            Proof::Refused(why) => {
+                Err(RotationError::target(TargetErrorKind::AuthenticationFailed, claim_text(user), why))
+            }
+        }
+    }
+}
