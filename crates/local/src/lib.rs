@@ -18,6 +18,7 @@ mod state;
 mod store;
 
 // One folder per AWS service; a service uses the plumbing, and only the emulated Lambda of the other services.
+mod directory;
 mod documentdb;
 mod elasticache;
 mod events;
@@ -30,6 +31,7 @@ mod ssm;
 mod http;
 
 pub use clock::Clock;
+pub use directory::DirectoryConfig;
 pub use documentdb::DocumentDbConfig;
 pub use elasticache::CacheConfig;
 pub use error::{Error, ErrorKind};

@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// The MongoDB-wire server standing in for DocumentDB (boxed, as Redshift's).
     #[command(flatten)]
     documentdb: Box<DocumentDbArgs>,
+    /// The Active Directory domain controller standing in for a Directory Service directory (boxed, as Redshift's).
+    #[command(flatten)]
+    directory: Box<DirectoryArgs>,
     /// Enforce Secrets Manager's documented per-second quotas (`aws`), answering `ThrottlingException` over them.
     #[arg(long, value_parser = ["aws", "none"], default_value = "none")]
     quotas: String,
@@ -113,6 +116,84 @@ pub struct DocumentDbArgs {
     modify_ms: u64,
 }
 
+/// Options of `serve` for Directory Service's calls.
+#[derive(clap::Args)]
+pub struct DirectoryArgs {
+    /// Serve Directory Service's `DescribeDirectories` and `ResetUserPassword` for one directory over this Active
+    /// Directory domain controller (Samba's, in the tests): its administrator's LDAPS URL without the password
+    /// (`ldaps://Administrator%40rotor.test@127.0.0.1:636`, the UPN's `@` as `%40`), where passwords are reset and
+    /// whose address the directory answers as its `DnsIpAddrs` (or `ROTOR_DIRECTORY_LDAP`, which may carry the
+    /// password). The password comes from `ROTOR_DIRECTORY_LDAP_PASSWORD` or `--directory-ldap-password-file`,
+    /// never from the command line.
+    #[arg(long = "directory-ldap", value_name = "URL", requires = "directory_name", requires = "directory_ca")]
+    ldap: Option<String>,
+    /// A file holding the password of `--directory-ldap`'s administrator, its owner's alone (mode 0600 or 0400).
+    #[arg(long = "directory-ldap-password-file", value_name = "FILE")]
+    ldap_password_file: Option<PathBuf>,
+    /// The CA bundle (PEM) that verifies the domain controller's certificate.
+    #[arg(id = "directory_ca", long = "directory-ca", value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// The directory's DNS name (`rotor.test`).
+    #[arg(id = "directory_name", long = "directory-name", value_name = "NAME")]
+    name: Option<String>,
+    /// The directory's NetBIOS name: the OU (`OU=<it>,<domain>`) whose users `ResetUserPassword` may reset.
+    #[arg(long = "directory-short-name", value_name = "NAME", default_value = "ROTOR")]
+    short_name: String,
+    /// The directory's ID.
+    #[arg(long = "directory-id", value_name = "ID", default_value = "d-0123456789")]
+    id: String,
+}
+
+/// The directory the endpoint serves, from `serve`'s options.
+fn directory_config(args: DirectoryArgs) -> Result<Option<rotation_local::DirectoryConfig>, String> {
+    let DirectoryArgs { ldap, ldap_password_file, ca, name, short_name, id } = args;
+    let Some(url) = admin_url(&DIRECTORY_LDAP, ldap, ldap_password_file.as_deref())? else { return Ok(None) };
+    let what = DIRECTORY_LDAP.flag;
+    let url = reqwest::Url::parse(&url).map_err(|e| format!("{what} is not a URL ({e})"))?;
+    if url.scheme() != "ldaps" {
+        return Err(format!("{what} must be an ldaps:// URL: the administrator's password crosses it"));
+    }
+    let decode = |text: &str| {
+        let bytes: Vec<u8> = form_urlencoded_decode(text);
+        String::from_utf8(bytes).map_err(|_| format!("{what}'s user or password is not UTF-8"))
+    };
+    let admin = rotation_database::LoginFields {
+        engine: None,
+        host: url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned(),
+        port: url.port().unwrap_or(636),
+        dbname: None,
+        username: decode(url.username())?,
+        password: rotation_core::Password::new(decode(url.password().unwrap_or_default())?),
+    };
+    let ca = ca.ok_or("--directory-ldap needs --directory-ca")?;
+    let env = rotation_core::Env::from_pairs([("TLS_CA_BUNDLE".to_owned(), ca.display().to_string())]);
+    let bundle = rotation_database::DatabaseConfig::login_from_env(&env)
+        .map_err(|e| format!("--directory-ca {}: {e}", ca.display()))?
+        .ca_bundle;
+    let roots = rotation_database::TlsRoots::load(&bundle).map_err(|e| e.to_string())?;
+    let name = name.ok_or("--directory-ldap needs --directory-name")?;
+    rotation_local::DirectoryConfig::new(&id, &name, &short_name, admin, roots).map(Some)
+}
+
+/// Percent-decoding of a URL's user or password.
+fn form_urlencoded_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Serves until killed.
 pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     let clock = match args.manual_clock.as_deref() {
@@ -152,6 +233,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .map(|url| DocumentDbConfig::new(&url, Duration::from_millis(modify_ms)))
         .transpose()
         .map_err(|e| format!("{} (or {}): {e}", DOCUMENTDB_MONGODB.flag, DOCUMENTDB_MONGODB.variable))?;
+    let directory = directory_config(*args.directory)?;
     let config = Config {
         state_dir: args.state_dir.clone(),
         identity: Identity { region: args.region, account: args.account },
@@ -162,6 +244,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         elasticache,
         redshift,
         documentdb,
+        directory,
         quotas: (args.quotas == "aws").then(|| std::sync::Arc::new(rotation_local::Quotas::aws(args.quota_scale))),
         max_concurrent_invocations: args.max_concurrent_invocations,
         save_interval: args.save_interval_ms.map(Duration::from_millis),
@@ -225,6 +308,17 @@ const DOCUMENTDB_MONGODB: AdminUrl = AdminUrl {
     password_variable: "ROTOR_DOCUMENTDB_MONGODB_PASSWORD",
     user_problem: |user| {
         user.is_empty().then_some("must name the server's root user (mongodb://root@localhost:port/?authSource=admin)")
+    },
+};
+
+/// The Active Directory domain controller that stands in for a Directory Service directory.
+const DIRECTORY_LDAP: AdminUrl = AdminUrl {
+    flag: "--directory-ldap",
+    variable: "ROTOR_DIRECTORY_LDAP",
+    password_file_flag: "--directory-ldap-password-file",
+    password_variable: "ROTOR_DIRECTORY_LDAP_PASSWORD",
+    user_problem: |user| {
+        user.is_empty().then_some("must name the domain's administrator (ldaps://Administrator%40rotor.test@host:636)")
     },
 };
 

@@ -1,6 +1,7 @@
 //! The HTTP endpoint: it routes each request to its service (the JSON protocols on `POST /` by their target's
-//! prefix, the Query protocol's form bodies by their API version: Redshift's, RDS's (DocumentDB), else
-//! ElastiCache's; Lambda's `Invoke` by its path), runs the scheduler, and
+//! prefix (Directory Service's, Redshift Serverless's, else Secrets Manager's, Parameter Store's and EventBridge's),
+//! the Query protocol's form bodies by their API version: Redshift's, RDS's (DocumentDB), else ElastiCache's;
+//! Lambda's `Invoke` by its path), runs the scheduler, and
 //! serves rotor's own routes under `/_rotor/` (health, the manual clock, the last rotation of a secret, schedules,
 //! events), behind the [`perimeter`].
 
@@ -24,6 +25,7 @@ use tokio::sync::Notify;
 use super::perimeter;
 use super::sigv4::signed_region;
 use crate::clock::{Clock, epoch_seconds};
+use crate::directory::{self, DirectoryConfig};
 use crate::documentdb::{self, DocumentDb, DocumentDbConfig};
 use crate::elasticache::{self, CacheConfig};
 use crate::error::{Error, ErrorKind};
@@ -57,6 +59,8 @@ pub struct Config {
     pub redshift: Option<RedshiftConfig>,
     /// The MongoDB-wire server standing in for DocumentDB, which the DocumentDB cluster calls manage, if any.
     pub documentdb: Option<DocumentDbConfig>,
+    /// The Active Directory domain controller standing in for a Directory Service directory, if any.
+    pub directory: Option<DirectoryConfig>,
     /// Secrets Manager's per-second quotas, when enforced.
     pub quotas: Option<Arc<Quotas>>,
     /// At most this many function invocations at once (Lambda's concurrency), when bounded.
@@ -171,6 +175,9 @@ async fn dispatch(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap, bod
         return elasticache::dispatch(store, clock, identity, cache, &body).await;
     }
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(operation) = directory::operation(target) {
+        return directory::dispatch(store, clock, endpoint.config.directory.as_ref(), operation, &body).await;
+    }
     if let Some(operation) = redshift::serverless_operation(target) {
         let stand_in = endpoint.config.redshift.as_ref();
         return redshift::dispatch_serverless(store, clock, identity, stand_in, operation, &body).await;
