@@ -8,6 +8,7 @@ mod certificates;
 mod costs;
 mod crosscheck;
 mod directory;
+mod directory_service;
 mod documentdb_admin;
 mod elasticache;
 mod elasticache_auth;

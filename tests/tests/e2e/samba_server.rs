@@ -54,13 +54,20 @@ impl SambaDc {
         if let Some(dc) = Self::running(&dir) {
             return dc;
         }
+        // One provisioned by an older harness, or half started: stopped before its directory goes.
+        if let Some(pid) = fs::read_to_string(dir.join("run/samba.pid")).ok().and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            std::thread::sleep(Duration::from_millis(500));
+        }
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
+        let admin_password = format!("Adm1n-{}", uuid::Uuid::new_v4().simple());
         run(
             Command::new("samba-tool")
                 .args(["domain", "provision", "-s", "/dev/null", "--realm", REALM, "--domain", "ROTOR"])
                 .args(["--server-role=dc", "--dns-backend=NONE", "--use-rfc2307", "--host-name=dc1"])
-                .arg(format!("--adminpass=Adm1n-{}", uuid::Uuid::new_v4().simple()))
+                .arg(format!("--adminpass={admin_password}"))
                 .arg(format!("--targetdir={}", dir.display()))
                 .args(["--option=interfaces=127.0.0.1", "--option=bind interfaces only=yes"]),
             "samba-tool domain provision",
@@ -96,6 +103,12 @@ impl SambaDc {
                 .args(["--history-length=0", "--min-pwd-length=1"]),
             "samba-tool domain passwordsettings set",
         );
+        // AWS Managed Microsoft AD's own OU, named after the NetBIOS name: the only users Directory Service resets.
+        run(&mut dc.tool(&["ou", "create", "OU=ROTOR,DC=rotor,DC=test"]), "samba-tool ou create");
+        // The administrator's password, for the local endpoint's Directory Service (its owner's alone).
+        let file = dir.join("admin-password");
+        fs::write(&file, &admin_password).unwrap();
+        fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let log = File::create(dir.join("log/stdout.log")).unwrap();
         // The server outlives this test on purpose: the other tests share it, and `make test` stops it.
         #[allow(clippy::zombie_processes)]
@@ -124,6 +137,7 @@ impl SambaDc {
     }
 
     fn running(dir: &Path) -> Option<Self> {
+        fs::metadata(dir.join("admin-password")).ok()?;
         let kdc_port: u16 = fs::read_to_string(dir.join("kdc-port")).ok()?.trim().parse().ok()?;
         let ip = address_for(dir);
         std::net::TcpStream::connect((ip.as_str(), kdc_port)).ok()?;
@@ -144,6 +158,26 @@ impl SambaDc {
     /// The CA that signed nothing here.
     pub fn other_ca(&self) -> PathBuf {
         self.dir.join("tls/other-ca.pem")
+    }
+
+    /// The file holding the domain administrator's password (mode 0600).
+    pub fn admin_password_file(&self) -> PathBuf {
+        self.dir.join("admin-password")
+    }
+
+    /// The local endpoint's options serving this domain as Directory Service directory `d-0123456789`
+    /// (`rotor.test`, its OU `OU=ROTOR`).
+    pub fn endpoint_args(&self) -> Vec<String> {
+        vec![
+            "--directory-ldap".into(),
+            format!("ldaps://Administrator%40rotor.test@{}:636", self.ip),
+            "--directory-ldap-password-file".into(),
+            self.admin_password_file().display().to_string(),
+            "--directory-ca".into(),
+            self.ca().display().to_string(),
+            "--directory-name".into(),
+            "rotor.test".into(),
+        ]
     }
 
     /// The domain's naming context.

@@ -1,0 +1,142 @@
+//! AWS Directory Service users end to end: `rotate-directory` through the Lambda runtime API and the local endpoint,
+//! whose Directory Service (`DescribeDirectories`, `ResetUserPassword`) is served over the shared Samba domain
+//! controller (`samba_server.rs`) as directory `d-0123456789`. Each new password is checked by the domain's KDC
+//! (the tests' Kerberos client) and by an LDAPS bind with the tests' own client.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Function, Harness, unique};
+use crate::samba_server::{REALM, SambaDc};
+use crate::slapd_server::bind;
+
+/// The directory the local endpoint serves over Samba.
+const DIRECTORY: &str = "d-0123456789";
+
+async fn kerberos_accepts(dc: &SambaDc, sam: &str, password: &str) -> bool {
+    let principal = rotation_directory::Principal::new(sam, REALM).unwrap();
+    let kdc = rotation_directory::Kdc::new(dc.kdc(), Duration::from_secs(5));
+    kdc.authenticate(&principal, rotation_directory::ProofCredential::Password(password)).await.is_ok()
+}
+
+async fn ldap_accepts(dc: &SambaDc, sam: &str, password: &str) -> bool {
+    bind(&format!("ldaps://{}:636", dc.ip), &dc.ca(), &format!("{sam}@rotor.test"), password).await.is_ok()
+}
+
+/// `rotate-directory` with `env` over its defaults, and a secret (AWS's keys unless `keys` names others).
+async fn setup(dc: &SambaDc, secret: Value, env: Vec<(&str, String)>) -> (Harness, String) {
+    let mut function_env = vec![
+        ("DIRECTORY_IDS".to_string(), DIRECTORY.to_string()),
+        ("KERBEROS_PORT".to_string(), dc.kdc_port.to_string()),
+        ("TLS_CA_BUNDLE".to_string(), dc.ca().display().to_string()),
+        ("TEST_ATTEMPTS".to_string(), "2".to_string()),
+        ("CONNECT_TIMEOUT_SECONDS".to_string(), "3".to_string()),
+        ("WAITING_RETRY_INTERVAL_IN_SECONDS".to_string(), "1".to_string()),
+    ];
+    function_env.extend(env.into_iter().map(|(k, v)| (k.to_string(), v)));
+    let h =
+        Harness::start_with(vec![Function { name: "rotate-directory", env: function_env }], dc.endpoint_args()).await;
+    let arn = h.create_secret(&unique("ds-app"), &secret.to_string()).await;
+    (h, arn)
+}
+
+/// A fresh account in `ou` (the directory's own `ROTOR`, or another), with `password`.
+fn account(dc: &SambaDc, ou: Option<&str>, password: &str) -> String {
+    let sam = unique("ds").replace('-', "_");
+    let mut args = vec!["user", "create", &sam, password];
+    let ou = ou.map(|ou| format!("--userou=OU={ou}"));
+    args.extend(ou.as_deref());
+    dc.samba_tool(&args);
+    sam
+}
+
+async fn rotate(h: &Harness, arn: &str) -> Value {
+    h.rotate(arn, "rotate-directory").await;
+    h.wait_rotation(arn).await
+}
+
+#[tokio::test]
+async fn a_directory_user_is_reset_five_times_through_directory_service_and_the_kdc_refuses_each_old_password() {
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-21");
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-21", "kept": "yes"});
+    let (h, arn) = setup(&dc, secret, vec![]).await;
+    let mut seen = vec!["Initial-Pass-21".to_owned()];
+    for round in 1..=5 {
+        let record = rotate(&h, &arn).await;
+        assert_eq!(record["state"], "succeeded", "round {round}: {record}\n{}", h.all_logs());
+        let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+        assert_eq!(current["kept"], "yes", "other fields are kept");
+        assert_eq!(current["awsSeamlessDomainUsername"], sam.as_str());
+        let password = current["awsSeamlessDomainPassword"].as_str().unwrap().to_owned();
+        assert!(kerberos_accepts(&dc, &sam, &password).await, "round {round}: the KDC takes AWSCURRENT");
+        assert!(ldap_accepts(&dc, &sam, &password).await, "round {round}: so does an LDAP bind");
+        let old = seen.last().unwrap();
+        assert!(!kerberos_accepts(&dc, &sam, old).await, "round {round}: the KDC refuses the old one");
+        seen.push(password);
+    }
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    assert_eq!(audit.matches("DirectoryService_20150416.ResetUserPassword").count(), 5, "one reset per rotation");
+    let samba_log = std::fs::read_to_string(dc.dir.join("log/samba.log")).unwrap_or_default();
+    for value in &seen {
+        assert!(!samba_log.contains(value.as_str()), "a password is in the domain controller's log");
+    }
+    h.assert_no_leaks(&seen);
+}
+
+#[tokio::test]
+async fn aws_key_names_are_honoured_and_a_kdc_that_does_not_answer_falls_back_to_an_ldaps_bind() {
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-22");
+    // The keys of AWS's function's own documentation, chosen with DICT_KEY_*; a closed Kerberos port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = vec![
+        ("DICT_KEY_DIRECTORY", "DirectoryId".to_string()),
+        ("DICT_KEY_USERNAME", "Username".to_string()),
+        ("DICT_KEY_PASSWORD", "Password".to_string()),
+        ("KERBEROS_PORT", closed.to_string()),
+    ];
+    let secret = json!({"DirectoryId": DIRECTORY, "Username": sam, "Password": "Initial-Pass-22"});
+    let (h, arn) = setup(&dc, secret, env).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!(record["state"], "succeeded", "{record}\n{}", h.all_logs());
+    let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+    let password = current["Password"].as_str().unwrap();
+    assert_ne!(password, "Initial-Pass-22");
+    assert!(kerberos_accepts(&dc, &sam, password).await, "the new password is the account's");
+    assert!(!ldap_accepts(&dc, &sam, "Initial-Pass-22").await, "the old one is refused");
+}
+
+#[tokio::test]
+async fn a_user_outside_the_directorys_ou_another_directory_and_a_wrong_password_are_refused_and_nothing_changes() {
+    let dc = SambaDc::get();
+    // In CN=Users, outside OU=ROTOR: Directory Service refuses it, as AWS Managed Microsoft AD does.
+    let outsider = account(&dc, None, "Outside-Pass-23");
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": outsider, "awsSeamlessDomainPassword": "Outside-Pass-23"});
+    let (h, arn) = setup(&dc, secret, vec![]).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!(record["state"], "failed", "{record}");
+    assert_eq!(record["step"], "setSecret", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("UnsupportedOperationException"), "{record}");
+    assert!(kerberos_accepts(&dc, &outsider, "Outside-Pass-23").await, "its password is unchanged");
+
+    // A directory the function's configuration does not name: refused before anything is stored.
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-23");
+    let secret = json!({"awsSeamlessDomainDirectoryId": "d-9999999999", "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-23"});
+    let (h, arn) = setup(&dc, secret, vec![]).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!((record["state"].as_str(), record["step"].as_str()), (Some("failed"), Some("createSecret")), "{record}");
+    assert_eq!(record["error_type"], "ConfusedDeputy", "{record}");
+    assert!(record["error_message"].as_str().unwrap().contains("DIRECTORY_IDS"), "{record}");
+
+    // AWSCURRENT with a wrong password proves nothing: the account is not reset from it.
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Wrong-Pass-23"});
+    let (h, arn) = setup(&dc, secret, vec![]).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!(record["state"], "failed", "{record}");
+    assert!(!record.to_string().contains("Wrong-Pass-23"), "{record}");
+    assert!(kerberos_accepts(&dc, &sam, "Initial-Pass-23").await, "the account keeps its password");
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    assert!(!audit.contains("ResetUserPassword"), "no reset was asked for");
+}
