@@ -36,9 +36,16 @@ pub const PINNED_TARGETS: &[&str] = &[
     "tower",
 ];
 
+/// Crates that log what a server answered at any level (ldap3 logs a whole LDAP response, a directory's
+/// diagnostic text and entries included, when no one waits for it any more): never logged.
+pub const SILENCED_TARGETS: &[&str] = &["ldap3", "lber"];
+
 /// Whether an event of `target` at `level` may be logged: every level for rotor's own code, `info` and above for
-/// [`PINNED_TARGETS`].
+/// [`PINNED_TARGETS`], nothing of [`SILENCED_TARGETS`].
 pub fn allowed(target: &str, level: &tracing::Level) -> bool {
+    if SILENCED_TARGETS.iter().any(|silenced| target.starts_with(silenced)) {
+        return false;
+    }
     *level <= tracing::Level::INFO || !PINNED_TARGETS.iter().any(|pinned| target.starts_with(pinned))
 }
 
