@@ -28,7 +28,7 @@ use crate::password::{Password, PasswordPolicy};
 use crate::retry::Backoff;
 use crate::secret::Secret;
 use crate::settings::{STRATEGY_TAG, SecretSettings};
-use crate::target::{SetContext, Target, TestContext};
+use crate::target::{CreateContext, SetContext, Target, TestContext};
 
 /// The most phases one setSecret makes ([`Change::Again`]); a credential that asks for more is refused.
 const MAX_PHASES: usize = 3;
@@ -100,6 +100,19 @@ pub trait ManagedCredential: Send + Sync + 'static {
     /// The pending secret: by default the `password` field replaced, every other field kept. Pure: no I/O.
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
         current.with_field("password", password.into_inner())
+    }
+
+    /// createSecret's pending secret for `resource`: by default [`ManagedCredential::next_secret`]; a credential
+    /// whose pending secret holds more than the password, derived with what only its system knows (a keytab's
+    /// salt and key version), asks it here.
+    fn create(
+        &self,
+        resource: &Self::Resource,
+        current: &Secret,
+        password: Password,
+    ) -> impl Future<Output = Result<Secret, RotationError>> + Send {
+        let _ = resource;
+        std::future::ready(self.next_secret(current, password))
     }
 
     /// Why the API would refuse passwords from `policy` (a length, a character), checked at createSecret when a
@@ -262,6 +275,17 @@ impl<C: ManagedCredential> Target for ManagedTarget<C> {
     fn next_secret(&self, current: &Secret, password: Password) -> Result<Secret, RotationError> {
         self.credential.resource(current)?;
         self.credential.next_secret(current, password)
+    }
+
+    /// The pending secret, for a resource the function's configuration names only ([`ManagedCredential::create`]).
+    async fn create(
+        &self,
+        _ctx: &CreateContext<'_>,
+        current: &Secret,
+        password: Password,
+    ) -> Result<Secret, RotationError> {
+        let resource = self.credential.resource(current)?;
+        self.credential.create(&resource, current, password).await
     }
 
     /// A `rotor:strategy` tag must name [`ManagedCredential::STRATEGY`]; a password policy from the tags must be

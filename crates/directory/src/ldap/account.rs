@@ -88,6 +88,10 @@ pub struct Account {
     pub disabled: bool,
     /// What makes it privileged (empty: nothing rotor knows of).
     pub privileges: Vec<String>,
+    /// Its security identifier (Active Directory).
+    pub sid: Option<Sid>,
+    /// The account that created it, when an unprivileged user did (`mS-DS-CreatorSID`, Active Directory).
+    pub creator: Option<Sid>,
 }
 
 /// Every value of `name` in `entry`, text and binary alike, as bytes.
@@ -169,10 +173,24 @@ pub async fn find_by_logon_name(
         .collect()
 }
 
-/// Reads the account at `dn`: whether it is disabled, and what makes it privileged. On Active Directory that is
-/// its `tokenGroups` (every group it is in, nested and primary, computed by the directory) against the protected
-/// groups, its own SID (Administrator, krbtgt), and `adminCount=1`; elsewhere, being a database's `olcRootDN`
-/// (read from `cn=config` where the session may read it). `None` when there is no such entry.
+/// `userAccountControl` bits of accounts that are domain controllers, trusts or trusted for delegation, each with
+/// what it makes the account.
+const PRIVILEGED_CONTROL: [(u32, &str); 5] = [
+    (0x800, "an interdomain trust account"),
+    (0x2000, "a domain controller's account"),
+    (0x4000000, "a read-only domain controller's account"),
+    (0x80000, "trusted for Kerberos delegation"),
+    (0x1000000, "trusted to authenticate for delegation"),
+];
+
+/// Reads the account at `dn`: whether it is disabled, and what makes it privileged. A right the admin cannot read
+/// counts as privileged (refused unless `ALLOW_PRIVILEGED_USERS`): the check fails closed.
+///
+/// On Active Directory: its `tokenGroups` (every group it is in, nested and primary, as the directory computes
+/// them) against the protected groups, its own SID (Administrator, krbtgt), `krbtgt_*` (a read-only domain
+/// controller's KDC account), `adminCount=1`, and the `userAccountControl` bits of domain controllers, trusts and
+/// delegation. On OpenLDAP: being a database's root DN (`olcRootDN`, read from `cn=config`). `None` when there is
+/// no such entry.
 pub async fn read_account(session: &mut DirectorySession, dn: &Dn) -> Result<Option<Account>, RotationError> {
     let text = dn.to_string();
     if session.flavor() == Flavor::PasswordModify {
@@ -180,46 +198,65 @@ pub async fn read_account(session: &mut DirectorySession, dn: &Dn) -> Result<Opt
         if found.is_empty() {
             return Ok(None);
         }
-        let filter = format!("(olcRootDN={})", escape_filter_value(&text));
-        // Only a session that may read cn=config sees it; others learn nothing here (and are told so by doctor).
-        let config = match session.search("cn=config", Scope::Subtree, &filter, &["1.1"], "reading cn=config").await {
-            Ok(found) => found,
-            Err(RotationError::Target {
-                kind: TargetErrorKind::PermissionDenied | TargetErrorKind::Rejected, ..
-            }) => Vec::new(),
+        // cn=config exists on every slapd; a session that cannot read it cannot tell who is a root DN.
+        let readable = session.search("cn=config", Scope::Base, "(objectClass=*)", &["1.1"], "reading cn=config").await;
+        let privileges = match readable {
+            Ok(entries) if !entries.is_empty() => {
+                let filter = format!("(olcRootDN={})", escape_filter_value(&text));
+                let roots =
+                    session.search("cn=config", Scope::Subtree, &filter, &["1.1"], "reading cn=config").await?;
+                roots.iter().map(|_| "a database's root DN (olcRootDN)".to_owned()).collect()
+            }
+            Ok(_) | Err(RotationError::Target { kind: TargetErrorKind::PermissionDenied, .. }) => vec![
+                "possibly a database's root DN: the admin cannot read cn=config (olcRootDN) to tell; let it read cn=config"
+                    .to_owned(),
+            ],
             Err(error) => return Err(error),
         };
-        let privileges = config.iter().map(|_| "a database's root DN (olcRootDN)".to_owned()).collect();
-        return Ok(Some(Account { dn: dn.clone(), disabled: false, privileges }));
+        return Ok(Some(Account { dn: dn.clone(), disabled: false, privileges, sid: None, creator: None }));
     }
-    let attributes = ["tokenGroups", "objectSid", "adminCount", "userAccountControl"];
+    let attributes =
+        ["tokenGroups", "objectSid", "adminCount", "userAccountControl", "sAMAccountName", "mS-DS-CreatorSID"];
     let found = session.search(&text, Scope::Base, "(objectClass=*)", &attributes, "reading the account").await?;
     let Some(entry) = found.first() else { return Ok(None) };
-    let groups = raw_values(entry, "tokenGroups");
-    let own = raw_values(entry, "objectSid");
-    if own.is_empty() {
-        return Err(RotationError::target(
-            TargetErrorKind::PermissionDenied,
-            session.connection().address(),
-            format!(
-                "the admin cannot read {text}'s objectSid and tokenGroups, which say whether it is privileged; let it read them"
-            ),
-        ));
-    }
+    let sids = |name: &str| -> Option<Vec<Sid>> {
+        raw_values(entry, name).iter().map(|bytes| Sid::from_bytes(bytes)).collect()
+    };
     let mut privileges: Vec<String> = Vec::new();
-    for sid in own.iter().filter_map(|bytes| Sid::from_bytes(bytes)) {
+    let own = sids("objectSid").unwrap_or_default();
+    for sid in &own {
         privileges.extend(sid.privileged_account().map(str::to_owned));
     }
-    for sid in groups.iter().filter_map(|bytes| Sid::from_bytes(bytes)) {
-        if let Some(group) = sid.privileged_group() {
-            privileges.push(format!("member of {group}"));
+    // Every account holds at least its primary group: none, or one that does not parse, is a right unknown.
+    match sids("tokenGroups").filter(|groups| !groups.is_empty() && own.len() == 1) {
+        Some(groups) => {
+            for group in groups.iter().filter_map(Sid::privileged_group) {
+                privileges.push(format!("member of {group}"));
+            }
         }
+        None => privileges.push(
+            "group memberships unknown: the admin cannot read its objectSid and tokenGroups; let it read them"
+                .to_owned(),
+        ),
     }
     if first_value(entry, "adminCount").as_deref() == Some("1") {
         privileges.push("adminCount=1 (protected by AdminSDHolder)".to_owned());
     }
+    if first_value(entry, "sAMAccountName").is_some_and(|name| name.to_ascii_lowercase().starts_with("krbtgt")) {
+        privileges.push("a KDC account (krbtgt)".to_owned());
+    }
     let control: u32 = first_value(entry, "userAccountControl").and_then(|v| v.parse().ok()).unwrap_or(0);
-    Ok(Some(Account { dn: dn.clone(), disabled: control & ACCOUNT_DISABLE != 0, privileges }))
+    privileges
+        .extend(PRIVILEGED_CONTROL.iter().filter(|(bit, _)| control & bit != 0).map(|(_, what)| (*what).to_owned()));
+    privileges.dedup();
+    let creator = sids("mS-DS-CreatorSID").and_then(|creators| creators.into_iter().next());
+    Ok(Some(Account {
+        dn: dn.clone(),
+        disabled: control & ACCOUNT_DISABLE != 0,
+        privileges,
+        sid: own.into_iter().next(),
+        creator,
+    }))
 }
 
 /// `unicodePwd`'s value: the password in double quotes, UTF-16LE.

@@ -7,8 +7,9 @@ use std::fmt;
 const DN_SPECIAL: &[char] = &['"', '+', ',', ';', '<', '>', '\\', '='];
 
 /// A distinguished name: its relative names, leaf first, each one or more `type=value` pairs. Types compare
-/// without case; values compare without case too (the naming attributes of directories, `cn`, `ou`, `dc`, `uid`,
-/// match case-insensitively).
+/// without case; values compare without ASCII case too (the naming attributes of directories, `cn`, `ou`, `dc`,
+/// `uid`, match case-insensitively), and other characters exactly: a name that differs only by a character
+/// Unicode folds (the Kelvin sign) is another name, which fails closed.
 #[derive(Debug, Clone)]
 pub struct Dn {
     rdns: Vec<Vec<(String, String)>>,
@@ -125,7 +126,8 @@ impl Dn {
 
 fn same_rdn(a: &[(String, String)], b: &[(String, String)]) -> bool {
     let key = |rdn: &[(String, String)]| {
-        let mut pairs: Vec<(String, String)> = rdn.iter().map(|(t, v)| (t.clone(), v.to_lowercase())).collect();
+        // ASCII case only: Unicode folding would take the Kelvin sign for a K, where a directory may not.
+        let mut pairs: Vec<(String, String)> = rdn.iter().map(|(t, v)| (t.clone(), v.to_ascii_lowercase())).collect();
         pairs.sort();
         pairs
     };
@@ -249,6 +251,7 @@ mod tests {
         // A value that merely ends like the base is another entry.
         assert!(!dn(r"cn=x,ou=evil\,OU=Service Accounts,dc=corp,dc=example").is_within(&base));
         assert!(!dn("cn=x,ou=Service Accounts+uid=y,dc=corp,dc=example").is_within(&base));
+        assert!(!dn("cn=x,ou=Service Accounts,dc=corp,dc=exampl\u{212A}").is_within(&dn("dc=corp,dc=examplk")));
         assert_eq!(dn("cn=svc,ou=a,dc=x").parent(), Some(dn("ou=a,dc=x")));
         assert_eq!(dn("cn=svc,dc=x").with_leaf_value("svc_clone"), Some(dn("cn=svc_clone,dc=x")));
         assert_eq!(dn("cn=svc+uid=1,dc=x").with_leaf_value("y"), None);

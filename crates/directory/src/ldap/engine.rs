@@ -55,23 +55,38 @@ impl DirectoryEngine {
 
     /// The DN of the account `name`, which must exist and lie under the base.
     async fn resolve(&self, session: &mut DirectorySession, name: &AccountName) -> Result<Dn, RotationError> {
-        let Some(dn) = find_dn(session, name, self.user_base.as_ref()).await? else {
+        let dn = self.find(session, name, self.user_base.as_ref()).await?;
+        self.check_base(&dn, session.connection())?;
+        Ok(dn)
+    }
+
+    /// The DN of the account `name`, which must exist; a UPN is looked up under `base`, else the naming context.
+    async fn find(
+        &self,
+        session: &mut DirectorySession,
+        name: &AccountName,
+        base: Option<&Dn>,
+    ) -> Result<Dn, RotationError> {
+        let Some(dn) = find_dn(session, name, base).await? else {
             return Err(RotationError::target(
                 TargetErrorKind::Rejected,
                 session.connection().address(),
                 format!("there is no account {:?} in the directory; fix the secret's username", name.text()),
             ));
         };
-        self.check_base(&dn, session.connection())?;
         Ok(dn)
     }
 
-    /// The session's own account's DN.
-    async fn own_dn(&self, session: &mut DirectorySession) -> Result<Dn, RotationError> {
+    /// The session's own account's DN: under the base for a user (`within_base`), anywhere for the admin, which
+    /// `LDAP_USER_BASE_DN` does not confine.
+    async fn own_dn(&self, session: &mut DirectorySession, within_base: bool) -> Result<Dn, RotationError> {
         let name = parse_name(&session.connection().username).map_err(|reason| {
             RotationError::target(TargetErrorKind::Rejected, session.connection().address(), reason)
         })?;
-        self.resolve(session, &name).await
+        match within_base {
+            true => self.resolve(session, &name).await,
+            false => self.find(session, &name, None).await,
+        }
     }
 }
 
@@ -97,19 +112,23 @@ impl Engine for DirectoryEngine {
     type Session = DirectorySession;
     type User = DirectoryUser;
 
-    /// Active Directory keeps a password history: setting the pending password again may be refused.
-    const CHECK_PENDING_FIRST: bool = true;
+    /// No bind with the pending password before it is set: each would count a failed logon towards the account's
+    /// lockout. A retry after the change logs in with AWSPENDING and finds nothing to change
+    /// ([`Engine::set_own_password`]); a reset to the same password is harmless.
+    const CHECK_PENDING_FIRST: bool = false;
 
     fn name(&self) -> &'static str {
         "ldap"
     }
 
     /// The secret's fields; the username is kept as rotor writes it (a DN escaped anew), so that every comparison
-    /// of users is of one spelling.
+    /// of users is of one spelling. The admin's secret is read here too, so `LDAP_USER_BASE_DN` is not: it
+    /// confines the users ([`Engine::check_username`], at createSecret, and every account resolved), never the
+    /// admin.
     fn connection(&self, secret: &Secret) -> Result<LoginFields, RotationError> {
         let mut connection = LoginFields::parse(secret, ENGINES, DEFAULT_PORT, None)?;
-        self.check_username(secret, &connection.username)?;
-        connection.username = AccountName::parse(&connection.username).map(|name| name.text()).unwrap_or_default();
+        let name = AccountName::parse(&connection.username).map_err(|reason| secret.invalid("username", reason))?;
+        connection.username = name.text();
         Ok(connection)
     }
 
@@ -176,7 +195,7 @@ impl Engine for DirectoryEngine {
 
     /// The account changes its own password, proving the old one in the same operation.
     async fn set_own_password(&self, session: &mut DirectorySession, password: &Password) -> Result<(), RotationError> {
-        let dn = self.own_dn(session).await?;
+        let dn = self.own_dn(session, true).await?;
         let old = session.connection().password.clone();
         change_own_password(session, &dn, &old, password).await
     }
@@ -220,7 +239,7 @@ impl Engine for DirectoryEngine {
         };
         let Some(account) = account else { return Ok(Vec::new()) };
         let mut rights = account.privileges;
-        if self.own_dn(admin).await? == account.dn {
+        if self.own_dn(admin, false).await? == account.dn {
             rights.push("is the admin's own account".to_owned());
         }
         Ok(rights)
@@ -260,9 +279,31 @@ impl Engine for DirectoryEngine {
             ));
         };
         self.check_base(&dn, admin.connection())?;
+        let other = read_account(admin, &dn).await?;
+        let refuse = |reason: String| {
+            RotationError::target(TargetErrorKind::ConfusedDeputy, admin.connection().address(), reason)
+        };
+        if let Some(account) = &active.account {
+            // The pair's other account is found by its name alone: it must be the active one's neighbour, and
+            // not one the active account made itself (where a user may create accounts).
+            if dn.parent() != account.dn.parent() {
+                return Err(refuse(format!(
+                    "the other account of the pair, {dn}, is not in the same container as {}: rotor alternates only two accounts side by side",
+                    account.dn
+                )));
+            }
+            if let (Some(creator), Some(sid)) = (other.as_ref().and_then(|o| o.creator.as_ref()), account.sid.as_ref())
+                && creator == sid
+            {
+                return Err(refuse(format!(
+                    "the other account of the pair, {dn}, was created by {} itself: an administrator must create it",
+                    account.dn
+                )));
+            }
+        }
         for (which, user, account) in [
             ("the secret's current account", active, active.account.clone()),
-            ("the other account of the pair", inactive, read_account(admin, &dn).await?),
+            ("the other account of the pair", inactive, other),
         ] {
             if account.is_some_and(|account| account.disabled) {
                 return Err(RotationError::target(
@@ -288,7 +329,7 @@ impl Engine for DirectoryEngine {
     /// `TEST_QUERY` is an LDAP filter (default `(objectClass=*)`) the account's own entry must match, read as the
     /// account.
     async fn probe(&self, session: &mut DirectorySession, query: &str) -> Result<(), RotationError> {
-        let dn = self.own_dn(session).await?.to_string();
+        let dn = self.own_dn(session, true).await?.to_string();
         let found = session.search(&dn, Scope::Base, query, &["1.1"], "testSecret's TEST_QUERY").await?;
         if found.is_empty() {
             return Err(RotationError::target(

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ldap3::exop::WhoAmI;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
 use rotation_core::{RotationError, TargetErrorKind};
 use rotation_database::{DatabaseConfig, LoginFields, TlsMode, TlsRoots, no_answer};
@@ -18,8 +19,14 @@ use super::error::classify;
 /// function's `LDAP_STARTTLS_PORTS` says otherwise.
 pub const STARTTLS_PORTS: [u16; 2] = [389, 3268];
 
+/// The most entries one search of rotor's takes (`sizelimit`).
+const MAX_ENTRIES: i32 = 4;
+
 /// `supportedCapabilities` value of Active Directory (and Samba's AD DC): LDAP_CAP_ACTIVE_DIRECTORY_OID.
 const ACTIVE_DIRECTORY: &str = "1.2.840.113556.1.4.800";
+
+/// `supportedExtension` value of the Who Am I? extended operation (RFC 4532).
+const WHO_AM_I: &str = "1.3.6.1.4.1.4203.1.11.3";
 
 /// `supportedExtension` value of the Password Modify extended operation (RFC 3062).
 const PASSWORD_MODIFY: &str = "1.3.6.1.4.1.4203.1.11.1";
@@ -41,6 +48,7 @@ pub struct DirectorySession {
     ldap: Ldap,
     flavor: Flavor,
     naming_context: Option<Dn>,
+    who_am_i: bool,
 }
 
 impl std::fmt::Debug for DirectorySession {
@@ -59,14 +67,18 @@ impl rotation_database::Session for DirectorySession {
 fn check_host(connection: &LoginFields) -> Result<(), RotationError> {
     let host = &connection.host;
     let plain = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if plain || host.parse::<std::net::IpAddr>().is_ok() {
+    if plain {
         return Ok(());
     }
-    Err(RotationError::target(
-        TargetErrorKind::Rejected,
-        connection.address(),
-        format!("{host:?} is not a host name or an IP address; fix the secret's host"),
-    ))
+    let reason = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(_)) => {
+            format!(
+                "{host:?} is an IPv6 address, which rotor's LDAP client cannot verify a certificate for; name the directory by its host name"
+            )
+        }
+        _ => format!("{host:?} is not a host name or an IPv4 address; fix the secret's host"),
+    };
+    Err(RotationError::target(TargetErrorKind::Rejected, connection.address(), reason))
 }
 
 impl DirectorySession {
@@ -137,8 +149,12 @@ impl DirectorySession {
             ldap,
             flavor: Flavor::PasswordModify,
             naming_context: None,
+            who_am_i: false,
         };
         session.read_root_dse().await?;
+        if let (AccountName::Dn(dn), true) = (&name, session.who_am_i) {
+            session.check_identity(dn).await?;
+        }
         if matches!(name, AccountName::Upn(_)) && session.flavor != Flavor::ActiveDirectory {
             return Err(RotationError::target(
                 TargetErrorKind::Rejected,
@@ -168,9 +184,31 @@ impl DirectorySession {
                 "the directory is neither Active Directory nor offers the Password Modify extended operation (RFC 3062): rotor cannot change a password there",
             ));
         };
+        self.who_am_i = values("supportedExtension").iter().any(|v| v == WHO_AM_I);
         let context = values("defaultNamingContext").into_iter().chain(values("namingContexts")).next();
         self.naming_context = context.and_then(|dn| Dn::parse(&dn).ok());
         Ok(())
+    }
+
+    /// Asks the directory who the session is (RFC 4532) and refuses a bind that landed on another identity than
+    /// `dn` (a server that lets any password in, a proxy that maps binds): the bind proves only who it binds.
+    async fn check_identity(&mut self, dn: &Dn) -> Result<(), RotationError> {
+        let mut ldap = self.ldap.clone();
+        let what = "asking the directory who the login is (Who Am I?)";
+        let (answer, _) = self.bounded(what, async move { ldap.extended(WhoAmI).await?.success() }).await?;
+        // Read here rather than by the driver's parser, which panics on an answer that is not UTF-8.
+        let authzid = answer.val.as_deref().and_then(|value| std::str::from_utf8(value).ok()).unwrap_or_default();
+        let bound = authzid.strip_prefix("dn:").and_then(|text| Dn::parse(text).ok());
+        if bound.as_ref() == Some(dn) {
+            return Ok(());
+        }
+        Err(RotationError::target(
+            TargetErrorKind::ConfusedDeputy,
+            self.connection.address(),
+            format!(
+                "the directory bound the login as someone else than {dn} (or anonymously): a login there proves nothing about the account"
+            ),
+        ))
     }
 
     /// The kind of directory.
@@ -210,12 +248,22 @@ impl DirectorySession {
         what: &str,
     ) -> Result<Vec<SearchEntry>, RotationError> {
         let mut ldap = self.ldap.clone();
+        // No search of rotor's wants more than a few entries: a server that streams more is cut off.
+        ldap.with_search_options(ldap3::SearchOptions::new().sizelimit(MAX_ENTRIES));
         let result = self.bounded(what, ldap.search(base, scope, filter, attributes.to_vec())).await?;
         if result.1.rc == 32 {
             return Ok(Vec::new());
         }
         let (entries, _) = result.success().map_err(|e| classify(e, &self.connection, self.mode, what))?;
-        Ok(entries.into_iter().map(SearchEntry::construct).collect())
+        // The driver's parser panics on a malformed entry (a DN that is not UTF-8): a server's bytes must not
+        // become a panic message.
+        std::panic::catch_unwind(|| entries.into_iter().map(SearchEntry::construct).collect()).map_err(|_| {
+            RotationError::target(
+                TargetErrorKind::Rejected,
+                self.connection.address(),
+                format!("{what}: the directory answered with an entry that is not well-formed LDAP"),
+            )
+        })
     }
 
     /// Modifies an entry.

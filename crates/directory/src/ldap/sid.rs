@@ -42,11 +42,14 @@ impl Sid {
     /// protects with AdminSDHolder, and the key and policy admins.
     pub fn privileged_group(&self) -> Option<&'static str> {
         let name = match (self.domain_rid(), self.builtin_rid()) {
+            (Some(498), _) => "Enterprise Read-only Domain Controllers",
             (Some(512), _) => "Domain Admins",
             (Some(516), _) => "Domain Controllers",
+            (Some(517), _) => "Cert Publishers",
             (Some(518), _) => "Schema Admins",
             (Some(519), _) => "Enterprise Admins",
             (Some(520), _) => "Group Policy Creator Owners",
+            (Some(521), _) => "Read-only Domain Controllers",
             (Some(526), _) => "Key Admins",
             (Some(527), _) => "Enterprise Key Admins",
             (_, Some(544)) => "Administrators",

@@ -38,6 +38,9 @@ pub struct DirectoryServiceConfig {
     pub directories: Vec<String>,
     /// The secret's keys.
     pub keys: SecretKeys,
+    /// `KEYTAB_FIELD`: when set, the secret's field that holds the account's keytab (base64), written with each new
+    /// password and proved by Kerberos (`keytabContents` is the name AWS's keytab function gives it).
+    pub keytab_field: Option<String>,
     /// `KERBEROS_PORT` (default 88): the port of the KDCs at the directory's DNS addresses.
     pub kerberos_port: u16,
     /// The waits for the directory to be `Active` (`MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS`,
@@ -76,6 +79,7 @@ impl DirectoryServiceConfig {
         Ok(Self {
             directories,
             keys: SecretKeys::from_env(env),
+            keytab_field: env.get("KEYTAB_FIELD").filter(|field| !field.trim().is_empty()),
             kerberos_port: u16::try_from(env.number("KERBEROS_PORT", 88, 1..=65535)?).unwrap_or(88),
             managed: ManagedLogin::from_env(env, "Directory Service's ResetUserPassword")?,
         })

@@ -15,7 +15,9 @@ use rotation_core::{
 use rotation_database::{LoginFields, TlsRoots};
 
 use super::config::{DirectoryServiceConfig, is_directory_id, refuse_policy};
-use crate::kerberos::{Kdc, KerberosError, Principal, ProofCredential};
+use base64::Engine as _;
+
+use crate::kerberos::{Authenticated, Kdc, KerberosError, Keytab, Principal, ProofCredential};
 use crate::ldap::DirectorySession;
 
 /// The characters Directory Service refuses in a `UserName`.
@@ -71,34 +73,61 @@ impl DirectoryServiceUsers {
         &self.config
     }
 
+    /// The first answer of the domain's KDCs to an AS exchange with `credential`, asked in turn: `Some(Ok)` when
+    /// one took it, `Some(Err(why))` when one refused it; `None` when none answered (their failures pushed to
+    /// `unreachable`), or the name is one Kerberos cannot carry.
+    async fn kerberos(
+        &self,
+        user: &DirectoryUserRef,
+        domain: &Domain,
+        credential: ProofCredential<'_>,
+        unreachable: &mut Vec<String>,
+    ) -> Option<Result<Authenticated, String>> {
+        let principal = Principal::new(&user.username, &domain.realm).ok()?;
+        let timeout = self.config.managed.login.connect_timeout;
+        for ip in &domain.controllers {
+            let kdc = Kdc::new(SocketAddr::new(*ip, self.config.kerberos_port).to_string(), timeout);
+            match kdc.authenticate(&principal, credential).await {
+                Ok(authenticated) => return Some(Ok(authenticated)),
+                Err(KerberosError::WrongCredential { .. }) => {
+                    return Some(Err("the domain's KDC refused the password or key".into()));
+                }
+                Err(KerberosError::Refused { code, reason, .. }) => {
+                    return Some(Err(format!(
+                        "the domain's KDC refused the account: {reason} (Kerberos error {code})"
+                    )));
+                }
+                Err(error) => unreachable.push(error.to_string()),
+            }
+        }
+        None
+    }
+
+    /// The error of a proof no domain controller answered.
+    fn unanswered(&self, user: &DirectoryUserRef, unreachable: &[String]) -> RotationError {
+        RotationError::target(
+            TargetErrorKind::Unreachable,
+            claim_text(user),
+            format!(
+                "no domain controller of the directory answered, by Kerberos (port {}) or LDAPS (636): {}; check that the function runs in the directory's VPC and its security group reaches the domain controllers",
+                self.config.kerberos_port,
+                unreachable.join("; ")
+            ),
+        )
+    }
+
     /// Proves `password` for `user` to the domain: a Kerberos AS exchange with each domain controller's KDC in turn
     /// until one answers; where none does (or the name is one Kerberos cannot carry), an LDAP simple bind over TLS
     /// as `user@<dns name>` to the domain controllers. An error only when no domain controller can be asked.
     async fn prove(&self, user: &DirectoryUserRef, domain: &Domain, password: &str) -> Result<Proof, RotationError> {
-        let timeout = self.config.managed.login.connect_timeout;
         let mut unreachable = Vec::new();
-        if let Ok(principal) = Principal::new(&user.username, &domain.realm) {
-            for ip in &domain.controllers {
-                let kdc = Kdc::new(SocketAddr::new(*ip, self.config.kerberos_port).to_string(), timeout);
-                match kdc.authenticate(&principal, ProofCredential::Password(password)).await {
-                    Ok(_) => return Ok(Proof::Accepted),
-                    Err(KerberosError::WrongCredential { .. }) => {
-                        return Ok(Proof::Refused("the domain's KDC refused the password".into()));
-                    }
-                    Err(KerberosError::Refused { code, reason, .. }) => {
-                        return Ok(Proof::Refused(format!(
-                            "the domain's KDC refused the account: {reason} (Kerberos error {code})"
-                        )));
-                    }
-                    Err(error @ (KerberosError::Unreachable { .. } | KerberosError::TimedOut { .. })) => {
-                        unreachable.push(error.to_string());
-                    }
-                    Err(error) => unreachable.push(error.to_string()),
-                }
-            }
+        match self.kerberos(user, domain, ProofCredential::Password(password), &mut unreachable).await {
+            Some(Ok(_)) => return Ok(Proof::Accepted),
+            Some(Err(why)) => return Ok(Proof::Refused(why)),
+            None => {}
         }
         // No KDC answered: an LDAP bind over TLS, verified as the function's TLS settings say.
-        let mode = self.config.managed.login.tls.default;
+        let login = &self.config.managed.login;
         for ip in &domain.controllers {
             let connection = LoginFields {
                 engine: None,
@@ -108,7 +137,7 @@ impl DirectoryServiceUsers {
                 username: format!("{}@{}", user.username, domain.dns_name),
                 password: Password::new(password.to_owned()),
             };
-            match DirectorySession::connect(&connection, mode, &self.roots, &[], &self.config.managed.login).await {
+            match DirectorySession::connect(&connection, login.tls.default, &self.roots, &[], login).await {
                 Ok(_) => return Ok(Proof::Accepted),
                 Err(error) if error.is_authentication_failure() => {
                     return Ok(Proof::Refused(format!("the domain's LDAP server refused the bind: {error}")));
@@ -116,15 +145,94 @@ impl DirectoryServiceUsers {
                 Err(error) => unreachable.push(error.to_string()),
             }
         }
-        Err(RotationError::target(
-            TargetErrorKind::Unreachable,
-            claim_text(user),
-            format!(
-                "no domain controller of the directory answered, by Kerberos (port {}) or LDAPS (636): {}; check that the function runs in the directory's VPC and its security group reaches the domain controllers",
-                self.config.kerberos_port,
-                unreachable.join("; ")
-            ),
-        ))
+        Err(self.unanswered(user, &unreachable))
+    }
+
+    /// The keytab of the pending password (`KEYTAB_FIELD`): the account's keys (AES256, AES128) derived with the salt
+    /// the domain's KDC vouched for in a proof of AWSCURRENT's password, at the key version after the next reset
+    /// (the KDC's version now, plus one).
+    async fn keytab(&self, user: &DirectoryUserRef, current: &Secret, password: &str) -> Result<Keytab, RotationError> {
+        let domain = match self.describe(user).await? {
+            Readiness::Ready(domain) => domain,
+            Readiness::Busy(stage) => {
+                return Err(RotationError::target(
+                    TargetErrorKind::Unreachable,
+                    claim_text(user),
+                    format!("the directory is {stage}, not Active; the service retries"),
+                ));
+            }
+            Readiness::Gone(fix) => {
+                return Err(RotationError::target(TargetErrorKind::Rejected, claim_text(user), fix));
+            }
+        };
+        let current_password = current.require_str(&self.config.keys.password)?;
+        let mut unreachable = Vec::new();
+        let needs =
+            "a keytab needs the account's salt and key version, which a Kerberos proof of AWSCURRENT's password gives";
+        let authenticated =
+            match self.kerberos(user, &domain, ProofCredential::Password(current_password), &mut unreachable).await {
+                Some(Ok(authenticated)) => authenticated,
+                Some(Err(why)) => {
+                    return Err(RotationError::target(
+                        TargetErrorKind::AuthenticationFailed,
+                        claim_text(user),
+                        format!("{why}: {needs}; put the account's password in AWSCURRENT"),
+                    ));
+                }
+                None => return Err(self.unanswered(user, &unreachable)),
+            };
+        let (Some(salt), Some(kvno)) = (authenticated.salt, authenticated.kvno) else {
+            return Err(RotationError::target(
+                TargetErrorKind::Rejected,
+                claim_text(user),
+                format!("the domain's KDC named no salt or key version: {needs}"),
+            ));
+        };
+        let principal = Principal::new(&user.username, &domain.realm)
+            .map_err(|e| RotationError::target(TargetErrorKind::Rejected, claim_text(user), e.to_string()))?;
+        let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX);
+        Keytab::from_password(&principal, password, &salt, kvno.wrapping_add(1), now)
+            .map_err(|e| RotationError::target(TargetErrorKind::Rejected, claim_text(user), e.to_string()))
+    }
+
+    /// testSecret's proof of the pending keytab: an AS exchange with its keys, the KDC naming its key version.
+    async fn prove_keytab(
+        &self,
+        user: &DirectoryUserRef,
+        domain: &Domain,
+        secret: &Secret,
+        field: &str,
+    ) -> Result<(), RotationError> {
+        let invalid = |reason: String| secret.invalid(field, reason);
+        let text = secret.require_str(field)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| invalid(format!("is not base64 ({e})")))?;
+        let keytab = Keytab::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let mut unreachable = Vec::new();
+        match self.kerberos(user, domain, ProofCredential::Keytab(&keytab), &mut unreachable).await {
+            Some(Ok(authenticated)) => {
+                let kvno = keytab.entries().first().map(|entry| entry.kvno);
+                if authenticated.kvno.is_some() && authenticated.kvno != kvno {
+                    return Err(RotationError::target(
+                        TargetErrorKind::Rejected,
+                        claim_text(user),
+                        format!(
+                            "the keytab's key version is {}, the domain's {}: the password was changed outside this rotation; cancel it (rotatectl unstick) and rotate again",
+                            kvno.unwrap_or_default(),
+                            authenticated.kvno.unwrap_or_default()
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Some(Err(why)) => Err(RotationError::target(
+                TargetErrorKind::AuthenticationFailed,
+                claim_text(user),
+                format!("the keytab: {why}"),
+            )),
+            None => Err(self.unanswered(user, &unreachable)),
+        }
     }
 }
 
@@ -216,6 +324,20 @@ impl ManagedCredential for DirectoryServiceUsers {
         current.with_field(&self.config.keys.password, password.into_inner())
     }
 
+    /// The pending secret; with `KEYTAB_FIELD`, the pending password's keytab in that field (base64), which asks the
+    /// domain's KDC for the account's salt and key version.
+    async fn create(
+        &self,
+        user: &DirectoryUserRef,
+        current: &Secret,
+        password: Password,
+    ) -> Result<Secret, RotationError> {
+        let Some(field) = self.config.keytab_field.clone() else { return self.next_secret(current, password) };
+        let keytab = self.keytab(user, current, password.expose()).await?;
+        self.next_secret(current, password)?
+            .with_field(&field, base64::engine::general_purpose::STANDARD.encode(keytab.to_bytes()))
+    }
+
     fn refuse_policy(&self, policy: &PasswordPolicy) -> Option<String> {
         refuse_policy(policy)
     }
@@ -286,15 +408,17 @@ impl ManagedCredential for DirectoryServiceUsers {
         Ok(Change::Done)
     }
 
-    /// The pending password proved to the domain (Kerberos, else LDAPS); a refusal is an authentication failure,
-    /// retried while the new password reaches every domain controller.
+    /// The pending password proved to the domain (Kerberos, else LDAPS), and with `KEYTAB_FIELD` its keytab by
+    /// Kerberos; a refusal is an authentication failure, retried while the new password reaches every domain
+    /// controller.
     async fn login(&self, user: &DirectoryUserRef, domain: &Domain, secret: &Secret) -> Result<(), RotationError> {
         let password = secret.require_str(&self.config.keys.password)?;
-        match self.prove(user, domain, password).await? {
-            Proof::Accepted => Ok(()),
-            Proof::Refused(why) => {
-                Err(RotationError::target(TargetErrorKind::AuthenticationFailed, claim_text(user), why))
-            }
+        if let Proof::Refused(why) = self.prove(user, domain, password).await? {
+            return Err(RotationError::target(TargetErrorKind::AuthenticationFailed, claim_text(user), why));
+        }
+        match &self.config.keytab_field {
+            Some(field) => self.prove_keytab(user, domain, secret, field).await,
+            None => Ok(()),
         }
     }
 }
