@@ -140,3 +140,39 @@ async fn a_user_outside_the_directorys_ou_another_directory_and_a_wrong_password
     let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
     assert!(!audit.contains("ResetUserPassword"), "no reset was asked for");
 }
+
+#[tokio::test]
+async fn the_keytab_written_beside_each_password_authenticates_at_the_directorys_key_version_and_the_old_one_does_not()
+{
+    use base64::Engine as _;
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-24");
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-24"});
+    let (h, arn) = setup(&dc, secret, vec![("KEYTAB_FIELD", "keytabContents".to_string())]).await;
+    let principal = rotation_directory::Principal::new(&sam, REALM).unwrap();
+    let kdc = rotation_directory::Kdc::new(dc.kdc(), Duration::from_secs(5));
+    let mut keytabs = Vec::new();
+    for round in 1..=3 {
+        let record = rotate(&h, &arn).await;
+        assert_eq!(record["state"], "succeeded", "round {round}: {record}\n{}", h.all_logs());
+        let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(current["keytabContents"].as_str().unwrap()).unwrap();
+        let keytab = rotation_directory::Keytab::parse(&bytes).unwrap();
+        let kvno = dc.kvno(&sam);
+        assert!(
+            keytab.entries().iter().all(|entry| entry.kvno == kvno),
+            "round {round}: at the directory's key version"
+        );
+        assert_eq!(keytab.entries().len(), 2, "AES256 and AES128");
+        let proof = kdc.authenticate(&principal, rotation_directory::ProofCredential::Keytab(&keytab)).await;
+        assert!(proof.is_ok(), "round {round}: the keytab authenticates: {proof:?}");
+        if let Some(old) = keytabs.last() {
+            let stale = kdc.authenticate(&principal, rotation_directory::ProofCredential::Keytab(old)).await;
+            assert!(stale.is_err(), "round {round}: the previous keytab is refused");
+        }
+        keytabs.push(keytab);
+    }
+    let values = h.all_values(&arn).await;
+    h.assert_no_leaks(&values);
+}

@@ -150,9 +150,24 @@ async fn openldap_a_pinned_admin_resets_a_hostile_name_and_refuses_the_root_dn_a
     root.expect_failure("setSecret", "ConfusedDeputy", "olcRootDN").await;
     assert!(slapd.logs_in(ROOT_DN, &slapd.root_password).await, "the root DN's password is unchanged");
 
-    // With the base set, the root DN is refused before anything is sent.
+    // With the base set, the root DN is refused before anything is sent (the admin, outside it, is not).
     let outside = setup("admin", (host, port, &ca), (ROOT_DN, &slapd.root_password), admin, base).await;
     outside.expect_failure("createSecret", "InvalidSecret", "outside LDAP_USER_BASE_DN").await;
+}
+
+#[tokio::test]
+async fn openldap_an_admin_that_cannot_read_cn_config_cannot_tell_a_root_dn_and_is_refused_unless_allowed() {
+    let slapd = Slapd::start_with(false);
+    let dn = slapd.create_user(&unique("svc"), "Initial-Pass-06").await;
+    let (host, port, ca) = slapd_at(&slapd);
+    let admin = Some((ADMIN_DN, slapd.admin_password.as_str()));
+    let case = setup("admin", (host, port, &ca), (&dn, "Initial-Pass-06"), admin, vec![]).await;
+    case.expect_failure("setSecret", "ConfusedDeputy", "cannot read cn=config").await;
+    assert!(slapd.logs_in(&dn, "Initial-Pass-06").await, "nothing changed");
+    let allowed = vec![("ALLOW_PRIVILEGED_USERS", "true".to_string())];
+    let case = setup("admin", (host, port, &ca), (&dn, "Initial-Pass-06"), admin, allowed).await;
+    let record = case.rotate().await;
+    assert_eq!(record["state"], "succeeded", "the operator's opt-out: {record}");
 }
 
 #[tokio::test]
@@ -328,6 +343,17 @@ async fn active_directory_two_existing_accounts_alternate_and_a_missing_one_is_n
     assert_eq!(names, [&a, &b, &a, &b, &a, &b].map(String::clone), "the accounts alternate");
     // The previous AWSCURRENT keeps working through the next rotation: it is the other account's.
     assert!(case.logs_in(&seen[4]).await, "the previous account still binds");
+
+    // A pair whose other account sits in another container: refused, its password untouched.
+    let other_ou = samba_ou(&dc);
+    let far = unique("fa").replace('-', "_");
+    samba_user(&dc, &ou, &far, &far, "Far-Pass-13");
+    samba_user(&dc, &other_ou, &format!("{far}_clone"), &format!("{far}_clone"), "Far-Clone-13");
+    // Named by UPN, the other account is looked up by its UPN anywhere in the domain.
+    let upn = format!("{far}@rotor.test");
+    let case = setup("alternating-users", (&host, port, &ca), (&upn, "Far-Pass-13"), admin, vec![]).await;
+    case.expect_failure("setSecret", "ConfusedDeputy", "not in the same container").await;
+    assert!(kerberos_accepts(&dc, &format!("{far}_clone"), "Far-Clone-13").await, "the far account is untouched");
 
     // A pair whose other account does not exist: refused, and nothing is created.
     let lone = unique("lo").replace('-', "_");

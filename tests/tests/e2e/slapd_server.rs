@@ -20,8 +20,8 @@ pub const SUFFIX: &str = "dc=rotor,dc=test";
 pub const PEOPLE: &str = "ou=people,dc=rotor,dc=test";
 /// The root DN, which is also an entry with a password.
 pub const ROOT_DN: &str = "cn=root,dc=rotor,dc=test";
-/// The admin that resets passwords (not the root DN).
-pub const ADMIN_DN: &str = "cn=rotor-admin,ou=people,dc=rotor,dc=test";
+/// The admin that resets passwords (not the root DN), outside `ou=people`.
+pub const ADMIN_DN: &str = "cn=rotor-admin,dc=rotor,dc=test";
 
 /// A running slapd, stopped when dropped.
 pub struct Slapd {
@@ -72,8 +72,13 @@ pub async fn bind(url: &str, ca: &std::path::Path, who: &str, password: &str) ->
 }
 
 impl Slapd {
-    /// Starts a fresh directory.
+    /// Starts a fresh directory, its admin allowed to read `cn=config`.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// Starts a fresh directory; `config_readable`: whether the admin may read `cn=config`.
+    pub fn start_with(config_readable: bool) -> Self {
         let dir = tempfile::Builder::new().prefix("rotor-slapd-").tempdir().unwrap();
         let path = dir.path();
         crate::certificates::write(path);
@@ -95,7 +100,7 @@ security simple_bind=128
 loglevel stats
 
 database config
-access to * by dn.exact="{ADMIN_DN}" read by * none
+access to * {config_access} by * none
 
 database mdb
 maxsize 104857600
@@ -106,7 +111,8 @@ directory {dir}/data
 access to attrs=userPassword by self write by dn.exact="{ADMIN_DN}" write by anonymous auth by * none
 access to * by self read by dn.exact="{ADMIN_DN}" read by users read by * none
 "#,
-            dir = path.display()
+            dir = path.display(),
+            config_access = if config_readable { format!("by dn.exact=\"{ADMIN_DN}\" read") } else { String::new() }
         );
         fs::write(path.join("slapd.conf"), conf).unwrap();
         let ldif = format!(
