@@ -22,7 +22,7 @@ build:
 ## build-fips: the FIPS build (rotation-core's `fips`: AWS-LC's FIPS module, built from source with Go, offline, and
 ## CMake) of every function and rotatectl, in target/fips; the FIPS tests run rotate-custom and rotate-postgres
 FIPS_CRATES := rotation-custom rotation-postgres rotation-mysql rotation-redis rotation-redshift rotation-mongodb \
-	rotation-iam rotatectl
+	rotation-iam rotation-directory rotatectl
 FIPS_CARGO := GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local CARGO_TARGET_DIR="$${CARGO_TARGET_DIR:-target}/fips" cargo
 FIPS_BUILD := $(FIPS_CARGO) build --locked --bins --features rotation-core/fips
 build-fips: setup

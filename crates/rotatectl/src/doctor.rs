@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use rotation_core::{Env, FUNCTION_TAG, Function, Init, SecretSettings, TAG_PREFIX, Target};
 use rotation_custom::RotateCustom;
+use rotation_directory::{RotateDirectory, RotateLdap};
 use rotation_iam::RotateIamAccessKey;
 use rotation_mongodb::{RotateDocumentDbAdmin, RotateMongoDb, RotateMongoDbAlternating};
 use rotation_mysql::{RotateMysql, RotateMysqlAlternating};
@@ -52,6 +53,10 @@ pub enum FunctionName {
     Custom,
     /// `rotate-iam-access-key`.
     IamAccessKey,
+    /// `rotate-ldap` (accounts of self-managed Active Directory and OpenLDAP directories).
+    Ldap,
+    /// `rotate-directory` (AWS Directory Service users).
+    Directory,
 }
 
 /// Options of `doctor`.
@@ -92,6 +97,8 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         FunctionName::ElasticacheAuthToken => doctor::<RotateElastiCacheAuthToken>(id, env, sdk_config).await,
         FunctionName::Custom => doctor::<RotateCustom>(id, env, sdk_config).await,
         FunctionName::IamAccessKey => doctor::<RotateIamAccessKey>(id, env, sdk_config).await,
+        FunctionName::Ldap => doctor::<RotateLdap>(id, env, sdk_config).await,
+        FunctionName::Directory => doctor::<RotateDirectory>(id, env, sdk_config).await,
     })
 }
 

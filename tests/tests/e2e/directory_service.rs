@@ -176,3 +176,30 @@ async fn the_keytab_written_beside_each_password_authenticates_at_the_directorys
     let values = h.all_values(&arn).await;
     h.assert_no_leaks(&values);
 }
+
+#[tokio::test]
+async fn doctor_checks_a_directory_service_secret_and_names_a_directory_outside_directory_ids() {
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-25");
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-25"});
+    let (h, arn) = setup(&dc, secret, vec![]).await;
+    let env = [
+        format!("DIRECTORY_IDS={DIRECTORY}"),
+        format!("KERBEROS_PORT={}", dc.kdc_port),
+        format!("TLS_CA_BUNDLE={}", dc.ca().display()),
+    ];
+    let doctor = |arn: &str| {
+        let mut args = vec!["doctor", arn, "--function", "directory"];
+        for pair in &env {
+            args.extend(["--env", pair.as_str()]);
+        }
+        crate::rotatectl::rotatectl(&h, &args)
+    };
+    let (ok, out) = doctor(&arn);
+    assert!(ok && out.contains("the current password is proved to its domain"), "{out}");
+    assert!(!out.contains("Initial-Pass-25"), "doctor never prints a password");
+    let other = json!({"awsSeamlessDomainDirectoryId": "d-9999999999", "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-25"});
+    let outside = h.create_secret(&unique("ds-other"), &other.to_string()).await;
+    let (ok, out) = doctor(&outside);
+    assert!(!ok && out.contains("DIRECTORY_IDS"), "{out}");
+}

@@ -363,3 +363,39 @@ async fn active_directory_two_existing_accounts_alternate_and_a_missing_one_is_n
     let missing = format!("{lone}_clone@{}", REALM.to_lowercase());
     assert!(!kerberos_accepts(&dc, &format!("{lone}_clone"), "Lone-Pass-13").await, "{missing} does not exist");
 }
+
+#[tokio::test]
+async fn doctor_checks_an_ldap_secret_its_admin_and_names_a_privileged_account() {
+    let slapd = Slapd::start();
+    let dn = slapd.create_user(&unique("svc"), "Initial-Pass-07").await;
+    let (host, port, ca) = slapd_at(&slapd);
+    let admin = Some((ADMIN_DN, slapd.admin_password.as_str()));
+    let case = setup("admin", (host, port, &ca), (&dn, "Initial-Pass-07"), admin, vec![]).await;
+    let ca_env = format!("TLS_CA_BUNDLE={}", ca.display());
+    let admins = format!("ADMIN_SECRET_ARNS={}", case.secret("AWSCURRENT").await["masterarn"].as_str().unwrap());
+    let doctor = |arn: &str| {
+        let args = [
+            "doctor",
+            arn,
+            "--function",
+            "ldap",
+            "--env",
+            "ROTATION_STRATEGY=admin",
+            "--env",
+            &ca_env,
+            "--env",
+            &admins,
+        ];
+        crate::rotatectl::rotatectl(&case.h, &args)
+    };
+    let (ok, out) = doctor(&case.arn);
+    assert!(ok && out.contains("all checks passed"), "{out}");
+    assert!(!out.contains("Initial-Pass-07") && !out.contains(&slapd.admin_password), "doctor never prints a password");
+
+    let mut root = case.secret("AWSCURRENT").await;
+    root["username"] = json!(ROOT_DN);
+    root["password"] = json!(slapd.root_password);
+    let root = case.h.create_secret(&unique("ldap-root"), &root.to_string()).await;
+    let (ok, out) = doctor(&root);
+    assert!(!ok && out.contains("olcRootDN"), "{out}");
+}

@@ -76,10 +76,17 @@ impl DirectoryServiceConfig {
         if let Some(reason) = refuse_policy(policy) {
             return Err(RotationError::Config { variable: "PASSWORD_LENGTH", reason });
         }
+        let keytab_field = env.get("KEYTAB_FIELD").filter(|field| !field.trim().is_empty());
+        if cfg!(feature = "fips") && keytab_field.is_some() {
+            return Err(RotationError::Config {
+                variable: "KEYTAB_FIELD",
+                reason: "must not be set in the FIPS build: a keytab's keys are derived with Kerberos's PBKDF2 and AES-CTS outside AWS-LC's FIPS module".into(),
+            });
+        }
         Ok(Self {
             directories,
             keys: SecretKeys::from_env(env),
-            keytab_field: env.get("KEYTAB_FIELD").filter(|field| !field.trim().is_empty()),
+            keytab_field,
             kerberos_port: u16::try_from(env.number("KERBEROS_PORT", 88, 1..=65535)?).unwrap_or(88),
             managed: ManagedLogin::from_env(env, "Directory Service's ResetUserPassword")?,
         })

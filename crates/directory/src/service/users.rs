@@ -117,14 +117,19 @@ impl DirectoryServiceUsers {
     }
 
     /// Proves `password` for `user` to the domain: a Kerberos AS exchange with each domain controller's KDC in turn
-    /// until one answers; where none does (or the name is one Kerberos cannot carry), an LDAP simple bind over TLS
-    /// as `user@<dns name>` to the domain controllers. An error only when no domain controller can be asked.
+    /// until one answers; where none does (or the name is one Kerberos cannot carry, or in the FIPS build), an LDAP
+    /// simple bind over TLS as `user@<dns name>` to the domain controllers. An error only when no domain controller
+    /// can be asked.
     async fn prove(&self, user: &DirectoryUserRef, domain: &Domain, password: &str) -> Result<Proof, RotationError> {
         let mut unreachable = Vec::new();
-        match self.kerberos(user, domain, ProofCredential::Password(password), &mut unreachable).await {
-            Some(Ok(_)) => return Ok(Proof::Accepted),
-            Some(Err(why)) => return Ok(Proof::Refused(why)),
-            None => {}
+        // Kerberos's keys (PBKDF2, AES-CTS, HMAC-SHA1) are derived outside AWS-LC's FIPS module: the FIPS build
+        // proves a password by the LDAPS bind alone, its TLS inside the module.
+        if !cfg!(feature = "fips") {
+            match self.kerberos(user, domain, ProofCredential::Password(password), &mut unreachable).await {
+                Some(Ok(_)) => return Ok(Proof::Accepted),
+                Some(Err(why)) => return Ok(Proof::Refused(why)),
+                None => {}
+            }
         }
         // No KDC answered: an LDAP bind over TLS, verified as the function's TLS settings say.
         let login = &self.config.managed.login;
