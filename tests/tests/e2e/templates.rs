@@ -270,6 +270,8 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
             ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
             ("IamUserPath", json!("/rotor/")),
+            ("LdapUserBaseDn", json!("OU=Service Accounts,DC=corp,DC=example")),
+            ("DirectoryArns", json!(["arn:aws:ds:us-east-1:123456789012:directory/d-1234567890"])),
         ],
     );
     let functions = deployed_functions(&mut rotor);
@@ -278,10 +280,12 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
         binaries,
         [
             "rotate-custom",
+            "rotate-directory",
             "rotate-documentdb-admin",
             "rotate-elasticache-auth-token",
             "rotate-elasticache",
             "rotate-iam-access-key",
+            "rotate-ldap",
             "rotate-mongodb-alternating",
             "rotate-mongodb",
             "rotate-mysql-alternating",

@@ -34,7 +34,8 @@ impl SecretKeys {
 /// `rotate-directory`'s configuration.
 #[derive(Debug, Clone)]
 pub struct DirectoryServiceConfig {
-    /// `DIRECTORY_IDS` (required): the directories whose users this function may reset (`d-...`, comma-separated).
+    /// `DIRECTORY_IDS` (required): the directories whose users this function may reset, comma-separated, each by its
+    /// ID (`d-...`) or its ARN (`arn:<partition>:ds:<region>:<account>:directory/d-...`, as the template passes them).
     pub directories: Vec<String>,
     /// The secret's keys.
     pub keys: SecretKeys,
@@ -59,7 +60,10 @@ impl DirectoryServiceConfig {
             .split(',')
             .map(str::trim)
             .filter(|id| !id.is_empty())
-            .map(str::to_owned)
+            .map(|entry| match entry.strip_prefix("arn:").and_then(|arn| arn.rsplit_once(":directory/")) {
+                Some((_, id)) => id.to_owned(),
+                None => entry.to_owned(),
+            })
             .collect();
         if directories.is_empty() {
             return Err(RotationError::Config {
@@ -70,7 +74,7 @@ impl DirectoryServiceConfig {
         if let Some(bad) = directories.iter().find(|id| !is_directory_id(id)) {
             return Err(RotationError::Config {
                 variable: "DIRECTORY_IDS",
-                reason: format!("holds {bad:?}, which is not a directory ID (d- and ten hex digits)"),
+                reason: format!("holds {bad:?}, which is not a directory ID (d- and ten hex digits) or its ARN"),
             });
         }
         if let Some(reason) = refuse_policy(policy) {
@@ -107,4 +111,37 @@ pub fn is_directory_id(id: &str) -> bool {
 pub fn refuse_policy(policy: &PasswordPolicy) -> Option<String> {
     (policy.length > MAX_PASSWORD_LENGTH)
         .then(|| format!("must be at most {MAX_PASSWORD_LENGTH}: Directory Service refuses longer passwords"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<DirectoryServiceConfig, RotationError> {
+        let env = Env::from_pairs(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        DirectoryServiceConfig::from_env(&env, &PasswordPolicy::default())
+    }
+
+    #[test]
+    fn directories_are_named_by_id_or_arn_and_the_secret_keys_default_to_aws() {
+        let ids = "d-1234567890, arn:aws:ds:us-east-1:123456789012:directory/d-abcdef0123";
+        let read = config(&[("DIRECTORY_IDS", ids), ("DICT_KEY_USERNAME", "")]).unwrap();
+        assert_eq!(read.directories, ["d-1234567890", "d-abcdef0123"]);
+        assert_eq!(read.keys.username, "awsSeamlessDomainUsername", "an empty key falls back, as AWS's does");
+        for (pairs, says) in [
+            (&[][..], "DIRECTORY_IDS is not set"),
+            (&[("DIRECTORY_IDS", "corp.example.com")][..], "not a directory ID"),
+            (
+                &[("DIRECTORY_IDS", "d-1234567890"), ("ADMIN_SECRET_ARNS", "arn:x")][..],
+                "ADMIN_SECRET_ARNS must not be set",
+            ),
+        ] {
+            let error = config(pairs).unwrap_err().to_string();
+            assert!(error.contains(says), "{pairs:?}: {error}");
+        }
+        let env = Env::from_pairs([("DIRECTORY_IDS".to_owned(), "d-1234567890".to_owned())]);
+        let long = PasswordPolicy { length: 128, ..PasswordPolicy::default() };
+        let error = DirectoryServiceConfig::from_env(&env, &long).unwrap_err().to_string();
+        assert!(error.contains("at most 127"), "{error}");
+    }
 }
