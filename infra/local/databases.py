@@ -39,8 +39,8 @@ def wait_for(port, what, log):
     raise SystemExit(f"{what} did not start; see {log}")
 
 
-def write_certificates(directory):
-    """ca.pem, server.pem and server.key for localhost and 127.0.0.1."""
+def write_certificates(directory, ip="127.0.0.1"):
+    """ca.pem, server.pem and server.key for localhost and 127.0.0.1 (and `ip`)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rotor demo CA")])
@@ -48,7 +48,8 @@ def write_certificates(directory):
           .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
-    san = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    addresses = {"127.0.0.1", ip}
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost")] + [x509.IPAddress(ipaddress.ip_address(a)) for a in sorted(addresses)])
     cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
             .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2)).add_extension(san, critical=False)
@@ -207,6 +208,93 @@ class MongoDB:
                 client.admin.command("connectionStatus")
             return True
         except pymongo.errors.OperationFailure:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class Samba:
+    """A Samba Active Directory domain controller of the demo's own (Debian's samba-ad-dc, which make installs):
+    provisioned into its directory, serving its KDC on a free port and LDAPS on 636 of a loopback address of its own
+    (Samba 4.17 always serves LDAP on 389 and 636; adding the address to `lo` needs root), the password policy relaxed
+    so the demo may rotate at once. `available()` says why it cannot run here, if it cannot."""
+
+    REALM = "ROTOR.DEMO"
+
+    @staticmethod
+    def available():
+        if os.geteuid() != 0:
+            return "provisioning a domain and adding a loopback address need root"
+        if not (shutil.which("samba") and shutil.which("samba-tool")):
+            return "samba-ad-dc is not installed"
+        return None
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True)
+        digest = hashlib.sha256(str(self.dir.resolve()).encode()).digest()
+        self.ip = f"127.0.{200 + digest[0] % 50}.{2 + digest[1] % 250}"
+        shown = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True).stdout
+        if f"inet {self.ip}/" not in shown:
+            subprocess.run(["ip", "addr", "add", f"{self.ip}/32", "dev", "lo"], check=True)
+        self.admin_password = "Adm1n-" + os.urandom(12).hex()
+        subprocess.run(["samba-tool", "domain", "provision", "-s", "/dev/null", "--realm", self.REALM, "--domain", "DEMO",
+                        "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307", "--host-name=dc1",
+                        f"--adminpass={self.admin_password}", f"--targetdir={self.dir}",
+                        f"--option=interfaces={self.ip}", "--option=bind interfaces only=yes"],
+                       check=True, capture_output=True)
+        tls = self.dir / "tls"
+        tls.mkdir()
+        write_certificates(tls, self.ip)
+        self.kdc_port, kpasswd_port = free_port(), free_port()
+        conf = self.dir / "etc" / "smb.conf"
+        lines = conf.read_text().splitlines()
+        lines = [("\tserver services = kdc, ldap" if l.strip().startswith("server services") else l) for l in lines]
+        extra = [f"\tkrb5 port = {self.kdc_port}", f"\tkpasswd port = {kpasswd_port}", f"\tpid directory = {self.dir}/run",
+                 f"\tncalrpc dir = {self.dir}/run/ncalrpc", f"\twinbindd socket directory = {self.dir}/run/winbindd",
+                 f"\tlog file = {self.dir}/log/samba.log", "\ttls enabled = yes", f"\ttls keyfile = {tls}/server.key",
+                 f"\ttls certfile = {tls}/server.pem", f"\ttls cafile = {tls}/ca.pem"]
+        at = lines.index("[global]") + 1
+        conf.write_text("\n".join(lines[:at] + extra + lines[at:]) + "\n")
+        for sub in ("run", "log", "cache"):
+            (self.dir / sub).mkdir(exist_ok=True)
+        self.tool("domain", "passwordsettings", "set", "--complexity=off", "--min-pwd-age=0", "--max-pwd-age=0",
+                  "--history-length=0", "--min-pwd-length=1")
+        # AWS Managed Microsoft AD's own OU, named after the NetBIOS name: the users Directory Service resets.
+        self.tool("ou", "create", "OU=DEMO,DC=rotor,DC=demo")
+        (self.dir / "admin-password").write_text(self.admin_password)
+        os.chmod(self.dir / "admin-password", 0o600)
+        with open(self.dir / "log" / "stdout.log", "w") as log:
+            self.process = subprocess.Popen(["samba", "-s", str(conf), "-i", "-M", "single", "--no-process-group"],
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex((self.ip, 636)) == 0:
+                    return
+            time.sleep(0.1)
+        raise SystemExit(f"Samba did not start; see {self.dir}/log")
+
+    def tool(self, *args):
+        subprocess.run(["samba-tool", *args, "-s", str(self.dir / "etc" / "smb.conf")], check=True, capture_output=True)
+
+    def create_user(self, name, password, ou="DEMO"):
+        self.tool("user", "create", name, password, f"--userou=OU={ou}")
+
+    def logs_in(self, name, password):
+        """An LDAPS bind as name@rotor.demo, verified by the demo's CA."""
+        import ldap3
+        tls = ldap3.Tls(ca_certs_file=str(self.dir / "tls" / "ca.pem"), validate=__import__("ssl").CERT_REQUIRED)
+        server = ldap3.Server(self.ip, port=636, use_ssl=True, tls=tls, connect_timeout=5)
+        try:
+            with ldap3.Connection(server, user=f"{name}@rotor.demo", password=password, auto_bind=True):
+                return True
+        except ldap3.core.exceptions.LDAPException:
             return False
 
     def stop(self):

@@ -9,8 +9,10 @@ the demo's Redis. Runs ten rotation functions against them and creates ten secre
 PostgreSQL single user, PostgreSQL alternating users, a Redshift user (on the stand-in), DocumentDB-style alternating
 users (AWS's MongoDB secret, on the stand-in), a MariaDB single user, a Redis ACL user whose password the admin sets, an ElastiCache
 user whose password ModifyUser sets and an ElastiCache replication group's AUTH token that ModifyReplicationGroup
-ROTATEs (all three keep the previous one until the next rotation), a generated API key, and an IAM user's
-access key (moto serving IAM and STS with request signing checked); and a PostgreSQL
+ROTATEs (all three keep the previous one until the next rotation), a generated API key, an IAM user's
+access key (moto serving IAM and STS with request signing checked), and, where Samba's AD DC runs (as root), an
+AWS Directory Service user (the endpoint's ResetUserPassword over a Samba domain, proved by its KDC, with its keytab)
+and a self-managed Active Directory account changing its own password over LDAPS; and a PostgreSQL
 credential in a Parameter Store SecureString, rotated by rotate-postgres on a daily schedule. Then it
 moves the clock forward day by day; after each scheduled rotation it shows every secret's versions and labels
 and proves the current credentials log in. Values are never printed. Stops everything it started.
@@ -30,7 +32,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).parent))
-from databases import MariaDB, MongoDB, Postgres, Redis, free_port, wait_for  # noqa: E402
+from databases import MariaDB, MongoDB, Postgres, Redis, Samba, free_port, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "debug"
@@ -79,6 +81,15 @@ def main():
         docdb = MongoDB(STATE / "documentdb", "rotor_admin", docdb_admin_password)
         servers.append(docdb)
         print(f"DocumentDB's stand-in (SecantusDB, SCRAM over TLS) on 127.0.0.1:{docdb.port}")
+        # An Active Directory domain (Samba's AD DC), which the endpoint serves as Directory Service directory d-0123456789.
+        samba_missing = Samba.available()
+        samba = None
+        if samba_missing:
+            print(f"no Active Directory domain: {samba_missing}; the directory secrets are left out")
+        else:
+            samba = Samba(STATE / "samba")
+            servers.append(samba)
+            print(f"Active Directory domain ROTOR.DEMO (Samba AD DC): LDAPS on {samba.ip}:636, its KDC on port {samba.kdc_port}")
         print(f"PostgreSQL on 127.0.0.1:{pg.port}, Redshift's stand-in (PostgreSQL, md5 logins) on 127.0.0.1:{rs.port}, "
               f"MariaDB on 127.0.0.1:{maria.port}, Redis (TLS) on 127.0.0.1:{redis.port}")
 
@@ -91,7 +102,13 @@ def main():
                # ElastiCache's user and AUTH-token calls, over the demo's Redis as the cache (its password from the environment:
                # a command line is readable by every local user).
                "--elasticache-redis", f"redis://rotor_admin@127.0.0.1:{redis.plain_port}",
-               "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500"], "endpoint.log",
+               "--elasticache-endpoint", f"127.0.0.1:{redis.port}", "--elasticache-modify-ms", "500",
+               # Directory Service over the domain: ResetUserPassword over LDAPS as its administrator.
+               *([] if samba is None else [
+                   "--directory-ldap", f"ldaps://Administrator%40rotor.demo@{samba.ip}:636",
+                   "--directory-ldap-password-file", str(samba.dir / "admin-password"),
+                   "--directory-ca", str(samba.dir / "tls" / "ca.pem"), "--directory-name", "rotor.demo",
+                   "--directory-short-name", "DEMO"])], "endpoint.log",
               {"ROTOR_ELASTICACHE_REDIS_PASSWORD": redis_admin_password})
         wait_for(endpoint_port, "rotatectl serve", STATE / "endpoint.log")
 
@@ -138,6 +155,11 @@ def main():
                                       "AWS_ACCESS_KEY_ID": function_key["AccessKeyId"],
                                       "AWS_SECRET_ACCESS_KEY": function_key["SecretAccessKey"]},
         }
+        if samba is not None:
+            functions["rotate-directory"] = {"DIRECTORY_IDS": "d-0123456789", "KERBEROS_PORT": str(samba.kdc_port),
+                                             "TLS_CA_BUNDLE": str(samba.dir / "tls" / "ca.pem"), "KEYTAB_FIELD": "keytabContents",
+                                             "WAITING_RETRY_INTERVAL_IN_SECONDS": "1"}
+            functions["rotate-ldap"] = {"TLS_CA_BUNDLE": str(samba.dir / "tls" / "ca.pem"), "LDAP_USER_BASE_DN": "OU=DEMO,DC=rotor,DC=demo"}
         step("starting the rotation functions: " + ", ".join(functions))
         for name, extra in functions.items():
             start([str(BIN / name)], f"{name}.log", dict(runtime(name), **extra))
@@ -201,6 +223,18 @@ def main():
                                                                "access_key_id": deployer_key["AccessKeyId"],
                                                                "secret_access_key": deployer_key["SecretAccessKey"]}),
         }
+        if samba is not None:
+            app_svc_password, web_svc_password = password(), password()
+            samba.create_user("app-svc", app_svc_password)
+            samba.create_user("web-svc", web_svc_password)
+            # AWS's Active Directory secret: Directory Service resets the password, the domain's KDC proves it, and the
+            # keytab of each new password is written beside it.
+            demo["demo/directory-app-svc"] = ("rotate-directory", {"awsSeamlessDomainDirectoryId": "d-0123456789",
+                                                                   "awsSeamlessDomainUsername": "app-svc",
+                                                                   "awsSeamlessDomainPassword": app_svc_password})
+            # A self-managed domain's account changing its own password (unicodePwd) over LDAPS, named by its UPN.
+            demo["demo/ldap-web-svc"] = ("rotate-ldap", {"engine": "activedirectory", "host": samba.ip, "port": 636,
+                                                         "username": "web-svc@rotor.demo", "password": web_svc_password})
         for name, (function, value) in demo.items():
             sm.create_secret(Name=name, SecretString=json.dumps(value))
             sm.rotate_secret(SecretId=name, RotationLambdaARN=f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
@@ -237,6 +271,11 @@ def main():
             if "access_key_id" in value:
                 keys = len(iam.list_access_keys(UserName=value["user_name"])["AccessKeyMetadata"])
                 return f"signs in as the user ({keys} keys)" if signs_in(value) else "DOES NOT SIGN IN"
+            if "awsSeamlessDomainUsername" in value:
+                logs = samba.logs_in(value["awsSeamlessDomainUsername"], value["awsSeamlessDomainPassword"])
+                return ("binds; keytab written" if "keytabContents" in value else "binds") if logs else "DOES NOT BIND"
+            if value.get("engine") == "activedirectory":
+                return "binds" if samba.logs_in(value["username"].split("@")[0], value["password"]) else "DOES NOT BIND"
             if "replication_group_arn" in value:
                 return "logs in (AUTH)" if redis.logs_in("default", value["password"]) else "DOES NOT LOG IN"
             if "user_arn" in value:
@@ -258,7 +297,8 @@ def main():
                 stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
                 holder = lambda label: next((v[:8] for v, s in stages.items() if label in s), "-")
                 value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-                user = value.get("username", value.get("user_name", "default" if "replication_group_arn" in value else "-"))
+                user = value.get("username", value.get("user_name", value.get("awsSeamlessDomainUsername",
+                                 "default" if "replication_group_arn" in value else "-")))
                 print(f"{name:<34} {holder('AWSCURRENT'):<10} {holder('AWSPREVIOUS'):<11} {user:<12} {logs_in(name, value)}")
             history = ssm.get_parameter_history(Name=parameter)["Parameters"]
             at = lambda label: next((f"v{v['Version']}" for v in history if label in v.get("Labels", [])), "-")
