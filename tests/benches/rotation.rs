@@ -38,6 +38,9 @@ mod postgres_server;
 #[allow(dead_code)]
 #[path = "../tests/e2e/redis_server.rs"]
 mod redis_server;
+#[allow(dead_code)]
+#[path = "../tests/e2e/slapd_server.rs"]
+mod slapd_server;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -909,6 +912,23 @@ async fn main() {
     let title = "Redis alternating ACL users (rotate-redis, ROTATION_STRATEGY=alternating-users)";
     let alternating = redis_case(&redis, "alternating-users").await.measure(title).await;
     rows.push(row("Redis", "alternating-users", alternating));
+
+    // A directory account changing its own password with the Password Modify operation, over LDAPS (OpenLDAP; the
+    // Samba domain the tests run needs root and the endpoint's Directory Service, so it is not measured here).
+    let slapd = slapd_server::Slapd::start();
+    let env = vec![("TLS_CA_BUNDLE".to_string(), slapd.ca().display().to_string())];
+    let mut accounts = Vec::new();
+    for _ in 0..=2 * COLD_STARTS {
+        let password = format!("Bench-{}", uuid::Uuid::new_v4().simple());
+        let dn = slapd.create_user(&unique("bench"), &password).await;
+        accounts.push(json!({"engine": "ldap", "host": "127.0.0.1", "port": slapd.ldaps_port, "username": dn, "password": password}).to_string());
+    }
+    let next = std::sync::Mutex::new(accounts.into_iter());
+    let single = measure("OpenLDAP account over LDAPS, its own password (rotate-ldap)", "rotate-ldap", env, || {
+        next.lock().unwrap().next().unwrap()
+    })
+    .await;
+    rows.push(row("OpenLDAP", "single-user", single));
     print_summary(&rows);
 
     // `... -- single`: the per-function measurements alone (no report, no fleet).
