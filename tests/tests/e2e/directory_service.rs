@@ -203,3 +203,17 @@ async fn doctor_checks_a_directory_service_secret_and_names_a_directory_outside_
     let (ok, out) = doctor(&outside);
     assert!(!ok && out.contains("DIRECTORY_IDS"), "{out}");
 }
+
+#[tokio::test]
+async fn a_disabled_account_proves_nothing_and_is_never_reset_which_would_enable_it() {
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-26");
+    dc.disable(&sam);
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-26"});
+    let (h, arn) = setup(&dc, secret, vec![]).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!((record["state"].as_str(), record["step"].as_str()), (Some("failed"), Some("setSecret")), "{record}");
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    assert!(!audit.contains("ResetUserPassword"), "ResetUserPassword would have enabled the account");
+    assert!(!kerberos_accepts(&dc, &sam, "Initial-Pass-26").await, "the account is still disabled");
+}
