@@ -58,7 +58,7 @@ test: setup build build-fips lint
 	# The unit tests whose assertions differ in the FIPS build (FIPS mode, endpoints, TLS floor, the drivers'
 	# provider, the password policy), built as the FIPS build.
 	$(FIPS_CARGO) test --locked --lib --features rotation-core/fips -p rotation-core -p rotation-database \
-		-p rotation-mongodb
+		-p rotation-mongodb -p rotation-directory
 	@status=0; \
 	if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --locked --no-fail-fast || status=$$?; \

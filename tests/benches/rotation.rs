@@ -17,8 +17,8 @@
 //! Also a PostgreSQL single user in a Parameter Store SecureString: the rotation's time and its Parameter Store
 //! calls. The per-function part ends with a summary table, one row per engine and strategy (rotation and step
 //! medians, logins and Secrets Manager calls per rotation). Then `rotatectl report` over 5,000 secrets and the fleet
-//! (`-- single`: the per-function part alone; `-- report`, `-- fleet`: those alone; `-- fips`: the generated secret and
-//! PostgreSQL single user, default and FIPS builds, alone).
+//! (`-- single`: the per-function part alone; `-- report`, `-- fleet`, `-- directory`: those alone; `-- fips`: the
+//! generated secret and PostgreSQL single user, default and FIPS builds, alone).
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/certificates.rs"]
@@ -734,6 +734,23 @@ async fn measure_fleets() {
     );
 }
 
+/// A directory account changing its own password with the Password Modify operation, over LDAPS (OpenLDAP; the
+/// Samba domain the tests run needs root and the endpoint's Directory Service, so it is not measured here).
+async fn measure_ldap() -> Rotations {
+    let slapd = slapd_server::Slapd::start();
+    let env = vec![("TLS_CA_BUNDLE".to_string(), slapd.ca().display().to_string())];
+    let mut accounts = Vec::new();
+    for _ in 0..=2 * COLD_STARTS {
+        let password = format!("Bench-{}", uuid::Uuid::new_v4().simple());
+        let dn = slapd.create_user(&unique("bench"), &password).await;
+        let secret = json!({"engine": "ldap", "host": "127.0.0.1", "port": slapd.ldaps_port, "username": dn, "password": password});
+        accounts.push(secret.to_string());
+    }
+    let next = std::sync::Mutex::new(accounts.into_iter());
+    let title = "OpenLDAP account over LDAPS, its own password (rotate-ldap)";
+    measure(title, "rotate-ldap", env, || next.lock().unwrap().next().unwrap()).await
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -742,6 +759,11 @@ async fn main() {
     // `cargo bench -p rotor-tests --bench rotation -- report`: the fleet report alone.
     if std::env::args().any(|a| a == "report") {
         measure_report(5000);
+        return;
+    }
+    // `... -- directory`: the directory row alone.
+    if std::env::args().any(|a| a == "directory") {
+        measure_ldap().await;
         return;
     }
     // `... -- fleet`: the fleet scenario alone.
@@ -913,22 +935,7 @@ async fn main() {
     let alternating = redis_case(&redis, "alternating-users").await.measure(title).await;
     rows.push(row("Redis", "alternating-users", alternating));
 
-    // A directory account changing its own password with the Password Modify operation, over LDAPS (OpenLDAP; the
-    // Samba domain the tests run needs root and the endpoint's Directory Service, so it is not measured here).
-    let slapd = slapd_server::Slapd::start();
-    let env = vec![("TLS_CA_BUNDLE".to_string(), slapd.ca().display().to_string())];
-    let mut accounts = Vec::new();
-    for _ in 0..=2 * COLD_STARTS {
-        let password = format!("Bench-{}", uuid::Uuid::new_v4().simple());
-        let dn = slapd.create_user(&unique("bench"), &password).await;
-        accounts.push(json!({"engine": "ldap", "host": "127.0.0.1", "port": slapd.ldaps_port, "username": dn, "password": password}).to_string());
-    }
-    let next = std::sync::Mutex::new(accounts.into_iter());
-    let single = measure("OpenLDAP account over LDAPS, its own password (rotate-ldap)", "rotate-ldap", env, || {
-        next.lock().unwrap().next().unwrap()
-    })
-    .await;
-    rows.push(row("OpenLDAP", "single-user", single));
+    rows.push(row("OpenLDAP", "single-user", measure_ldap().await));
     print_summary(&rows);
 
     // `... -- single`: the per-function measurements alone (no report, no fleet).

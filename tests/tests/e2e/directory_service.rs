@@ -217,3 +217,26 @@ async fn a_disabled_account_proves_nothing_and_is_never_reset_which_would_enable
     assert!(!audit.contains("ResetUserPassword"), "ResetUserPassword would have enabled the account");
     assert!(!kerberos_accepts(&dc, &sam, "Initial-Pass-26").await, "the account is still disabled");
 }
+
+#[tokio::test]
+async fn a_privileged_account_is_read_before_any_reset_and_refused_unless_allowed() {
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-27");
+    dc.samba_tool(&["group", "addmembers", "Domain Admins", &sam]);
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-27"});
+    let (h, arn) = setup(&dc, secret.clone(), vec![]).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!(
+        (record["state"].as_str(), record["error_type"].as_str()),
+        (Some("failed"), Some("ConfusedDeputy")),
+        "{record}"
+    );
+    assert!(record["error_message"].as_str().unwrap().contains("member of Domain Admins"), "{record}");
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    assert!(!audit.contains("ResetUserPassword"), "refused before any reset");
+    assert!(kerberos_accepts(&dc, &sam, "Initial-Pass-27").await, "its password is unchanged");
+    // An operator's explicit opt-in.
+    let (h, arn) = setup(&dc, secret, vec![("ALLOW_PRIVILEGED_USERS", "true".to_string())]).await;
+    let record = rotate(&h, &arn).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+}

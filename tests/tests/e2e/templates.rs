@@ -1331,7 +1331,9 @@ fn the_example_secrets_replicate_to_the_chosen_region_and_rotate_at_the_primary(
 /// Whether a template's `Rules` accept this choice of parameters, as CloudFormation checks them before any change.
 fn rules_accept(stack: &Stack) -> bool {
     stack.template["Rules"].as_object().into_iter().flatten().all(|(_, rule)| {
-        rule["Assertions"].as_array().unwrap().iter().all(|a| stack.eval(&a["Assert"]).as_bool().unwrap())
+        // A rule whose condition does not hold asserts nothing.
+        let applies = rule.get("RuleCondition").is_none_or(|condition| stack.eval(condition).as_bool().unwrap());
+        !applies || rule["Assertions"].as_array().unwrap().iter().all(|a| stack.eval(&a["Assert"]).as_bool().unwrap())
     })
 }
 
@@ -1586,4 +1588,31 @@ fn each_iam_document_grants_what_the_template_grants_the_matching_role() {
         }
         assert_eq!(condition_keys(template), condition_keys(doc));
     }
+}
+
+#[test]
+fn the_directory_function_is_deployed_only_inside_a_vpc_and_resets_only_the_named_directories() {
+    let arn = "arn:aws:ds:us-east-1:123456789012:directory/d-1234567890";
+    let outside = Stack::new("template.yaml", "rotor", &[("DirectoryArns", json!([arn]))]);
+    assert!(!rules_accept(&outside), "DirectoryArns without SubnetIds is refused before any change");
+    let mut rotor = Stack::new(
+        "template.yaml",
+        "rotor",
+        &[
+            ("DirectoryArns", json!([arn])),
+            ("SubnetIds", json!(["subnet-0123"])),
+            ("SecurityGroupId", json!("sg-0123")),
+        ],
+    );
+    assert!(rules_accept(&rotor));
+    let functions = deployed_functions(&mut rotor);
+    let directory = functions.iter().find(|f| f.binary == "rotate-directory").expect("deployed");
+    assert!(directory.env.contains(&("DIRECTORY_IDS".to_owned(), arn.to_owned())), "{:?}", directory.env);
+    let role = rotor.resource("DirectoryRole");
+    let resets: Vec<Value> = statements(&role)
+        .into_iter()
+        .filter(|statement| strings(&statement["Action"]).iter().any(|action| action == "ds:ResetUserPassword"))
+        .collect();
+    assert_eq!(resets.len(), 1, "{resets:?}");
+    assert_eq!(strings(&resets[0]["Resource"]), [arn], "ResetUserPassword on the named directories only");
 }

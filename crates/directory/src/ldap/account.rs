@@ -24,6 +24,15 @@ pub enum AccountName {
     Dn(Dn),
     /// An Active Directory user principal name, `svc@corp.example`.
     Upn(String),
+    /// An Active Directory down-level logon name, `CORP\svc`: the domain's NetBIOS name and the account's
+    /// `sAMAccountName`, which binds exactly the account Directory Service resets. Made by rotor
+    /// ([`AccountName::down_level`]), never read from a secret.
+    DownLevel {
+        /// The domain's NetBIOS name.
+        domain: String,
+        /// The `sAMAccountName`.
+        name: String,
+    },
 }
 
 impl AccountName {
@@ -51,6 +60,11 @@ impl AccountName {
         Ok(Self::Upn(username.to_owned()))
     }
 
+    /// The down-level logon name `domain\name`.
+    pub fn down_level(domain: &str, name: &str) -> Self {
+        Self::DownLevel { domain: domain.to_owned(), name: name.to_owned() }
+    }
+
     /// The other account of an alternating pair: `_clone` added to (or taken from) the account's own name, the
     /// leaf of a DN or the part of a UPN before `@`; the container and domain stay.
     pub fn other(&self) -> Option<Self> {
@@ -64,6 +78,7 @@ impl AccountName {
                 let (name, domain) = upn.split_once('@')?;
                 Some(Self::Upn(format!("{}@{domain}", flip(name))))
             }
+            Self::DownLevel { .. } => None,
         }
     }
 
@@ -72,6 +87,7 @@ impl AccountName {
         match self {
             Self::Dn(dn) => dn.to_string(),
             Self::Upn(upn) => upn.clone(),
+            Self::DownLevel { domain, name } => format!("{domain}\\{name}"),
         }
     }
 }
@@ -130,6 +146,14 @@ pub async fn find_dn(
             return Ok(found.first().map(|_| dn.clone()));
         }
         AccountName::Upn(upn) => upn,
+        AccountName::DownLevel { name, .. } => {
+            let base = match base.or(session.naming_context()) {
+                Some(base) => base.clone(),
+                None => return Ok(None),
+            };
+            let found = find_by_logon_name(session, &base, name).await?;
+            return Ok(if found.len() == 1 { found.into_iter().next() } else { None });
+        }
     };
     let filter = format!("(&(objectClass=user)(userPrincipalName={}))", escape_filter_value(upn));
     let base = search_base(session, base)?;

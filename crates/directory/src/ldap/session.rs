@@ -101,6 +101,19 @@ impl DirectorySession {
                 format!("the username {reason}; fix the secret's username"),
             )
         })?;
+        Self::connect_as(connection, &name, mode, roots, starttls_ports, config).await
+    }
+
+    /// [`DirectorySession::connect`], binding as `name` (rather than `connection.username`, which names the account
+    /// in messages): a down-level name binds exactly by `sAMAccountName` on Active Directory.
+    pub async fn connect_as(
+        connection: &LoginFields,
+        name: &AccountName,
+        mode: TlsMode,
+        roots: &TlsRoots,
+        starttls_ports: &[u16],
+        config: &DatabaseConfig,
+    ) -> Result<Self, RotationError> {
         if connection.password.expose().is_empty() {
             return Err(RotationError::target(
                 TargetErrorKind::AuthenticationFailed,
@@ -129,10 +142,7 @@ impl DirectorySession {
                 LdapConnAsync::with_settings(settings, &url).await.map_err(|e| classify(e, connection, mode, &what))?;
             // The connection's I/O runs in the background until the session is dropped; its end is not news.
             tokio::spawn(async move { drop(driver.drive().await) });
-            let bind = match &name {
-                AccountName::Dn(dn) => dn.to_string(),
-                AccountName::Upn(upn) => upn.clone(),
-            };
+            let bind = name.text();
             ldap.simple_bind(&bind, connection.password.expose())
                 .await
                 .and_then(|result| result.success())
@@ -152,10 +162,10 @@ impl DirectorySession {
             who_am_i: false,
         };
         session.read_root_dse().await?;
-        if let (AccountName::Dn(dn), true) = (&name, session.who_am_i) {
+        if let (AccountName::Dn(dn), true) = (name, session.who_am_i) {
             session.check_identity(dn).await?;
         }
-        if matches!(name, AccountName::Upn(_)) && session.flavor != Flavor::ActiveDirectory {
+        if !matches!(name, AccountName::Dn(_)) && session.flavor != Flavor::ActiveDirectory {
             return Err(RotationError::target(
                 TargetErrorKind::Rejected,
                 connection.address(),

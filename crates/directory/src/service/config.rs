@@ -81,7 +81,7 @@ impl DirectoryServiceConfig {
             return Err(RotationError::Config { variable: "PASSWORD_LENGTH", reason });
         }
         let keytab_field = env.get("KEYTAB_FIELD").filter(|field| !field.trim().is_empty());
-        if cfg!(feature = "fips") && keytab_field.is_some() {
+        if rotation_core::FIPS_BUILD && keytab_field.is_some() {
             return Err(RotationError::Config {
                 variable: "KEYTAB_FIELD",
                 reason: "must not be set in the FIPS build: a keytab's keys are derived with Kerberos's PBKDF2 and AES-CTS outside AWS-LC's FIPS module".into(),
@@ -143,5 +143,16 @@ mod tests {
         let long = PasswordPolicy { length: 128, ..PasswordPolicy::default() };
         let error = DirectoryServiceConfig::from_env(&env, &long).unwrap_err().to_string();
         assert!(error.contains("at most 127"), "{error}");
+    }
+
+    /// `make test` runs this in both builds: the FIPS build (`--features rotation-core/fips`) refuses keytabs,
+    /// whose keys would be derived outside the module; the default build writes them.
+    #[test]
+    fn the_fips_build_refuses_keytabs() {
+        let keytab = config(&[("DIRECTORY_IDS", "d-1234567890"), ("KEYTAB_FIELD", "keytabContents")]);
+        match rotation_core::FIPS_BUILD {
+            true => assert!(keytab.unwrap_err().to_string().contains("FIPS"), "the FIPS build refuses a keytab"),
+            false => assert_eq!(keytab.unwrap().keytab_field.as_deref(), Some("keytabContents")),
+        }
     }
 }

@@ -12,13 +12,16 @@ use rotation_core::{
     AwsFailure, Change, Claim, ManagedCredential, Password, PasswordPolicy, Readiness, RotationError, Secret,
     TargetErrorKind,
 };
-use rotation_database::{LoginFields, TlsRoots};
+use rotation_database::{LoginFields, TlsMode, TlsRoots};
 
 use super::config::{DirectoryServiceConfig, is_directory_id, refuse_policy};
+
+/// The most domain controllers one proof asks, each bounded by `CONNECT_TIMEOUT_SECONDS`.
+const MAX_CONTROLLERS: usize = 2;
 use base64::Engine as _;
 
 use crate::kerberos::{Authenticated, Kdc, KerberosError, Keytab, Principal, ProofCredential};
-use crate::ldap::DirectorySession;
+use crate::ldap::{AccountName, DirectorySession, Dn, escape_dn_value, find_by_logon_name, read_account};
 
 /// The characters Directory Service refuses in a `UserName`.
 const REFUSED_IN_NAMES: &str = "\\\"/[]:;|=,+*?<>@";
@@ -43,6 +46,8 @@ pub struct Domain {
     pub dns_name: String,
     /// The Kerberos realm: the DNS name in upper case.
     pub realm: String,
+    /// The domain's NetBIOS name (`ShortName`): down-level logon names are `SHORT\\user`.
+    pub short_name: String,
     /// The domain controllers' addresses (`DnsIpAddrs`): its KDCs and LDAP servers.
     pub controllers: Vec<IpAddr>,
 }
@@ -85,9 +90,21 @@ impl DirectoryServiceUsers {
     ) -> Option<Result<Authenticated, String>> {
         let principal = Principal::new(&user.username, &domain.realm).ok()?;
         let timeout = self.config.managed.login.connect_timeout;
-        for ip in &domain.controllers {
+        for ip in domain.controllers.iter().take(MAX_CONTROLLERS) {
             let kdc = Kdc::new(SocketAddr::new(*ip, self.config.kerberos_port).to_string(), timeout);
             match kdc.authenticate(&principal, credential).await {
+                // Active Directory salts an account's keys with the realm and its sAMAccountName: a password proof
+                // whose salt names another account proved that account (the KDC resolved the name as a UPN), not
+                // the one Directory Service resets.
+                Ok(authenticated)
+                    if authenticated.salt.as_deref().is_some_and(|salt| {
+                        !salt.eq_ignore_ascii_case(&format!("{}{}", domain.realm, user.username))
+                    }) =>
+                {
+                    return Some(Err(
+                        "the domain's KDC proved the password for another account than the logon name (a UPN that names someone else)".into(),
+                    ));
+                }
                 Ok(authenticated) => return Some(Ok(authenticated)),
                 Err(KerberosError::WrongCredential { .. }) => {
                     return Some(Err("the domain's KDC refused the password or key".into()));
@@ -97,7 +114,11 @@ impl DirectoryServiceUsers {
                         "the domain's KDC refused the account: {reason} (Kerberos error {code})"
                     )));
                 }
-                Err(error) => unreachable.push(error.to_string()),
+                Err(error @ (KerberosError::Unreachable { .. } | KerberosError::TimedOut { .. })) => {
+                    unreachable.push(error.to_string());
+                }
+                // A KDC that answered, but not usably, proved nothing, and is no reason to try LDAP instead.
+                Err(error) => return Some(Err(error.to_string())),
             }
         }
         None
@@ -124,25 +145,20 @@ impl DirectoryServiceUsers {
         let mut unreachable = Vec::new();
         // Kerberos's keys (PBKDF2, AES-CTS, HMAC-SHA1) are derived outside AWS-LC's FIPS module: the FIPS build
         // proves a password by the LDAPS bind alone, its TLS inside the module.
-        if !cfg!(feature = "fips") {
+        if !rotation_core::FIPS_BUILD {
             match self.kerberos(user, domain, ProofCredential::Password(password), &mut unreachable).await {
                 Some(Ok(_)) => return Ok(Proof::Accepted),
                 Some(Err(why)) => return Ok(Proof::Refused(why)),
                 None => {}
             }
         }
-        // No KDC answered: an LDAP bind over TLS, verified as the function's TLS settings say.
-        let login = &self.config.managed.login;
-        for ip in &domain.controllers {
-            let connection = LoginFields {
-                engine: None,
-                host: ip.to_string(),
-                port: 636,
-                dbname: None,
-                username: format!("{}@{}", user.username, domain.dns_name),
-                password: Password::new(password.to_owned()),
-            };
-            match DirectorySession::connect(&connection, login.tls.default, &self.roots, &[], login).await {
+        // No KDC answered: an LDAP bind over TLS as the down-level name (`SHORT\\user`: exactly the account
+        // Directory Service resets).
+        if !rotation_core::FIPS_BUILD {
+            tracing::warn!("no KDC of the directory answered; proving the password by an LDAPS bind instead");
+        }
+        for ip in domain.controllers.iter().take(MAX_CONTROLLERS) {
+            match self.bind(user, domain, *ip, password).await {
                 Ok(_) => return Ok(Proof::Accepted),
                 Err(error) if error.is_authentication_failure() => {
                     return Ok(Proof::Refused(format!("the domain's LDAP server refused the bind: {error}")));
@@ -151,6 +167,109 @@ impl DirectoryServiceUsers {
             }
         }
         Err(self.unanswered(user, &unreachable))
+    }
+
+    /// An LDAPS session of `user` with `password` on the domain controller `ip`, bound by its down-level name. The
+    /// controllers are reached by address: `verify-ca` checks the chain against `TLS_CA_BUNDLE` only when one is
+    /// given (the domain's own CA); without one, the certificate must name the address (`verify-full`), so a
+    /// publicly trusted certificate cannot stand in for a domain controller.
+    async fn bind(
+        &self,
+        user: &DirectoryUserRef,
+        domain: &Domain,
+        ip: IpAddr,
+        password: &str,
+    ) -> Result<DirectorySession, RotationError> {
+        let login = &self.config.managed.login;
+        let mut mode = login.tls.default;
+        if login.ca_bundle.is_empty() && mode < TlsMode::VerifyFull {
+            mode = TlsMode::VerifyFull;
+        }
+        let connection = LoginFields {
+            engine: None,
+            host: ip.to_string(),
+            port: 636,
+            dbname: None,
+            username: user.username.clone(),
+            password: Password::new(password.to_owned()),
+        };
+        let name = AccountName::down_level(&domain.short_name, &user.username);
+        DirectorySession::connect_as(&connection, &name, mode, &self.roots, &[], login).await
+    }
+
+    /// Refuses, before any reset, an account an administrator would not have an application secret reset: one that
+    /// is privileged (read as `rotate-ldap` reads it: `tokenGroups`, `adminCount`, the built-in accounts,
+    /// `userAccountControl`) unless `ALLOW_PRIVILEGED_USERS`, or disabled (`ResetUserPassword` would enable it). It
+    /// is read over LDAPS as the account itself, with AWSCURRENT's password: without one that logs in, nothing can
+    /// be read, and the reset is refused unless `ALLOW_PRIVILEGED_USERS`.
+    async fn check_account(
+        &self,
+        user: &DirectoryUserRef,
+        domain: &Domain,
+        current: Option<&Secret>,
+    ) -> Result<(), RotationError> {
+        let allowed = self.config.managed.login.allow_privileged_users;
+        let refuse = |kind, reason: String| RotationError::target(kind, claim_text(user), reason);
+        let Some(current) = current else {
+            if allowed {
+                return Ok(());
+            }
+            return Err(refuse(
+                TargetErrorKind::ConfusedDeputy,
+                "AWSCURRENT's password does not log in, so rotor cannot read whether the account is privileged or disabled (a reset would enable it): reset it by hand once, or set ALLOW_PRIVILEGED_USERS=true to reset without the check".into(),
+            ));
+        };
+        let password = current.require_str(&self.config.keys.password)?;
+        let mut failures = Vec::new();
+        let mut session = None;
+        for ip in domain.controllers.iter().take(MAX_CONTROLLERS) {
+            match self.bind(user, domain, *ip, password).await {
+                Ok(bound) => {
+                    session = Some(bound);
+                    break;
+                }
+                Err(error) => failures.push(error.to_string()),
+            }
+        }
+        let Some(mut session) = session else {
+            return Err(refuse(
+                TargetErrorKind::Unreachable,
+                format!(
+                    "the account is read over LDAPS before a reset (whether it is privileged or disabled), and no domain controller took the bind: {}; give the domain's CA in TLS_CA_BUNDLE",
+                    failures.join("; ")
+                ),
+            ));
+        };
+        let base = domain
+            .dns_name
+            .split('.')
+            .map(|part| format!("DC={}", escape_dn_value(part)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let base = Dn::parse(&base).map_err(|reason| refuse(TargetErrorKind::Rejected, reason))?;
+        let found = find_by_logon_name(&mut session, &base, &user.username).await?;
+        let [dn] = found.as_slice() else {
+            return Err(refuse(TargetErrorKind::Rejected, format!("{} accounts have this logon name", found.len())));
+        };
+        let Some(account) = read_account(&mut session, dn).await? else {
+            return Err(refuse(TargetErrorKind::Rejected, "the account cannot be read".into()));
+        };
+        if account.disabled {
+            return Err(refuse(
+                TargetErrorKind::Rejected,
+                "the account is disabled, and ResetUserPassword would enable it: enable it, or turn this secret's rotation off".into(),
+            ));
+        }
+        if !account.privileges.is_empty() && !allowed {
+            return Err(refuse(
+                TargetErrorKind::ConfusedDeputy,
+                format!(
+                    "the account holds administrative rights ({}): the function's role does not reset its password from a secret; set ALLOW_PRIVILEGED_USERS=true on the function if this is intended",
+                    account.privileges.join(", ")
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The keytab of the pending password (`KEYTAB_FIELD`): the account's keys (AES256, AES128) derived with the salt
@@ -210,9 +329,8 @@ impl DirectoryServiceUsers {
     ) -> Result<(), RotationError> {
         let invalid = |reason: String| secret.invalid(field, reason);
         let text = secret.require_str(field)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|e| invalid(format!("is not base64 ({e})")))?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| invalid("is not base64".into()))?;
         let keytab = Keytab::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
         let mut unreachable = Vec::new();
         match self.kerberos(user, domain, ProofCredential::Keytab(&keytab), &mut unreachable).await {
@@ -381,7 +499,15 @@ impl ManagedCredential for DirectoryServiceUsers {
                 "Directory Service describes the directory without a name or domain controller addresses",
             ));
         }
-        Ok(Readiness::Ready(Domain { realm: dns_name.to_ascii_uppercase(), dns_name, controllers }))
+        let short_name = found.short_name().unwrap_or_default().to_owned();
+        if short_name.is_empty() {
+            return Err(RotationError::target(
+                TargetErrorKind::Rejected,
+                claim_text(user),
+                "Directory Service describes the directory without its NetBIOS name (ShortName)",
+            ));
+        }
+        Ok(Readiness::Ready(Domain { realm: dns_name.to_ascii_uppercase(), dns_name, short_name, controllers }))
     }
 
     async fn proves(&self, user: &DirectoryUserRef, domain: &Domain, secret: &Secret) -> Result<bool, RotationError> {
@@ -392,16 +518,23 @@ impl ManagedCredential for DirectoryServiceUsers {
         Ok(matches!(self.prove(user, domain, password).await?, Proof::Accepted))
     }
 
-    /// `ResetUserPassword`, always: a reset to the password the account already has is harmless, and checking
-    /// first with the pending password would cost the account a failed logon (towards its lockout) each rotation.
+    /// `ResetUserPassword`, once the account is checked ([`DirectoryServiceUsers::check_account`]). The pending
+    /// password is tried first only when AWSCURRENT's no longer logs in (a retry after the reset): trying it on
+    /// every rotation would cost the account a failed logon towards its lockout.
     async fn modify(
         &self,
         user: &DirectoryUserRef,
-        _domain: &Domain,
+        domain: &Domain,
         pending: &Secret,
-        _current: Option<&Secret>,
+        current: Option<&Secret>,
     ) -> Result<Change, RotationError> {
         let password = pending.require_str(&self.config.keys.password)?;
+        // AWSCURRENT no longer logging in is what a retry after the reset looks like: a pending password that logs
+        // in then is set already (and resetting again would move the keytab's key version on).
+        if current.is_none() && matches!(self.prove(user, domain, password).await, Ok(Proof::Accepted)) {
+            return Ok(Change::Done);
+        }
+        self.check_account(user, domain, current).await?;
         self.client
             .reset_user_password()
             .directory_id(&user.directory_id)

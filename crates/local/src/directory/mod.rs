@@ -45,6 +45,13 @@ impl DirectoryConfig {
         if !rotation_directory::is_directory_id(id) {
             return Err(format!("{id:?} is not a directory ID (d- and ten hex digits)"));
         }
+        // The endpoint resets passwords for any local caller: only a domain controller of this machine's own.
+        if !admin.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+            return Err(format!(
+                "the directory's domain controller must be on this machine (a loopback address), not {}: the endpoint resets its passwords for any local caller",
+                admin.host
+            ));
+        }
         Ok(Self { id: id.into(), name: name.to_ascii_lowercase(), short_name: short_name.into(), admin, roots })
     }
 
@@ -156,6 +163,13 @@ async fn reset_user_password(config: &DirectoryConfig, input: &Value) -> Result<
     let [dn] = found.as_slice() else {
         return Err(Fault::new("UserDoesNotExistException", format!("User {user} does not exist.")));
     };
+    let admin = config.admin.username.split('@').next().unwrap_or_default();
+    if user.eq_ignore_ascii_case(admin) {
+        return Err(Fault::new(
+            "UnsupportedOperationException",
+            "The directory's administrator's password is not reset here.",
+        ));
+    }
     let own_ou =
         Dn::parse(&format!("OU={},{}", rotation_directory::escape_dn_value(&config.short_name), config.domain_dn()))
             .map_err(|e| Fault::new("ServiceException", e))?;
