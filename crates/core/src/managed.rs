@@ -8,7 +8,8 @@
 //!   the next secret (by default the `password` replaced);
 //! - **setSecret** waits for the resource to be ready, binds it to the secret (the identity rule: an
 //!   administrator's `rotor:user` tag pins it, or a login with `AWSCURRENT`'s or `AWSPREVIOUS`'s credential
-//!   proves it), logs in with `AWSCURRENT`'s credential again (a change keeps it beside the new one only when it
+//!   proves it; where neither does and the pending credential logs in already, a retry after the change, it
+//!   changes nothing), logs in with `AWSCURRENT`'s credential again (a change keeps it beside the new one only when it
 //!   logs in now), re-checks that the rotation still owns `AWSPENDING`, and modifies: in phases when the API
 //!   needs them, waiting for the resource between them;
 //! - **testSecret** waits for the resource to be ready (the change has reached it), then logs in with the pending
@@ -325,7 +326,20 @@ impl<C: ManagedCredential> Target for ManagedTarget<C> {
             current: ctx.current,
             current_proven: OnceLock::new(),
         };
-        ctx.bind_identity(&claim, &login).await?;
+        match ctx.bind_identity(&claim, &login).await {
+            Ok(_) => {}
+            // A retry after the change, where only one credential is held (a directory user, a Redshift admin):
+            // AWSCURRENT's and AWSPREVIOUS's no longer log in. A pending credential that does is set already:
+            // nothing changes, whoever wrote it.
+            Err(error @ RotationError::IdentityNotBound { .. }) => {
+                if login.proves(ctx.pending).await? {
+                    tracing::info!("the pending credential logs in already: nothing to change");
+                    return Ok(());
+                }
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        }
         // The binding's proof has just logged in with AWSCURRENT's credential, unless a tag pinned the resource.
         let proven = match login.current_proven.get() {
             Some(proven) => *proven,

@@ -240,3 +240,23 @@ async fn a_privileged_account_is_read_before_any_reset_and_refused_unless_allowe
     let record = rotate(&h, &arn).await;
     assert_eq!(record["state"], "succeeded", "{record}");
 }
+
+#[tokio::test]
+async fn a_set_secret_retried_after_the_reset_finds_the_pending_password_set_and_changes_nothing() {
+    let dc = SambaDc::get();
+    let sam = account(&dc, Some("ROTOR"), "Initial-Pass-28");
+    let secret = json!({"awsSeamlessDomainDirectoryId": DIRECTORY, "awsSeamlessDomainUsername": sam, "awsSeamlessDomainPassword": "Initial-Pass-28"});
+    let (h, arn) = setup(&dc, secret.clone(), vec![]).await;
+    // setSecret reset the password, then the invocation was lost: AWSCURRENT no longer logs in, AWSPENDING does.
+    dc.reset_password(&sam, "Pending-Pass-28");
+    let mut pending = secret;
+    pending["awsSeamlessDomainPassword"] = json!("Pending-Pass-28");
+    h.set_secret_with_pending("rotate-directory", &arn, &pending).await.expect("the retry succeeds");
+    let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
+    assert!(!audit.contains("ResetUserPassword"), "nothing is reset again");
+    // A pending password that does not log in, with an AWSCURRENT that no longer does, binds nothing.
+    pending["awsSeamlessDomainPassword"] = json!("Other-Pass-28");
+    let (error_type, _) = h.set_secret_with_pending("rotate-directory", &arn, &pending).await.unwrap_err();
+    assert_eq!(error_type, "IdentityNotBound");
+    assert!(kerberos_accepts(&dc, &sam, "Pending-Pass-28").await, "the account keeps the password it was set to");
+}
