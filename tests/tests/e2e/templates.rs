@@ -1616,3 +1616,47 @@ fn the_directory_function_is_deployed_only_inside_a_vpc_and_resets_only_the_name
     assert_eq!(resets.len(), 1, "{resets:?}");
     assert_eq!(strings(&resets[0]["Resource"]), [arn], "ResetUserPassword on the named directories only");
 }
+
+/// The workspace's `[workspace.package]` value of `key` (`version`, `license`).
+fn workspace_package(key: &str) -> String {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let line = manifest.lines().find(|line| line.starts_with(&format!("{key} = "))).unwrap();
+    line.split('"').nth(1).unwrap().to_owned()
+}
+
+#[test]
+fn the_serverless_application_repository_metadata_is_what_sam_publish_takes() {
+    let template = decode("template.yaml");
+    let app = &template["Metadata"]["AWS::ServerlessRepo::Application"];
+    let field = |name: &str| app[name].as_str().unwrap_or_else(|| panic!("{name} is a plain string: {app}")).to_owned();
+    // The limits and patterns of the Serverless Application Repository's CreateApplication.
+    let name = field("Name");
+    assert!(!name.is_empty() && name.len() <= 140 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let description = field("Description");
+    assert!((1..=256).contains(&description.len()), "{} characters", description.len());
+    let author = field("Author");
+    let author_ok = author.len() <= 127
+        && author.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !author.starts_with('-')
+        && !author.ends_with('-')
+        && !author.contains("--");
+    assert!(author_ok, "{author}");
+    let labels = app["Labels"].as_array().unwrap();
+    assert!(labels.len() <= 10);
+    for label in labels.iter().map(|l| l.as_str().unwrap()) {
+        assert!(
+            label.len() <= 127 && label.chars().all(|c| c.is_ascii_alphanumeric() || "+-_:/@".contains(c)),
+            "{label}"
+        );
+    }
+    // What the repository's own files say: the licence, the version, the readme.
+    assert_eq!(field("SpdxLicenseId"), workspace_package("license"));
+    assert_eq!(field("SemanticVersion"), workspace_package("version"), "the application's version is the crates'");
+    let license = std::fs::read_to_string(repo_root().join(field("LicenseUrl"))).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"), "LICENSE is the Apache-2.0 text");
+    let readme = std::fs::metadata(repo_root().join(field("ReadmeUrl"))).unwrap();
+    assert!(readme.len() < 5 * 1024 * 1024, "the repository takes a readme of at most 5 MB");
+    for url in ["HomePageUrl", "SourceCodeUrl"] {
+        assert!(field(url).starts_with("https://"), "{url}");
+    }
+}
