@@ -61,6 +61,15 @@ def write_certificates(directory, ip="127.0.0.1"):
     os.chmod(directory / "server.key", 0o600)
 
 
+def stop_process(process):
+    """Ends a server: asked to stop, killed if it has not within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def as_user(user, command):
     return ["runuser", "-u", user, "--", *command] if os.geteuid() == 0 else command
 
@@ -211,11 +220,7 @@ class MongoDB:
             return False
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 class Samba:
@@ -298,8 +303,4 @@ class Samba:
             return False
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)

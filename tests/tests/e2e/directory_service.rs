@@ -14,12 +14,6 @@ use crate::slapd_server::bind;
 /// The directory the local endpoint serves over Samba.
 const DIRECTORY: &str = "d-0123456789";
 
-async fn kerberos_accepts(dc: &SambaDc, sam: &str, password: &str) -> bool {
-    let principal = rotation_directory::Principal::new(sam, REALM).unwrap();
-    let kdc = rotation_directory::Kdc::new(dc.kdc(), Duration::from_secs(5));
-    kdc.authenticate(&principal, rotation_directory::ProofCredential::Password(password)).await.is_ok()
-}
-
 async fn ldap_accepts(dc: &SambaDc, sam: &str, password: &str) -> bool {
     bind(&format!("ldaps://{}:636", dc.ip), &dc.ca(), &format!("{sam}@rotor.test"), password).await.is_ok()
 }
@@ -70,10 +64,10 @@ async fn a_directory_user_is_reset_five_times_through_directory_service_and_the_
         assert_eq!(current["kept"], "yes", "other fields are kept");
         assert_eq!(current["awsSeamlessDomainUsername"], sam.as_str());
         let password = current["awsSeamlessDomainPassword"].as_str().unwrap().to_owned();
-        assert!(kerberos_accepts(&dc, &sam, &password).await, "round {round}: the KDC takes AWSCURRENT");
+        assert!(dc.kerberos_accepts(&sam, &password).await, "round {round}: the KDC takes AWSCURRENT");
         assert!(ldap_accepts(&dc, &sam, &password).await, "round {round}: so does an LDAP bind");
         let old = seen.last().unwrap();
-        assert!(!kerberos_accepts(&dc, &sam, old).await, "round {round}: the KDC refuses the old one");
+        assert!(!dc.kerberos_accepts(&sam, old).await, "round {round}: the KDC refuses the old one");
         seen.push(password);
     }
     let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
@@ -104,7 +98,7 @@ async fn aws_key_names_are_honoured_and_a_kdc_that_does_not_answer_falls_back_to
     let current: Value = serde_json::from_str(&h.value(&arn, "AWSCURRENT").await).unwrap();
     let password = current["Password"].as_str().unwrap();
     assert_ne!(password, "Initial-Pass-22");
-    assert!(kerberos_accepts(&dc, &sam, password).await, "the new password is the account's");
+    assert!(dc.kerberos_accepts(&sam, password).await, "the new password is the account's");
     assert!(!ldap_accepts(&dc, &sam, "Initial-Pass-22").await, "the old one is refused");
 }
 
@@ -119,7 +113,7 @@ async fn a_user_outside_the_directorys_ou_another_directory_and_a_wrong_password
     assert_eq!(record["state"], "failed", "{record}");
     assert_eq!(record["step"], "setSecret", "{record}");
     assert!(record["error_message"].as_str().unwrap().contains("UnsupportedOperationException"), "{record}");
-    assert!(kerberos_accepts(&dc, &outsider, "Outside-Pass-23").await, "its password is unchanged");
+    assert!(dc.kerberos_accepts(&outsider, "Outside-Pass-23").await, "its password is unchanged");
 
     // A directory the function's configuration does not name: refused before anything is stored.
     let sam = account(&dc, Some("ROTOR"), "Initial-Pass-23");
@@ -136,7 +130,7 @@ async fn a_user_outside_the_directorys_ou_another_directory_and_a_wrong_password
     let record = rotate(&h, &arn).await;
     assert_eq!(record["state"], "failed", "{record}");
     assert!(!record.to_string().contains("Wrong-Pass-23"), "{record}");
-    assert!(kerberos_accepts(&dc, &sam, "Initial-Pass-23").await, "the account keeps its password");
+    assert!(dc.kerberos_accepts(&sam, "Initial-Pass-23").await, "the account keeps its password");
     let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
     assert!(!audit.contains("ResetUserPassword"), "no reset was asked for");
 }
@@ -215,7 +209,7 @@ async fn a_disabled_account_proves_nothing_and_is_never_reset_which_would_enable
     assert_eq!((record["state"].as_str(), record["step"].as_str()), (Some("failed"), Some("setSecret")), "{record}");
     let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
     assert!(!audit.contains("ResetUserPassword"), "ResetUserPassword would have enabled the account");
-    assert!(!kerberos_accepts(&dc, &sam, "Initial-Pass-26").await, "the account is still disabled");
+    assert!(!dc.kerberos_accepts(&sam, "Initial-Pass-26").await, "the account is still disabled");
 }
 
 #[tokio::test]
@@ -234,7 +228,7 @@ async fn a_privileged_account_is_read_before_any_reset_and_refused_unless_allowe
     assert!(record["error_message"].as_str().unwrap().contains("member of Domain Admins"), "{record}");
     let audit = std::fs::read_to_string(h.dir.path().join("state/audit.jsonl")).unwrap();
     assert!(!audit.contains("ResetUserPassword"), "refused before any reset");
-    assert!(kerberos_accepts(&dc, &sam, "Initial-Pass-27").await, "its password is unchanged");
+    assert!(dc.kerberos_accepts(&sam, "Initial-Pass-27").await, "its password is unchanged");
     // An operator's explicit opt-in.
     let (h, arn) = setup(&dc, secret, vec![("ALLOW_PRIVILEGED_USERS", "true".to_string())]).await;
     let record = rotate(&h, &arn).await;
@@ -258,5 +252,5 @@ async fn a_set_secret_retried_after_the_reset_finds_the_pending_password_set_and
     pending["awsSeamlessDomainPassword"] = json!("Other-Pass-28");
     let (error_type, _) = h.set_secret_with_pending("rotate-directory", &arn, &pending).await.unwrap_err();
     assert_eq!(error_type, "IdentityNotBound");
-    assert!(kerberos_accepts(&dc, &sam, "Pending-Pass-28").await, "the account keeps the password it was set to");
+    assert!(dc.kerberos_accepts(&sam, "Pending-Pass-28").await, "the account keeps the password it was set to");
 }

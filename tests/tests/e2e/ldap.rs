@@ -256,12 +256,6 @@ fn samba_ou(dc: &SambaDc) -> String {
     ou
 }
 
-async fn kerberos_accepts(dc: &SambaDc, sam: &str, password: &str) -> bool {
-    let principal = rotation_directory::Principal::new(sam, REALM).unwrap();
-    let kdc = rotation_directory::Kdc::new(dc.kdc(), Duration::from_secs(5));
-    kdc.authenticate(&principal, rotation_directory::ProofCredential::Password(password)).await.is_ok()
-}
-
 fn samba_log(dc: &SambaDc) -> String {
     std::fs::read_to_string(dc.dir.join("log/samba.log")).unwrap_or_default()
 }
@@ -277,10 +271,10 @@ async fn active_directory_an_account_named_by_its_upn_changes_its_own_password_a
     let case = setup("single-user", (&host, port, &ca), (&upn, "Initial-Pass-11"), None, vec![]).await;
     let seen = case.five_rotations(|| samba_log(&dc)).await;
     let last = seen.last().unwrap()["password"].as_str().unwrap().to_owned();
-    assert!(kerberos_accepts(&dc, &sam, &last).await, "the KDC takes the new password");
+    assert!(dc.kerberos_accepts(&sam, &last).await, "the KDC takes the new password");
     for old in &seen[..5] {
         assert!(!case.logs_in(old).await, "an old password is refused by LDAP");
-        assert!(!kerberos_accepts(&dc, &sam, old["password"].as_str().unwrap()).await, "and by Kerberos");
+        assert!(!dc.kerberos_accepts(&sam, old["password"].as_str().unwrap()).await, "and by Kerberos");
     }
 }
 
@@ -301,8 +295,8 @@ async fn active_directory_an_admin_resets_a_hostile_dn_and_refuses_privileged_ac
     let case = setup("admin", (&host, port, &ca), (&dn, "Initial-Pass-12"), admin, base.clone()).await;
     let seen = case.five_rotations(|| samba_log(&dc)).await;
     let last = seen.last().unwrap()["password"].as_str().unwrap();
-    assert!(kerberos_accepts(&dc, &sam, last).await, "the KDC takes the new password");
-    assert!(!kerberos_accepts(&dc, &sam, "Initial-Pass-12").await, "and refuses the first");
+    assert!(dc.kerberos_accepts(&sam, last).await, "the KDC takes the new password");
+    assert!(!dc.kerberos_accepts(&sam, "Initial-Pass-12").await, "and refuses the first");
 
     // A member of Domain Admins (nested through a group of its own), proven by its password: refused.
     let boss = unique("bos").replace('-', "_");
@@ -353,7 +347,7 @@ async fn active_directory_two_existing_accounts_alternate_and_a_missing_one_is_n
     let upn = format!("{far}@rotor.test");
     let case = setup("alternating-users", (&host, port, &ca), (&upn, "Far-Pass-13"), admin, vec![]).await;
     case.expect_failure("setSecret", "ConfusedDeputy", "not in the same container").await;
-    assert!(kerberos_accepts(&dc, &format!("{far}_clone"), "Far-Clone-13").await, "the far account is untouched");
+    assert!(dc.kerberos_accepts(&format!("{far}_clone"), "Far-Clone-13").await, "the far account is untouched");
 
     // A pair whose other account does not exist: refused, and nothing is created.
     let lone = unique("lo").replace('-', "_");
@@ -361,7 +355,7 @@ async fn active_directory_two_existing_accounts_alternate_and_a_missing_one_is_n
     let case = setup("alternating-users", (&host, port, &ca), (&lone_dn, "Lone-Pass-13"), admin, vec![]).await;
     case.expect_failure("setSecret", "TargetRejected", "never creates directory accounts").await;
     let missing = format!("{lone}_clone@{}", REALM.to_lowercase());
-    assert!(!kerberos_accepts(&dc, &format!("{lone}_clone"), "Lone-Pass-13").await, "{missing} does not exist");
+    assert!(!dc.kerberos_accepts(&format!("{lone}_clone"), "Lone-Pass-13").await, "{missing} does not exist");
 }
 
 #[tokio::test]

@@ -220,6 +220,13 @@ impl SambaDc {
         run(&mut self.tool(&["user", "disable", name]), "samba-tool user disable");
     }
 
+    /// Whether the domain's KDC takes `password` for `sam` (the tests' own AS exchange).
+    pub async fn kerberos_accepts(&self, sam: &str, password: &str) -> bool {
+        let principal = rotation_directory::Principal::new(sam, REALM).unwrap();
+        let kdc = rotation_directory::Kdc::new(self.kdc(), Duration::from_secs(5));
+        kdc.authenticate(&principal, rotation_directory::ProofCredential::Password(password)).await.is_ok()
+    }
+
     /// The account's key version number (`msDS-KeyVersionNumber`).
     pub fn kvno(&self, name: &str) -> u32 {
         let output = self.tool(&["user", "show", name, "--attributes=msDS-KeyVersionNumber"]).output().unwrap();

@@ -94,6 +94,12 @@ impl Dn {
         }
     }
 
+    /// The naming context of the DNS domain `name`: `DC=corp,DC=example` for `corp.example`.
+    pub fn of_domain(name: &str) -> Result<Self, String> {
+        let text = name.split('.').map(|part| format!("DC={}", escape_dn_value(part))).collect::<Vec<_>>().join(",");
+        Self::parse(&text)
+    }
+
     /// Whether this DN is `base` or lies under it.
     pub fn is_within(&self, base: &Dn) -> bool {
         base.rdns.len() <= self.rdns.len()
@@ -253,6 +259,8 @@ mod tests {
         assert!(!dn("cn=x,ou=Service Accounts+uid=y,dc=corp,dc=example").is_within(&base));
         assert!(!dn("cn=x,ou=Service Accounts,dc=corp,dc=exampl\u{212A}").is_within(&dn("dc=corp,dc=examplk")));
         assert_eq!(dn("cn=svc,ou=a,dc=x").parent(), Some(dn("ou=a,dc=x")));
+        assert_eq!(Dn::of_domain("Corp.Example").unwrap(), dn("DC=corp,DC=example"));
+        assert!(Dn::of_domain("corp..example").is_err());
         assert_eq!(dn("cn=svc,dc=x").with_leaf_value("svc_clone"), Some(dn("cn=svc_clone,dc=x")));
         assert_eq!(dn("cn=svc+uid=1,dc=x").with_leaf_value("y"), None);
     }

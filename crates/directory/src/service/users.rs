@@ -21,7 +21,7 @@ const MAX_CONTROLLERS: usize = 2;
 use base64::Engine as _;
 
 use crate::kerberos::{Authenticated, Kdc, KerberosError, Keytab, Principal, ProofCredential};
-use crate::ldap::{AccountName, DirectorySession, Dn, escape_dn_value, find_by_logon_name, read_account};
+use crate::ldap::{AccountName, DirectorySession, Dn, find_by_logon_name, read_account};
 
 /// The characters Directory Service refuses in a `UserName`.
 const REFUSED_IN_NAMES: &str = "\\\"/[]:;|=,+*?<>@";
@@ -240,13 +240,7 @@ impl DirectoryServiceUsers {
                 ),
             ));
         };
-        let base = domain
-            .dns_name
-            .split('.')
-            .map(|part| format!("DC={}", escape_dn_value(part)))
-            .collect::<Vec<_>>()
-            .join(",");
-        let base = Dn::parse(&base).map_err(|reason| refuse(TargetErrorKind::Rejected, reason))?;
+        let base = Dn::of_domain(&domain.dns_name).map_err(|reason| refuse(TargetErrorKind::Rejected, reason))?;
         let found = find_by_logon_name(&mut session, &base, &user.username).await?;
         let [dn] = found.as_slice() else {
             return Err(refuse(TargetErrorKind::Rejected, format!("{} accounts have this logon name", found.len())));

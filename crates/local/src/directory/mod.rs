@@ -56,12 +56,8 @@ impl DirectoryConfig {
     }
 
     /// The domain's DN, `DC=rotor,DC=test`.
-    fn domain_dn(&self) -> String {
-        self.name
-            .split('.')
-            .map(|part| format!("DC={}", rotation_directory::escape_dn_value(part)))
-            .collect::<Vec<_>>()
-            .join(",")
+    fn domain_dn(&self) -> Result<Dn, Fault> {
+        Dn::of_domain(&self.name).map_err(|e| Fault::new("ServiceException", e))
     }
 }
 
@@ -158,7 +154,7 @@ async fn reset_user_password(config: &DirectoryConfig, input: &Value) -> Result<
     let mut session = DirectorySession::connect(&config.admin, TlsMode::VerifyFull, &config.roots, &[], &login)
         .await
         .map_err(unavailable)?;
-    let domain = Dn::parse(&config.domain_dn()).map_err(|e| Fault::new("ServiceException", e))?;
+    let domain = config.domain_dn()?;
     let found = find_by_logon_name(&mut session, &domain, user).await.map_err(unavailable)?;
     let [dn] = found.as_slice() else {
         return Err(Fault::new("UserDoesNotExistException", format!("User {user} does not exist.")));
@@ -170,9 +166,8 @@ async fn reset_user_password(config: &DirectoryConfig, input: &Value) -> Result<
             "The directory's administrator's password is not reset here.",
         ));
     }
-    let own_ou =
-        Dn::parse(&format!("OU={},{}", rotation_directory::escape_dn_value(&config.short_name), config.domain_dn()))
-            .map_err(|e| Fault::new("ServiceException", e))?;
+    let own_ou = Dn::parse(&format!("OU={},{domain}", rotation_directory::escape_dn_value(&config.short_name)))
+        .map_err(|e| Fault::new("ServiceException", e))?;
     if !dn.is_within(&own_ou) {
         return Err(Fault::new(
             "UnsupportedOperationException",
