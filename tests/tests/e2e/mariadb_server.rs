@@ -85,7 +85,8 @@ impl MariaDbServer {
             .spawn()
             .expect("mariadbd starts (make test installs mariadb-server)");
         let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // mariadbd opens its TCP port before its socket exists: the first login goes through the socket.
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !socket.exists() {
             assert!(
                 Instant::now() < deadline,
                 "mariadbd did not start: {}",
