@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test bench lint build build-fips setup package deny-tool
+.PHONY: demo test bench lint build build-fips setup package deny-tool docs
 
 ## setup: the Python venv with cargo-lambda (its wheel ships the binary), moto and boto3
 setup: $(VENV)/.installed
@@ -50,9 +50,18 @@ lint: setup deny-tool
 	BC_SKIP_MAPPING=TRUE $(VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		-f template.yaml $(addprefix -f ,$(wildcard infra/stacks/*.yaml))
 
-## test: lint, doc tests, then unit, fault-injection and end-to-end tests (the test database servers they
-## start are stopped afterwards)
-test: setup build build-fips lint
+## docs: the book (docs/src, mdBook pinned, installed into ~/.cargo/bin when missing) built into docs/book, then
+## every link of it and of the README checked offline (infra/local/check-book-links.py)
+MDBOOK_VERSION := 0.5.4
+docs:
+	@mdbook --version 2>/dev/null | grep -q "v$(MDBOOK_VERSION)" || cargo install --locked --quiet mdbook \
+		--version $(MDBOOK_VERSION) --no-default-features --features search
+	mdbook build docs
+	python3 infra/local/check-book-links.py docs/book .
+
+## test: lint, the book, doc tests, then unit, fault-injection and end-to-end tests (the test database servers
+## they start are stopped afterwards)
+test: setup build build-fips lint docs
 	bash infra/local/packages.sh
 	cargo test --workspace --doc --locked
 	# The unit tests whose assertions differ in the FIPS build (FIPS mode, endpoints, TLS floor, the drivers'

@@ -34,7 +34,7 @@ pub enum RotationError {
 
     /// A `rotor:` tag on the secret is invalid (unknown, malformed, or asking for more than the function allows).
     #[error(
-        "secret {secret} has an invalid tag `{tag}`: {reason}; fix or remove the tag (see the README, \"Per-secret settings\") and rotate again"
+        "secret {secret} has an invalid tag `{tag}`: {reason}; fix or remove the tag (see the book, \"Per-secret settings\" in docs/src/configuration.md) and rotate again"
     )]
     InvalidTag {
         /// The secret's ARN or name.

@@ -129,7 +129,7 @@ pub fn enter(env: &Env) -> Result<(), RotationError> {
     #[cfg(not(feature = "fips"))]
     if required {
         return Err(RotationError::FipsUnavailable {
-            reason: "ROTOR_REQUIRE_FIPS is true, and this is not the FIPS build: deploy the functions built with --features rotation-core/fips (make package FIPS=1; the README's FIPS section)".into(),
+            reason: "ROTOR_REQUIRE_FIPS is true, and this is not the FIPS build: deploy the functions built with --features rotation-core/fips (make package FIPS=1; the book's FIPS chapter, docs/src/security/fips.md)".into(),
         });
     }
     Ok(())

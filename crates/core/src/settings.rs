@@ -3,7 +3,7 @@
 use crate::error::RotationError;
 use crate::password::{MIN_ENTROPY_BITS, PasswordPolicy};
 
-/// The prefix of every tag rotor reads. Keep these tags under the administrators' control (README, "Per-secret
+/// The prefix of every tag rotor reads. Keep these tags under the administrators' control (the book, "Per-secret
 /// settings": an IAM deny on `TagResource`/`UntagResource` for `rotor:*` keys).
 pub const TAG_PREFIX: &str = "rotor:";
 
@@ -23,7 +23,7 @@ pub struct Preset {
     pub exclude_characters: &'static str,
 }
 
-/// The presets, as the README lists them.
+/// The presets, as the book lists them.
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "oracle",

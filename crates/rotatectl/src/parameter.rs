@@ -1,4 +1,4 @@
-//! `ssm:<name>`: `status` and `rotate` of a Parameter Store parameter (README, Parameter Store). Values are never
+//! `ssm:<name>`: `status` and `rotate` of a Parameter Store parameter (the book, Parameter Store). Values are never
 //! printed: versions, labels, the rotation holding the lock, and (against rotor's endpoint) the schedule.
 
 use std::process::ExitCode;

@@ -1,5 +1,5 @@
 //! The Parameter Store protocol: a SecureString's rotation, the four steps in one invocation, over the parameter's versions
-//! and labels and a companion parameter that holds the pending value (the README's "Parameter Store" design).
+//! and labels and a companion parameter that holds the pending value (the book's "Parameter Store" design).
 //!
 //! The parameter's newest version is the current credential (consumers read it by name); the labels `current`
 //! and `previous` mark AWSCURRENT and AWSPREVIOUS, and `rotation-<id>` the version a rotation wrote (so a re-run
