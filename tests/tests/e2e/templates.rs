@@ -126,6 +126,10 @@ impl Stack {
                         self.eval(branch)
                     }
                     "Fn::Equals" => json!(text(&self.eval(&arg[0])) == text(&self.eval(&arg[1]))),
+                    "Fn::Contains" => {
+                        let wanted = text(&self.eval(&arg[1]));
+                        json!(strings(&self.eval(&arg[0])).contains(&wanted))
+                    }
                     "Fn::Not" => json!(!self.eval(&arg[0]).as_bool().unwrap()),
                     "Fn::And" => json!(arg.as_array().unwrap().iter().all(|c| self.eval(c).as_bool().unwrap())),
                     "Fn::Or" => json!(arg.as_array().unwrap().iter().any(|c| self.eval(c).as_bool().unwrap())),
