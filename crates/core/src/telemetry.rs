@@ -199,8 +199,8 @@ pub fn function_name() -> &'static str {
 }
 
 /// The EMF JSON line of a step: `StepDuration` (ms), `StepFailure` (0/1), `SecretsManagerCalls`,
-/// `ParameterStoreCalls` and `TargetLogins`, by target and step, and by function (the dimension the template's
-/// alarms watch); the store is a property of the line.
+/// `ParameterStoreCalls` and `TargetLogins`, by target and step, by function (the dimension the template's
+/// alarms watch), and by function and step (the dashboard's rotations); the store is a property of the line.
 pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
     let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
     serde_json::json!({
@@ -208,7 +208,7 @@ pub fn emf_line(record: &StepRecord<'_>, now: SystemTime) -> String {
             "Timestamp": timestamp,
             "CloudWatchMetrics": [{
                 "Namespace": METRIC_NAMESPACE,
-                "Dimensions": [["Target", "Step"], ["Function"]],
+                "Dimensions": [["Target", "Step"], ["Function"], ["Function", "Step"]],
                 "Metrics": [
                     {"Name": "StepDuration", "Unit": "Milliseconds"},
                     {"Name": "StepFailure", "Unit": "Count"},

@@ -739,6 +739,21 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
     stack.attrs.insert("Database.Port".into(), json!(host_port.to_string()));
 
     let mut h = Harness::start(vec![]).await;
+    let created = create_stack_secrets(&h, &mut stack, engine, host_port, path).await;
+    check_schedules(&mut h, &stack, &functions, &created, path).await;
+}
+
+/// Creates the stack's secrets on the harness's endpoint, each after those it names, in the shape the stack gives
+/// them (the generated password, then the connection fields a `SecretTargetAttachment` adds), and, on MariaDB, their
+/// users as the stack's instructions say. Each secret's ARN becomes what its logical id answers to `Ref`.
+async fn create_stack_secrets(
+    h: &Harness,
+    stack: &mut Stack,
+    engine: &str,
+    host_port: u16,
+    path: &str,
+) -> Vec<(String, Value)> {
+    let example = format!("example-{engine}");
     // The secrets, each after those it names.
     let mut pending: Vec<String> =
         stack.resources("AWS::SecretsManager::Secret").into_iter().map(|(id, _)| id).collect();
@@ -818,7 +833,18 @@ async fn check_stack(path: &str, engine: &str, host_port: u16, ca: &str) {
             }
         }
     }
+    created
+}
 
+/// Each rotation schedule of the stack names a function of rotor whose role opens its secret (the `rotor:function`
+/// tag) and whose createSecret, configured as deployed, takes the secret as created.
+async fn check_schedules(
+    h: &mut Harness,
+    stack: &Stack,
+    functions: &[Deployed],
+    created: &[(String, Value)],
+    path: &str,
+) {
     let schedules = stack.resources("AWS::SecretsManager::RotationSchedule");
     assert_eq!(schedules.len(), created.len(), "{path}: every secret is scheduled");
     for (id, schedule) in schedules {
@@ -1151,7 +1177,7 @@ fn parameters_are_rotated_only_under_the_path_and_a_schedule_may_only_invoke_its
 }
 
 #[tokio::test]
-async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_the_topic() {
+async fn the_alarms_and_the_dashboard_watch_what_a_function_emits_and_every_alert_reaches_the_topic() {
     let admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????";
     let mut rotor = Stack::new(
         "template.yaml",
@@ -1164,11 +1190,17 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
             ("RedshiftClusterArns", json!([REDSHIFT_CLUSTERS])),
             ("RedshiftNamespaceArns", json!([REDSHIFT_NAMESPACES])),
             ("DocumentDbClusterArns", json!([DOCDB_CLUSTERS])),
+            ("LdapUserBaseDn", json!("ou=people,dc=example,dc=com")),
+            ("DirectoryArns", json!(["arn:aws:ds:us-east-1:123456789012:directory/d-0123456789"])),
+            ("SubnetIds", json!(["subnet-1"])),
+            ("IamUserPath", json!("/rotor/")),
+            ("EnableConfigRules", json!("true")),
         ],
     );
     let functions = deployed_functions(&mut rotor);
 
-    // One EMF line as rotate-custom emits it, deployed under the name the template gives it.
+    // One EMF line as rotate-custom emits it, deployed under the name the template gives it, and the log line of
+    // a step that failed (a secret whose password-length tag is no number).
     let custom = functions.iter().find(|f| f.binary == "rotate-custom").unwrap();
     let deployed_name = text(&rotor.resource(&custom.logical)["FunctionName"]);
     let env = vec![("AWS_LAMBDA_FUNCTION_NAME".to_string(), deployed_name.clone())];
@@ -1184,6 +1216,33 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
         .expect("the function emits EMF lines");
     let emitted = &line["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(line["Function"], deployed_name.as_str());
+    let broken = h
+        .client
+        .create_secret()
+        .name(crate::harness::unique("emf-failed"))
+        .secret_string(r#"{"password":"x"}"#)
+        .tags(Tag::builder().key("rotor:password-length").value("many").build())
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    h.rotate(&broken, "rotate-custom").await;
+    let failed_line = || {
+        let log = std::fs::read_to_string(h.dir.path().join("rotate-custom.log")).unwrap();
+        log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["outcome"] == "failed")
+    };
+    let mut failed = failed_line();
+    for _ in 0..100 {
+        if failed.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        failed = failed_line();
+    }
+    let failed = failed.expect("a failed step logs outcome=failed");
+    check_dashboard(&rotor, &functions, emitted, &failed);
 
     let alarms = rotor.resources("AWS::CloudWatch::Alarm");
     assert_eq!(alarms.len(), functions.len(), "one alarm per deployed function");
@@ -1215,13 +1274,97 @@ async fn the_alarms_watch_the_metric_a_function_emits_and_every_alert_reaches_th
     let statement = &policy["PolicyDocument"]["Statement"][0];
     assert_eq!(statement["Principal"]["Service"], json!(["events.amazonaws.com", "cloudwatch.amazonaws.com"]));
 
-    let quiet = Stack::new("template.yaml", "rotor", &[]);
+    let mut quiet = Stack::new("template.yaml", "rotor", &[]);
     assert!(quiet.resources("AWS::CloudWatch::Alarm").is_empty() && quiet.resources("AWS::Events::Rule").is_empty());
+    let quiet_functions = deployed_functions(&mut quiet);
+    check_dashboard(&quiet, &quiet_functions, emitted, &failed);
     let given =
         Stack::new("template.yaml", "rotor", &[("AlertTopicArn", json!("arn:aws:sns:us-east-1:123456789012:ops"))]);
     for (_, alarm) in given.resources("AWS::CloudWatch::Alarm") {
         assert_eq!(alarm["AlarmActions"], json!(["arn:aws:sns:us-east-1:123456789012:ops"]));
     }
+}
+
+/// The dashboard of a stack: every rotor metric it graphs is one the functions write (namespace, name, a dimension
+/// set of the EMF line), each per-function graph has exactly the deployed functions, the Logs Insights widgets read
+/// exactly their log groups and fields a failed step's log line has, and the Config widget reads the log group the
+/// compliance rule fills (only when the Config rules are on).
+fn check_dashboard(rotor: &Stack, functions: &[Deployed], emitted: &Value, failed: &Value) {
+    let body = text(&rotor.resource("RotationDashboard")["DashboardBody"]);
+    let dashboard: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("the dashboard body is JSON: {e}"));
+    let widgets = dashboard["widgets"].as_array().unwrap();
+    let names: Vec<String> = functions.iter().map(|f| text(&rotor.resource(&f.logical)["FunctionName"])).collect();
+    let emitted_metrics: Vec<&Value> = emitted["Metrics"].as_array().unwrap().iter().map(|m| &m["Name"]).collect();
+    let mut graphs = 0;
+    for widget in widgets.iter().filter(|w| w["type"] == "metric") {
+        let title = text(&widget["properties"]["title"]);
+        let lines = widget["properties"]["metrics"].as_array().unwrap();
+        let mut graphed = Vec::new();
+        for line in lines {
+            let parts = line.as_array().unwrap();
+            let (namespace, metric) = (text(&parts[0]), &parts[1]);
+            let dimensions: Vec<&Value> = parts[2..].iter().filter(|p| p.is_string()).collect();
+            if namespace == "AWS/Usage" {
+                assert_eq!(metric, "ThrottleCount", "{title}");
+                continue;
+            }
+            assert_eq!(namespace, text(&emitted["Namespace"]), "{title}: rotor's namespace");
+            assert!(emitted_metrics.contains(&metric), "{title}: {metric} is a metric the functions write");
+            let keys: Vec<Value> = dimensions.iter().step_by(2).map(|k| (*k).clone()).collect();
+            assert!(emitted["Dimensions"].as_array().unwrap().contains(&json!(keys)), "{title}: {keys:?} is written");
+            let function = dimensions.iter().position(|d| *d == "Function").map(|i| text(dimensions[i + 1]));
+            graphed.push(function.expect("a per-function line"));
+        }
+        if !graphed.is_empty() {
+            graphs += 1;
+            graphed.sort();
+            let mut wanted = names.clone();
+            wanted.sort();
+            assert_eq!(graphed, wanted, "{title}: one line per deployed function, no other");
+        }
+    }
+    assert_eq!(graphs, 5, "rotations, failed steps, p50, p99, Secrets Manager calls");
+    let stats: Vec<String> = widgets.iter().map(|w| text(&w["properties"]["stat"])).collect();
+    assert!(stats.contains(&"p50".into()) && stats.contains(&"p99".into()), "step durations at p50 and p99");
+
+    let log_groups: Vec<String> = functions
+        .iter()
+        .map(|f| text(&rotor.resource(&format!("{}LogGroup", f.logical.trim_end_matches("Function")))["LogGroupName"]))
+        .collect();
+    let queries: Vec<String> =
+        widgets.iter().filter(|w| w["type"] == "log").map(|w| text(&w["properties"]["query"])).collect();
+    let config_on = rotor.condition("ConfigRulesOn");
+    assert_eq!(queries.len(), if config_on { 3 } else { 2 }, "failures by error type, throttling, Config");
+    for query in &queries {
+        let sources: Vec<String> = query
+            .split('|')
+            .filter_map(|part| part.trim().strip_prefix("SOURCE '").and_then(|rest| rest.strip_suffix('\'')))
+            .map(str::to_owned)
+            .collect();
+        if query.contains("configRuleName") {
+            let group = text(&rotor.resource("ConfigComplianceLogGroup")["LogGroupName"]);
+            assert_eq!(sources, vec![group.clone()], "the Config widget reads the compliance log group");
+            let rule = rotor.resource("ConfigComplianceRule");
+            assert_eq!(rule["Targets"][0]["Arn"], rotor.attribute("ConfigComplianceLogGroup.Arn"));
+            assert_eq!(
+                rule["EventPattern"]["detail"]["configRuleName"],
+                json!(["ref:ScheduledRotationSuccessRule", "ref:PeriodicRotationRule"])
+            );
+            continue;
+        }
+        let mut sorted = sources.clone();
+        sorted.sort();
+        let mut wanted = log_groups.clone();
+        wanted.sort();
+        assert_eq!(sorted, wanted, "{query}: every deployed function's log group, no other");
+        for field in ["outcome", "error_type", "target", "step", "error"] {
+            if query.contains(field) {
+                assert!(failed.get(field).is_some(), "a failed step's log line has `{field}` for: {query}");
+            }
+        }
+        assert!(query.contains("outcome = \"failed\""), "{query}");
+    }
+    assert!(failed["outcome"] == "failed" && failed["error_type"].is_string());
 }
 
 #[test]
