@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test bench lint build build-fips setup package deny-tool docs
+.PHONY: demo test bench lint build build-fips setup package deny-tool cdk docs
 
 ## setup: the Python venv with cargo-lambda (its wheel ships the binary), moto and boto3
 setup: $(VENV)/.installed
@@ -50,6 +50,26 @@ lint: setup deny-tool
 	BC_SKIP_MAPPING=TRUE $(VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		-f template.yaml $(addprefix -f ,$(wildcard infra/stacks/*.yaml))
 
+## cdk: the construct library (infra/cdk, aws-cdk-lib from the npm registry, the versions package-lock.json pins):
+## compiled, its tests (node's test runner), then `cdk synth` of the example app with the debug build's binaries as
+## the functions' code, and cfn-lint and checkov on what it synthesized. The cfn-lint checks left out fire on the
+## values the construct's parameters leave in branches their conditions never take (an empty key ARN under
+## HasKmsKey=false, ...); template.yaml itself passes them all in `lint`. tests/tests/e2e/templates.rs runs the
+## example's schedules against PostgreSQL.
+CDK_UNTAKEN_BRANCH_CHECKS := W1028 W8003 W1001 E1019 E1150 E1157 E1162 E1164 E3017 E3031 E3034 E3510
+cdk: setup build
+	cd infra/cdk && npm ci --no-audit --no-fund --loglevel=error
+	cd infra/cdk && node_modules/.bin/tsc -p .
+	cd infra/cdk && node --test dist/test/
+	for binary in $$(cd infra/cdk && node -p "require('./dist/lib').allFunctions().map(f => f.binary).join(' ')"); do \
+		mkdir -p target/cdk-code/$$binary && ln -sfn "$$PWD/target/debug/$$binary" target/cdk-code/$$binary/bootstrap; \
+	done
+	cd infra/cdk && CDK_DISABLE_VERSION_CHECK=1 node_modules/.bin/cdk synth --quiet --no-notices --no-staging \
+		-o cdk.out -c codeDir=../../target/cdk-code
+	$(VENV)/bin/cfn-lint --ignore-checks $(CDK_UNTAKEN_BRANCH_CHECKS) -- infra/cdk/cdk.out/RotorExample.template.json
+	BC_SKIP_MAPPING=TRUE $(VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f infra/cdk/cdk.out/RotorExample.template.json
+
 ## docs: the book (docs/src, mdBook pinned, installed into ~/.cargo/bin when missing) built into docs/book, then
 ## every link of it and of the README checked offline (infra/local/check-book-links.py)
 MDBOOK_VERSION := 0.5.4
@@ -59,9 +79,9 @@ docs:
 	mdbook build docs
 	python3 infra/local/check-book-links.py docs/book .
 
-## test: lint, the book, doc tests, then unit, fault-injection and end-to-end tests (the test database servers
-## they start are stopped afterwards)
-test: setup build build-fips lint docs
+## test: lint, the construct library, the book, doc tests, then unit, fault-injection and end-to-end tests (the
+## test database servers they start are stopped afterwards)
+test: setup build build-fips lint cdk docs
 	bash infra/local/packages.sh
 	cargo test --workspace --doc --locked
 	# The unit tests whose assertions differ in the FIPS build (FIPS mode, endpoints, TLS floor, the drivers'

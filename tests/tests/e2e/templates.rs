@@ -901,6 +901,82 @@ async fn the_mysql_example_stack_schedules_each_secret_on_a_function_whose_creat
     check_stack("infra/stacks/mysql-rds.yaml", "mysql", db.port, &db.ca().display().to_string()).await;
 }
 
+/// The CDK construct library's example app (`infra/cdk/bin/example.ts`: rotor, a PostgreSQL master secret rotated
+/// single-user, an application user rotated as alternating users with the master as admin), synthesized by the
+/// construct against the test server, with the workspace's own binaries as the functions' code: the roles it
+/// deploys open secrets only by their tag and rotation function and read only the admin secret the one-liner pinned,
+/// CDK adds no grant of its own, and each schedule's function takes its secret at createSecret.
+#[tokio::test]
+async fn the_cdk_example_app_binds_each_secret_to_a_function_whose_role_opens_it_and_whose_create_secret_takes_it() {
+    let db = PgServer::get();
+    let cdk = repo_root().join("infra/cdk");
+    let app = cdk.join("dist/bin/example.js");
+    assert!(app.exists(), "{} is not built: make test (or make cdk) compiles the construct library", app.display());
+    let work = tempfile::tempdir().unwrap();
+    let code = work.path().join("code");
+    let template = decode("template.yaml");
+    for (_, resource) in template["Resources"].as_object().unwrap() {
+        if resource["Type"] == "AWS::Serverless::Function" {
+            let binary = text(&resource["Metadata"]["BuildProperties"]["Binary"]);
+            fs::create_dir_all(code.join(&binary)).unwrap();
+            std::os::unix::fs::symlink(crate::harness::binary(&binary), code.join(&binary).join("bootstrap")).unwrap();
+        }
+    }
+    let out = work.path().join("cdk.out");
+    let context = json!({
+        "codeDir": code, "dbHost": "127.0.0.1", "dbPort": db.port.to_string(), "tlsCaBundle": db.ca(),
+        "aws:cdk:disable-asset-staging": true,
+    });
+    let synth = Command::new("node")
+        .arg(&app)
+        .current_dir(&cdk)
+        .env("CDK_OUTDIR", &out)
+        .env("CDK_CONTEXT_JSON", context.to_string())
+        .output()
+        .expect("node runs (Debian's nodejs)");
+    assert!(synth.status.success(), "cdk synth: {}", String::from_utf8_lossy(&synth.stderr));
+    let path = out.join("RotorExample.template.json").display().to_string();
+    let mut stack = Stack::new(&path, "RotorExample", &[]);
+
+    let mut h = Harness::start(vec![]).await;
+    let created = create_stack_secrets(&h, &mut stack, "postgres", db.port, &path).await;
+    let functions = deployed_functions(&mut stack);
+    let master = stack.attrs.iter().find(|(k, _)| k.starts_with("MasterSecret")).map(|(_, v)| text(v)).unwrap();
+    let secrets = format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*");
+    assert!(stack.resources("AWS::IAM::Policy").is_empty(), "CDK grants no role a secret by name");
+    for f in &functions {
+        let role_id = text(&stack.resource(&f.logical)["Role"]);
+        let role = stack.resource(role_id.strip_prefix("getatt:").unwrap().strip_suffix(".Arn").unwrap());
+        let mut rotates = 0;
+        for statement in statements(&role) {
+            let actions = strings(&statement["Action"]);
+            if !actions.iter().any(|a| a.starts_with("secretsmanager:") && a != "secretsmanager:GetRandomPassword") {
+                continue;
+            }
+            if strings(&statement["Resource"]) == [secrets.clone()] {
+                rotates += 1;
+                assert_eq!(statement["Condition"]["StringEquals"]["secretsmanager:ResourceTag/rotor:function"], f.tag);
+                assert_eq!(
+                    strings(&statement["Condition"]["ArnLike"]["secretsmanager:resource/AllowRotationLambdaArn"]),
+                    [f.arn.clone(), format!("{}:*", f.arn)]
+                );
+            } else {
+                assert_eq!(
+                    strings(&statement["Resource"]),
+                    std::slice::from_ref(&master),
+                    "{}: reads only the pinned admin",
+                    f.binary
+                );
+                assert_eq!(statement["Sid"], "ReadAdminSecrets", "{}", f.binary);
+            }
+        }
+        assert_eq!(rotates, 1, "{}: one statement rotates secrets", f.binary);
+    }
+    let alternating = functions.iter().find(|f| f.binary == "rotate-postgres-alternating").expect("deployed");
+    assert!(alternating.env.iter().any(|(k, v)| k == "ADMIN_SECRET_ARNS" && *v == master));
+    check_schedules(&mut h, &stack, &functions, &created, &path).await;
+}
+
 /// The DocumentDB example stack's wiring, read from the templates alone (no MongoDB-wire server here yet to run
 /// [`check_stack`] against): rotor deployed with the `AdminSecretArns` and `DocumentDbClusterArns` the stack's
 /// description asks for reaches the stack's cluster and master secret, and each secret is scheduled on the function
