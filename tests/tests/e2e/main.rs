@@ -42,6 +42,7 @@ mod redshift;
 mod redshift_admin;
 mod replays;
 mod replicas;
+mod report_html;
 mod rotatectl;
 mod runtime;
 mod samba_server;

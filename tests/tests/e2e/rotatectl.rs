@@ -107,27 +107,10 @@ async fn rotate_wait_reports_a_failure_and_status_points_out_the_stuck_pending()
 
 #[tokio::test]
 async fn report_lists_every_secret_against_the_policy_and_fails_on_a_violation() {
-    use aws_sdk_secretsmanager::types::RotationRulesType;
     let h = Harness::start(vec![Function::new("rotate-custom"), Function::new("rotate-failing")]).await;
-    let rotate_every = |name: String, function: &'static str, days: i64| {
-        let h = &h;
-        async move {
-            let arn = h.create_secret(&name, r#"{"password":"x"}"#).await;
-            h.client
-                .rotate_secret()
-                .secret_id(&arn)
-                .rotation_lambda_arn(crate::harness::lambda_arn(function))
-                .rotation_rules(RotationRulesType::builder().automatically_after_days(days).build())
-                .send()
-                .await
-                .unwrap();
-            h.wait_rotation(&arn).await;
-            arn
-        }
-    };
-    let fresh = rotate_every(unique("rp-fresh"), "rotate-custom", 30).await;
-    let overdue = rotate_every(unique("rp-overdue"), "rotate-custom", 365).await;
-    let stuck = rotate_every(unique("rp-stuck"), "rotate-failing", 30).await;
+    let fresh = h.create_scheduled_secret(&unique("rp-fresh"), "rotate-custom", 30).await;
+    let overdue = h.create_scheduled_secret(&unique("rp-overdue"), "rotate-custom", 365).await;
+    let stuck = h.create_scheduled_secret(&unique("rp-stuck"), "rotate-failing", 30).await;
     let off = h.create_secret(&unique("rp-off"), r#"{"password":"x"}"#).await;
     // 100 days on the endpoint's clock: the 30-day schedule rotated three times since, the 365-day one not.
     h.advance_clock(100 * 86_400).await;
