@@ -80,4 +80,10 @@ for dir in "$build_dir"/*Function; do
     fi
   fi
 done
+if [ "$status" = 0 ]; then
+  # What sam publish takes: the built template with its code, licence and readme in S3 (an AWS account's work).
+  echo "next, to publish to the Serverless Application Repository (with AWS credentials and a bucket SAR may read):"
+  echo "  sam package --template-file $build_dir/template.yaml --s3-bucket <bucket> --output-template-file $build_dir/packaged.yaml"
+  echo "  sam publish --template $build_dir/packaged.yaml --region <region>"
+fi
 exit $status

@@ -1882,4 +1882,24 @@ fn the_serverless_application_repository_metadata_is_what_sam_publish_takes() {
     for url in ["HomePageUrl", "SourceCodeUrl"] {
         assert!(field(url).starts_with("https://"), "{url}");
     }
+
+    // `make package` (sam build) writes the template into .aws-sam/build, moving its local paths as SAM's
+    // move_template does; `sam package` then uploads the licence and the readme those paths name.
+    let built = tempfile::tempdir_in(repo_root().join("target")).unwrap();
+    let moved = built.path().join("build/template.yaml");
+    let script = "import sys\nfrom samcli.commands._utils.template import get_template_data, move_template\n\
+                  move_template(sys.argv[1], sys.argv[2], get_template_data(sys.argv[1]))";
+    let run = Command::new(repo_root().join(".venv/bin/python"))
+        .args(["-c", script])
+        .arg(repo_root().join("template.yaml"))
+        .arg(&moved)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let moved_app = decode(moved.to_str().unwrap())["Metadata"]["AWS::ServerlessRepo::Application"].clone();
+    for path in ["LicenseUrl", "ReadmeUrl"] {
+        let relative = moved_app[path].as_str().unwrap();
+        let file = moved.parent().unwrap().join(relative);
+        assert!(file.is_file(), "{path} {relative} resolves beside the built template: {}", file.display());
+    }
 }
