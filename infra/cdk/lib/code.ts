@@ -42,10 +42,15 @@ class DirectoryCode extends RotorCode {
   public assetPath(fn: CatalogueEntry): string {
     const dir = path.resolve(this.dir, this.name(fn));
     const zip = path.join(dir, 'bootstrap.zip');
+    const binary = path.join(dir, 'bootstrap');
+    if (fs.existsSync(zip) && fs.existsSync(binary)) {
+      // One of them is left from an earlier build (cargo lambda removes neither): deploying the older is the risk.
+      throw new Error(`rotor: ${dir} holds both bootstrap and bootstrap.zip: remove the one of the build you do not deploy`);
+    }
     if (fs.existsSync(zip)) {
       return zip;
     }
-    if (fs.existsSync(path.join(dir, 'bootstrap'))) {
+    if (fs.existsSync(binary)) {
       return dir;
     }
     throw new Error(`rotor: no code for ${fn.binary}: ${dir} holds neither bootstrap nor bootstrap.zip; build it with ${this.build}`);

@@ -1,4 +1,4 @@
-import { Annotations, CfnCondition, Fn, IAspect, Stack } from 'aws-cdk-lib';
+import { CfnCondition, Fn, IAspect, Stack } from 'aws-cdk-lib';
 import type { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import type { IConstruct } from 'constructs';
 
@@ -44,7 +44,8 @@ export class DecideConditions implements IAspect {
       if (body.RuleCondition === undefined || evaluate(body.RuleCondition, decide)) {
         for (const assertion of body.Assertions) {
           if (!evaluate(assertion.Assert, decide)) {
-            Annotations.of(node).addError(`rotor: ${assertion.AssertDescription}`);
+            // Thrown, not annotated: the rule leaves the template, so nothing (not --ignore-errors) may pass it by.
+            throw new Error(`rotor: ${assertion.AssertDescription}`);
           }
         }
       }
@@ -63,6 +64,11 @@ function evaluate(value: unknown, condition: (name: string) => boolean): unknown
   }
   const [key, arg] = Object.entries(value)[0] as [string, any];
   const text = (v: unknown) => String(evaluate(v, condition));
+  // A list token (Fn::Split of an import, say) is one value that is set.
+  const list = (v: unknown) => {
+    const evaluated = evaluate(v, condition);
+    return Array.isArray(evaluated) ? evaluated.map(String) : [String(evaluated)];
+  };
   switch (key) {
     case 'Fn::Not':
       return !evaluate(arg[0], condition);
@@ -73,12 +79,18 @@ function evaluate(value: unknown, condition: (name: string) => boolean): unknown
     case 'Fn::Equals':
       return text(arg[0]) === text(arg[1]);
     case 'Fn::Join':
-      return (evaluate(arg[1], condition) as unknown[]).map(String).join(arg[0]);
+      return list(arg[1]).join(arg[0]);
     case 'Fn::Contains':
-      return (evaluate(arg[0], condition) as unknown[]).map(String).includes(text(arg[1]));
+      return list(arg[0]).includes(text(arg[1]));
     case 'Condition':
       return condition(arg);
-    default:
+    case 'Ref':
+    case 'Fn::GetAtt':
+    case 'Fn::Split':
+    case 'Fn::ImportValue':
+      // A resource's value, or an import: set, and equal to no literal.
       return RESOURCE;
+    default:
+      throw new Error(`rotor: the template's conditions use ${key}, which the construct cannot decide at synthesis`);
   }
 }

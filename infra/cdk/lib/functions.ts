@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 
-import { Annotations, Aspects, CfnResource, Duration, IAspect, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Aspects, CfnResource, Duration, IAspect, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as include from 'aws-cdk-lib/cloudformation-include';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -154,16 +154,16 @@ export class RotorFunctions extends Construct {
     new Construct(stack, 'RotorFunctionsOfThisStack');
     this.props = props;
     this.adminSecretArns = [...(props.adminSecretArns ?? [])];
-    if (props.directoryArns?.length && !props.network) {
+    if (nonEmpty(props.directoryArns).length && !props.network) {
       throw new Error('rotor: directoryArns needs network (the subnets of the directory\'s VPC, where its domain controllers are)');
     }
     if (props.alertTopic && props.createAlertTopic) {
       throw new Error('rotor: give alertTopic or createAlertTopic, not both');
     }
-    this.template = new include.CfnInclude(this, 'Template', {
-      templateFile: props.templateFile ?? path.resolve(__dirname, '../../../../template.yaml'),
-      parameters: this.parameters(),
-    });
+    const templateFile = props.templateFile ?? path.resolve(__dirname, '../../../../template.yaml');
+    const parameters = this.parameters();
+    checkParameters(templateFile, parameters);
+    this.template = new include.CfnInclude(this, 'Template', { templateFile, parameters });
     for (const [name, engine] of Object.entries(ENGINES) as [EngineName, Engine][]) {
       if (this.deployedBy(name)) {
         const role = this.template.getResource(engine.main.logicalId.replace(/Function$/, 'Role'));
@@ -188,9 +188,9 @@ export class RotorFunctions extends Construct {
       ['W1028', 'a branch the parameters the construct set do not take'],
       ['W2503', 'a reference under conditions the parameters the construct set exclude'],
     ]) {
-      for (const scope of [this, stack]) {
-        Validations.of(scope).acknowledge({ id: `CloudFormation-Validate::${rule}`, reason: `rotor: ${why}` });
-      }
+      // Conditions are the template's (the stack's); branches and references are the included resources'.
+      const scope = rule === 'W8003' || rule === 'W9053' ? stack : this;
+      Validations.of(scope).acknowledge({ id: `CloudFormation-Validate::${rule}`, reason: `rotor: ${why}` });
     }
     Aspects.of(stack).add(new BindScheduledSecrets(this.bindings));
     Aspects.of(this).add(new DecideConditions(this.template));
@@ -289,7 +289,14 @@ export class RotorFunctions extends Construct {
       throw new Error(`rotor.${name}(): adminSecret is for admin and alternating users, not ${strategy ?? name}`);
     }
     if (options.adminSecret) {
-      this.adminSecretArns.push(options.adminSecret.secretArn);
+      // The role reads exactly these ARNs: a partial one (a secret imported by name) would never match.
+      const arn = options.adminSecret.secretFullArn;
+      if (!arn) {
+        throw new Error(
+          `rotor.${name}(): the admin secret has no full ARN (imported by name?): import it with Secret.fromSecretCompleteArn`,
+        );
+      }
+      this.adminSecretArns.push(arn);
     }
     const resource = this.template.getResource(fn.logicalId);
     // A token of its own for each rotation, so the aspect tells which schedule asked for what.
@@ -307,15 +314,17 @@ export class RotorFunctions extends Construct {
   /** The parameter that deploys an engine's function, when it is not set; undefined when it is deployed. */
   private deployedBy(name: EngineName): string | undefined {
     const p = this.props;
+    // As the template's conditions decide (a list is set when its elements joined are not empty).
+    const set = (values?: string[]) => nonEmpty(values).length > 0;
     const needs: Partial<Record<EngineName, [boolean, string]>> = {
       redis: [true, 'an adminSecret (adminSecretArns)'],
-      ldap: [!!p.ldapUserBaseDn, 'ldapUserBaseDn'],
-      directory: [!!p.directoryArns?.length, 'directoryArns'],
-      redshiftAdmin: [!!(p.redshiftClusterArns?.length || p.redshiftNamespaceArns?.length), 'redshiftClusterArns or redshiftNamespaceArns'],
-      documentDbAdmin: [!!p.documentDbClusterArns?.length, 'documentDbClusterArns'],
-      elastiCache: [!!p.elastiCacheUserArns?.length, 'elastiCacheUserArns'],
-      elastiCacheAuthToken: [!!p.elastiCacheReplicationGroupArns?.length, 'elastiCacheReplicationGroupArns'],
-      iamAccessKey: [!!p.iamUserPath, 'iamUserPath'],
+      ldap: [(p.ldapUserBaseDn ?? '') !== '', 'ldapUserBaseDn'],
+      directory: [set(p.directoryArns), 'directoryArns'],
+      redshiftAdmin: [set(p.redshiftClusterArns) || set(p.redshiftNamespaceArns), 'redshiftClusterArns or redshiftNamespaceArns'],
+      documentDbAdmin: [set(p.documentDbClusterArns), 'documentDbClusterArns'],
+      elastiCache: [set(p.elastiCacheUserArns), 'elastiCacheUserArns'],
+      elastiCacheAuthToken: [set(p.elastiCacheReplicationGroupArns), 'elastiCacheReplicationGroupArns'],
+      iamAccessKey: [(p.iamUserPath ?? 'none') !== 'none', 'iamUserPath'],
     };
     const need = needs[name];
     return need && !need[0] ? need[1] : undefined;
@@ -336,7 +345,11 @@ export class RotorFunctions extends Construct {
 
   private parameters(): Record<string, unknown> {
     const p = this.props;
-    const list = (values?: string[]) => (values?.length ? values : ['']);
+    // An empty element would read as "not set" to one rule and "set" to another: dropped.
+    const list = (values?: string[]) => {
+      const kept = nonEmpty(values);
+      return kept.length ? kept : [''];
+    };
     return {
       Architecture: (p.architecture ?? lambda.Architecture.ARM_64).name,
       Fips: String(p.fips ?? false),
@@ -378,10 +391,13 @@ export class RotorFunctions extends Construct {
 
 /**
  * Tags each secret whose rotation schedule names a rotor one-liner's function: `rotor:function` (the function's
- * role opens only secrets carrying it), `rotor:strategy` and `rotor:user`, at a priority no `Tags.of` overrides. A
- * secret of another stack cannot be tagged from here: a warning names the tags to set.
+ * role opens only secrets carrying it), `rotor:strategy` and `rotor:user`, at priority 1000 (above `Tags.of`'s
+ * default of 100). A secret of another stack cannot be tagged from here: a warning names the tags to set. A rotation
+ * that pins a user serves one secret only.
  */
 class BindScheduledSecrets implements IAspect {
+  private readonly scheduled = new Map<Binding, string>();
+
   constructor(private readonly bindings: Binding[]) {}
 
   public visit(node: IConstruct): void {
@@ -392,6 +408,16 @@ class BindScheduledSecrets implements IAspect {
     if (!binding) {
       return;
     }
+    // A user pinned for one secret must not be pinned on another: whoever may write that other secret would have the
+    // admin change the pinned user's credential into it.
+    const first = this.scheduled.get(binding);
+    if (first !== undefined && binding.user) {
+      throw new Error(
+        `rotor: ${node.node.path} and ${first} share one rotation that pins rotor:user=${binding.user}: ` +
+          'call the one-liner once per secret when you give it a user',
+      );
+    }
+    this.scheduled.set(binding, node.node.path);
     const tags: [string, string][] = [[FUNCTION_TAG, binding.fn.tag]];
     if (binding.strategy) {
       tags.push(['rotor:strategy', binding.strategy]);
@@ -417,17 +443,70 @@ class BindScheduledSecrets implements IAspect {
   }
 }
 
+/** The secret of the stack a schedule names, through a target attachment (`secret.attach(db)`) when it names one. */
 function findSecret(stack: Stack, secretId: string): secretsmanager.CfnSecret | undefined {
   const ref = stack.resolve(secretId) as { Ref?: string };
   if (typeof ref !== 'object' || !ref?.Ref) {
     return undefined;
   }
-  return stack.node
-    .findAll()
-    .find(
-      (c): c is secretsmanager.CfnSecret =>
-        c instanceof secretsmanager.CfnSecret && stack.resolve((c as CfnResource).logicalId) === ref.Ref,
-    );
+  const named = stack.node.findAll().find((c) => c instanceof CfnResource && stack.resolve(c.logicalId) === ref.Ref);
+  if (named instanceof secretsmanager.CfnSecretTargetAttachment) {
+    return findSecret(stack, named.secretId);
+  }
+  return named instanceof secretsmanager.CfnSecret ? named : undefined;
+}
+
+/** The elements of a list that are not empty. */
+function nonEmpty(values?: string[]): string[] {
+  return (values ?? []).filter((v) => Token.isUnresolved(v) || v !== '');
+}
+
+/**
+ * The template's parameters that its conditions or rules read as text: a token there would be decided without its
+ * value (see `DecideConditions`), so each must be a literal.
+ */
+const LITERAL_PARAMETERS = [
+  'Architecture', 'Fips', 'RotationStrategy', 'RedisRotationStrategy', 'LdapRotationStrategy', 'LdapUserBaseDn',
+  'TlsMode', 'TlsMinMode', 'FunctionTimeout', 'TlsCaBundle', 'PasswordLength', 'ExcludeCharacters',
+  'RotatedParameterPath', 'IamUserPath', 'IamUserTag', 'PreviousKeyGraceHours', 'DeleteUnknownKeys',
+  'CreateAlertTopic', 'RotationEventBus', 'EnableConfigRules', 'ReservedConcurrency', 'LogRetentionDays',
+];
+
+/**
+ * Checks the construct's values against the template's own parameter constraints (allowed values and pattern,
+ * minimum and maximum), which CloudFormation would check on a SAM deployment but `CfnInclude` drops with the
+ * parameters it replaces. A value that breaks one fails the synthesis, naming the parameter and the constraint.
+ */
+function checkParameters(templateFile: string, values: Record<string, unknown>): void {
+  const raw = new include.CfnInclude(new Stack(new App(), 'RotorTemplate'), 'Template', { templateFile });
+  for (const [name, value] of Object.entries(values)) {
+    const parameter = raw.getParameter(name);
+    if (LITERAL_PARAMETERS.includes(name) && Token.isUnresolved(value)) {
+      throw new Error(`rotor: ${name} must be a literal, not a token: the template's conditions and rules read it`);
+    }
+    const elements = Array.isArray(value) ? value : [value];
+    for (const element of elements) {
+      if (Token.isUnresolved(element)) {
+        continue;
+      }
+      const text = String(element);
+      const fail = (why: string) => {
+        throw new Error(`rotor: ${name} = ${JSON.stringify(text)}: ${why} (${parameter.description ?? ''})`);
+      };
+      if (parameter.allowedValues && !parameter.allowedValues.map(String).includes(text)) {
+        fail(`not one of ${parameter.allowedValues.join(', ')}`);
+      }
+      if (parameter.allowedPattern && !new RegExp(`^(?:${parameter.allowedPattern})$`).test(text)) {
+        fail(`does not match ${parameter.allowedPattern}`);
+      }
+      if (parameter.minValue !== undefined && Number(text) < parameter.minValue) {
+        fail(`below ${parameter.minValue}`);
+      }
+      if (parameter.maxValue !== undefined && Number(text) > parameter.maxValue) {
+        fail(`above ${parameter.maxValue}`);
+      }
+    }
+  }
 }
 
 function lowerFirst(s: string): string {

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { App, Duration, Stack, Tags } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
@@ -195,11 +195,58 @@ test('conditions and rules name no resource of the stack (CloudFormation refuses
   assert.deepEqual(Object.keys(template.Rules), ['CheckBootstrapVersion']);
   assert.ok(template.Resources.MysqlAlternatingFunction.Condition === 'HasAdminSecret');
 
+  // The template's rule fails the synthesis itself (no --ignore-errors passes it: the rule is not in the template).
   const wide = setUp({ iamUserPath: '/' });
-  const errors = Annotations.fromStack(wide.stack).findError('*', Match.stringLikeRegexp('IamUserPath / .*needs IamUserTag'));
-  assert.equal(errors.length, 1, 'the template\'s rule, as the synthesis error');
+  assert.throws(() => Template.fromStack(wide.stack), /IamUserPath \/ .*needs IamUserTag/);
   const narrowed = setUp({ iamUserPath: '/', iamUserTag: 'rotor-rotated=true' });
-  assert.equal(Annotations.fromStack(narrowed.stack).findError('*', Match.anyValue()).length, 0);
+  assert.doesNotThrow(() => Template.fromStack(narrowed.stack));
+});
+
+test('the template\'s parameter constraints hold for the construct\'s values, and the ones conditions read are literal', () => {
+  // CfnInclude drops the parameters it replaces, with their AllowedPattern: the construct checks them itself.
+  assert.throws(() => setUp({ iamUserPath: '' }), /IamUserPath = "": does not match/);
+  assert.throws(() => setUp({ iamUserPath: '/*/' }), /IamUserPath/);
+  assert.throws(() => setUp({ iamUserTag: 'a=b"}]}' }), /IamUserTag = .*does not match/);
+  assert.throws(() => setUp({ logRetention: 2 as never }), /LogRetentionDays = "2": not one of/);
+  const app = new App();
+  const stack = new Stack(app, 'Tokens');
+  const path = new CfnParameter(stack, 'Path', { default: '/' });
+  assert.throws(
+    () => new RotorFunctions(stack, 'Rotor', { code: RotorCode.fromCargoLambda(CODE), iamUserPath: path.valueAsString }),
+    /IamUserPath must be a literal/,
+  );
+  // An empty element is dropped, not read as set by one condition and unset by another.
+  assert.throws(() => setUp({ directoryArns: ['', 'arn:aws:ds:us-east-1:123456789012:directory/d-1'] }), /needs network/);
+  const { stack: empty } = setUp({ directoryArns: [''] });
+  assert.deepEqual(Template.fromStack(empty).toJSON().Conditions.HasDirectories, { 'Fn::Equals': ['false', 'true'] });
+});
+
+test('a rotation that pins a user serves one secret; an admin secret must have its full ARN', () => {
+  const { stack, rotor } = setUp();
+  const master = secret(stack, 'Master');
+  const pinned = rotor.postgres({ strategy: 'alternating-users', adminSecret: master, user: 'alice@db:5432' });
+  secret(stack, 'Alice').addRotationSchedule('Rotation', { rotationLambda: pinned });
+  secret(stack, 'Bob').addRotationSchedule('Rotation', { rotationLambda: pinned });
+  assert.throws(() => Template.fromStack(stack), /share one rotation that pins rotor:user=alice@db:5432/);
+
+  const other = setUp();
+  const byName = secretsmanager.Secret.fromSecretNameV2(other.stack, 'ByName', 'db-master');
+  assert.throws(() => other.rotor.mysql({ strategy: 'alternating-users', adminSecret: byName }), /fromSecretCompleteArn/);
+});
+
+test('a secret scheduled through its target attachment is tagged, and two builds of one function are refused', () => {
+  const { stack, rotor } = setUp();
+  const target = secret(stack, 'Attached');
+  const attachment = new secretsmanager.SecretTargetAttachment(stack, 'Attachment', {
+    secret: target,
+    target: { asSecretAttachmentTarget: () => ({ targetId: 'db-1', targetType: secretsmanager.AttachmentTargetType.RDS_DB_INSTANCE }) },
+  });
+  attachment.addRotationSchedule('Rotation', { rotationLambda: rotor.postgres() });
+  assert.equal(tagsOf(Template.fromStack(stack), 'Attached')['rotor:function'], 'postgres');
+
+  const both = cargoLambdaOutput();
+  fs.writeFileSync(path.join(both, 'rotate-postgres', 'bootstrap.zip'), 'old');
+  assert.throws(() => setUp({ code: RotorCode.fromCargoLambda(both) }), /both bootstrap and bootstrap.zip/);
 });
 
 test('a secret of another stack cannot be tagged from here, and the synthesis says which tags to set', () => {
