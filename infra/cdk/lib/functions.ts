@@ -478,7 +478,11 @@ const LITERAL_PARAMETERS = [
  * parameters it replaces. A value that breaks one fails the synthesis, naming the parameter and the constraint.
  */
 function checkParameters(templateFile: string, values: Record<string, unknown>): void {
-  const raw = new include.CfnInclude(new Stack(new App(), 'RotorTemplate'), 'Template', { templateFile });
+  // Read only, never synthesized: under the CDK CLI an app synthesizes itself into the cloud assembly on exit unless
+  // told not to, and this one would replace the user's stacks in manifest.json.
+  const raw = new include.CfnInclude(new Stack(new App({ autoSynth: false }), 'RotorTemplate'), 'Template', {
+    templateFile,
+  });
   for (const [name, value] of Object.entries(values)) {
     const parameter = raw.getParameter(name);
     if (LITERAL_PARAMETERS.includes(name) && Token.isUnresolved(value)) {

@@ -935,6 +935,16 @@ async fn the_cdk_example_app_binds_each_secret_to_a_function_whose_role_opens_it
         .output()
         .expect("node runs (Debian's nodejs)");
     assert!(synth.status.success(), "cdk synth: {}", String::from_utf8_lossy(&synth.stderr));
+    // The cloud assembly `cdk deploy` reads names the app's stack and nothing else the construct made.
+    let manifest: Value = serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let stacks: Vec<&String> = manifest["artifacts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, a)| a["type"] == "aws:cloudformation:stack")
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(stacks, ["RotorExample"], "the assembly's stacks");
     let path = out.join("RotorExample.template.json").display().to_string();
     let mut stack = Stack::new(&path, "RotorExample", &[]);
 
