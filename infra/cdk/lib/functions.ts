@@ -2,6 +2,7 @@ import * as path from 'node:path';
 
 import { Annotations, App, Aspects, CfnResource, Duration, IAspect, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as include from 'aws-cdk-lib/cloudformation-include';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -173,10 +174,37 @@ export class RotorFunctions extends Construct {
         });
       }
     }
+    if (!props.rotationEventBus) {
+      for (const id of ['F3031', 'F3033']) {
+        Validations.of(this.template.getResource('RotationBus')).acknowledge({
+          id: `CloudFormation-Validate::${id}`,
+          reason: 'rotor: the event bus these properties do not deploy (its name is empty)',
+        });
+      }
+    }
     for (const fn of allFunctions()) {
       const resource = this.template.getResource(fn.logicalId) as sam.CfnFunction;
       const asset = new s3assets.Asset(this, `${fn.logicalId}Code`, { path: props.code.assetPath(fn) });
       resource.codeUri = { bucket: asset.s3BucketName, key: asset.s3ObjectKey };
+    }
+    if (props.alertTopic) {
+      // As the template's own topic's policy: EventBridge (Secrets Manager's failure events) and CloudWatch (the
+      // alarms) publish for this account. A topic of this app takes the statement; another's must have it already.
+      const added = props.alertTopic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'RotationAlertsOfThisAccount',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com'), new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [props.alertTopic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
+      if (!added.statementAdded) {
+        Annotations.of(this).addWarningV2(
+          'rotor:alert-topic-policy',
+          'alertTopic is not this app\'s: its policy must let events.amazonaws.com and cloudwatch.amazonaws.com publish, or no alert arrives',
+        );
+      }
     }
     this.dashboardName = Token.asString(this.template.getResource('RotationDashboard').ref);
     // The template's parameters are constants here, so its conditions fold: CDK's template validation then reports

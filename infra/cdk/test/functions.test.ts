@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { App, CfnParameter, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 
 import { allFunctions, RotorCode, RotorFunctions, RotorFunctionsProps } from '../lib';
 
@@ -247,6 +248,29 @@ test('a secret scheduled through its target attachment is tagged, and two builds
   const both = cargoLambdaOutput();
   fs.writeFileSync(path.join(both, 'rotate-postgres', 'bootstrap.zip'), 'old');
   assert.throws(() => setUp({ code: RotorCode.fromCargoLambda(both) }), /both bootstrap and bootstrap.zip/);
+});
+
+test('an alert topic of the app lets EventBridge and the alarms publish; another\'s is named in a warning', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Alerts', { env: { account: '123456789012', region: 'us-east-1' } });
+  const topic = new sns.Topic(stack, 'Alerts');
+  new RotorFunctions(stack, 'Rotor', { code: RotorCode.fromCargoLambda(CODE), alertTopic: topic });
+  const template = Template.fromStack(stack);
+  template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Action: 'sns:Publish',
+          Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+        }),
+      ]),
+    },
+  });
+  assert.deepEqual(template.toJSON().Conditions.CreatesAlertTopic, { 'Fn::Equals': ['false', 'true'] }, 'no topic of its own');
+
+  const other = setUp({ alertTopic: sns.Topic.fromTopicArn(new Stack(new App(), 'Ops'), 'Ops', 'arn:aws:sns:us-east-1:123456789012:ops') });
+  assert.equal(Annotations.fromStack(other.stack).findWarning('*', Match.stringLikeRegexp('events.amazonaws.com')).length, 1);
 });
 
 test('a secret of another stack cannot be tagged from here, and the synthesis says which tags to set', () => {
