@@ -200,7 +200,7 @@ class Checker:
                 self.fail("README.md", href, "leaves the repository")
             elif not os.path.exists(target):
                 self.fail("README.md", href, f"no file {os.path.relpath(target, self.repo)}")
-            elif frag and target.endswith(".md") and frag not in markdown_ids(target):
+            elif frag and target.endswith(".md") and frag not in self.ids_of_repo_file(target):
                 self.fail("README.md", href, f"no heading '{frag}' in {os.path.relpath(target, self.repo)}")
 
     def run(self):

@@ -67,6 +67,13 @@ struct Entry {
     violations: Vec<String>,
 }
 
+impl Entry {
+    /// What the report calls it: a secret's name, a parameter's `ssm:` ARN.
+    fn shown_name(&self) -> &str {
+        if self.kind == "parameter" { &self.arn } else { &self.name }
+    }
+}
+
 fn days_since(date: &DateTime, now: i64) -> i64 {
     (now - date.secs()).div_euclid(86_400)
 }
@@ -307,7 +314,7 @@ fn print_table(entries: &[Entry], max_age: i64) {
     for entry in entries {
         println!(
             "{:<40} {:<8} {:<22} {:<22} {:>5}  {}",
-            if entry.kind == "parameter" { &entry.arn } else { &entry.name },
+            entry.shown_name(),
             if entry.rotation_enabled { "on" } else { "off" },
             entry.last_rotated.as_deref().unwrap_or("-"),
             entry.next_rotation.as_deref().unwrap_or("-"),

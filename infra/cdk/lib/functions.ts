@@ -143,6 +143,8 @@ export class RotorFunctions extends Construct {
   public readonly dashboardName: string;
 
   private readonly props: RotorFunctionsProps;
+  /** The template's parameters as the construct sets them (what its conditions read). */
+  private readonly values: Record<string, unknown>;
   private readonly adminSecretArns: string[];
   private readonly bindings: Binding[] = [];
 
@@ -162,9 +164,9 @@ export class RotorFunctions extends Construct {
       throw new Error('rotor: give alertTopic or createAlertTopic, not both');
     }
     const templateFile = props.templateFile ?? path.resolve(__dirname, '../../../../template.yaml');
-    const parameters = this.parameters();
-    checkParameters(templateFile, parameters);
-    this.template = new include.CfnInclude(this, 'Template', { templateFile, parameters });
+    this.values = this.parameters();
+    checkParameters(templateFile, this.values);
+    this.template = new include.CfnInclude(this, 'Template', { templateFile, parameters: this.values });
     for (const [name, engine] of Object.entries(ENGINES) as [EngineName, Engine][]) {
       if (this.deployedBy(name)) {
         const role = this.template.getResource(engine.main.logicalId.replace(/Function$/, 'Role'));
@@ -341,34 +343,29 @@ export class RotorFunctions extends Construct {
 
   /** The parameter that deploys an engine's function, when it is not set; undefined when it is deployed. */
   private deployedBy(name: EngineName): string | undefined {
-    const p = this.props;
-    // As the template's conditions decide (a list is set when its elements joined are not empty).
-    const set = (values?: string[]) => nonEmpty(values).length > 0;
+    const v = this.values;
+    // As the template's conditions decide: a list is set when its elements joined are not empty.
+    const joined = (...parameters: string[]) => parameters.map((p) => (v[p] as string[]).join('')).join('');
     const needs: Partial<Record<EngineName, [boolean, string]>> = {
       redis: [true, 'an adminSecret (adminSecretArns)'],
-      ldap: [(p.ldapUserBaseDn ?? '') !== '', 'ldapUserBaseDn'],
-      directory: [set(p.directoryArns), 'directoryArns'],
-      redshiftAdmin: [set(p.redshiftClusterArns) || set(p.redshiftNamespaceArns), 'redshiftClusterArns or redshiftNamespaceArns'],
-      documentDbAdmin: [set(p.documentDbClusterArns), 'documentDbClusterArns'],
-      elastiCache: [set(p.elastiCacheUserArns), 'elastiCacheUserArns'],
-      elastiCacheAuthToken: [set(p.elastiCacheReplicationGroupArns), 'elastiCacheReplicationGroupArns'],
-      iamAccessKey: [(p.iamUserPath ?? 'none') !== 'none', 'iamUserPath'],
+      ldap: [v.LdapUserBaseDn !== '', 'ldapUserBaseDn'],
+      directory: [joined('DirectoryArns') !== '', 'directoryArns'],
+      redshiftAdmin: [
+        joined('RedshiftClusterArns', 'RedshiftNamespaceArns') !== '',
+        'redshiftClusterArns or redshiftNamespaceArns',
+      ],
+      documentDbAdmin: [joined('DocumentDbClusterArns') !== '', 'documentDbClusterArns'],
+      elastiCache: [joined('ElastiCacheUserArns') !== '', 'elastiCacheUserArns'],
+      elastiCacheAuthToken: [joined('ElastiCacheReplicationGroupArns') !== '', 'elastiCacheReplicationGroupArns'],
+      iamAccessKey: [v.IamUserPath !== 'none', 'iamUserPath'],
     };
     const need = needs[name];
     return need && !need[0] ? need[1] : undefined;
   }
 
+  /** The strategy an engine's main function runs, as its template parameter is set. */
   private functionWideStrategy(engine: Engine): Strategy | undefined {
-    switch (engine.strategyParameter) {
-      case 'RotationStrategy':
-        return this.props.rotationStrategy ?? 'single-user';
-      case 'RedisRotationStrategy':
-        return this.props.redisRotationStrategy ?? 'admin';
-      case 'LdapRotationStrategy':
-        return this.props.ldapRotationStrategy ?? 'single-user';
-      default:
-        return undefined;
-    }
+    return engine.strategyParameter ? (this.values[engine.strategyParameter] as Strategy) : undefined;
   }
 
   private parameters(): Record<string, unknown> {

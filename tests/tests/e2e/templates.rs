@@ -255,6 +255,20 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
+/// The statement by which a function's role rotates secrets opens only those tagged for the function whose
+/// rotation is configured on the function itself, under no other (weaker) condition.
+fn assert_opens_only_its_own_secrets(f: &Deployed, statement: &Value) {
+    let condition = &statement["Condition"];
+    assert_eq!(condition["StringEquals"]["secretsmanager:ResourceTag/rotor:function"], f.tag, "{}", f.binary);
+    assert_eq!(
+        strings(&condition["ArnLike"]["secretsmanager:resource/AllowRotationLambdaArn"]),
+        [f.arn.clone(), format!("{}:*", f.arn)],
+        "{}: the role opens only the secrets whose rotation function is this function",
+        f.binary
+    );
+    assert_eq!(condition.as_object().unwrap().len(), 2, "{}: no other (weaker) condition", f.binary);
+}
+
 #[test]
 fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotation_function() {
     let admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-master-??????";
@@ -326,19 +340,7 @@ fn each_role_opens_a_secret_only_with_its_tag_and_its_own_function_as_the_rotati
             let resources = strings(&statement["Resource"]);
             if resources == [secrets.clone()] {
                 rotates += 1;
-                let condition = &statement["Condition"];
-                assert_eq!(
-                    condition["StringEquals"]["secretsmanager:ResourceTag/rotor:function"], f.tag,
-                    "{}",
-                    f.binary
-                );
-                assert_eq!(
-                    strings(&condition["ArnLike"]["secretsmanager:resource/AllowRotationLambdaArn"]),
-                    [f.arn.clone(), format!("{}:*", f.arn)],
-                    "{}: the role opens only the secrets whose rotation function is this function",
-                    f.binary
-                );
-                assert_eq!(condition.as_object().unwrap().len(), 2, "{}: no other (weaker) condition", f.binary);
+                assert_opens_only_its_own_secrets(f, &statement);
             } else {
                 assert_eq!(resources, [admin], "{}: any other secret it reads is a pinned admin secret", f.binary);
                 assert!(
@@ -965,11 +967,7 @@ async fn the_cdk_example_app_binds_each_secret_to_a_function_whose_role_opens_it
             }
             if strings(&statement["Resource"]) == [secrets.clone()] {
                 rotates += 1;
-                assert_eq!(statement["Condition"]["StringEquals"]["secretsmanager:ResourceTag/rotor:function"], f.tag);
-                assert_eq!(
-                    strings(&statement["Condition"]["ArnLike"]["secretsmanager:resource/AllowRotationLambdaArn"]),
-                    [f.arn.clone(), format!("{}:*", f.arn)]
-                );
+                assert_opens_only_its_own_secrets(f, &statement);
             } else {
                 assert_eq!(
                     strings(&statement["Resource"]),

@@ -50,7 +50,6 @@ svg text {{ font: 11px system-ui, sans-serif; }}
          <th>Last rotated</th><th>Next rotation</th><th>Age (days)</th><th>Violations</th></tr></thead>\n<tbody>\n",
     );
     for entry in &sorted {
-        let name = if entry.kind == "parameter" { &entry.arn } else { &entry.name };
         let mut violations = entry.violations.join("; ");
         if let Some(failure) = &entry.last_failure {
             let _ = write!(violations, " (last failure: {failure})");
@@ -59,7 +58,7 @@ svg text {{ font: 11px system-ui, sans-serif; }}
             out,
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"age\">{}</td><td>{}</td></tr>",
             if entry.violations.is_empty() { "ok" } else { "violating" },
-            escape(name),
+            escape(entry.shown_name()),
             entry.kind,
             if entry.rotation_enabled { "on" } else { "off" },
             escape(
@@ -99,7 +98,6 @@ fn chart(out: &mut String, sorted: &[&Entry], max_age: i64) {
     );
     for (i, (entry, age)) in aged.iter().enumerate() {
         let y = 4.0 + row * i as f64;
-        let name = if entry.kind == "parameter" { &entry.arn } else { &entry.name };
         // Red past the policy's age, orange for another violation (rotation off, stuck), green when compliant.
         let colour = match (*age > max_age, entry.violations.is_empty()) {
             (true, _) => "#c62828",
@@ -111,7 +109,7 @@ fn chart(out: &mut String, sorted: &[&Entry], max_age: i64) {
             r#"<text x="{}" y="{}" text-anchor="end">{}</text><rect x="{label}" y="{y}" width="{:.1}" height="{}" fill="{colour}"><title>{} days</title></rect><text x="{:.1}" y="{}">{age}</text>"#,
             label - 6.0,
             y + 12.0,
-            escape(&truncate(name, 40)),
+            escape(&truncate(entry.shown_name(), 40)),
             x(*age) - label,
             row - 4.0,
             age,
